@@ -1,0 +1,3 @@
+//! ppool: a parallel runner with the semantics of Python's `multiprocessing.Pool`.
+
+pub mod input;
