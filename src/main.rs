@@ -1,1 +1,21 @@
-fn main() {}
+use clap::error::ErrorKind;
+use clap::Parser;
+
+fn main() {
+    let cli = match ppool::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            eprint!("ppool: {}", text.strip_prefix("error: ").unwrap_or(&text));
+            std::process::exit(ppool::exit::USAGE);
+        }
+    };
+    match ppool::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("ppool: {e:#}");
+            std::process::exit(ppool::exit::USAGE);
+        }
+    }
+}

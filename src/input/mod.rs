@@ -1,6 +1,342 @@
 //! Input: lines, NUL items, `:::` groups, `--colsep` columns and JSON Lines,
-//! read lazily and numbered.
+//! read lazily on a thread of its own and numbered in order.
 
 mod record;
 
 pub use record::Record;
+
+use std::ffi::OsString;
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+/// Records travel in batches so that millions of tiny records do not cost a
+/// channel operation each; a batch is sent early whenever the reader would
+/// block, so a slow producer's records still start at once.
+const BATCH: usize = 1024;
+/// Batches read ahead of the workers: bounds memory whatever the input size.
+const READ_AHEAD: usize = 16;
+
+/// Where records come from.
+pub enum Source {
+    /// Any reader: stdin or `--arg-file`, already opened.
+    Reader(Box<dyn Read + Send>),
+    /// `:::` groups; records are their cartesian product, first group outermost.
+    Groups(Vec<Vec<OsString>>),
+}
+
+/// How a raw item becomes a record.
+#[derive(Debug, Clone, Default)]
+pub struct Format {
+    /// `-0`: items end with NUL instead of newline.
+    pub null: bool,
+    pub colsep: Option<Vec<u8>>,
+    pub json: bool,
+}
+
+/// What the reader thread leaves behind: how many records it read, and the
+/// error that stopped it early, if any.
+#[derive(Debug, Default)]
+pub struct ReadEnd {
+    pub total: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// Starts reading on a thread of its own. The receiver yields batches in
+/// order; when it closes, `end` says whether input ended or failed.
+pub fn spawn(source: Source, format: Format) -> (Receiver<Vec<Record>>, Arc<Mutex<ReadEnd>>) {
+    let (tx, rx) = sync_channel(READ_AHEAD);
+    let end = Arc::new(Mutex::new(ReadEnd::default()));
+    let end_writer = Arc::clone(&end);
+    thread::Builder::new()
+        .name("input".into())
+        .spawn(move || {
+            let mut batcher = Batcher::new(tx);
+            let result = match source {
+                Source::Reader(reader) => read_items(reader, &format, &mut batcher),
+                Source::Groups(groups) => product(&groups, &format, &mut batcher),
+            };
+            let mut end = end_writer.lock().unwrap_or_else(|e| e.into_inner());
+            match result {
+                Ok(()) => end.total = Some(batcher.seq),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                Err(e) => end.error = Some(format!("cannot read input: {e}")),
+            }
+            batcher.flush();
+        })
+        .expect("spawning the input thread");
+    (rx, end)
+}
+
+struct Batcher {
+    tx: SyncSender<Vec<Record>>,
+    batch: Vec<Record>,
+    seq: u64,
+    closed: bool,
+}
+
+impl Batcher {
+    fn new(tx: SyncSender<Vec<Record>>) -> Batcher {
+        Batcher {
+            tx,
+            batch: Vec::with_capacity(BATCH),
+            seq: 0,
+            closed: false,
+        }
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Queues a record; `ready` says the next one may be slow to come.
+    fn push(&mut self, record: Record, ready: bool) -> io::Result<()> {
+        self.batch.push(record);
+        if !ready || self.batch.len() >= BATCH {
+            self.flush();
+        }
+        if self.closed {
+            // Nobody takes records any more (a stop): end quietly.
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        if self.batch.is_empty() || self.closed {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        if self.tx.send(batch).is_err() {
+            self.closed = true;
+        }
+    }
+}
+
+fn read_items(reader: Box<dyn Read + Send>, format: &Format, out: &mut Batcher) -> io::Result<()> {
+    let mut reader = BufReader::with_capacity(64 * 1024, reader);
+    let separator = if format.null { b'\0' } else { b'\n' };
+    loop {
+        let mut item = Vec::new();
+        if reader.read_until(separator, &mut item)? == 0 {
+            return Ok(());
+        }
+        if item.last() == Some(&separator) {
+            item.pop();
+            if !format.null && item.last() == Some(&b'\r') {
+                item.pop();
+            }
+        }
+        let seq = out.next_seq();
+        let record = make_record(seq, item, format);
+        let ready = !reader.buffer().is_empty();
+        out.push(record, ready)?;
+    }
+}
+
+fn product(groups: &[Vec<OsString>], format: &Format, out: &mut Batcher) -> io::Result<()> {
+    if groups.iter().any(Vec::is_empty) {
+        return Ok(());
+    }
+    let mut index = vec![0usize; groups.len()];
+    loop {
+        let fields: Vec<Vec<u8>> = index
+            .iter()
+            .zip(groups)
+            .map(|(&i, group)| group[i].as_bytes().to_vec())
+            .collect();
+        let seq = out.next_seq();
+        let record = if format.json && fields.len() == 1 {
+            make_record(seq, fields.into_iter().next().unwrap_or_default(), format)
+        } else {
+            Record {
+                seq,
+                line: seq,
+                whole: fields.join(&b' '),
+                fields,
+                ..Record::default()
+            }
+        };
+        out.push(record, true)?;
+        // Advance the odometer, last group fastest.
+        let mut g = groups.len();
+        loop {
+            if g == 0 {
+                return Ok(());
+            }
+            g -= 1;
+            index[g] += 1;
+            if index[g] < groups[g].len() {
+                break;
+            }
+            index[g] = 0;
+        }
+    }
+}
+
+/// Turns one item into a record by the input format.
+pub fn make_record(seq: u64, item: Vec<u8>, format: &Format) -> Record {
+    if format.json {
+        return json_record(seq, item);
+    }
+    let mut record = Record::text(seq, item);
+    if let Some(sep) = &format.colsep {
+        record.fields = split_on(&record.whole, sep);
+    }
+    record
+}
+
+fn split_on(text: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
+    if sep.is_empty() {
+        return vec![text.to_vec()];
+    }
+    let mut fields = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.windows(sep.len()).position(|w| w == sep) {
+        fields.push(rest[..at].to_vec());
+        rest = &rest[at + sep.len()..];
+    }
+    fields.push(rest.to_vec());
+    fields
+}
+
+/// `{}` of a JSON value: a string's text, anything else compact.
+pub fn json_text(value: &serde_json::Value) -> Vec<u8> {
+    match value {
+        serde_json::Value::String(s) => s.as_bytes().to_vec(),
+        other => other.to_string().into_bytes(),
+    }
+}
+
+fn json_record(seq: u64, item: Vec<u8>) -> Record {
+    match serde_json::from_slice::<serde_json::Value>(&item) {
+        Ok(value) => {
+            let fields = match &value {
+                serde_json::Value::Array(items) => items.iter().map(json_text).collect(),
+                _ => Vec::new(),
+            };
+            Record {
+                seq,
+                line: seq,
+                whole: json_text(&value),
+                fields,
+                json: Some(value),
+                invalid: None,
+            }
+        }
+        Err(e) => Record {
+            seq,
+            line: seq,
+            invalid: Some(format!(
+                "invalid JSON on line {}, column {}: {}",
+                seq,
+                e.column(),
+                strip_position(&e.to_string())
+            )),
+            whole: item,
+            ..Record::default()
+        },
+    }
+}
+
+/// serde_json ends its messages with " at line L column C"; the line it
+/// means is always 1 (one value per line), so ppool says the real one.
+fn strip_position(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(at) => &message[..at],
+        None => message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(source: Source, format: Format) -> Vec<Record> {
+        let (rx, end) = spawn(source, format);
+        let records: Vec<Record> = rx.iter().flatten().collect();
+        let end = end.lock().unwrap();
+        assert_eq!(end.total, Some(records.len() as u64));
+        records
+    }
+
+    fn from_bytes(bytes: &'static [u8], format: Format) -> Vec<Record> {
+        collect(Source::Reader(Box::new(bytes)), format)
+    }
+
+    fn wholes(records: &[Record]) -> Vec<&[u8]> {
+        records.iter().map(|r| r.whole.as_slice()).collect()
+    }
+
+    #[test]
+    fn lines_strip_newline_and_carriage_return_and_keep_empty_lines() {
+        let records = from_bytes(b"a\r\n\nb\nc", Format::default());
+        assert_eq!(wholes(&records), [&b"a"[..], b"", b"b", b"c"]);
+        let seqs: Vec<u64> = records.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn nul_items_keep_newlines_and_carriage_returns() {
+        let format = Format {
+            null: true,
+            ..Format::default()
+        };
+        let records = from_bytes(b"a\nb\r\0c\0", format);
+        assert_eq!(wholes(&records), [&b"a\nb\r"[..], b"c"]);
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_kept() {
+        let records = from_bytes(b"\xff\xfe\n", Format::default());
+        assert_eq!(records[0].whole, b"\xff\xfe");
+    }
+
+    #[test]
+    fn groups_form_the_cartesian_product_first_group_outermost() {
+        let groups = vec![
+            vec![OsString::from("a"), OsString::from("b")],
+            vec![OsString::from("1"), OsString::from("2")],
+        ];
+        let records = collect(Source::Groups(groups), Format::default());
+        assert_eq!(wholes(&records), [&b"a 1"[..], b"a 2", b"b 1", b"b 2"]);
+        assert_eq!(records[2].fields, [b"b".to_vec(), b"1".to_vec()]);
+    }
+
+    #[test]
+    fn colsep_splits_on_a_literal_string() {
+        let format = Format {
+            colsep: Some(b"::".to_vec()),
+            ..Format::default()
+        };
+        let records = from_bytes(b"a::b::::c\n", format);
+        assert_eq!(records[0].fields, [b"a".to_vec(), b"b".to_vec(), b"".to_vec(), b"c".to_vec()]);
+    }
+
+    #[test]
+    fn json_lines_parse_and_bad_lines_name_line_and_column() {
+        let format = Format {
+            json: true,
+            ..Format::default()
+        };
+        let records = from_bytes(b"\"s\"\n{\"a\":1}\n{bad\n[1,\"x\"]\n", format);
+        assert_eq!(records[0].whole, b"s");
+        assert_eq!(records[1].whole, b"{\"a\":1}");
+        let message = records[2].invalid.as_deref().unwrap();
+        assert!(message.starts_with("invalid JSON on line 3, column 2"), "{message}");
+        assert_eq!(records[3].fields, [b"1".to_vec(), b"x".to_vec()]);
+    }
+
+    #[test]
+    fn split_agrees_with_a_simple_reference() {
+        // The standard library's split over strings is the reference.
+        for text in ["", "a", "a,b", ",", "a,,b,", ",,,"] {
+            let ours = split_on(text.as_bytes(), b",");
+            let reference: Vec<Vec<u8>> = text.split(',').map(|s| s.as_bytes().to_vec()).collect();
+            assert_eq!(ours, reference, "{text:?}");
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The cancel token: why the run is stopping, and the process group of the
+//! task in each slot, so that a stop reaches every running task.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crate::exec::process::signal_group;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    FailFast,
+    Signal(i32),
+    BrokenPipe,
+}
+
+pub struct Cancel {
+    stopping: AtomicBool,
+    reason: Mutex<Option<StopReason>>,
+    /// Index = slot; 0 = nothing running there.
+    groups: Vec<Mutex<i32>>,
+    grace: Duration,
+}
+
+impl Cancel {
+    pub fn new(slots: usize, grace: Duration) -> Arc<Cancel> {
+        Arc::new(Cancel {
+            stopping: AtomicBool::new(false),
+            reason: Mutex::new(None),
+            groups: (0..=slots).map(|_| Mutex::new(0)).collect(),
+            grace,
+        })
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    pub fn reason(&self) -> Option<StopReason> {
+        *lock(&self.reason)
+    }
+
+    /// Starts no more tasks and stops the running ones: SIGTERM to each
+    /// process group now, SIGKILL to those still there after the grace.
+    /// Only the first reason counts; later calls do nothing.
+    pub fn stop(self: &Arc<Self>, reason: StopReason) {
+        {
+            let mut current = lock(&self.reason);
+            if current.is_some() {
+                return;
+            }
+            *current = Some(reason);
+        }
+        self.stopping.store(true, Ordering::SeqCst);
+        self.signal_all(libc::SIGTERM);
+        let this = Arc::clone(self);
+        std::thread::spawn(move || {
+            std::thread::sleep(this.grace);
+            this.signal_all(libc::SIGKILL);
+        });
+    }
+
+    /// A second interrupt: kill every running task at once.
+    pub fn kill_now(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.signal_all(libc::SIGKILL);
+    }
+
+    /// Records the process group running in `slot`. A stop that came just
+    /// before is applied to it at once, so no task escapes a stop.
+    pub fn register(&self, slot: usize, pid: i32) {
+        let mut entry = lock(&self.groups[slot]);
+        *entry = pid;
+        if self.is_stopping() {
+            signal_group(pid, libc::SIGTERM);
+            let grace = self.grace;
+            std::thread::spawn(move || {
+                std::thread::sleep(grace);
+                signal_group(pid, libc::SIGKILL);
+            });
+        }
+    }
+
+    /// Called before the slot's process is reaped: its group id stays
+    /// valid until then, so a signal never reaches a recycled group.
+    pub fn unregister(&self, slot: usize) {
+        *lock(&self.groups[slot]) = 0;
+    }
+
+    fn signal_all(&self, signal: i32) {
+        for group in &self.groups {
+            let pid = lock(group);
+            if *pid > 0 {
+                signal_group(*pid, signal);
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,240 @@
+//! The command line as clap sees it: types only, no logic and no I/O.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  ppool imap -j4 gzip -k ::: *.log          compress, report in input order
+  seq 100 | ppool unordered curl -s https://example.org/{}
+  find . -name '*.png' -print0 | ppool map -0 convert {} {.}.jpg
+  ppool imap --json -s 'echo {user.name} >> {/}' < users.jsonl
+  ppool apply --timeout 10s make test      one task, its exit status
+  ppool map --builtin sha256 ::: *.iso     hash in persistent workers";
+
+const MODES: &str = "\
+Modes (Python's multiprocessing.Pool method in brackets):
+  apply      [apply]           one task, stdin/stdout passed through
+  map        [map]             print everything after all tasks end, input order
+  imap       [imap]            print each result once it and all before it end
+  unordered  [imap_unordered]  print each result as soon as it ends";
+
+/// A parallel runner with the semantics of Python's multiprocessing.Pool.
+///
+/// ppool reads records (lines of stdin, NUL-separated items, `:::` arguments
+/// or JSON Lines), runs a command or a builtin for each on N workers, and
+/// prints each task's output whole, never mixed with another's.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ppool",
+    version,
+    before_long_help = MODES,
+    after_help = EXAMPLES,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]
+    ///
+    /// Like Pool.apply: blocks until the task ends and exits with its status
+    /// (124 on timeout, 128+N when killed by signal N). Takes at most one
+    /// input (`::: X`); with no input the command runs as written.
+    #[command(after_help = "Examples:\n  ppool apply --timeout 5m make test\n  ppool apply -s 'tar czf {}.tgz {}' ::: photos")]
+    Apply(RunArgs),
+    /// Run every task, then print all results in input order [Pool.map]
+    ///
+    /// Like Pool.map: all-or-nothing. Nothing is printed until every task has
+    /// ended; with --fail-fast a failure means no task's stdout is printed.
+    #[command(after_help = "Examples:\n  ppool map -j8 wc -l ::: *.txt\n  ls *.csv | ppool map --fail-fast python3 check.py")]
+    Map(RunArgs),
+    /// Print each result as soon as it and every task before it have ended [Pool.imap]
+    ///
+    /// Like Pool.imap: results stream out in input order.
+    #[command(after_help = "Examples:\n  seq 10 | ppool imap -j4 sh -c 'sleep 0.$((RANDOM % 9)); echo {}'\n  ppool imap --tag gzip -t ::: *.gz")]
+    Imap(RunArgs),
+    /// Print each result as soon as its task ends [Pool.imap_unordered]
+    ///
+    /// Like Pool.imap_unordered: results stream out in completion order.
+    #[command(after_help = "Examples:\n  cat urls.txt | ppool unordered -j16 curl -sO {}\n  ppool unordered --line-buffer -s 'ping -c3 {}' ::: host1 host2")]
+    Unordered(RunArgs),
+    /// List the registered builtins with a line of help each
+    Builtins,
+    /// Print a shell completion script (bash, zsh or fish)
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the man page (roff)
+    Man,
+    /// A persistent builtin worker: reads framed records on stdin (internal)
+    #[command(name = "__worker", hide = true)]
+    Worker {
+        /// The builtin this worker runs
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Each task's stdout and stderr, whole
+    Text,
+    /// One JSON object per task on stdout
+    Json,
+}
+
+/// Options shared by the four modes.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Run N tasks at once [default: number of CPUs]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Input records are separated by NUL, not newline
+    #[arg(short = '0', long, help_heading = "Input")]
+    pub null: bool,
+
+    /// Read records from FILE instead of stdin
+    #[arg(short = 'a', long, value_name = "FILE", help_heading = "Input")]
+    pub arg_file: Option<PathBuf>,
+
+    /// Split each record on the literal string SEP into {1}, {2}, …
+    #[arg(long, value_name = "SEP", help_heading = "Input")]
+    pub colsep: Option<OsString>,
+
+    /// Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}
+    #[arg(long, help_heading = "Input")]
+    pub json: bool,
+
+    /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted
+    #[arg(short, long, help_heading = "Running")]
+    pub shell: bool,
+
+    /// Run the registered builtin NAME in persistent workers (see `ppool builtins`)
+    #[arg(short, long, value_name = "NAME", help_heading = "Running", conflicts_with_all = ["shell", "worker"])]
+    pub builtin: Option<String>,
+
+    /// Start --jobs long-running copies of CMD; each record is one line on a worker's stdin, answered by one stdout line
+    #[arg(long, value_name = "CMD", help_heading = "Running", conflicts_with = "shell")]
+    pub worker: Option<String>,
+
+    /// Records sent to a builtin worker at a time [default: automatic]
+    #[arg(long, value_name = "K", help_heading = "Running")]
+    pub chunksize: Option<usize>,
+
+    /// Replace each builtin worker after it has run N tasks
+    #[arg(long, value_name = "N", help_heading = "Running")]
+    pub max_tasks_per_worker: Option<u64>,
+
+    /// On the first failed task: start no more, stop the running ones, exit with its code
+    #[arg(long, overrides_with = "collect_errors", help_heading = "Failures")]
+    pub fail_fast: bool,
+
+    /// Run every task, then report every failure (the default)
+    #[arg(long, overrides_with = "fail_fast", help_heading = "Failures")]
+    pub collect_errors: bool,
+
+    /// Run a failed task up to N more times
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Failures")]
+    pub retries: u32,
+
+    /// Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, help_heading = "Failures")]
+    pub timeout: Option<Duration>,
+
+    /// Time between SIGTERM and SIGKILL when stopping a task
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "2s", help_heading = "Failures")]
+    pub grace: Duration,
+
+    /// unordered only: print whole lines as they arrive instead of whole tasks
+    #[arg(long, help_heading = "Output")]
+    pub line_buffer: bool,
+
+    /// Prefix each output line with the record and a TAB
+    #[arg(long, help_heading = "Output")]
+    pub tag: bool,
+
+    /// text: each task's output, whole; json: one object per task
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text", help_heading = "Output")]
+    pub output: OutputFormat,
+
+    /// Show a progress bar on stderr (only when stderr is a terminal)
+    #[arg(long, help_heading = "Output")]
+    pub progress: bool,
+
+    /// Log each finished task to FILE, in GNU parallel's joblog format
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub joblog: Option<PathBuf>,
+
+    /// With --joblog: skip the tasks the log already holds
+    #[arg(long, requires = "joblog", conflicts_with = "resume_failed", help_heading = "Output")]
+    pub resume: bool,
+
+    /// With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones
+    #[arg(long, requires = "joblog", help_heading = "Output")]
+    pub resume_failed: bool,
+
+    /// Print each command, shell-quoted, instead of running it
+    #[arg(long, help_heading = "Output")]
+    pub dry_run: bool,
+
+    /// Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots; ':' is this machine)
+    #[arg(short = 'S', long = "ssh", value_name = "HOSTS", help_heading = "Remote")]
+    pub ssh: Vec<String>,
+
+    /// Read ssh hosts from FILE, one per line
+    #[arg(long, value_name = "FILE", help_heading = "Remote")]
+    pub ssh_file: Option<PathBuf>,
+
+    /// The command and its arguments, then optional `::: INPUT...` groups
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// Durations as `500ms`, `10s`, `2m`, `1h`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    if let Ok(secs) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("invalid duration '{text}': must be a non-negative number of seconds"));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("invalid duration '{text}': {e} (use 500ms, 10s, 2m or 1h)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-1").is_err());
+    }
+}

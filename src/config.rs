@@ -1,0 +1,237 @@
+//! Cli -> validated Config: every rule that spans several flags is checked
+//! here, once, so the engine never sees clap.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use crate::cli::{OutputFormat, RunArgs};
+use crate::input::Format;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    Map,
+    Imap,
+    Unordered,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    FailFast,
+    CollectErrors,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    No,
+    /// Skip every task the job log holds.
+    All,
+    /// Skip the tasks the job log holds as succeeded.
+    Failed,
+}
+
+/// Where records come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InputSource {
+    Stdin,
+    File(PathBuf),
+    Groups(Vec<Vec<OsString>>),
+    /// `apply` with no `:::`: one task, the command as written.
+    None,
+}
+
+/// What runs for each record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Runner {
+    /// Command words (a template); with `shell`, run by that shell with -c.
+    Command {
+        words: Vec<OsString>,
+        shell: Option<OsString>,
+    },
+    Builtin(String),
+    Worker(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub jobs: usize,
+    pub source: InputSource,
+    pub format: Format,
+    pub runner: Runner,
+    pub policy: Policy,
+    pub retries: u32,
+    pub timeout: Option<Duration>,
+    pub grace: Duration,
+    pub line_buffer: bool,
+    pub tag: bool,
+    pub output: OutputFormat,
+    pub progress: bool,
+    pub joblog: Option<PathBuf>,
+    pub resume: Resume,
+    pub dry_run: bool,
+    pub ssh: Vec<String>,
+    pub ssh_file: Option<PathBuf>,
+    pub chunksize: Option<usize>,
+    pub max_tasks_per_worker: Option<u64>,
+}
+
+impl Config {
+    pub fn new(mode: Mode, args: RunArgs) -> Result<Config> {
+        let jobs = match args.jobs {
+            Some(0) => bail!("--jobs must be at least 1"),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let (words, groups) = split_groups(args.command);
+        let runner = match (&args.builtin, &args.worker) {
+            (Some(name), _) => {
+                if !words.is_empty() {
+                    bail!("--builtin {name} takes no command; put its inputs after ::: or on stdin");
+                }
+                Runner::Builtin(name.clone())
+            }
+            (None, Some(cmd)) => {
+                if !words.is_empty() {
+                    bail!("--worker takes its command as one argument; put inputs after ::: or on stdin");
+                }
+                Runner::Worker(cmd.clone())
+            }
+            (None, None) => {
+                if words.is_empty() {
+                    bail!("no command given: give a COMMAND, --builtin NAME or --worker CMD (see ppool --help)");
+                }
+                let shell = args
+                    .shell
+                    .then(|| std::env::var_os("PPOOL_SHELL").filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into()));
+                Runner::Command { words, shell }
+            }
+        };
+        if args.arg_file.is_some() && groups.is_some() {
+            bail!("give inputs either with --arg-file or after :::, not both");
+        }
+        if args.colsep.is_some() && args.json {
+            bail!("--colsep and --json cannot be used together");
+        }
+        if args.line_buffer && mode != Mode::Unordered {
+            bail!("--line-buffer works only with `ppool unordered`");
+        }
+        let source = match (groups, args.arg_file) {
+            (Some(groups), _) => InputSource::Groups(groups),
+            (None, Some(path)) => InputSource::File(path),
+            (None, None) if mode == Mode::Apply => InputSource::None,
+            (None, None) => InputSource::Stdin,
+        };
+        if mode == Mode::Apply {
+            match &source {
+                InputSource::Groups(groups) => {
+                    let count: usize = groups.iter().map(Vec::len).product();
+                    if count > 1 {
+                        bail!("apply runs exactly one task, but {count} inputs were given: use `ppool map` for many");
+                    }
+                }
+                InputSource::File(_) => bail!("apply runs exactly one task: give its input as `::: X`, or use `ppool map --arg-file`"),
+                _ => {}
+            }
+            if matches!(runner, Runner::Builtin(_) | Runner::Worker(_)) {
+                bail!("apply runs a command: use `ppool map` with --builtin or --worker");
+            }
+        }
+        let resume = match (args.resume, args.resume_failed) {
+            (true, _) => Resume::All,
+            (_, true) => Resume::Failed,
+            _ => Resume::No,
+        };
+        use std::os::unix::ffi::OsStringExt;
+        Ok(Config {
+            mode,
+            jobs: if mode == Mode::Apply { 1 } else { jobs },
+            source,
+            format: Format {
+                null: args.null,
+                colsep: args.colsep.map(OsStringExt::into_vec),
+                json: args.json,
+            },
+            runner,
+            policy: if args.fail_fast { Policy::FailFast } else { Policy::CollectErrors },
+            retries: args.retries,
+            timeout: args.timeout,
+            grace: args.grace,
+            line_buffer: args.line_buffer,
+            tag: args.tag,
+            output: args.output,
+            progress: args.progress,
+            joblog: args.joblog,
+            resume,
+            dry_run: args.dry_run,
+            ssh: args.ssh,
+            ssh_file: args.ssh_file,
+            chunksize: args.chunksize.filter(|&k| k > 0),
+            max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
+        })
+    }
+}
+
+/// Splits `cmd a ::: x y ::: 1 2` into the command words and the groups.
+fn split_groups(words: Vec<OsString>) -> (Vec<OsString>, Option<Vec<Vec<OsString>>>) {
+    let mut parts = words.split(|w| w == ":::");
+    let command = parts.next().unwrap_or_default().to_vec();
+    let groups: Vec<Vec<OsString>> = parts.map(<[OsString]>::to_vec).collect();
+    (command, (!groups.is_empty()).then_some(groups))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn config(line: &[&str]) -> Result<Config> {
+        let cli = Cli::try_parse_from(line).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (mode, args) = match cli.command {
+            Command::Apply(a) => (Mode::Apply, a),
+            Command::Map(a) => (Mode::Map, a),
+            Command::Imap(a) => (Mode::Imap, a),
+            Command::Unordered(a) => (Mode::Unordered, a),
+            _ => panic!("not a run"),
+        };
+        Config::new(mode, args)
+    }
+
+    #[test]
+    fn groups_split_on_triple_colon() {
+        let c = config(&["ppool", "imap", "echo", "-n", ":::", "a", "b", ":::", "1"]).unwrap();
+        assert_eq!(
+            c.runner,
+            Runner::Command {
+                words: vec!["echo".into(), "-n".into()],
+                shell: None
+            }
+        );
+        assert_eq!(
+            c.source,
+            InputSource::Groups(vec![vec!["a".into(), "b".into()], vec!["1".into()]])
+        );
+    }
+
+    #[test]
+    fn usage_errors_say_what_to_do() {
+        let e = config(&["ppool", "map", "-j", "0", "true"]).unwrap_err();
+        assert!(e.to_string().contains("--jobs"), "{e}");
+        let e = config(&["ppool", "apply", "echo", ":::", "a", "b"]).unwrap_err();
+        assert!(e.to_string().contains("ppool map"), "{e}");
+        let e = config(&["ppool", "imap", "--line-buffer", "true"]).unwrap_err();
+        assert!(e.to_string().contains("unordered"), "{e}");
+        assert!(config(&["ppool", "imap"]).is_err());
+    }
+
+    #[test]
+    fn apply_without_input_runs_the_command_as_written() {
+        let c = config(&["ppool", "apply", "-j", "8", "true"]).unwrap();
+        assert_eq!(c.source, InputSource::None);
+        assert_eq!(c.jobs, 1);
+    }
+}

@@ -1,0 +1,148 @@
+//! A task's captured stdout or stderr: in memory up to a limit, then
+//! spilled to an unlinked temporary file so memory does not grow with output.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+
+/// Output kept in memory before it moves to a temporary file.
+pub const SPILL_LIMIT: usize = 1 << 20;
+
+#[derive(Debug, Default)]
+pub struct Captured {
+    memory: Vec<u8>,
+    /// Past `SPILL_LIMIT`: everything, `memory` included, lives here. The
+    /// file is unlinked on creation, so it vanishes with `ppool` however it ends.
+    spill: Option<File>,
+    len: u64,
+}
+
+impl Captured {
+    pub fn from_vec(memory: Vec<u8>) -> Captured {
+        let len = memory.len() as u64;
+        Captured {
+            memory,
+            spill: None,
+            len,
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn is_spilled(&self) -> bool {
+        self.spill.is_some()
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.len += bytes.len() as u64;
+        if let Some(file) = &mut self.spill {
+            return file.write_all(bytes);
+        }
+        if self.memory.len() + bytes.len() <= SPILL_LIMIT {
+            self.memory.extend_from_slice(bytes);
+            return Ok(());
+        }
+        let mut file = tempfile::tempfile()?;
+        file.write_all(&self.memory)?;
+        file.write_all(bytes)?;
+        self.memory = Vec::new();
+        self.spill = Some(file);
+        Ok(())
+    }
+
+    /// Adds one line of ppool's own about this task (a missing program, bad input).
+    pub fn push_message(&mut self, message: &str) {
+        let mut line = Vec::with_capacity(message.len() + 1);
+        line.extend_from_slice(message.as_bytes());
+        if !message.ends_with('\n') {
+            line.push(b'\n');
+        }
+        // Memory holds a message unless output already spilled; a write error
+        // to the spill file then loses only this note.
+        let _ = self.push(&line);
+    }
+
+    /// Everything captured, read back from the spill file when there is one.
+    pub fn to_vec(&mut self) -> io::Result<Vec<u8>> {
+        match &mut self.spill {
+            None => Ok(self.memory.clone()),
+            Some(file) => {
+                let mut all = Vec::with_capacity(self.len as usize);
+                file.seek(SeekFrom::Start(0))?;
+                file.read_to_end(&mut all)?;
+                Ok(all)
+            }
+        }
+    }
+
+    /// Copies the output to `out`, each line prefixed with `tag` when given.
+    pub fn copy_to(&mut self, out: &mut dyn Write, tag: Option<&[u8]>) -> io::Result<()> {
+        match (&mut self.spill, tag) {
+            (None, None) => out.write_all(&self.memory),
+            (None, Some(tag)) => write_tagged(&mut &self.memory[..], out, tag),
+            (Some(file), None) => {
+                file.seek(SeekFrom::Start(0))?;
+                io::copy(file, out).map(drop)
+            }
+            (Some(file), Some(tag)) => {
+                file.seek(SeekFrom::Start(0))?;
+                write_tagged(&mut BufReader::new(file), out, tag)
+            }
+        }
+    }
+}
+
+fn write_tagged(input: &mut dyn BufRead, out: &mut dyn Write, tag: &[u8]) -> io::Result<()> {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            return Ok(());
+        }
+        out.write_all(tag)?;
+        out.write_all(&line)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_output_stays_in_memory() {
+        let mut c = Captured::default();
+        c.push(b"hello\n").unwrap();
+        assert!(!c.is_spilled());
+        assert_eq!(c.to_vec().unwrap(), b"hello\n");
+    }
+
+    #[test]
+    fn large_output_spills_and_reads_back_whole() {
+        let mut c = Captured::default();
+        let block: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+        for _ in 0..5 {
+            c.push(&block).unwrap();
+        }
+        assert!(c.is_spilled());
+        assert_eq!(c.len(), 1_500_000);
+        let all = c.to_vec().unwrap();
+        assert_eq!(all.len(), 1_500_000);
+        assert_eq!(&all[300_000..600_000], &block[..]);
+        let mut copy = Vec::new();
+        c.copy_to(&mut copy, None).unwrap();
+        assert_eq!(copy, all);
+    }
+
+    #[test]
+    fn tag_prefixes_every_line_including_an_unterminated_last() {
+        let mut c = Captured::from_vec(b"a\nb\nc".to_vec());
+        let mut out = Vec::new();
+        c.copy_to(&mut out, Some(b"x\t")).unwrap();
+        assert_eq!(out, b"x\ta\nx\tb\nx\tc");
+    }
+}

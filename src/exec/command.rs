@@ -1,0 +1,219 @@
+//! Command tasks: render the template for a record, find the program, run
+//! it as a process and turn how it ended into an Outcome.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::process::{self, Spawn};
+use super::Executor;
+use crate::cancel::Cancel;
+use crate::input::Record;
+use crate::task::{Outcome, Status};
+use crate::template::{quote_argv, Template};
+
+pub struct CommandExecutor {
+    template: Template,
+    /// `--shell`: the shell, resolved, and the words are joined for its -c.
+    shell: Option<Result<PathBuf, String>>,
+    /// The program when the first word is fixed text: looked up in PATH
+    /// once, since a lookup per spawn costs every task.
+    program: Option<Result<PathBuf, String>>,
+    timeout: Option<Duration>,
+    grace: Duration,
+    inherit_stdio: bool,
+    /// `apply` with no input: the words run as written, nothing substituted.
+    as_written: Option<Vec<OsString>>,
+}
+
+impl CommandExecutor {
+    pub fn new(
+        words: &[OsString],
+        shell: Option<&OsStr>,
+        json: bool,
+        timeout: Option<Duration>,
+        grace: Duration,
+        inherit_stdio: bool,
+    ) -> CommandExecutor {
+        let template = Template::parse(words, json);
+        let shell = shell.map(resolve);
+        let program = match (&shell, words.first()) {
+            (None, Some(first)) if !Template::parse(std::slice::from_ref(first), json).has_placeholder() => {
+                Some(resolve(first))
+            }
+            _ => None,
+        };
+        CommandExecutor {
+            template,
+            shell,
+            program,
+            timeout,
+            grace,
+            inherit_stdio,
+            as_written: None,
+        }
+    }
+
+    /// Runs the words as written: there is no record to substitute.
+    pub fn as_written(mut self, words: &[OsString]) -> CommandExecutor {
+        self.as_written = Some(words.to_vec());
+        self
+    }
+
+    /// The command as it would run, shell-quoted: for `--dry-run` and the job log.
+    pub fn render_line(&self, record: &Record, slot: usize) -> Result<OsString, String> {
+        match &self.shell {
+            Some(_) => self.template.render_shell(record, slot).map_err(|e| e.0),
+            None => self.template.render_argv(record, slot).map(|argv| quote_argv(&argv)).map_err(|e| e.0),
+        }
+    }
+
+    /// The program and its arguments for this record.
+    fn argv(&self, record: &Record, slot: usize) -> Result<(PathBuf, Vec<OsString>), (Status, i32, String)> {
+        let invalid = |e: crate::template::RenderError| (Status::InvalidInput, 0, e.0);
+        if let Some(words) = &self.as_written {
+            let not_found = |m| (Status::Failed, 127, m);
+            return match &self.shell {
+                Some(shell) => {
+                    let line = words.join(std::ffi::OsStr::new(" "));
+                    Ok((shell.clone().map_err(not_found)?, vec!["-c".into(), line]))
+                }
+                None => {
+                    let program = self.program.clone().unwrap_or_else(|| resolve(&words[0]));
+                    Ok((program.map_err(not_found)?, words[1..].to_vec()))
+                }
+            };
+        }
+        if let Some(shell) = &self.shell {
+            let line = self.template.render_shell(record, slot).map_err(invalid)?;
+            let shell = shell.clone().map_err(|m| (Status::Failed, 127, m))?;
+            return Ok((shell, vec!["-c".into(), line]));
+        }
+        let mut argv = self.template.render_argv(record, slot).map_err(invalid)?;
+        if argv.is_empty() {
+            return Err((Status::Failed, 127, "ppool: the command is empty".into()));
+        }
+        let first = argv.remove(0);
+        let program = match &self.program {
+            Some(found) => found.clone(),
+            None => resolve(&first),
+        }
+        .map_err(|m| (Status::Failed, 127, m))?;
+        Ok((program, argv))
+    }
+}
+
+impl Executor for CommandExecutor {
+    fn run(&self, record: &Record, slot: usize, cancel: &Cancel) -> Outcome {
+        let start = SystemTime::now();
+        let clock = Instant::now();
+        let fail = |status, code: i32, message: &str| {
+            let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), status, message);
+            outcome.exit_code = (code != 0).then_some(code);
+            outcome.slot = slot;
+            outcome.attempts = 1;
+            outcome
+        };
+        if let Some(message) = &record.invalid {
+            return fail(Status::InvalidInput, 0, &format!("ppool: task {}: {message}", record.seq));
+        }
+        let (program, args) = match self.argv(record, slot) {
+            Ok(found) => found,
+            Err((status, code, message)) => {
+                let message = if status == Status::InvalidInput {
+                    format!("ppool: task {}: {message}", record.seq)
+                } else {
+                    message
+                };
+                return fail(status, code, &message);
+            }
+        };
+        let spawn = Spawn {
+            program: &program,
+            args: &args,
+            seq: record.seq,
+            slot,
+            timeout: self.timeout,
+            grace: self.grace,
+            inherit_stdio: self.inherit_stdio,
+        };
+        let ended = match process::run(&spawn, cancel) {
+            Ok(ended) => ended,
+            Err(e) => {
+                let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
+                return fail(Status::Failed, code, &format!("ppool: cannot run {}: {e}", program.display()));
+            }
+        };
+        let status = if ended.timed_out {
+            Status::Timeout
+        } else if ended.exit_code == Some(0) {
+            Status::Ok
+        } else {
+            Status::Failed
+        };
+        let mut stderr = ended.stderr;
+        if status == Status::Timeout {
+            let limit = self.timeout.map(|t| humantime::format_duration(t).to_string()).unwrap_or_default();
+            stderr.push_message(&format!("ppool: task {} timed out after {limit}", record.seq));
+        }
+        Outcome {
+            seq: record.seq,
+            input: record.whole.clone(),
+            status,
+            exit_code: ended.exit_code,
+            signal: ended.signal,
+            stdout: ended.stdout,
+            stderr,
+            attempts: 1,
+            slot,
+            start,
+            duration: clock.elapsed(),
+            command: Vec::new(),
+        }
+    }
+}
+
+/// Looks a program up in PATH as a shell would; a word with a `/` is used as
+/// it is. The error is the message for the failed task.
+pub fn resolve(word: &OsStr) -> Result<PathBuf, String> {
+    let bytes = word.as_bytes();
+    if bytes.contains(&b'/') {
+        return Ok(PathBuf::from(word));
+    }
+    if !bytes.is_empty() {
+        let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(word);
+            if is_executable(&candidate) {
+                return Ok(candidate);
+            }
+        }
+    }
+    let name = word.to_string_lossy();
+    let hint = if bytes.contains(&b' ') {
+        " (to run it as a shell command line, add --shell)"
+    } else {
+        ""
+    };
+    Err(format!("ppool: {name}: command not found{hint}"))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_finds_programs_in_path_and_suggests_shell_for_spaces() {
+        assert!(resolve(OsStr::new("sh")).unwrap().is_absolute());
+        let e = resolve(OsStr::new("no-such-program-xyz")).unwrap_err();
+        assert!(e.contains("command not found") && !e.contains("--shell"), "{e}");
+        let e = resolve(OsStr::new("echo hi")).unwrap_err();
+        assert!(e.contains("--shell"), "{e}");
+    }
+}

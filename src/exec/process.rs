@@ -1,0 +1,215 @@
+//! One task as one process: its own process group, stdout and stderr read
+//! concurrently, a timeout enforced with SIGTERM then SIGKILL, always reaped.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::capture::Captured;
+use crate::cancel::Cancel;
+
+/// How the process ended.
+#[derive(Debug, Default)]
+pub struct Ended {
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub timed_out: bool,
+    pub stdout: Captured,
+    pub stderr: Captured,
+}
+
+/// What to run and how.
+pub struct Spawn<'a> {
+    /// The resolved program (an absolute path, looked up in PATH once).
+    pub program: &'a Path,
+    /// The arguments after the program.
+    pub args: &'a [OsString],
+    pub seq: u64,
+    pub slot: usize,
+    pub timeout: Option<Duration>,
+    pub grace: Duration,
+    /// `apply`: stdin, stdout and stderr passed straight through.
+    pub inherit_stdio: bool,
+}
+
+/// Starts the task and waits for it. `Err` only when it could not start.
+pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
+    let mut command = Command::new(spec.program);
+    command
+        .args(spec.args)
+        .env("PPOOL_SEQ", spec.seq.to_string())
+        .env("PPOOL_SLOT", spec.slot.to_string());
+    if spec.inherit_stdio {
+        // A task that reads the terminal must stay in the terminal's
+        // foreground group, or it would be stopped by SIGTTIN.
+        if !stdin_is_terminal() {
+            command.process_group(0);
+        }
+    } else {
+        // process_group keeps std on its posix_spawn path (pre_exec would not).
+        command
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+    }
+    let mut child = command.spawn()?;
+    let pid = child.id() as i32;
+    cancel.register(spec.slot, pid);
+    let mut clock = Clock::new(spec.timeout, spec.grace);
+    let mut ended = Ended::default();
+    let read = read_both(&mut child, &mut ended, &mut clock, pid);
+    wait_exited(pid, &mut clock);
+    // The leader stays a zombie until reaped below, so its group id cannot be
+    // reused while it is still registered for signalling.
+    cancel.unregister(spec.slot);
+    let status = child.wait()?;
+    read?;
+    ended.exit_code = status.code();
+    ended.signal = status.signal();
+    ended.timed_out = clock.timed_out;
+    Ok(ended)
+}
+
+fn stdin_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    io::stdin().is_terminal()
+}
+
+/// The timeout, then the grace between SIGTERM and SIGKILL.
+struct Clock {
+    next: Option<Instant>,
+    grace: Duration,
+    timed_out: bool,
+    killed: bool,
+}
+
+impl Clock {
+    fn new(timeout: Option<Duration>, grace: Duration) -> Clock {
+        Clock {
+            next: timeout.map(|t| Instant::now() + t),
+            grace,
+            timed_out: false,
+            killed: false,
+        }
+    }
+
+    /// Milliseconds to the next step, for poll(2); -1 when there is none.
+    fn poll_timeout(&self) -> i32 {
+        match self.next {
+            None => -1,
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                // Round up so a wake-up never comes just before the deadline.
+                left.as_millis().min(i32::MAX as u128 - 1) as i32 + 1
+            }
+        }
+    }
+
+    /// Sends the signal that is due, if one is.
+    fn tick(&mut self, pid: i32) {
+        let Some(at) = self.next else { return };
+        if Instant::now() < at {
+            return;
+        }
+        if !self.timed_out {
+            self.timed_out = true;
+            signal_group(pid, libc::SIGTERM);
+            self.next = Some(Instant::now() + self.grace);
+        } else if !self.killed {
+            self.killed = true;
+            signal_group(pid, libc::SIGKILL);
+            self.next = None;
+        }
+    }
+}
+
+pub fn signal_group(pid: i32, signal: i32) {
+    // SAFETY: kill(2) with a negative pid signals a process group; it has no
+    // memory effects and fails harmlessly when the group is gone.
+    unsafe {
+        libc::kill(-pid, signal);
+    }
+}
+
+fn read_both(child: &mut Child, ended: &mut Ended, clock: &mut Clock, pid: i32) -> io::Result<()> {
+    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
+        return Ok(());
+    };
+    let mut fds = [
+        libc::pollfd {
+            fd: out.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: err.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut result = Ok(());
+    while fds[0].fd >= 0 || fds[1].fd >= 0 {
+        // SAFETY: fds is a valid array of two pollfd; poll ignores negative fds.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, clock.poll_timeout()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        clock.tick(pid);
+        for (i, pfd) in fds.iter_mut().enumerate() {
+            if pfd.fd < 0 || pfd.revents == 0 {
+                continue;
+            }
+            // SAFETY: buf is valid for buf.len() bytes; fd is an open pipe we own.
+            let got = unsafe { libc::read(pfd.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if got > 0 {
+                let sink = if i == 0 { &mut ended.stdout } else { &mut ended.stderr };
+                if let Err(e) = sink.push(&buf[..got as usize]) {
+                    // Keep draining so the task is not blocked on a full pipe.
+                    result = Err(e);
+                }
+            } else if got == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                pfd.fd = -1;
+            }
+        }
+    }
+    drop((out, err));
+    result
+}
+
+/// Waits until the process has exited without reaping it, still enforcing
+/// the timeout (the task may have closed its output and run on).
+fn wait_exited(pid: i32, clock: &mut Clock) {
+    loop {
+        let flags = if clock.next.is_some() {
+            libc::WEXITED | libc::WNOWAIT | libc::WNOHANG
+        } else {
+            libc::WEXITED | libc::WNOWAIT
+        };
+        // SAFETY: siginfo_t is plain data; zeroed is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid writes into info, which outlives the call.
+        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+        if r < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        // SAFETY: waitid filled info (or left it zeroed under WNOHANG).
+        if unsafe { info.si_pid() } != 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        clock.tick(pid);
+    }
+}

@@ -1,0 +1,156 @@
+//! Ordering per mode: `map` holds everything to the end, `imap` reorders,
+//! `unordered` passes through. Also counts failures for the summary.
+
+use std::collections::BTreeMap;
+use std::io;
+
+use crate::cancel::StopReason;
+use crate::config::Mode;
+use crate::exit::Ending;
+use crate::output::Output;
+use crate::task::{Outcome, Status};
+
+/// Failed tasks named one by one in the summary; the rest are counted.
+const SUMMARY_NAMED: usize = 20;
+
+pub struct Sink {
+    mode: Mode,
+    output: Output,
+    /// `imap`: results waiting for an earlier one; `map`: every result.
+    held: BTreeMap<u64, Outcome>,
+    /// `imap`: the next sequence number to print.
+    next: u64,
+    total: u64,
+    failed: u64,
+    named: Vec<String>,
+    /// `--fail-fast`: the failed task that stopped the run, and its code.
+    stopped_at: Option<(u64, i32)>,
+}
+
+impl Sink {
+    pub fn new(mode: Mode, output: Output) -> Sink {
+        Sink {
+            mode,
+            output,
+            held: BTreeMap::new(),
+            next: 1,
+            total: 0,
+            failed: 0,
+            named: Vec::new(),
+            stopped_at: None,
+        }
+    }
+
+    /// Takes one outcome. `stop` is the reason the run is stopping, if it is.
+    pub fn accept(&mut self, mut outcome: Outcome, stop: Option<StopReason>) -> io::Result<()> {
+        self.total += 1;
+        if outcome.status.is_failure() {
+            self.failed += 1;
+            if self.named.len() < SUMMARY_NAMED {
+                self.named.push(describe(&outcome));
+            }
+            if stop == Some(StopReason::FailFast) && self.stopped_at.is_none() {
+                self.stopped_at = Some((outcome.seq, outcome.own_exit_code()));
+                if self.mode == Mode::Map {
+                    // All-or-nothing: no stdout, but the failure's stderr.
+                    return self.output.write(&mut outcome, false);
+                }
+                if self.mode == Mode::Unordered {
+                    return self.output.write(&mut outcome, true);
+                }
+            }
+        }
+        match self.mode {
+            Mode::Map => {
+                self.held.insert(outcome.seq, outcome);
+                Ok(())
+            }
+            Mode::Unordered | Mode::Apply => {
+                if self.stopped_at.is_some() {
+                    // Fail-fast keeps what was printed and adds nothing after.
+                    return Ok(());
+                }
+                self.output.write(&mut outcome, true)
+            }
+            Mode::Imap => {
+                if self.stopped_at.is_some_and(|(seq, _)| outcome.seq > seq) {
+                    return Ok(());
+                }
+                self.held.insert(outcome.seq, outcome);
+                while let Some(mut ready) = self.held.remove(&self.next) {
+                    self.next += 1;
+                    self.output.write(&mut ready, true)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.output.flush()
+    }
+
+    /// Prints what is still held and the summary; says how the run ended.
+    pub fn finish(mut self, stop: Option<StopReason>) -> io::Result<Ending> {
+        match (self.mode, stop) {
+            // An interrupted map never completed: all-or-nothing prints nothing.
+            (Mode::Map, Some(_)) => {}
+            (Mode::Map, None) | (Mode::Imap, _) => {
+                let cutoff = self.stopped_at.map_or(u64::MAX, |(seq, _)| seq);
+                for (_, mut outcome) in std::mem::take(&mut self.held).into_iter().take_while(|(seq, _)| *seq <= cutoff) {
+                    self.output.write(&mut outcome, true)?;
+                }
+            }
+            _ => {}
+        }
+        self.output.flush()?;
+        let ending = match stop {
+            Some(StopReason::BrokenPipe) => return Ok(Ending::BrokenPipe),
+            Some(StopReason::Signal(signal)) => Ending::Signal(signal),
+            Some(StopReason::FailFast) => {
+                if let Some((seq, code)) = self.stopped_at {
+                    self.output
+                        .note(&format!("ppool: stopped after task {seq} failed (--fail-fast)"))?;
+                    return Ok(Ending::FailFast { code });
+                }
+                Ending::Completed { failed: self.failed }
+            }
+            None => Ending::Completed { failed: self.failed },
+        };
+        if self.failed > 0 {
+            self.output.note(&format!("ppool: {} of {} tasks failed:", self.failed, self.total))?;
+            for line in &self.named {
+                self.output.note(&format!("ppool:   {line}"))?;
+            }
+            if self.failed > self.named.len() as u64 {
+                self.output
+                    .note(&format!("ppool:   … and {} more", self.failed - self.named.len() as u64))?;
+            }
+        }
+        if let Ending::Signal(signal) = ending {
+            let name = if signal == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
+            self.output.note(&format!("ppool: stopped by {name}"))?;
+        }
+        Ok(ending)
+    }
+}
+
+/// `task 3 (input): failed, exit code 2, 2 attempts`
+fn describe(outcome: &Outcome) -> String {
+    let input = String::from_utf8_lossy(&outcome.input);
+    let input: String = if input.chars().count() > 60 {
+        input.chars().take(60).chain(['…']).collect()
+    } else {
+        input.into_owned()
+    };
+    let mut line = format!("task {} ({input}): {}", outcome.seq, outcome.status.as_str());
+    match (outcome.status, outcome.exit_code, outcome.signal) {
+        (Status::Failed, Some(code), _) => line.push_str(&format!(", exit code {code}")),
+        (Status::Failed, None, Some(signal)) => line.push_str(&format!(", killed by signal {signal}")),
+        _ => {}
+    }
+    if outcome.attempts > 1 {
+        line.push_str(&format!(", {} attempts", outcome.attempts));
+    }
+    line
+}

@@ -1,0 +1,91 @@
+//! Outcome: what every task yields exactly once, failures included.
+
+use std::time::{Duration, SystemTime};
+
+use crate::exec::capture::Captured;
+
+/// How a task ended. A failed task is data, never an `Err`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Failed,
+    Timeout,
+    InvalidInput,
+    WorkerDied,
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Timeout => "timeout",
+            Status::InvalidInput => "invalid-input",
+            Status::WorkerDied => "worker-died",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    /// Whether this outcome counts as a failure for the exit status and
+    /// the summary. Skipped tasks (already done in an earlier run) do not.
+    pub fn is_failure(self) -> bool {
+        !matches!(self, Status::Ok | Status::Skipped)
+    }
+}
+
+/// The result of one task: one per input record.
+#[derive(Debug)]
+pub struct Outcome {
+    pub seq: u64,
+    /// The record as `{}` renders it.
+    pub input: Vec<u8>,
+    pub status: Status,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: Captured,
+    pub stderr: Captured,
+    pub attempts: u32,
+    pub slot: usize,
+    pub start: SystemTime,
+    pub duration: Duration,
+    /// The command as run, shell-quoted, for the job log.
+    pub command: Vec<u8>,
+}
+
+impl Outcome {
+    /// An outcome for a task that never ran a process: invalid input, a
+    /// program that cannot be found, a skipped task.
+    pub fn without_run(seq: u64, input: Vec<u8>, status: Status, message: &str) -> Outcome {
+        let mut stderr = Captured::default();
+        if !message.is_empty() {
+            stderr.push_message(message);
+        }
+        Outcome {
+            seq,
+            input,
+            status,
+            exit_code: None,
+            signal: None,
+            stdout: Captured::default(),
+            stderr,
+            attempts: 0,
+            slot: 0,
+            start: SystemTime::now(),
+            duration: Duration::ZERO,
+            command: Vec::new(),
+        }
+    }
+
+    /// The exit status this task stands for on its own: its code, 124 for a
+    /// timeout, 128+N for signal N, 1 for anything else that failed.
+    pub fn own_exit_code(&self) -> i32 {
+        match (self.status, self.exit_code, self.signal) {
+            (Status::Ok | Status::Skipped, _, _) => 0,
+            (Status::Timeout, _, _) => 124,
+            (_, Some(code), _) if code != 0 => code,
+            (_, _, Some(sig)) => 128 + sig,
+            _ => 1,
+        }
+    }
+}
