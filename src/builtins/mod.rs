@@ -4,10 +4,14 @@
 //! process management. The tools it imitates are matched as they behave under
 //! `LC_ALL=C`, so a builtin's output does not depend on the worker's locale.
 
+use std::ffi::OsStr;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 mod echo;
 mod exit;
+mod sha256;
 mod sleep;
 
 /// How a builtin task failed: an exit code (as a command would have) and a message for stderr.
@@ -27,7 +31,7 @@ pub trait Builtin: Sync {
     fn run(&self, record: &[u8], out: &mut Vec<u8>) -> Result<(), Failure>;
 }
 
-pub static REGISTRY: &[&dyn Builtin] = &[&echo::Echo, &sleep::Sleep, &exit::Exit];
+pub static REGISTRY: &[&dyn Builtin] = &[&echo::Echo, &sleep::Sleep, &exit::Exit, &sha256::Sha256];
 
 pub fn find(name: &str) -> Option<&'static dyn Builtin> {
     REGISTRY.iter().copied().find(|b| b.name() == name)
@@ -40,6 +44,50 @@ pub fn list(out: &mut impl io::Write) -> io::Result<()> {
         writeln!(out, "{:width$}  {}", b.name(), b.help())?;
     }
     Ok(())
+}
+
+/// Read size for builtins that stream a file.
+const CHUNK: usize = 64 * 1024;
+
+/// A record naming a file, as a path.
+fn record_path(record: &[u8]) -> &Path {
+    Path::new(OsStr::from_bytes(record))
+}
+
+/// `TOOL: PATH: DESCRIPTION`, code 1, as coreutils reports an unreadable file.
+fn io_failure(tool: &str, record: &[u8], err: &io::Error) -> Failure {
+    Failure {
+        code: 1,
+        message: format!(
+            "{tool}: {}: {}",
+            String::from_utf8_lossy(record),
+            error_description(err)
+        ),
+    }
+}
+
+/// The C library's text for an error ("No such file or directory"), without
+/// the " (os error 2)" that `io::Error`'s `Display` appends.
+fn error_description(err: &io::Error) -> String {
+    let text = err.to_string();
+    match (err.raw_os_error(), text.rfind(" (os error ")) {
+        (Some(_), Some(at)) => text[..at].to_string(),
+        _ => text,
+    }
+}
+
+/// Reads `reader` to its end in [`CHUNK`]-sized pieces, retrying interrupted
+/// reads.
+fn for_each_chunk(reader: &mut impl io::Read, mut f: impl FnMut(&[u8])) -> io::Result<()> {
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => f(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -79,5 +127,14 @@ mod tests {
             assert_eq!(help, b.help());
         }
         assert!(lines[0].starts_with("echo  "), "{}", lines[0]);
+    }
+
+    #[test]
+    fn error_description_drops_the_os_error_number() {
+        let err = io::Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(error_description(&err), "No such file or directory");
+        let f = io_failure("wc", b"/x", &err);
+        assert_eq!(f.code, 1);
+        assert_eq!(f.message, "wc: /x: No such file or directory");
     }
 }
