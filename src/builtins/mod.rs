@@ -13,6 +13,7 @@ mod echo;
 mod exit;
 mod sha256;
 mod sleep;
+mod wc;
 
 /// How a builtin task failed: an exit code (as a command would have) and a message for stderr.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +32,13 @@ pub trait Builtin: Sync {
     fn run(&self, record: &[u8], out: &mut Vec<u8>) -> Result<(), Failure>;
 }
 
-pub static REGISTRY: &[&dyn Builtin] = &[&echo::Echo, &sleep::Sleep, &exit::Exit, &sha256::Sha256];
+pub static REGISTRY: &[&dyn Builtin] = &[
+    &echo::Echo,
+    &sleep::Sleep,
+    &exit::Exit,
+    &sha256::Sha256,
+    &wc::Wc,
+];
 
 pub fn find(name: &str) -> Option<&'static dyn Builtin> {
     REGISTRY.iter().copied().find(|b| b.name() == name)
