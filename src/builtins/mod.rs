@@ -13,6 +13,7 @@ mod echo;
 mod exit;
 mod sha256;
 mod sleep;
+mod stat;
 mod wc;
 
 /// How a builtin task failed: an exit code (as a command would have) and a message for stderr.
@@ -38,6 +39,7 @@ pub static REGISTRY: &[&dyn Builtin] = &[
     &exit::Exit,
     &sha256::Sha256,
     &wc::Wc,
+    &stat::Stat,
 ];
 
 pub fn find(name: &str) -> Option<&'static dyn Builtin> {
