@@ -48,23 +48,31 @@ pub enum Command {
     /// Like Pool.apply: blocks until the task ends and exits with its status
     /// (124 on timeout, 128+N when killed by signal N). Takes at most one
     /// input (`::: X`); with no input the command runs as written.
-    #[command(after_help = "Examples:\n  ppool apply --timeout 5m make test\n  ppool apply -s 'tar czf {}.tgz {}' ::: photos")]
+    #[command(
+        after_help = "Examples:\n  ppool apply --timeout 5m make test\n  ppool apply -s 'tar czf {}.tgz {}' ::: photos"
+    )]
     Apply(RunArgs),
     /// Run every task, then print all results in input order [Pool.map]
     ///
     /// Like Pool.map: all-or-nothing. Nothing is printed until every task has
     /// ended; with --fail-fast a failure means no task's stdout is printed.
-    #[command(after_help = "Examples:\n  ppool map -j8 wc -l ::: *.txt\n  ls *.csv | ppool map --fail-fast python3 check.py")]
+    #[command(
+        after_help = "Examples:\n  ppool map -j8 wc -l ::: *.txt\n  ls *.csv | ppool map --fail-fast python3 check.py"
+    )]
     Map(RunArgs),
     /// Print each result as soon as it and every task before it have ended [Pool.imap]
     ///
     /// Like Pool.imap: results stream out in input order.
-    #[command(after_help = "Examples:\n  seq 10 | ppool imap -j4 sh -c 'sleep 0.$((RANDOM % 9)); echo {}'\n  ppool imap --tag gzip -t ::: *.gz")]
+    #[command(
+        after_help = "Examples:\n  seq 10 | ppool imap -j4 sh -c 'sleep 0.$((RANDOM % 9)); echo {}'\n  ppool imap --tag gzip -t ::: *.gz"
+    )]
     Imap(RunArgs),
     /// Print each result as soon as its task ends [Pool.imap_unordered]
     ///
     /// Like Pool.imap_unordered: results stream out in completion order.
-    #[command(after_help = "Examples:\n  cat urls.txt | ppool unordered -j16 curl -sO {}\n  ppool unordered --line-buffer -s 'ping -c3 {}' ::: host1 host2")]
+    #[command(
+        after_help = "Examples:\n  cat urls.txt | ppool unordered -j16 curl -sO {}\n  ppool unordered --line-buffer -s 'ping -c3 {}' ::: host1 host2"
+    )]
     Unordered(RunArgs),
     /// List the registered builtins with a line of help each
     Builtins,
@@ -170,7 +178,13 @@ pub struct RunArgs {
     pub tag: bool,
 
     /// text: each task's output, whole; json: one object per task
-    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text", help_heading = "Output")]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "text",
+        help_heading = "Output"
+    )]
     pub output: OutputFormat,
 
     /// Show a progress bar on stderr (only when stderr is a terminal)
@@ -202,11 +216,7 @@ pub struct RunArgs {
     pub ssh_file: Option<PathBuf>,
 
     /// The command and its arguments, then optional `::: INPUT...` groups
-    #[arg(
-        value_name = "COMMAND",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 

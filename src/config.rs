@@ -104,9 +104,11 @@ impl Config {
                 if words.is_empty() {
                     bail!("no command given: give a COMMAND, --builtin NAME or --worker CMD (see ppool --help)");
                 }
-                let shell = args
-                    .shell
-                    .then(|| std::env::var_os("PPOOL_SHELL").filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/sh".into()));
+                let shell = args.shell.then(|| {
+                    std::env::var_os("PPOOL_SHELL")
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or_else(|| "/bin/sh".into())
+                });
                 Runner::Command { words, shell }
             }
         };
@@ -133,7 +135,9 @@ impl Config {
                         bail!("apply runs exactly one task, but {count} inputs were given: use `ppool map` for many");
                     }
                 }
-                InputSource::File(_) => bail!("apply runs exactly one task: give its input as `::: X`, or use `ppool map --arg-file`"),
+                InputSource::File(_) => {
+                    bail!("apply runs exactly one task: give its input as `::: X`, or use `ppool map --arg-file`")
+                }
                 _ => {}
             }
             if matches!(runner, Runner::Builtin(_) | Runner::Worker(_)) {
@@ -156,7 +160,11 @@ impl Config {
                 json: args.json,
             },
             runner,
-            policy: if args.fail_fast { Policy::FailFast } else { Policy::CollectErrors },
+            policy: if args.fail_fast {
+                Policy::FailFast
+            } else {
+                Policy::CollectErrors
+            },
             retries: args.retries,
             timeout: args.timeout,
             grace: args.grace,

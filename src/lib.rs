@@ -167,7 +167,12 @@ fn quiet_broken_pipe(e: io::Error) -> Result<Ending> {
     }
 }
 
-fn run_apply(config: &Config, executor: CommandExecutor, words: &[std::ffi::OsString], cancel: &Arc<Cancel>) -> Result<Ending> {
+fn run_apply(
+    config: &Config,
+    executor: CommandExecutor,
+    words: &[std::ffi::OsString],
+    cancel: &Arc<Cancel>,
+) -> Result<Ending> {
     use std::os::unix::ffi::OsStrExt;
     let (record, executor) = match &config.source {
         InputSource::Groups(groups) => {
@@ -191,7 +196,13 @@ fn run_apply(config: &Config, executor: CommandExecutor, words: &[std::ffi::OsSt
         _ => (Record::text(1, Vec::new()), executor.as_written(words)),
     };
     if config.dry_run {
-        println!("{}", executor.render_line(&record, 1).map_err(anyhow::Error::msg)?.to_string_lossy());
+        println!(
+            "{}",
+            executor
+                .render_line(&record, 1)
+                .map_err(anyhow::Error::msg)?
+                .to_string_lossy()
+        );
         return Ok(Ending::Apply { code: 0 });
     }
     let mut outcome = scheduler::run_with_retries(&record, 1, config.retries, &executor, cancel);
@@ -224,5 +235,6 @@ fn dry_run(records: std::sync::mpsc::Receiver<Vec<Record>>, executor: &CommandEx
             }
         }
     }
-    out.flush().map_or_else(quiet_broken_pipe, |_| Ok(Ending::Completed { failed }))
+    out.flush()
+        .map_or_else(quiet_broken_pipe, |_| Ok(Ending::Completed { failed }))
 }

@@ -89,7 +89,13 @@ fn run_slot(
     }
 }
 
-pub fn run_with_retries(record: &Record, slot: usize, retries: u32, executor: &dyn Executor, cancel: &Cancel) -> Outcome {
+pub fn run_with_retries(
+    record: &Record,
+    slot: usize,
+    retries: u32,
+    executor: &dyn Executor,
+    cancel: &Cancel,
+) -> Outcome {
     let mut attempts = 0;
     loop {
         attempts += 1;

@@ -17,7 +17,10 @@ pub fn watch(cancel: &Arc<Cancel>) -> Result<()> {
         .name("signals".into())
         .spawn(move || {
             for signal in signals.forever() {
-                if cancel.is_stopping() && signal == SIGINT && cancel.reason().is_some_and(|r| matches!(r, StopReason::Signal(_))) {
+                if cancel.is_stopping()
+                    && signal == SIGINT
+                    && cancel.reason().is_some_and(|r| matches!(r, StopReason::Signal(_)))
+                {
                     cancel.kill_now();
                 } else {
                     cancel.stop(StopReason::Signal(signal));

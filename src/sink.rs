@@ -97,7 +97,10 @@ impl Sink {
             (Mode::Map, Some(_)) => {}
             (Mode::Map, None) | (Mode::Imap, _) => {
                 let cutoff = self.stopped_at.map_or(u64::MAX, |(seq, _)| seq);
-                for (_, mut outcome) in std::mem::take(&mut self.held).into_iter().take_while(|(seq, _)| *seq <= cutoff) {
+                for (_, mut outcome) in std::mem::take(&mut self.held)
+                    .into_iter()
+                    .take_while(|(seq, _)| *seq <= cutoff)
+                {
                     self.output.write(&mut outcome, true)?;
                 }
             }
@@ -118,13 +121,16 @@ impl Sink {
             None => Ending::Completed { failed: self.failed },
         };
         if self.failed > 0 {
-            self.output.note(&format!("ppool: {} of {} tasks failed:", self.failed, self.total))?;
+            self.output
+                .note(&format!("ppool: {} of {} tasks failed:", self.failed, self.total))?;
             for line in &self.named {
                 self.output.note(&format!("ppool:   {line}"))?;
             }
             if self.failed > self.named.len() as u64 {
-                self.output
-                    .note(&format!("ppool:   … and {} more", self.failed - self.named.len() as u64))?;
+                self.output.note(&format!(
+                    "ppool:   … and {} more",
+                    self.failed - self.named.len() as u64
+                ))?;
             }
         }
         if let Ending::Signal(signal) = ending {

@@ -125,10 +125,7 @@ impl Template {
     pub fn parse(words: &[OsString], json: bool) -> Template {
         let words: Vec<Word> = words.iter().map(|w| parse_word(w, json)).collect();
         let has_placeholder = words.iter().any(|w| w.has_placeholder);
-        Template {
-            words,
-            has_placeholder,
-        }
+        Template { words, has_placeholder }
     }
 
     /// True when any word holds a placeholder (otherwise the record is appended, as xargs does).
@@ -268,9 +265,7 @@ fn parse_word(word: &OsString, json: bool) -> Word {
     if literal_start < bytes.len() {
         segments.push(Segment::Literal(bytes[literal_start..].into()));
     }
-    let has_placeholder = segments
-        .iter()
-        .any(|s| matches!(s, Segment::Placeholder(_)));
+    let has_placeholder = segments.iter().any(|s| matches!(s, Segment::Placeholder(_)));
     let literal_len = segments
         .iter()
         .map(|s| match s {
@@ -370,13 +365,7 @@ fn check_nul(value: &[u8], record: &Record) -> Result<(), RenderError> {
 }
 
 /// Append one word, each placeholder's value quoted when `quoted`.
-fn render_word(
-    word: &Word,
-    record: &Record,
-    slot: usize,
-    quoted: bool,
-    out: &mut Vec<u8>,
-) -> Result<(), RenderError> {
+fn render_word(word: &Word, record: &Record, slot: usize, quoted: bool, out: &mut Vec<u8>) -> Result<(), RenderError> {
     for segment in &word.segments {
         match segment {
             Segment::Literal(bytes) => out.extend_from_slice(bytes),
@@ -402,11 +391,7 @@ fn write_number(out: &mut Vec<u8>, n: u64) {
 }
 
 /// The bytes a value placeholder stands for.
-fn value<'r>(
-    placeholder: &Placeholder,
-    record: &'r Record,
-    slot: usize,
-) -> Result<Cow<'r, [u8]>, RenderError> {
+fn value<'r>(placeholder: &Placeholder, record: &'r Record, slot: usize) -> Result<Cow<'r, [u8]>, RenderError> {
     match placeholder {
         Placeholder::Seq => Ok(Cow::Owned(record.seq.to_string().into_bytes())),
         Placeholder::Slot => Ok(Cow::Owned(slot.to_string().into_bytes())),
@@ -682,11 +667,7 @@ mod tests {
     fn check_rule(placeholder: &str, expected: [&str; 22]) {
         for (input, want) in PATHS.iter().zip(expected) {
             let got = one(placeholder, input.as_bytes());
-            assert_eq!(
-                String::from_utf8_lossy(&got),
-                want,
-                "{placeholder} of {input:?}"
-            );
+            assert_eq!(String::from_utf8_lossy(&got), want, "{placeholder} of {input:?}");
         }
     }
 
@@ -695,8 +676,8 @@ mod tests {
         check_rule(
             "{.}",
             [
-                "a.b/c", "", "dir/", "x.tar", "a b/c d", "noext", "a/b.c/", "/abs", "", "/", "a/",
-                "a/b/", "a//b", "//", "a", "", ".", "a/.", "a/.b", "dir//", "./x", "a/b.c/d",
+                "a.b/c", "", "dir/", "x.tar", "a b/c d", "noext", "a/b.c/", "/abs", "", "/", "a/", "a/b/", "a//b",
+                "//", "a", "", ".", "a/.", "a/.b", "dir//", "./x", "a/b.c/d",
             ],
         );
     }
@@ -706,8 +687,8 @@ mod tests {
         check_rule(
             "{/}",
             [
-                "c", ".hidden", "", "x.tar.gz", "c d.e", "noext", "", "abs", "", "", ".hidden", "",
-                "b", "", "a.", ".", "..", "..", ".b.c", "", "x", "d",
+                "c", ".hidden", "", "x.tar.gz", "c d.e", "noext", "", "abs", "", "", ".hidden", "", "b", "", "a.", ".",
+                "..", "..", ".b.c", "", "x", "d",
             ],
         );
     }
@@ -717,8 +698,8 @@ mod tests {
         check_rule(
             "{//}",
             [
-                "a.b", ".", ".", ".", "a b", ".", "a", "/", ".", "/", "a", "a", "a", "/", ".", ".",
-                ".", "a", "a", ".", ".", "a/b.c",
+                "a.b", ".", ".", ".", "a b", ".", "a", "/", ".", "/", "a", "a", "a", "/", ".", ".", ".", "a", "a", ".",
+                ".", "a/b.c",
             ],
         );
     }
@@ -728,8 +709,8 @@ mod tests {
         check_rule(
             "{/.}",
             [
-                "c", "", "", "x.tar", "c d", "noext", "", "abs", "", "", "", "", "b", "", "a", "",
-                ".", ".", ".b", "", "x", "d",
+                "c", "", "", "x.tar", "c d", "noext", "", "abs", "", "", "", "", "b", "", "a", "", ".", ".", ".b", "",
+                "x", "d",
             ],
         );
     }
@@ -741,11 +722,7 @@ mod tests {
     fn check_newline_rule(placeholder: &str, expected: [&str; 8]) {
         for (input, want) in NEWLINE_PATHS.iter().zip(expected) {
             let got = one(placeholder, input.as_bytes());
-            assert_eq!(
-                String::from_utf8_lossy(&got),
-                want,
-                "{placeholder} of {input:?}"
-            );
+            assert_eq!(String::from_utf8_lossy(&got), want, "{placeholder} of {input:?}");
         }
     }
 
@@ -754,36 +731,21 @@ mod tests {
         // Observed with `printf '%s\0' … | parallel -0 …`.
         check_newline_rule(
             "{.}",
-            [
-                "a\nb/c", "x/y\nb/c", "a", "a/b\n", "a", "a\n/b", "a/b\nc/d", "a.b/\nc",
-            ],
+            ["a\nb/c", "x/y\nb/c", "a", "a/b\n", "a", "a\n/b", "a/b\nc/d", "a.b/\nc"],
         );
         check_newline_rule(
             "{/}",
-            [
-                "a\nc", "y\nb/c", "a.b\nc", "b\n", "a.b\n", "a\nb", "b\nc/d", "\nc",
-            ],
+            ["a\nc", "y\nb/c", "a.b\nc", "b\n", "a.b\n", "a\nb", "b\nc/d", "\nc"],
         );
-        check_newline_rule(
-            "{//}",
-            ["a\nb", "x/y\nb", ".", "a", ".", "a\n", "a/b\nc", "a.b"],
-        );
-        check_newline_rule(
-            "{/.}",
-            ["a\nc", "y\nb/c", "a", "b\n", "a", "a\nb", "b\nc/d", "\nc"],
-        );
+        check_newline_rule("{//}", ["a\nb", "x/y\nb", ".", "a", ".", "a\n", "a/b\nc", "a.b"]);
+        check_newline_rule("{/.}", ["a\nc", "y\nb/c", "a", "b\n", "a", "a\nb", "b\nc/d", "\nc"]);
     }
 
     #[test]
     fn every_simple_placeholder() {
         let r = line(7, b"dir/file.tar.gz");
         assert_eq!(
-            argv(
-                &["cmd", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}"],
-                false,
-                &r,
-                3
-            ),
+            argv(&["cmd", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}"], false, &r, 3),
             [
                 "cmd",
                 "dir/file.tar.gz",
@@ -817,38 +779,20 @@ mod tests {
                 &r,
                 1
             ),
-            [
-                "a/b.c",
-                "x y",
-                "3",
-                "a/b",
-                "b.c",
-                "a",
-                "b",
-                "a/b.c",
-                "a/b.c x y 3"
-            ]
+            ["a/b.c", "x y", "3", "a/b", "b.c", "a", "b", "a/b.c", "a/b.c x y 3"]
         );
     }
 
     #[test]
     fn field_one_of_a_plain_line_is_the_line() {
-        assert_eq!(
-            argv(&["{1}", "{1/}"], false, &line(1, b"p/q"), 1),
-            ["p/q", "q"]
-        );
+        assert_eq!(argv(&["{1}", "{1/}"], false, &line(1, b"p/q"), 1), ["p/q", "q"]);
     }
 
     #[test]
     fn field_out_of_range_is_an_error() {
         let t = Template::parse(&words(&["echo", "{3}"]), false);
-        let err = t
-            .render_argv(&groups(4, &["a", "b"]), 1)
-            .expect_err("no field 3");
-        assert_eq!(
-            err.0, "no field {3} in record 4 (it has 2 fields): a b",
-            "{err}"
-        );
+        let err = t.render_argv(&groups(4, &["a", "b"]), 1).expect_err("no field 3");
+        assert_eq!(err.0, "no field {3} in record 4 (it has 2 fields): a b", "{err}");
         let err = t.render_argv(&line(5, b"x"), 1).expect_err("no field 3");
         assert!(err.0.contains("{3}") && err.0.contains("record 5"), "{err}");
         assert!(Template::parse(&words(&["{2}"]), false)
@@ -862,13 +806,9 @@ mod tests {
         assert!(!t.has_placeholder());
         let plain = t.render_argv(&line(1, b"a b"), 1).expect("renders");
         assert_eq!(plain, words(&["echo", "-n", "a b"]));
-        let multi = t
-            .render_argv(&groups(1, &["x", "y z"]), 1)
-            .expect("renders");
+        let multi = t.render_argv(&groups(1, &["x", "y z"]), 1).expect("renders");
         assert_eq!(multi, words(&["echo", "-n", "x", "y z"]));
-        let j = t
-            .render_argv(&json(1, r#"{"a":[1,"b"]}"#), 1)
-            .expect("renders");
+        let j = t.render_argv(&json(1, r#"{"a":[1,"b"]}"#), 1).expect("renders");
         assert_eq!(j, words(&["echo", "-n", r#"{"a":[1,"b"]}"#]));
         let s = t.render_argv(&json(1, r#""text""#), 1).expect("renders");
         assert_eq!(s, words(&["echo", "-n", "text"]));
@@ -880,18 +820,14 @@ mod tests {
     #[test]
     fn implicit_append_in_shell_mode() {
         let t = Template::parse(&words(&["printf", "'[%s]'"]), false);
-        let script = t
-            .render_shell(&groups(1, &["a b", "$(id)"]), 1)
-            .expect("renders");
+        let script = t.render_shell(&groups(1, &["a b", "$(id)"]), 1).expect("renders");
         assert_eq!(script, os("printf '[%s]' 'a b' '$(id)'"));
         assert_eq!(sh(script.as_bytes()), b"[a b][$(id)]");
         let script = t.render_shell(&line(1, b""), 1).expect("renders");
         assert_eq!(sh(script.as_bytes()), b"[]");
         // Without command words, the appended fields still form separate words.
         let t = Template::parse(&[], false);
-        let script = t
-            .render_shell(&groups(1, &["a", "b c"]), 1)
-            .expect("renders");
+        let script = t.render_shell(&groups(1, &["a", "b c"]), 1).expect("renders");
         assert_eq!(script, os("a 'b c'"));
     }
 
@@ -944,16 +880,8 @@ mod tests {
             let script = t.render_shell(&line(1, input), 1).expect("renders");
             let dir_bytes = quote(dir.path().as_os_str().as_bytes()).into_owned();
             let script = replace(script.as_bytes(), b"DIR", &dir_bytes);
-            assert_eq!(
-                sh(&script),
-                input,
-                "script {:?}",
-                String::from_utf8_lossy(&script)
-            );
-            assert!(
-                !dir.path().join("PWNED").exists(),
-                "{input:?} ran a command"
-            );
+            assert_eq!(sh(&script), input, "script {:?}", String::from_utf8_lossy(&script));
+            assert!(!dir.path().join("PWNED").exists(), "{input:?} ran a command");
         }
     }
 
@@ -967,10 +895,7 @@ mod tests {
 
     #[test]
     fn shell_mode_quotes_values_inside_words_but_not_literals() {
-        let t = Template::parse(
-            &words(&["echo", "$HOME", "|", "cat", "out/{/.}.txt", "{#}"]),
-            false,
-        );
+        let t = Template::parse(&words(&["echo", "$HOME", "|", "cat", "out/{/.}.txt", "{#}"]), false);
         let script = t.render_shell(&line(9, b"in/a b.c"), 4).expect("renders");
         assert_eq!(script, os("echo $HOME | cat out/'a b'.txt 9"));
         let t = Template::parse(&words(&["printf", "%s", "x{}y"]), false);
@@ -1027,29 +952,17 @@ mod tests {
             ["x/y.z", "y", r#"{"a":1}"#, "3"]
         );
         // A JSON object has no numbered fields; {1} is the whole record.
-        assert_eq!(
-            argv(&["{1}"], true, &json(1, r#"{"a":1}"#), 1),
-            [r#"{"a":1}"#]
-        );
+        assert_eq!(argv(&["{1}"], true, &json(1, r#"{"a":1}"#), 1), [r#"{"a":1}"#]);
     }
 
     #[test]
     fn json_missing_fields_are_errors() {
         let r = json(3, r#"{"a":1,"l":[1,2]}"#);
         let cases = [
-            (
-                "{a.b}",
-                r#"missing field "a.b" in record 3: {"a":1,"l":[1,2]}"#,
-            ),
+            ("{a.b}", r#"missing field "a.b" in record 3: {"a":1,"l":[1,2]}"#),
             ("{b}", r#"missing field "b" in record 3: {"a":1,"l":[1,2]}"#),
-            (
-                "{l.2}",
-                r#"missing field "l.2" in record 3: {"a":1,"l":[1,2]}"#,
-            ),
-            (
-                "{l.x}",
-                r#"missing field "l.x" in record 3: {"a":1,"l":[1,2]}"#,
-            ),
+            ("{l.2}", r#"missing field "l.2" in record 3: {"a":1,"l":[1,2]}"#),
+            ("{l.x}", r#"missing field "l.x" in record 3: {"a":1,"l":[1,2]}"#),
             (
                 "{l.99999999999999999999999}",
                 r#"missing field "l.99999999999999999999999" in record 3: {"a":1,"l":[1,2]}"#,
@@ -1057,11 +970,7 @@ mod tests {
         ];
         for (word, message) in cases {
             let t = Template::parse(&words(&["echo", word]), true);
-            assert_eq!(
-                t.render_argv(&r, 1),
-                Err(RenderError(message.to_owned())),
-                "{word}"
-            );
+            assert_eq!(t.render_argv(&r, 1), Err(RenderError(message.to_owned())), "{word}");
             assert!(t.render_shell(&r, 1).is_err());
         }
         let scalar = json(4, "5");
@@ -1072,13 +981,8 @@ mod tests {
     #[test]
     fn json_placeholder_on_a_non_json_record_is_an_error() {
         let t = Template::parse(&words(&["echo", "{a}"]), true);
-        let err = t
-            .render_argv(&line(2, b"not json"), 1)
-            .expect_err("no JSON");
-        assert!(
-            err.0.contains("\"a\"") && err.0.contains("record 2"),
-            "{err}"
-        );
+        let err = t.render_argv(&line(2, b"not json"), 1).expect_err("no JSON");
+        assert!(err.0.contains("\"a\"") && err.0.contains("record 2"), "{err}");
     }
 
     #[test]
@@ -1096,12 +1000,7 @@ mod tests {
     #[test]
     fn names_are_literal_without_json() {
         assert_eq!(
-            argv(
-                &["sh", "-c", "echo ${HOME} {a.b} {x}"],
-                false,
-                &line(1, b"v"),
-                1
-            ),
+            argv(&["sh", "-c", "echo ${HOME} {a.b} {x}"], false, &line(1, b"v"), 1),
             // No placeholder, so the record is appended.
             ["sh", "-c", "echo ${HOME} {a.b} {x}", "v"]
         );
@@ -1135,18 +1034,10 @@ mod tests {
         assert_eq!(argv(&["{}}"], false, &r, 1), ["V}"]);
         assert_eq!(argv(&["{{}}"], false, &r, 1), ["{V}"]);
         assert_eq!(argv(&["{x{}"], false, &r, 1), ["{xV"]);
-        assert_eq!(
-            argv(&["awk", "{print {}}"], false, &r, 1),
-            ["awk", "{print V}"]
-        );
+        assert_eq!(argv(&["awk", "{print {}}"], false, &r, 1), ["awk", "{print V}"]);
         // JSON paths that are not names stay literal too.
-        for word in [
-            "{1a.b}", "{a..b}", "{a.}", "{.a}", "{a b}", "{a.b c}", "{-a}",
-        ] {
-            assert_eq!(
-                argv(&[word, "{#}"], true, &json(1, r#"{"a":1}"#), 1),
-                [word, "1"]
-            );
+        for word in ["{1a.b}", "{a..b}", "{a.}", "{.a}", "{a b}", "{a.b c}", "{-a}"] {
+            assert_eq!(argv(&[word, "{#}"], true, &json(1, r#"{"a":1}"#), 1), [word, "1"]);
         }
     }
 
@@ -1169,15 +1060,7 @@ mod tests {
         assert_eq!(quote(b"").as_ref(), b"''");
         assert_eq!(quote(b"plain-word_1.txt").as_ref(), b"plain-word_1.txt");
         assert!(matches!(quote(b"plain"), Cow::Borrowed(_)));
-        for input in [
-            &b"a b"[..],
-            b"it's",
-            b"$(id)",
-            b"`id`",
-            b"a\nb",
-            b"\\",
-            b"!^",
-        ] {
+        for input in [&b"a b"[..], b"it's", b"$(id)", b"`id`", b"a\nb", b"\\", b"!^"] {
             let script = [b"printf %s ", quote(input).as_ref()].concat();
             assert_eq!(sh(&script), input);
         }
@@ -1228,8 +1111,8 @@ mod tests {
         let piece = prop_oneof![
             prop::collection::vec(any::<u8>(), 0..6),
             prop::sample::select(vec![
-                "{", "}", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}", "{1}", "{2/.}", "{a}",
-                "{a.0.b}", ".", "/", "\n",
+                "{", "}", "{}", "{.}", "{/}", "{//}", "{/.}", "{#}", "{%}", "{1}", "{2/.}", "{a}", "{a.0.b}", ".", "/",
+                "\n",
             ])
             .prop_map(|s| s.as_bytes().to_vec()),
         ];

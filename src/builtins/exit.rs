@@ -89,9 +89,6 @@ mod tests {
             assert_eq!(err.code, 2);
             assert!(err.message.starts_with("exit: invalid exit code '"));
         }
-        assert_eq!(
-            run(b"x").expect_err("invalid").message,
-            "exit: invalid exit code 'x'"
-        );
+        assert_eq!(run(b"x").expect_err("invalid").message, "exit: invalid exit code 'x'");
     }
 }

@@ -134,8 +134,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("hw");
         std::fs::write(&path, b"hello world").expect("write");
-        let mut expected =
-            b"b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9  ".to_vec();
+        let mut expected = b"b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9  ".to_vec();
         expected.extend_from_slice(path.as_os_str().as_bytes());
         expected.push(b'\n');
         assert_eq!(ours(&path), expected);

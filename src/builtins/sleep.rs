@@ -18,10 +18,7 @@ impl Builtin for Sleep {
     fn run(&self, record: &[u8], _out: &mut Vec<u8>) -> Result<(), Failure> {
         let duration = parse(record).ok_or_else(|| Failure {
             code: 2,
-            message: format!(
-                "sleep: invalid time interval '{}'",
-                String::from_utf8_lossy(record)
-            ),
+            message: format!("sleep: invalid time interval '{}'", String::from_utf8_lossy(record)),
         })?;
         std::thread::sleep(duration);
         Ok(())

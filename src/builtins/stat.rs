@@ -34,8 +34,7 @@ impl Builtin for Stat {
     }
 
     fn run(&self, record: &[u8], out: &mut Vec<u8>) -> Result<(), Failure> {
-        let meta = std::fs::symlink_metadata(record_path(record))
-            .map_err(|e| io_failure("stat", record, &e))?;
+        let meta = std::fs::symlink_metadata(record_path(record)).map_err(|e| io_failure("stat", record, &e))?;
         let file_type = meta.file_type();
         let kind = if file_type.is_file() {
             "file"
@@ -76,8 +75,7 @@ mod tests {
 
     fn stat(path: &Path) -> Value {
         let mut out = Vec::new();
-        Stat.run(path.as_os_str().as_bytes(), &mut out)
-            .expect("stat succeeds");
+        Stat.run(path.as_os_str().as_bytes(), &mut out).expect("stat succeeds");
         assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1);
         assert_eq!(out.last(), Some(&b'\n'));
         serde_json::from_slice(&out).expect("one JSON object")
@@ -115,8 +113,7 @@ mod tests {
             .and_then(|f| f.set_modified(UNIX_EPOCH + Duration::from_secs(1_600_000_000)))
             .expect("set mtime");
         let mut out = Vec::new();
-        Stat.run(path.as_os_str().as_bytes(), &mut out)
-            .expect("stat succeeds");
+        Stat.run(path.as_os_str().as_bytes(), &mut out).expect("stat succeeds");
         let expected = format!(
             "{{\"path\":\"{}\",\"size\":0,\"kind\":\"file\",\"mtime\":1600000000.0}}\n",
             path.display()

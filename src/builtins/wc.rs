@@ -105,10 +105,7 @@ impl Counts {
     }
 
     fn write(&self, width: usize, name: &[u8], out: &mut Vec<u8>) {
-        let line = format!(
-            "{:>width$} {:>width$} {:>width$} ",
-            self.lines, self.words, self.bytes
-        );
+        let line = format!("{:>width$} {:>width$} {:>width$} ", self.lines, self.words, self.bytes);
         out.extend_from_slice(line.as_bytes());
         if name.contains(&b'\n') {
             push_shell_escaped(name, out);
@@ -157,11 +154,7 @@ fn push_shell_escaped(name: &[u8], out: &mut Vec<u8>) {
                 }
                 out.push(b'\\');
                 if letter == 0 {
-                    out.extend_from_slice(&[
-                        b'0' + (b >> 6),
-                        b'0' + ((b >> 3) & 7),
-                        b'0' + (b & 7),
-                    ]);
+                    out.extend_from_slice(&[b'0' + (b >> 6), b'0' + ((b >> 3) & 7), b'0' + (b & 7)]);
                 } else {
                     out.push(letter);
                 }
@@ -360,9 +353,7 @@ mod tests {
     #[test]
     fn missing_file_fails_naming_it() {
         let mut out = Vec::new();
-        let err = Wc
-            .run(b"/nonexistent/ppool-test", &mut out)
-            .expect_err("missing file");
+        let err = Wc.run(b"/nonexistent/ppool-test", &mut out).expect_err("missing file");
         assert_eq!(
             err,
             Failure {
@@ -378,9 +369,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let name = dir.path().as_os_str().as_bytes();
         let mut out = Vec::new();
-        let err = Wc
-            .run(name, &mut out)
-            .expect_err("a directory is unreadable");
+        let err = Wc.run(name, &mut out).expect_err("a directory is unreadable");
         assert_eq!(err.code, 1);
         assert!(err.message.ends_with(": Is a directory"), "{}", err.message);
         let output = Command::new("wc")

@@ -65,7 +65,11 @@ impl CommandExecutor {
     pub fn render_line(&self, record: &Record, slot: usize) -> Result<OsString, String> {
         match &self.shell {
             Some(_) => self.template.render_shell(record, slot).map_err(|e| e.0),
-            None => self.template.render_argv(record, slot).map(|argv| quote_argv(&argv)).map_err(|e| e.0),
+            None => self
+                .template
+                .render_argv(record, slot)
+                .map(|argv| quote_argv(&argv))
+                .map_err(|e| e.0),
         }
     }
 
@@ -116,7 +120,11 @@ impl Executor for CommandExecutor {
             outcome
         };
         if let Some(message) = &record.invalid {
-            return fail(Status::InvalidInput, 0, &format!("ppool: task {}: {message}", record.seq));
+            return fail(
+                Status::InvalidInput,
+                0,
+                &format!("ppool: task {}: {message}", record.seq),
+            );
         }
         let (program, args) = match self.argv(record, slot) {
             Ok(found) => found,
@@ -141,8 +149,16 @@ impl Executor for CommandExecutor {
         let ended = match process::run(&spawn, cancel) {
             Ok(ended) => ended,
             Err(e) => {
-                let code = if e.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 };
-                return fail(Status::Failed, code, &format!("ppool: cannot run {}: {e}", program.display()));
+                let code = if e.kind() == std::io::ErrorKind::NotFound {
+                    127
+                } else {
+                    126
+                };
+                return fail(
+                    Status::Failed,
+                    code,
+                    &format!("ppool: cannot run {}: {e}", program.display()),
+                );
             }
         };
         let status = if ended.timed_out {
@@ -154,7 +170,10 @@ impl Executor for CommandExecutor {
         };
         let mut stderr = ended.stderr;
         if status == Status::Timeout {
-            let limit = self.timeout.map(|t| humantime::format_duration(t).to_string()).unwrap_or_default();
+            let limit = self
+                .timeout
+                .map(|t| humantime::format_duration(t).to_string())
+                .unwrap_or_default();
             stderr.push_message(&format!("ppool: task {} timed out after {limit}", record.seq));
         }
         Outcome {

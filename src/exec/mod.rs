@@ -1,8 +1,8 @@
 //! Executors: how a task becomes an outcome (a process, a builtin worker, …).
 
 pub mod capture;
-pub mod process;
 pub mod command;
+pub mod process;
 
 use crate::cancel::Cancel;
 use crate::input::Record;

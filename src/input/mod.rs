@@ -313,7 +313,10 @@ mod tests {
             ..Format::default()
         };
         let records = from_bytes(b"a::b::::c\n", format);
-        assert_eq!(records[0].fields, [b"a".to_vec(), b"b".to_vec(), b"".to_vec(), b"c".to_vec()]);
+        assert_eq!(
+            records[0].fields,
+            [b"a".to_vec(), b"b".to_vec(), b"".to_vec(), b"c".to_vec()]
+        );
     }
 
     #[test]
