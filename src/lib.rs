@@ -105,6 +105,7 @@ fn run_config(config: &Config) -> Result<Ending> {
         jobs: config.jobs,
         retries: config.retries,
         policy: config.policy,
+        skip: None,
     };
     let mut consumer = Printer {
         sink: Sink::new(config.mode, Output::new(config.output, config.tag)),

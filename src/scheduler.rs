@@ -15,10 +15,15 @@ use crate::task::{Outcome, Status};
 /// Outcomes waiting for the sink; a slow stdout holds the slots back.
 const OUTCOME_QUEUE: usize = 256;
 
-pub struct Plan {
+/// Says whether a record is already done (`--resume`): it then yields a
+/// `skipped` outcome without running.
+pub type SkipFilter<'a> = &'a (dyn Fn(&Record) -> bool + Sync);
+
+pub struct Plan<'a> {
     pub jobs: usize,
     pub retries: u32,
     pub policy: Policy,
+    pub skip: Option<SkipFilter<'a>>,
 }
 
 /// Where outcomes go, on the thread that called `run`.
@@ -75,20 +80,57 @@ fn run_slot(
     cancel: &Arc<Cancel>,
     tx: SyncSender<Outcome>,
 ) {
-    while let Some(record) = dispenser.next(cancel) {
-        let outcome = run_with_retries(&record, slot, plan.retries, executor, cancel);
+    let deliver = |outcome: Outcome| {
         let failed = outcome.status.is_failure();
         if tx.send(outcome).is_err() {
-            return;
+            return false;
         }
         // Sent first, so the sink sees the failure that stopped the run
         // before the outcomes of the tasks the stop kills.
         if failed && plan.policy == Policy::FailFast {
             cancel.stop(StopReason::FailFast);
         }
+        true
+    };
+    let batch_size = executor.batch_size().max(1);
+    while let Some(mut records) = dispenser.take(batch_size, cancel) {
+        if let Some(skip) = plan.skip {
+            let mut run = Vec::with_capacity(records.len());
+            for record in records {
+                if !skip(&record) {
+                    run.push(record);
+                } else if !deliver(Outcome::without_run(record.seq, record.whole, Status::Skipped, "")) {
+                    return;
+                }
+            }
+            records = run;
+        }
+        if batch_size == 1 {
+            for record in &records {
+                if !deliver(run_with_retries(record, slot, plan.retries, executor, cancel)) {
+                    return;
+                }
+            }
+            continue;
+        }
+        let mut listening = true;
+        executor.run_batch(&records, slot, cancel, &mut |outcome| {
+            let outcome = match records.binary_search_by_key(&outcome.seq, |r| r.seq) {
+                Ok(at) if should_retry(&outcome, plan.retries, cancel) => {
+                    retry(&records[at], outcome, slot, plan.retries, executor, cancel)
+                }
+                _ => outcome,
+            };
+            listening = deliver(outcome);
+            listening
+        });
+        if !listening {
+            return;
+        }
     }
 }
 
+/// Runs a task, and again after each failure, up to `retries` more times.
 pub fn run_with_retries(
     record: &Record,
     slot: usize,
@@ -96,36 +138,57 @@ pub fn run_with_retries(
     executor: &dyn Executor,
     cancel: &Cancel,
 ) -> Outcome {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let mut outcome = executor.run(record, slot, cancel);
-        outcome.attempts = attempts;
-        let retry = outcome.status.is_failure()
-            && outcome.status != Status::InvalidInput
-            && attempts <= retries
-            && !cancel.is_stopping();
-        if !retry {
-            return outcome;
-        }
-    }
+    let mut outcome = executor.run(record, slot, cancel);
+    outcome.attempts = 1;
+    retry(record, outcome, slot, retries, executor, cancel)
 }
 
-/// Hands out records one at a time to whichever slot is free.
+fn retry(
+    record: &Record,
+    mut outcome: Outcome,
+    slot: usize,
+    retries: u32,
+    executor: &dyn Executor,
+    cancel: &Cancel,
+) -> Outcome {
+    while should_retry(&outcome, retries, cancel) {
+        let attempts = outcome.attempts.max(1) + 1;
+        outcome = executor.run(record, slot, cancel);
+        outcome.attempts = attempts;
+    }
+    outcome
+}
+
+fn should_retry(outcome: &Outcome, retries: u32, cancel: &Cancel) -> bool {
+    outcome.status.is_failure()
+        && outcome.status != Status::InvalidInput
+        && outcome.attempts.max(1) <= retries
+        && !cancel.is_stopping()
+}
+
+/// Hands out records, in input order, to whichever slot is free.
 struct Dispenser {
     inner: Mutex<(Receiver<Vec<Record>>, VecDeque<Record>)>,
 }
 
 impl Dispenser {
-    fn next(&self, cancel: &Cancel) -> Option<Record> {
+    /// Up to `count` records: fewer when no more are ready just now.
+    fn take(&self, count: usize, cancel: &Cancel) -> Option<Vec<Record>> {
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let (rx, pending) = &mut *guard;
         loop {
             if cancel.is_stopping() {
                 return None;
             }
-            if let Some(record) = pending.pop_front() {
-                return Some(record);
+            if !pending.is_empty() {
+                while pending.len() < count {
+                    match rx.try_recv() {
+                        Ok(batch) => pending.extend(batch),
+                        Err(_) => break,
+                    }
+                }
+                let n = count.min(pending.len());
+                return Some(pending.drain(..n).collect());
             }
             // Wake now and then so a stop is seen while input is idle.
             match rx.recv_timeout(Duration::from_millis(50)) {

@@ -13,8 +13,16 @@ use crate::task::{Outcome, Status};
 /// Failed tasks named one by one in the summary; the rest are counted.
 const SUMMARY_NAMED: usize = 20;
 
+/// Watches every outcome as it arrives (progress, job log); never decides.
+pub trait Observer {
+    fn observe(&mut self, outcome: &Outcome);
+    /// The run is over: clear what was drawn, flush what was written.
+    fn finish(&mut self) {}
+}
+
 pub struct Sink {
     mode: Mode,
+    observers: Vec<Box<dyn Observer>>,
     output: Output,
     /// `imap`: results waiting for an earlier one; `map`: every result.
     held: BTreeMap<u64, Outcome>,
@@ -31,6 +39,7 @@ impl Sink {
     pub fn new(mode: Mode, output: Output) -> Sink {
         Sink {
             mode,
+            observers: Vec::new(),
             output,
             held: BTreeMap::new(),
             next: 1,
@@ -41,8 +50,15 @@ impl Sink {
         }
     }
 
+    pub fn observe_with(&mut self, observer: Box<dyn Observer>) {
+        self.observers.push(observer);
+    }
+
     /// Takes one outcome. `stop` is the reason the run is stopping, if it is.
     pub fn accept(&mut self, mut outcome: Outcome, stop: Option<StopReason>) -> io::Result<()> {
+        for observer in &mut self.observers {
+            observer.observe(&outcome);
+        }
         self.total += 1;
         if outcome.status.is_failure() {
             self.failed += 1;
@@ -92,6 +108,9 @@ impl Sink {
 
     /// Prints what is still held and the summary; says how the run ended.
     pub fn finish(mut self, stop: Option<StopReason>) -> io::Result<Ending> {
+        for observer in &mut self.observers {
+            observer.finish();
+        }
         match (self.mode, stop) {
             // An interrupted map never completed: all-or-nothing prints nothing.
             (Mode::Map, Some(_)) => {}

@@ -51,6 +51,8 @@ pub struct Outcome {
     pub duration: Duration,
     /// The command as run, shell-quoted, for the job log.
     pub command: Vec<u8>,
+    /// The remote host that ran it (`--ssh`); `None` for this machine.
+    pub host: Option<String>,
 }
 
 impl Outcome {
@@ -74,6 +76,7 @@ impl Outcome {
             start: SystemTime::now(),
             duration: Duration::ZERO,
             command: Vec::new(),
+            host: None,
         }
     }
 

@@ -189,6 +189,7 @@ impl Executor for CommandExecutor {
             start,
             duration: clock.elapsed(),
             command: Vec::new(),
+            host: None,
         }
     }
 }

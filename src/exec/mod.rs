@@ -12,4 +12,20 @@ use crate::task::Outcome;
 /// outcome with a failed status, so every record yields exactly one.
 pub trait Executor: Sync {
     fn run(&self, record: &Record, slot: usize, cancel: &Cancel) -> Outcome;
+
+    /// Records a slot takes at a time. Executors that amortise a cost over
+    /// many records (a pipe round trip to a worker) take more than one.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    /// Runs a batch taken by one slot, one outcome per record, through `emit`.
+    /// Retries are the scheduler's; `emit` returns false when nobody listens.
+    fn run_batch(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Outcome) -> bool) {
+        for record in records {
+            if !emit(self.run(record, slot, cancel)) {
+                return;
+            }
+        }
+    }
 }
