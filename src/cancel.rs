@@ -9,7 +9,10 @@ use crate::exec::process::signal_group;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
-    FailFast,
+    /// `--fail-fast`: the task with this sequence number failed.
+    FailFast {
+        seq: u64,
+    },
     Signal(i32),
     BrokenPipe,
 }

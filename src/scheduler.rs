@@ -81,16 +81,10 @@ fn run_slot(
     tx: SyncSender<Outcome>,
 ) {
     let deliver = |outcome: Outcome| {
-        let failed = outcome.status.is_failure();
-        if tx.send(outcome).is_err() {
-            return false;
+        if outcome.status.is_failure() && plan.policy == Policy::FailFast {
+            cancel.stop(StopReason::FailFast { seq: outcome.seq });
         }
-        // Sent first, so the sink sees the failure that stopped the run
-        // before the outcomes of the tasks the stop kills.
-        if failed && plan.policy == Policy::FailFast {
-            cancel.stop(StopReason::FailFast);
-        }
-        true
+        tx.send(outcome).is_ok()
     };
     let batch_size = executor.batch_size().max(1);
     while let Some(mut records) = dispenser.take(batch_size, cancel) {

@@ -30,9 +30,9 @@ pub struct Sink {
     next: u64,
     total: u64,
     failed: u64,
-    named: Vec<String>,
-    /// `--fail-fast`: the failed task that stopped the run, and its code.
-    stopped_at: Option<(u64, i32)>,
+    named: Vec<(u64, String)>,
+    /// `--fail-fast`: the own exit code of the failed task that stopped the run.
+    stopped_code: Option<i32>,
 }
 
 impl Sink {
@@ -46,7 +46,7 @@ impl Sink {
             total: 0,
             failed: 0,
             named: Vec::new(),
-            stopped_at: None,
+            stopped_code: None,
         }
     }
 
@@ -63,33 +63,34 @@ impl Sink {
         if outcome.status.is_failure() {
             self.failed += 1;
             if self.named.len() < SUMMARY_NAMED {
-                self.named.push(describe(&outcome));
-            }
-            if stop == Some(StopReason::FailFast) && self.stopped_at.is_none() {
-                self.stopped_at = Some((outcome.seq, outcome.own_exit_code()));
-                if self.mode == Mode::Map {
-                    // All-or-nothing: no stdout, but the failure's stderr.
-                    return self.output.write(&mut outcome, false);
-                }
-                if self.mode == Mode::Unordered {
-                    return self.output.write(&mut outcome, true);
-                }
+                self.named.push((outcome.seq, describe(&outcome)));
             }
         }
+        // After a fail-fast stop nothing past the failed task is printed.
+        let cutoff = match stop {
+            Some(StopReason::FailFast { seq }) => Some(seq),
+            _ => None,
+        };
+        if cutoff == Some(outcome.seq) {
+            self.stopped_code = Some(outcome.own_exit_code());
+        }
         match self.mode {
+            Mode::Map if cutoff == Some(outcome.seq) => {
+                // All-or-nothing: no stdout, but the failure's stderr.
+                self.output.write(&mut outcome, false)
+            }
             Mode::Map => {
                 self.held.insert(outcome.seq, outcome);
                 Ok(())
             }
             Mode::Unordered | Mode::Apply => {
-                if self.stopped_at.is_some() {
-                    // Fail-fast keeps what was printed and adds nothing after.
+                if cutoff.is_some_and(|seq| seq != outcome.seq) {
                     return Ok(());
                 }
                 self.output.write(&mut outcome, true)
             }
             Mode::Imap => {
-                if self.stopped_at.is_some_and(|(seq, _)| outcome.seq > seq) {
+                if cutoff.is_some_and(|seq| outcome.seq > seq) {
                     return Ok(());
                 }
                 self.held.insert(outcome.seq, outcome);
@@ -115,7 +116,10 @@ impl Sink {
             // An interrupted map never completed: all-or-nothing prints nothing.
             (Mode::Map, Some(_)) => {}
             (Mode::Map, None) | (Mode::Imap, _) => {
-                let cutoff = self.stopped_at.map_or(u64::MAX, |(seq, _)| seq);
+                let cutoff = match stop {
+                    Some(StopReason::FailFast { seq }) => seq,
+                    _ => u64::MAX,
+                };
                 for (_, mut outcome) in std::mem::take(&mut self.held)
                     .into_iter()
                     .take_while(|(seq, _)| *seq <= cutoff)
@@ -129,20 +133,20 @@ impl Sink {
         let ending = match stop {
             Some(StopReason::BrokenPipe) => return Ok(Ending::BrokenPipe),
             Some(StopReason::Signal(signal)) => Ending::Signal(signal),
-            Some(StopReason::FailFast) => {
-                if let Some((seq, code)) = self.stopped_at {
-                    self.output
-                        .note(&format!("ppool: stopped after task {seq} failed (--fail-fast)"))?;
-                    return Ok(Ending::FailFast { code });
-                }
-                Ending::Completed { failed: self.failed }
+            Some(StopReason::FailFast { seq }) => {
+                self.output
+                    .note(&format!("ppool: stopped after task {seq} failed (--fail-fast)"))?;
+                return Ok(Ending::FailFast {
+                    code: self.stopped_code.unwrap_or(1),
+                });
             }
             None => Ending::Completed { failed: self.failed },
         };
         if self.failed > 0 {
             self.output
                 .note(&format!("ppool: {} of {} tasks failed:", self.failed, self.total))?;
-            for line in &self.named {
+            self.named.sort_unstable();
+            for (_, line) in &self.named {
                 self.output.note(&format!("ppool:   {line}"))?;
             }
             if self.failed > self.named.len() as u64 {
