@@ -96,6 +96,20 @@ impl Output {
     pub fn flush(&mut self) -> io::Result<()> {
         self.stdout.flush()
     }
+
+    /// Whether stdout is a pipe whose reader has gone (`| head -1`): then
+    /// the run stops before it has anything more to write.
+    pub fn is_closed(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut fd = libc::pollfd {
+            fd: io::stdout().as_raw_fd(),
+            events: 0,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, zero timeout: poll only reports state.
+        let n = unsafe { libc::poll(&mut fd, 1, 0) };
+        n > 0 && fd.revents & libc::POLLERR != 0
+    }
 }
 
 #[derive(Serialize)]

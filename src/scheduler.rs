@@ -2,7 +2,7 @@
 //! where and when, and when to stop starting new ones.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,11 +59,15 @@ pub fn run(
         loop {
             let outcome = match rx.try_recv() {
                 Ok(outcome) => outcome,
-                Err(_) => {
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
                     consumer.idle();
-                    match rx.recv() {
+                    // Wake now and then while tasks run, so the consumer can
+                    // notice a closed stdout before it has anything to write.
+                    match rx.recv_timeout(Duration::from_millis(200)) {
                         Ok(outcome) => outcome,
-                        Err(_) => break,
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => break,
                     }
                 }
             };

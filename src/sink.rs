@@ -103,8 +103,13 @@ impl Sink {
         }
     }
 
+    /// Flushes printed output; a closed stdout is an error like a failed write.
     pub fn flush(&mut self) -> io::Result<()> {
-        self.output.flush()
+        self.output.flush()?;
+        if self.output.is_closed() {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        Ok(())
     }
 
     /// Prints what is still held and the summary; says how the run ended.

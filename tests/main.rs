@@ -1,0 +1,5 @@
+//! Integration tests: one binary, one module per area, driving the real `ppool`.
+
+mod core;
+mod policies;
+mod util;

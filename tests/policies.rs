@@ -1,0 +1,247 @@
+//! Failure policies, retries, timeouts, signals and closed pipes.
+
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// Task 1 fails after 0.1 s; the others would run for a minute.
+fn fail_fast_run(mode: &str, mark: &str) -> (std::process::Output, Duration) {
+    let start = Instant::now();
+    let script = format!(
+        "if [ {{}} = 2 ]; then sleep 0.1; echo out-{{}}; exit 3; fi; echo out-{{}}; [ {{}} = 1 ] || sleep 60 # {mark}"
+    );
+    let out = ppool()
+        .args([
+            mode,
+            "--fail-fast",
+            "--grace",
+            "1s",
+            "-j3",
+            "sh",
+            "-c",
+            &script,
+            ":::",
+            "1",
+            "2",
+            "3",
+            "4",
+        ])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    (out, start.elapsed())
+}
+
+#[test]
+fn fail_fast_stops_everything_and_exits_with_the_failed_code() {
+    for mode in ["imap", "unordered", "map"] {
+        let mark = marker(&format!("ff-{mode}"));
+        let (out, took) = fail_fast_run(mode, &mark);
+        assert_eq!(out.status.code(), Some(3), "{mode}: {}", stderr_of(&out));
+        assert!(took < Duration::from_secs(20), "{mode}: took {took:?}");
+        assert!(
+            wait_gone(&mark, Duration::from_secs(5)).is_empty(),
+            "{mode}: processes left"
+        );
+        assert!(stderr_of(&out).contains("task 2"), "{mode}: {}", stderr_of(&out));
+        let stdout = stdout_of(&out);
+        match mode {
+            // Results before the failed task in order, the failed one, nothing after.
+            "imap" => assert_eq!(stdout, "out-1\nout-2\n"),
+            // Keeps what it printed: task 1 (quick) and the failure itself.
+            "unordered" => assert_eq!(stdout, "out-1\nout-2\n"),
+            // All-or-nothing.
+            _ => assert_eq!(stdout, ""),
+        }
+    }
+}
+
+#[test]
+fn collect_errors_summary_names_twenty_then_counts() {
+    let out = ppool()
+        .args(["imap", "--collect-errors", "sh", "-c", "exit 2"])
+        .write_stdin((1..=25).map(|i| format!("r{i}\n")).collect::<String>())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(25));
+    let err = stderr_of(&out);
+    assert!(err.contains("25 of 25 tasks failed"), "{err}");
+    assert!(err.contains("task 20 (r20): failed, exit code 2"), "{err}");
+    assert!(!err.contains("task 21 (r21)"), "{err}");
+    assert!(err.contains("and 5 more"), "{err}");
+}
+
+#[test]
+fn retries_run_a_failed_task_again_and_count_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    // Fails twice, then succeeds: a counter file per record.
+    let script = "n=$(cat c-{} 2>/dev/null || echo 0); n=$((n+1)); echo $n > c-{}; [ $n -ge 3 ] && echo done-{}";
+    let out = ppool()
+        .current_dir(dir.path())
+        .args([
+            "imap",
+            "--retries",
+            "2",
+            "--output",
+            "json",
+            "sh",
+            "-c",
+            script,
+            ":::",
+            "a",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["attempts"], 3);
+    assert_eq!(json["stdout"], "done-a\n");
+    let out = ppool()
+        .current_dir(dir.path())
+        .args(["imap", "--retries", "1", "sh", "-c", "exit 1", ":::", "b"])
+        .output()
+        .unwrap();
+    assert!(stderr_of(&out).contains("2 attempts"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn timeout_stops_a_task_with_term_then_kill() {
+    let mark = marker("timeout");
+    let script = format!("trap '' TERM; sleep 60 # {mark}");
+    let start = Instant::now();
+    let out = ppool()
+        .args([
+            "imap",
+            "--timeout",
+            "300ms",
+            "--grace",
+            "500ms",
+            "--output",
+            "json",
+            "sh",
+            "-c",
+            &script,
+            ":::",
+            "x",
+        ])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "timeout");
+    assert_eq!(json["signal"], 9);
+    assert!(wait_gone(&mark, Duration::from_secs(5)).is_empty());
+}
+
+#[test]
+fn apply_exit_status_is_124_on_timeout() {
+    ppool()
+        .args(["apply", "--timeout", "200ms", "sleep", "30"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(124);
+}
+
+fn signal_run(signal: i32, expected: i32) {
+    let mark = marker(&format!("sig{signal}"));
+    let dir = tempfile::tempdir().unwrap();
+    // A grandchild in the background and one in the foreground, per task.
+    let script = format!("touch started-{{}}; sleep 100 & sleep 100 # {mark}");
+    let child = ppool_std()
+        .current_dir(dir.path())
+        .args([
+            "unordered",
+            "-j2",
+            "--grace",
+            "1s",
+            "sh",
+            "-c",
+            &script,
+            ":::",
+            "a",
+            "b",
+            "c",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_for_file(&dir.path().join("started-a"), Duration::from_secs(10)));
+    assert!(wait_for_file(&dir.path().join("started-b"), Duration::from_secs(10)));
+    send_signal(child.id(), signal);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(expected));
+    assert!(stderr_of(&out).contains("stopped by"), "{}", stderr_of(&out));
+    assert!(
+        !dir.path().join("started-c").exists(),
+        "a task started after the signal"
+    );
+    assert!(
+        wait_gone(&mark, Duration::from_secs(5)).is_empty(),
+        "processes outlived ppool"
+    );
+}
+
+#[test]
+fn sigint_stops_tasks_and_grandchildren_and_exits_130() {
+    signal_run(libc::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_stops_tasks_and_grandchildren_and_exits_143() {
+    signal_run(libc::SIGTERM, 143);
+}
+
+#[test]
+fn a_second_sigint_kills_at_once() {
+    let mark = marker("second-int");
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!("trap '' TERM; touch started; sleep 100 # {mark}");
+    let mut child = ppool_std()
+        .current_dir(dir.path())
+        .args(["imap", "--grace", "60s", "sh", "-c", &script, ":::", "a"])
+        .spawn()
+        .unwrap();
+    assert!(wait_for_file(&dir.path().join("started"), Duration::from_secs(10)));
+    let start = Instant::now();
+    send_signal(child.id(), libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(child.id(), libc::SIGINT);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(start.elapsed() < Duration::from_secs(30), "waited for the grace");
+    assert!(wait_gone(&mark, Duration::from_secs(5)).is_empty());
+}
+
+#[test]
+fn closed_stdout_stops_quietly_and_leaves_nothing_running() {
+    let mark = marker("head");
+    let script = format!(
+        "seq 1000000 | '{}' imap sh -c 'echo {{}}; [ {{}} -gt 4 ] && sleep 60; true # {mark}' | head -1",
+        assert_cmd::cargo::cargo_bin("ppool").display()
+    );
+    let start = Instant::now();
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(20));
+    assert_eq!(stdout_of(&out), "1\n");
+    assert_eq!(stderr_of(&out), "", "ppool wrote to stderr");
+    assert!(wait_gone(&mark, Duration::from_secs(5)).is_empty());
+}
+
+#[test]
+fn closed_stdout_with_fast_tasks_never_panics() {
+    let script = format!(
+        "set -o pipefail; seq 100000 | '{}' imap echo | head -3; echo status=$?",
+        assert_cmd::cargo::cargo_bin("ppool").display()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out), "1\n2\n3\nstatus=141\n");
+    assert_eq!(stderr_of(&out), "");
+}
