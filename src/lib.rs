@@ -90,10 +90,11 @@ fn run_config(config: &Config) -> Result<Ending> {
         return run_apply(config, executor, words, &cancel);
     }
     let source = match &config.source {
-        InputSource::Stdin => Source::Reader(Box::new(io::stdin())),
-        InputSource::File(path) => Source::Reader(Box::new(
-            std::fs::File::open(path).with_context(|| format!("cannot open --arg-file {}", path.display()))?,
-        )),
+        InputSource::Stdin => Source::Reader(Box::new(io::stdin()), "stdin".into()),
+        InputSource::File(path) => Source::Reader(
+            Box::new(std::fs::File::open(path).with_context(|| format!("cannot open --arg-file {}", path.display()))?),
+            format!("--arg-file {}", path.display()),
+        ),
         InputSource::Groups(groups) => Source::Groups(groups.clone()),
         InputSource::None => Source::Groups(Vec::new()),
     };

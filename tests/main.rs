@@ -2,4 +2,5 @@
 
 mod core;
 mod policies;
+mod reliability;
 mod util;

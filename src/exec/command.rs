@@ -154,11 +154,13 @@ impl Executor for CommandExecutor {
                 } else {
                     126
                 };
-                return fail(
-                    Status::Failed,
-                    code,
-                    &format!("ppool: cannot run {}: {e}", program.display()),
-                );
+                let hint = if e.raw_os_error() == Some(libc::E2BIG) {
+                    " (the record is too long for a command line: pass it on stdin, for example with --worker)"
+                } else {
+                    ""
+                };
+                let message = format!("ppool: cannot run {}: {e}{hint}", program.display());
+                return fail(Status::Failed, code, &message);
             }
         };
         let status = if ended.timed_out {

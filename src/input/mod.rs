@@ -21,8 +21,8 @@ const READ_AHEAD: usize = 16;
 
 /// Where records come from.
 pub enum Source {
-    /// Any reader: stdin or `--arg-file`, already opened.
-    Reader(Box<dyn Read + Send>),
+    /// Any reader: stdin or `--arg-file`, already opened, and its name for messages.
+    Reader(Box<dyn Read + Send>, String),
     /// `:::` groups; records are their cartesian product, first group outermost.
     Groups(Vec<Vec<OsString>>),
 }
@@ -54,15 +54,15 @@ pub fn spawn(source: Source, format: Format) -> (Receiver<Vec<Record>>, Arc<Mute
         .name("input".into())
         .spawn(move || {
             let mut batcher = Batcher::new(tx);
-            let result = match source {
-                Source::Reader(reader) => read_items(reader, &format, &mut batcher),
-                Source::Groups(groups) => product(&groups, &format, &mut batcher),
+            let (result, name) = match source {
+                Source::Reader(reader, name) => (read_items(reader, &format, &mut batcher), name),
+                Source::Groups(groups) => (product(&groups, &format, &mut batcher), String::new()),
             };
             let mut end = end_writer.lock().unwrap_or_else(|e| e.into_inner());
             match result {
                 Ok(()) => end.total = Some(batcher.seq),
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-                Err(e) => end.error = Some(format!("cannot read input: {e}")),
+                Err(e) => end.error = Some(format!("cannot read {name}: {e}")),
             }
             batcher.flush();
         })
@@ -264,7 +264,7 @@ mod tests {
     }
 
     fn from_bytes(bytes: &'static [u8], format: Format) -> Vec<Record> {
-        collect(Source::Reader(Box::new(bytes)), format)
+        collect(Source::Reader(Box::new(bytes), "input".into()), format)
     }
 
     fn wholes(records: &[Record]) -> Vec<&[u8]> {
