@@ -1,0 +1,5 @@
+//! Integration tests: one binary, one module per subject, each driving the
+//! real `ppool` with assert_cmd.
+
+mod joblog;
+mod progress;
