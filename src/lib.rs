@@ -9,6 +9,7 @@ pub mod exec;
 pub mod exit;
 pub mod input;
 pub mod joblog;
+pub mod man;
 pub mod output;
 pub mod progress;
 pub mod scheduler;
@@ -71,7 +72,7 @@ pub fn print_completions(shell: CompletionShell, out: &mut dyn Write) -> Result<
 }
 
 pub fn print_man(out: &mut dyn Write) -> Result<()> {
-    clap_mangen::Man::new(Cli::command()).render(out)?;
+    man::render(out)?;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per subject, each driving the
 //! real `ppool` with assert_cmd.
 
+mod docs;
 mod joblog;
 mod progress;
