@@ -2,5 +2,7 @@
 //! real `ppool` with assert_cmd.
 
 mod docs;
+mod dry_run;
+mod help;
 mod joblog;
 mod progress;
