@@ -83,3 +83,17 @@ fn no_escape_codes_when_stderr_is_not_a_terminal() {
         .stderr("");
     assert!(!String::from_utf8_lossy(&out.get_output().stdout).contains('\x1b'));
 }
+
+#[test]
+fn the_bar_is_cleared_when_the_run_is_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = format!(
+        "{} imap -j2 --progress sleep ::: 5 5 5 & sleep 1; kill -TERM $!; wait $!",
+        ppool()
+    );
+    let screen = on_a_terminal(dir.path(), &line, 143);
+    assert!(screen.contains("0/3 ["), "{screen:?}");
+    let tail = &screen[screen.rfind("\x1b[2K").unwrap()..];
+    assert!(!tail.contains("/3"), "the bar stayed: {tail:?}");
+    assert!(tail.contains("stopped by SIGTERM"), "{tail:?}");
+}
