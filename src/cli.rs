@@ -121,7 +121,7 @@ pub struct RunArgs {
     #[arg(short = 'a', long, value_name = "FILE", help_heading = "Input")]
     pub arg_file: Option<PathBuf>,
 
-    /// Split each record on the literal string SEP into {1}, {2}, …
+    /// Split each record on the literal string SEP into {1}, {2}, ...
     #[arg(long, value_name = "SEP", help_heading = "Input")]
     pub colsep: Option<OsString>,
 

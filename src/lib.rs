@@ -8,7 +8,10 @@ pub mod config;
 pub mod exec;
 pub mod exit;
 pub mod input;
+pub mod joblog;
+pub mod man;
 pub mod output;
+pub mod progress;
 pub mod scheduler;
 pub mod signals;
 pub mod sink;
@@ -23,8 +26,9 @@ use clap::CommandFactory;
 
 use cancel::{Cancel, StopReason};
 use cli::{Cli, Command, CompletionShell};
-use config::{Config, InputSource, Mode, Runner};
+use config::{Config, InputSource, Mode, Resume, Runner};
 use exec::command::CommandExecutor;
+use exec::Executor;
 use exit::Ending;
 use input::{Record, Source};
 use output::Output;
@@ -68,7 +72,7 @@ pub fn print_completions(shell: CompletionShell, out: &mut dyn Write) -> Result<
 }
 
 pub fn print_man(out: &mut dyn Write) -> Result<()> {
-    clap_mangen::Man::new(Cli::command()).render(out)?;
+    man::render(out)?;
     Ok(())
 }
 
@@ -98,22 +102,63 @@ fn run_config(config: &Config) -> Result<Ending> {
         InputSource::Groups(groups) => Source::Groups(groups.clone()),
         InputSource::None => Source::Groups(Vec::new()),
     };
+    // Known before any record is read: the product of the `:::` groups.
+    let known_total = match &config.source {
+        InputSource::Groups(groups) => Some(groups.iter().map(|g| g.len() as u64).product()),
+        _ => None,
+    };
     let (records, read_end) = input::spawn(source, config.format.clone());
     if config.dry_run {
         return dry_run(records, &executor);
     }
+    let done = match &config.joblog {
+        Some(path) => joblog::done(path, config.resume)?,
+        None => Default::default(),
+    };
+    let skip = |record: &Record| done.contains(&record.seq);
     let plan = Plan {
         jobs: config.jobs,
         retries: config.retries,
         policy: config.policy,
-        skip: None,
+        skip: (!done.is_empty()).then_some(&skip as scheduler::SkipFilter),
     };
+    let mut output = Output::new(config.output, config.tag);
+    let mut sink_observers: Vec<Box<dyn sink::Observer>> = Vec::new();
+    if config.progress {
+        if let Some(progress) = progress::Progress::start(known_total, Arc::clone(&read_end)) {
+            output.show_progress(progress.bar());
+            sink_observers.push(Box::new(progress));
+        }
+    }
+    let render = |record: &Record, slot: usize| {
+        use std::os::unix::ffi::OsStringExt;
+        executor
+            .render_line(record, slot)
+            .map(OsStringExt::into_vec)
+            .unwrap_or_default()
+    };
+    let logged;
+    let executor: &dyn Executor = match &config.joblog {
+        Some(path) => {
+            sink_observers.push(Box::new(joblog::JobLog::open(path, config.resume != Resume::No)?));
+            logged = joblog::WithCommand {
+                inner: &executor,
+                render: &render,
+            };
+            &logged
+        }
+        None => &executor,
+    };
+    let mut sink = Sink::new(config.mode, output);
+    for observer in sink_observers {
+        sink.observe_with(observer);
+    }
     let mut consumer = Printer {
-        sink: Sink::new(config.mode, Output::new(config.output, config.tag)),
+        sink,
         cancel: Arc::clone(&cancel),
         write_error: None,
     };
-    scheduler::run(&plan, records, &executor, &cancel, &mut consumer);
+    scheduler::run(&plan, records, executor, &cancel, &mut consumer);
     let Printer { sink, write_error, .. } = consumer;
     if let Some(e) = write_error {
         if e.kind() != io::ErrorKind::BrokenPipe {
@@ -207,7 +252,25 @@ fn run_apply(
         );
         return Ok(Ending::Apply { code: 0 });
     }
+    let mut log = match &config.joblog {
+        Some(path) => {
+            if joblog::done(path, config.resume)?.contains(&1) {
+                return Ok(Ending::Apply { code: 0 });
+            }
+            Some(joblog::JobLog::open(path, config.resume != Resume::No)?)
+        }
+        None => None,
+    };
     let mut outcome = scheduler::run_with_retries(&record, 1, config.retries, &executor, cancel);
+    if let Some(log) = &mut log {
+        use std::os::unix::ffi::OsStringExt;
+        outcome.command = executor
+            .render_line(&record, 1)
+            .map(OsStringExt::into_vec)
+            .unwrap_or_default();
+        sink::Observer::observe(log, &outcome);
+        sink::Observer::finish(log);
+    }
     // With stdio passed through, only ppool's own notes were captured.
     outcome.stderr.copy_to(&mut io::stderr().lock(), None).ok();
     if let Some(StopReason::Signal(signal)) = cancel.reason() {

@@ -1,9 +1,10 @@
 //! Rendering outcomes: grouped text (each task's stdout and stderr whole)
 //! or one JSON object per task, through locked, buffered handles.
 
-use std::io::{self, BufWriter, IsTerminal, StderrLock, StdoutLock, Write};
+use std::io::{self, BufWriter, IsTerminal, Stderr, StdoutLock, Write};
 
 use base64::Engine;
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use crate::cli::OutputFormat;
@@ -11,11 +12,15 @@ use crate::task::Outcome;
 
 pub struct Output {
     stdout: BufWriter<StdoutLock<'static>>,
-    stderr: StderrLock<'static>,
+    /// Locked per task rather than for the whole run, so that a progress
+    /// bar can draw on it from its own thread.
+    stderr: Stderr,
     format: OutputFormat,
     tag: bool,
     /// A terminal sees each task as soon as it is printed.
     interactive: bool,
+    /// `--progress` on a terminal: output is written with the bar hidden.
+    progress: Option<ProgressBar>,
 }
 
 impl Output {
@@ -24,18 +29,39 @@ impl Output {
         Output {
             interactive: stdout.is_terminal(),
             stdout: BufWriter::with_capacity(64 * 1024, stdout.lock()),
-            stderr: io::stderr().lock(),
+            stderr: io::stderr(),
             format,
             tag,
+            progress: None,
+        }
+    }
+
+    /// From now on each write hides `bar` first and draws it again after.
+    pub fn show_progress(&mut self, bar: ProgressBar) {
+        self.progress = Some(bar);
+    }
+
+    /// Runs `write` with the progress bar, if any, out of the way.
+    fn around_bar(&mut self, write: impl FnOnce(&mut Output) -> io::Result<()>) -> io::Result<()> {
+        match self.progress.take() {
+            None => write(self),
+            Some(bar) => {
+                let result = bar.suspend(|| {
+                    // Out before the bar comes back, wherever stdout goes.
+                    write(self).and_then(|()| self.stdout.flush())
+                });
+                self.progress = Some(bar);
+                result
+            }
         }
     }
 
     /// Prints one task. `with_stdout` false holds its stdout back (`map --fail-fast`).
     pub fn write(&mut self, outcome: &mut Outcome, with_stdout: bool) -> io::Result<()> {
-        match self.format {
-            OutputFormat::Json => self.write_json(outcome),
-            OutputFormat::Text => self.write_text(outcome, with_stdout),
-        }
+        self.around_bar(|out| match out.format {
+            OutputFormat::Json => out.write_json(outcome),
+            OutputFormat::Text => out.write_text(outcome, with_stdout),
+        })
     }
 
     fn write_text(&mut self, outcome: &mut Outcome, with_stdout: bool) -> io::Result<()> {
@@ -50,7 +76,7 @@ impl Output {
         if !outcome.stderr.is_empty() {
             // Keep the two streams in step on a shared terminal.
             self.stdout.flush()?;
-            outcome.stderr.copy_to(&mut self.stderr, tag.as_deref())?;
+            outcome.stderr.copy_to(&mut self.stderr.lock(), tag.as_deref())?;
         }
         if self.interactive {
             self.stdout.flush()?;
@@ -89,8 +115,10 @@ impl Output {
 
     /// A line of ppool's own on stderr, after what stdout already holds.
     pub fn note(&mut self, line: &str) -> io::Result<()> {
-        self.stdout.flush()?;
-        writeln!(self.stderr, "{line}")
+        self.around_bar(|out| {
+            out.stdout.flush()?;
+            writeln!(out.stderr.lock(), "{line}")
+        })
     }
 
     pub fn flush(&mut self) -> io::Result<()> {

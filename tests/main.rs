@@ -1,6 +1,12 @@
-//! Integration tests: one binary, one module per area, driving the real `ppool`.
+//! Integration tests: one binary, one module per subject, each driving the
+//! real `ppool` with assert_cmd.
 
 mod core;
+mod docs;
+mod dry_run;
+mod help;
+mod joblog;
 mod policies;
+mod progress;
 mod reliability;
 mod util;

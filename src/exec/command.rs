@@ -63,6 +63,12 @@ impl CommandExecutor {
 
     /// The command as it would run, shell-quoted: for `--dry-run` and the job log.
     pub fn render_line(&self, record: &Record, slot: usize) -> Result<OsString, String> {
+        if let Some(words) = &self.as_written {
+            return Ok(match &self.shell {
+                Some(_) => words.join(OsStr::new(" ")),
+                None => quote_argv(words),
+            });
+        }
         match &self.shell {
             Some(_) => self.template.render_shell(record, slot).map_err(|e| e.0),
             None => self

@@ -1,0 +1,158 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_ppool_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_ppool_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_ppool_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_ppool_using_subcommand
+    set -l cmd (__fish_ppool_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c ppool -n "__fish_ppool_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppool -n "__fish_ppool_needs_command" -s V -l version -d 'Print version'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "builtins" -d 'List the registered builtins with a line of help each'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "man" -d 'Print the man page (roff)'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "__worker" -d 'A persistent builtin worker: reads framed records on stdin (internal)'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l worker -d 'Start --jobs long-running copies of CMD; each record is one line on a worker\'s stdin, answered by one stdout line' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-tasks-per-worker -d 'Replace each builtin worker after it has run N tasks' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l retries -d 'Run a failed task up to N more times' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
+json\t'One JSON object per task on stdout'"
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots; \':\' is this machine)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l ssh-file -d 'Read ssh hosts from FILE, one per line' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s 0 -l null -d 'Input records are separated by NUL, not newline'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l collect-errors -d 'Run every task, then report every failure (the default)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l tag -d 'Prefix each output line with the record and a TAB'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume -d 'With --joblog: skip the tasks the log already holds'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -l jobs -d 'Run N tasks at once [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l worker -d 'Start --jobs long-running copies of CMD; each record is one line on a worker\'s stdin, answered by one stdout line' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-tasks-per-worker -d 'Replace each builtin worker after it has run N tasks' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l retries -d 'Run a failed task up to N more times' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
+json\t'One JSON object per task on stdout'"
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots; \':\' is this machine)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l ssh-file -d 'Read ssh hosts from FILE, one per line' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s 0 -l null -d 'Input records are separated by NUL, not newline'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l collect-errors -d 'Run every task, then report every failure (the default)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l tag -d 'Prefix each output line with the record and a TAB'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume -d 'With --joblog: skip the tasks the log already holds'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -l jobs -d 'Run N tasks at once [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l worker -d 'Start --jobs long-running copies of CMD; each record is one line on a worker\'s stdin, answered by one stdout line' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-tasks-per-worker -d 'Replace each builtin worker after it has run N tasks' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l retries -d 'Run a failed task up to N more times' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
+json\t'One JSON object per task on stdout'"
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots; \':\' is this machine)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l ssh-file -d 'Read ssh hosts from FILE, one per line' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s 0 -l null -d 'Input records are separated by NUL, not newline'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l collect-errors -d 'Run every task, then report every failure (the default)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l tag -d 'Prefix each output line with the record and a TAB'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume -d 'With --joblog: skip the tasks the log already holds'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -l jobs -d 'Run N tasks at once [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l worker -d 'Start --jobs long-running copies of CMD; each record is one line on a worker\'s stdin, answered by one stdout line' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-tasks-per-worker -d 'Replace each builtin worker after it has run N tasks' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l retries -d 'Run a failed task up to N more times' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
+json\t'One JSON object per task on stdout'"
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots; \':\' is this machine)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l ssh-file -d 'Read ssh hosts from FILE, one per line' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s 0 -l null -d 'Input records are separated by NUL, not newline'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l collect-errors -d 'Run every task, then report every failure (the default)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l tag -d 'Prefix each output line with the record and a TAB'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume -d 'With --joblog: skip the tasks the log already holds'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppool -n "__fish_ppool_using_subcommand builtins" -s h -l help -d 'Print help'
+complete -c ppool -n "__fish_ppool_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c ppool -n "__fish_ppool_using_subcommand man" -s h -l help -d 'Print help'
+complete -c ppool -n "__fish_ppool_using_subcommand __worker" -s h -l help -d 'Print help'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "builtins" -d 'List the registered builtins with a line of help each'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "man" -d 'Print the man page (roff)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "__worker" -d 'A persistent builtin worker: reads framed records on stdin (internal)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
