@@ -16,9 +16,6 @@ _ppool() {
             ",$1")
                 cmd="ppool"
                 ;;
-            ppool,__worker)
-                cmd="ppool__subcmd____worker"
-                ;;
             ppool,apply)
                 cmd="ppool__subcmd__apply"
                 ;;
@@ -42,9 +39,6 @@ _ppool() {
                 ;;
             ppool,unordered)
                 cmd="ppool__subcmd__unordered"
-                ;;
-            ppool__subcmd__help,__worker)
-                cmd="ppool__subcmd__help__subcmd____worker"
                 ;;
             ppool__subcmd__help,apply)
                 cmd="ppool__subcmd__help__subcmd__apply"
@@ -77,22 +71,8 @@ _ppool() {
 
     case "${cmd}" in
         ppool)
-            opts="-h -V --help --version apply map imap unordered builtins completions man __worker help"
+            opts="-h -V --help --version apply map imap unordered builtins completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        ppool__subcmd____worker)
-            opts="-h --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -219,22 +199,8 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__help)
-            opts="apply map imap unordered builtins completions man __worker help"
+            opts="apply map imap unordered builtins completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        ppool__subcmd__help__subcmd____worker)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

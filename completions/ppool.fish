@@ -24,7 +24,7 @@ function __fish_ppool_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c ppool -n "__fish_ppool_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppool -n "__fish_ppool_needs_command" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_needs_command" -s V -l version -d 'Print version'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
@@ -33,7 +33,6 @@ complete -c ppool -n "__fish_ppool_needs_command" -f -a "unordered" -d 'Print ea
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "builtins" -d 'List the registered builtins with a line of help each'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "man" -d 'Print the man page (roff)'
-complete -c ppool -n "__fish_ppool_needs_command" -f -a "__worker" -d 'A persistent builtin worker: reads framed records on stdin (internal)'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
@@ -146,13 +145,11 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s h -l help -d '
 complete -c ppool -n "__fish_ppool_using_subcommand builtins" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_using_subcommand man" -s h -l help -d 'Print help'
-complete -c ppool -n "__fish_ppool_using_subcommand __worker" -s h -l help -d 'Print help'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "builtins" -d 'List the registered builtins with a line of help each'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "man" -d 'Print the man page (roff)'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "__worker" -d 'A persistent builtin worker: reads framed records on stdin (internal)'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man __worker help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "builtins" -d 'List the registered builtins with a line of help each'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -67,8 +67,21 @@ pub fn print_completions(shell: CompletionShell, out: &mut dyn Write) -> Result<
         CompletionShell::Zsh => clap_complete::Shell::Zsh,
         CompletionShell::Fish => clap_complete::Shell::Fish,
     };
-    clap_complete::generate(shell, &mut Cli::command(), "ppool", out);
+    clap_complete::generate(shell, &mut visible_command(), "ppool", out);
     Ok(())
+}
+
+/// The command line without its hidden internal subcommand, which
+/// clap_complete would otherwise offer.
+fn visible_command() -> clap::Command {
+    let full = Cli::command();
+    let mut visible = clap::Command::new("ppool")
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true);
+    if let Some(about) = full.get_about() {
+        visible = visible.about(about.clone());
+    }
+    visible.subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
 }
 
 pub fn print_man(out: &mut dyn Write) -> Result<()> {

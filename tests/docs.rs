@@ -44,6 +44,26 @@ fn bash_completion_registers_ppool() {
 }
 
 #[test]
+fn bash_completion_offers_the_modes_but_not_the_internal_worker() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/ppool.bash");
+    let complete =
+        "source \"$1\"; COMP_WORDS=(ppool ''); COMP_CWORD=1; _ppool ppool '' ppool; echo \"${COMPREPLY[*]}\"";
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "-c", complete, "bash"])
+        .arg(&script)
+        .output()
+        .expect("running bash");
+    let offered = String::from_utf8_lossy(&out.stdout);
+    for mode in ["apply", "map", "imap", "unordered", "builtins", "completions", "man"] {
+        assert!(
+            offered.split_whitespace().any(|w| w == mode),
+            "{mode} not offered: {offered}"
+        );
+    }
+    assert!(!offered.contains("__worker"), "{offered}");
+}
+
+#[test]
 fn man_page_has_examples_exit_status_and_run_options() {
     let page = generated(&["man"]);
     for needle in [
