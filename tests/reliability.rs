@@ -295,3 +295,81 @@ fn soak_large() {
         .unwrap_or(100_000);
     soak(tasks);
 }
+
+/// Kills `ppool` with SIGKILL at varying moments under `--joblog`, resuming
+/// each time, until a run completes: every task has then run, and no task
+/// the log held as done ever ran again.
+#[test]
+fn killed_at_random_moments_then_resumed_runs_every_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<String> = (1..=40).map(|n| n.to_string()).collect();
+    let script = "sleep 0.1; echo {} >> results";
+    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    // Delays vary from run to run of the suite, and between kills.
+    let mut seed = std::process::id() as u64;
+    let mut kills = 0;
+    let mut logged_before: BTreeSet<String> = BTreeSet::new();
+    for round in 0..30 {
+        let mut child = std::process::Command::new(&bin)
+            .current_dir(dir.path())
+            .args([
+                "unordered",
+                "-j3",
+                "--joblog",
+                "log",
+                "--resume",
+                "sh",
+                "-c",
+                script,
+                ":::",
+            ])
+            .args(&records)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis(150 + (seed >> 33) % 400);
+        std::thread::sleep(delay);
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "round {round}: {status:?}");
+            break;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        kills += 1;
+        // Tasks of a SIGKILLed ppool run on to their end.
+        std::thread::sleep(Duration::from_millis(400));
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+        let now: BTreeSet<String> = log
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split('\t').next())
+            .map(str::to_owned)
+            .collect();
+        assert!(now.is_superset(&logged_before), "the log lost entries");
+        logged_before = now;
+    }
+    let done = ppool()
+        .current_dir(dir.path())
+        .args(["unordered", "--joblog", "log", "--resume", "sh", "-c", script, ":::"])
+        .args(&records)
+        .output()
+        .unwrap();
+    assert!(done.status.success());
+    let results = std::fs::read_to_string(dir.path().join("results")).unwrap();
+    let mut counts = std::collections::HashMap::new();
+    for line in results.lines() {
+        *counts.entry(line.to_owned()).or_insert(0usize) += 1;
+    }
+    for record in &records {
+        let n = counts.get(record).copied().unwrap_or(0);
+        assert!(n >= 1, "record {record} never ran");
+        // Only a task in flight at a kill runs twice, once per kill at most.
+        assert!(n <= 1 + kills, "record {record} ran {n} times over {kills} kills");
+    }
+    let in_flight_reruns: usize = counts.values().map(|n| n - 1).sum();
+    assert!(
+        in_flight_reruns <= kills * 3,
+        "{in_flight_reruns} re-runs over {kills} kills at -j3"
+    );
+}
