@@ -342,4 +342,46 @@ mod tests {
             assert_eq!(ours, reference, "{text:?}");
         }
     }
+
+    fn read_all(bytes: Vec<u8>, format: Format) -> Vec<Vec<u8>> {
+        let (rx, _) = spawn(
+            Source::Reader(Box::new(std::io::Cursor::new(bytes)), "input".into()),
+            format,
+        );
+        rx.iter().flatten().map(|r| r.whole).collect()
+    }
+
+    /// The simplest reading of the rules: split on the separator, drop the
+    /// empty piece after a final separator, strip one `\r` from each line
+    /// that ended with a newline.
+    fn reference(bytes: &[u8], separator: u8) -> Vec<Vec<u8>> {
+        let mut items: Vec<Vec<u8>> = bytes.split(|&b| b == separator).map(<[u8]>::to_vec).collect();
+        let unterminated = items.pop().filter(|last| !last.is_empty());
+        if separator == b'\n' {
+            for item in &mut items {
+                if item.last() == Some(&b'\r') {
+                    item.pop();
+                }
+            }
+        }
+        items.extend(unterminated);
+        items
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn line_splitting_agrees_with_the_reference(bytes in proptest::collection::vec(
+            proptest::prop_oneof![Just(b'\n'), Just(b'\r'), Just(0u8), proptest::num::u8::ANY], 0..400)) {
+            proptest::prop_assert_eq!(read_all(bytes.clone(), Format::default()), reference(&bytes, b'\n'));
+        }
+
+        #[test]
+        fn nul_splitting_agrees_with_the_reference(bytes in proptest::collection::vec(
+            proptest::prop_oneof![Just(b'\n'), Just(0u8), proptest::num::u8::ANY], 0..400)) {
+            let format = Format { null: true, ..Format::default() };
+            proptest::prop_assert_eq!(read_all(bytes.clone(), format), reference(&bytes, 0));
+        }
+    }
+
+    use proptest::strategy::Just;
 }
