@@ -24,7 +24,12 @@ use clap::CommandFactory;
 use cancel::{Cancel, StopReason};
 use cli::{Cli, Command, CompletionShell};
 use config::{Config, InputSource, Mode, Runner};
+use std::os::unix::ffi::OsStrExt;
+
 use exec::command::CommandExecutor;
+use exec::pool::PoolExecutor;
+use exec::worker::WorkerExecutor;
+use exec::Executor;
 use exit::Ending;
 use input::{Record, Source};
 use output::Output;
@@ -51,7 +56,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             print_man(&mut io::stdout().lock())?;
             return Ok(0);
         }
-        Command::Worker { name } => bail!("no builtin worker for {name} yet"),
+        Command::Worker { name } => return builtins::serve::main(&name),
     };
     let config = Config::new(mode, args)?;
     run_config(&config).map(exit::code)
@@ -73,22 +78,71 @@ pub fn print_man(out: &mut dyn Write) -> Result<()> {
 }
 
 fn run_config(config: &Config) -> Result<Ending> {
-    let Runner::Command { words, shell } = &config.runner else {
-        bail!("--builtin and --worker are not available in this build");
-    };
     let cancel = Cancel::new(config.jobs, config.grace);
-    signals::watch(&cancel)?;
-    let executor = CommandExecutor::new(
-        words,
-        shell.as_deref(),
-        config.format.json,
-        config.timeout,
-        config.grace,
-        config.mode == Mode::Apply,
-    );
-    if config.mode == Mode::Apply {
-        return run_apply(config, executor, words, &cancel);
+    match &config.runner {
+        Runner::Command { words, shell } => {
+            signals::watch(&cancel)?;
+            let executor = CommandExecutor::new(
+                words,
+                shell.as_deref(),
+                config.format.json,
+                config.timeout,
+                config.grace,
+                config.mode == Mode::Apply,
+            );
+            if config.mode == Mode::Apply {
+                return run_apply(config, executor, words, &cancel);
+            }
+            let render = |record: &Record| executor.render_line(record, 1);
+            run_stream(config, &executor, &cancel, &render, &|| {})
+        }
+        Runner::Builtin(name) => {
+            let Some(builtin) = builtins::find(name) else {
+                bail!("unknown builtin '{name}': run `ppool builtins` to list them");
+            };
+            signals::watch(&cancel)?;
+            let executor = PoolExecutor::new(
+                builtin,
+                config.jobs,
+                config.chunksize,
+                config.max_tasks_per_worker,
+                config.timeout,
+                config.grace,
+                config.retries,
+            )?;
+            let render = |record: &Record| {
+                Ok(template::quote_argv(&[
+                    name.into(),
+                    std::ffi::OsStr::from_bytes(&record.whole).into(),
+                ]))
+            };
+            run_stream(config, &executor, &cancel, &render, &|| executor.close(Some(&cancel)))
+        }
+        Runner::Worker(command) => {
+            signals::watch(&cancel)?;
+            let executor = WorkerExecutor::new(
+                command,
+                config.jobs,
+                config.max_tasks_per_worker,
+                config.timeout,
+                config.grace,
+            );
+            let render = |record: &Record| Ok(std::ffi::OsStr::from_bytes(&record.whole).into());
+            run_stream(config, &executor, &cancel, &render, &|| executor.close(Some(&cancel)))
+        }
     }
+}
+
+/// The streaming modes: records from the input, through the scheduler and
+/// `executor`, to the sink. `close` ends the executor's workers once every
+/// slot is done; `render` is what `--dry-run` prints for a record.
+fn run_stream(
+    config: &Config,
+    executor: &dyn Executor,
+    cancel: &Arc<Cancel>,
+    render: &dyn Fn(&Record) -> Result<std::ffi::OsString, String>,
+    close: &dyn Fn(),
+) -> Result<Ending> {
     let source = match &config.source {
         InputSource::Stdin => Source::Reader(Box::new(io::stdin())),
         InputSource::File(path) => Source::Reader(Box::new(
@@ -99,7 +153,7 @@ fn run_config(config: &Config) -> Result<Ending> {
     };
     let (records, read_end) = input::spawn(source, config.format.clone());
     if config.dry_run {
-        return dry_run(records, &executor);
+        return dry_run(records, render);
     }
     let plan = Plan {
         jobs: config.jobs,
@@ -109,10 +163,11 @@ fn run_config(config: &Config) -> Result<Ending> {
     };
     let mut consumer = Printer {
         sink: Sink::new(config.mode, Output::new(config.output, config.tag)),
-        cancel: Arc::clone(&cancel),
+        cancel: Arc::clone(cancel),
         write_error: None,
     };
-    scheduler::run(&plan, records, &executor, &cancel, &mut consumer);
+    scheduler::run(&plan, records, executor, cancel, &mut consumer);
+    close();
     let Printer { sink, write_error, .. } = consumer;
     if let Some(e) = write_error {
         if e.kind() != io::ErrorKind::BrokenPipe {
@@ -174,7 +229,6 @@ fn run_apply(
     words: &[std::ffi::OsString],
     cancel: &Arc<Cancel>,
 ) -> Result<Ending> {
-    use std::os::unix::ffi::OsStrExt;
     let (record, executor) = match &config.source {
         InputSource::Groups(groups) => {
             if groups.iter().any(Vec::is_empty) {
@@ -218,13 +272,15 @@ fn run_apply(
 }
 
 /// `--dry-run`: each command, shell-quoted, one per line; nothing runs.
-fn dry_run(records: std::sync::mpsc::Receiver<Vec<Record>>, executor: &CommandExecutor) -> Result<Ending> {
+fn dry_run(
+    records: std::sync::mpsc::Receiver<Vec<Record>>,
+    render: &dyn Fn(&Record) -> Result<std::ffi::OsString, String>,
+) -> Result<Ending> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut failed = 0;
     for record in records.iter().flatten() {
-        match executor.render_line(&record, 1) {
+        match render(&record) {
             Ok(line) => {
-                use std::os::unix::ffi::OsStrExt;
                 let written = out.write_all(line.as_bytes()).and_then(|_| out.write_all(b"\n"));
                 if let Err(e) = written {
                     return quiet_broken_pipe(e);

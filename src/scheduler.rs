@@ -92,8 +92,12 @@ fn run_slot(
         }
         true
     };
-    let batch_size = executor.batch_size().max(1);
-    while let Some(mut records) = dispenser.take(batch_size, cancel) {
+    loop {
+        // Asked each time: an executor may learn its best batch size as it goes.
+        let batch_size = executor.batch_size().max(1);
+        let Some(mut records) = dispenser.take(batch_size, cancel) else {
+            return;
+        };
         if let Some(skip) = plan.skip {
             let mut run = Vec::with_capacity(records.len());
             for record in records {
