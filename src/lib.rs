@@ -94,7 +94,7 @@ fn run_config(config: &Config) -> Result<Ending> {
                 return run_apply(config, executor, words, &cancel);
             }
             let render = |record: &Record| executor.render_line(record, 1);
-            run_stream(config, &executor, &cancel, &render, &|| {})
+            run_stream(config, &executor, &cancel, &render, &|| {}, false)
         }
         Runner::Builtin(name) => {
             let Some(builtin) = builtins::find(name) else {
@@ -116,7 +116,14 @@ fn run_config(config: &Config) -> Result<Ending> {
                     std::ffi::OsStr::from_bytes(&record.whole).into(),
                 ]))
             };
-            run_stream(config, &executor, &cancel, &render, &|| executor.close(Some(&cancel)))
+            run_stream(
+                config,
+                &executor,
+                &cancel,
+                &render,
+                &|| executor.close(Some(&cancel)),
+                true,
+            )
         }
         Runner::Worker(command) => {
             signals::watch(&cancel)?;
@@ -128,20 +135,29 @@ fn run_config(config: &Config) -> Result<Ending> {
                 config.grace,
             );
             let render = |record: &Record| Ok(std::ffi::OsStr::from_bytes(&record.whole).into());
-            run_stream(config, &executor, &cancel, &render, &|| executor.close(Some(&cancel)))
+            run_stream(
+                config,
+                &executor,
+                &cancel,
+                &render,
+                &|| executor.close(Some(&cancel)),
+                false,
+            )
         }
     }
 }
 
 /// The streaming modes: records from the input, through the scheduler and
 /// `executor`, to the sink. `close` ends the executor's workers once every
-/// slot is done; `render` is what `--dry-run` prints for a record.
+/// slot is done; `render` is what `--dry-run` prints for a record; `window`
+/// bounds how far `imap` may run ahead of its oldest unfinished task.
 fn run_stream(
     config: &Config,
     executor: &dyn Executor,
     cancel: &Arc<Cancel>,
     render: &dyn Fn(&Record) -> Result<std::ffi::OsString, String>,
     close: &dyn Fn(),
+    window: bool,
 ) -> Result<Ending> {
     let source = match &config.source {
         InputSource::Stdin => Source::Reader(Box::new(io::stdin())),
@@ -160,6 +176,7 @@ fn run_stream(
         retries: config.retries,
         policy: config.policy,
         skip: None,
+        window: (window && config.mode == Mode::Imap).then_some(scheduler::REORDER_WINDOW),
     };
     let mut consumer = Printer {
         sink: Sink::new(config.mode, Output::new(config.output, config.tag)),
