@@ -181,6 +181,7 @@ fn run_stream(
     let mut consumer = Printer {
         sink: Sink::new(config.mode, Output::new(config.output, config.tag)),
         cancel: Arc::clone(cancel),
+        fail_fast: config.policy == config::Policy::FailFast,
         write_error: None,
     };
     scheduler::run(&plan, records, executor, cancel, &mut consumer);
@@ -204,6 +205,7 @@ fn run_stream(
 struct Printer {
     sink: Sink,
     cancel: Arc<Cancel>,
+    fail_fast: bool,
     write_error: Option<io::Error>,
 }
 
@@ -219,6 +221,12 @@ impl Printer {
 impl Consumer for Printer {
     fn accept(&mut self, outcome: Outcome) {
         if self.write_error.is_none() {
+            // The slot that ran it stops the run too, but maybe only after
+            // this thread has the outcome: the sink must see the stop with
+            // the failure that caused it.
+            if self.fail_fast && outcome.status.is_failure() {
+                self.cancel.stop(StopReason::FailFast);
+            }
             let result = self.sink.accept(outcome, self.cancel.reason());
             self.check(result);
         }
