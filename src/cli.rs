@@ -137,15 +137,15 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "NAME", help_heading = "Running", conflicts_with_all = ["shell", "worker"])]
     pub builtin: Option<String>,
 
-    /// Start --jobs long-running copies of CMD; each record is one line on a worker's stdin, answered by one stdout line
+    /// Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker's stdin, answered by its next stdout line (its stderr passes straight through)
     #[arg(long, value_name = "CMD", help_heading = "Running", conflicts_with = "shell")]
     pub worker: Option<String>,
 
-    /// Records sent to a builtin worker at a time [default: automatic]
+    /// Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]
     #[arg(long, value_name = "K", help_heading = "Running")]
     pub chunksize: Option<usize>,
 
-    /// Replace each builtin worker after it has run N tasks
+    /// Replace each builtin or --worker worker after it has run N tasks
     #[arg(long, value_name = "N", help_heading = "Running")]
     pub max_tasks_per_worker: Option<u64>,
 

@@ -18,7 +18,9 @@ pub mod sink;
 pub mod task;
 pub mod template;
 
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
@@ -28,6 +30,8 @@ use cancel::{Cancel, StopReason};
 use cli::{Cli, Command, CompletionShell};
 use config::{Config, InputSource, Mode, Resume, Runner};
 use exec::command::CommandExecutor;
+use exec::pool::PoolExecutor;
+use exec::worker::WorkerExecutor;
 use exec::Executor;
 use exit::Ending;
 use input::{Record, Source};
@@ -55,7 +59,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             print_man(&mut io::stdout().lock())?;
             return Ok(0);
         }
-        Command::Worker { name } => bail!("no builtin worker for {name} yet"),
+        Command::Worker { name } => return builtins::serve::main(&name),
     };
     let config = Config::new(mode, args)?;
     run_config(&config).map(exit::code)
@@ -90,22 +94,90 @@ pub fn print_man(out: &mut dyn Write) -> Result<()> {
 }
 
 fn run_config(config: &Config) -> Result<Ending> {
-    let Runner::Command { words, shell } = &config.runner else {
-        bail!("--builtin and --worker are not available in this build");
-    };
     let cancel = Cancel::new(config.jobs, config.grace);
-    signals::watch(&cancel)?;
-    let executor = CommandExecutor::new(
-        words,
-        shell.as_deref(),
-        config.format.json,
-        config.timeout,
-        config.grace,
-        config.mode == Mode::Apply,
-    );
-    if config.mode == Mode::Apply {
-        return run_apply(config, executor, words, &cancel);
+    match &config.runner {
+        Runner::Command { words, shell } => {
+            signals::watch(&cancel)?;
+            let executor = CommandExecutor::new(
+                words,
+                shell.as_deref(),
+                config.format.json,
+                config.timeout,
+                config.grace,
+                config.mode == Mode::Apply,
+            );
+            if config.mode == Mode::Apply {
+                return run_apply(config, executor, words, &cancel);
+            }
+            let render = |record: &Record, slot: usize| executor.render_line(record, slot);
+            run_stream(config, &executor, &cancel, &render, &|| {}, false)
+        }
+        Runner::Builtin(name) => {
+            let Some(builtin) = builtins::find(name) else {
+                bail!("unknown builtin '{name}': run `ppool builtins` to list them");
+            };
+            signals::watch(&cancel)?;
+            let executor = PoolExecutor::new(
+                builtin,
+                config.jobs,
+                config.chunksize,
+                config.max_tasks_per_worker,
+                config.timeout,
+                config.grace,
+                config.retries,
+            )?;
+            let render = |record: &Record, _slot: usize| {
+                Ok(template::quote_argv(&[
+                    name.into(),
+                    OsStr::from_bytes(&record.whole).into(),
+                ]))
+            };
+            run_stream(
+                config,
+                &executor,
+                &cancel,
+                &render,
+                &|| executor.close(Some(&cancel)),
+                true,
+            )
+        }
+        Runner::Worker(command) => {
+            signals::watch(&cancel)?;
+            let executor = WorkerExecutor::new(
+                command,
+                config.jobs,
+                config.max_tasks_per_worker,
+                config.timeout,
+                config.grace,
+            );
+            let render = |record: &Record, _slot: usize| Ok(OsStr::from_bytes(&record.whole).into());
+            run_stream(
+                config,
+                &executor,
+                &cancel,
+                &render,
+                &|| executor.close(Some(&cancel)),
+                false,
+            )
+        }
     }
+}
+
+/// What `--dry-run` prints and the job log records for a record in a slot.
+type Render<'a> = &'a (dyn Fn(&Record, usize) -> Result<OsString, String> + Sync);
+
+/// The streaming modes: records from the input, through the scheduler and
+/// `executor`, to the sink. `close` ends the executor's workers once every
+/// slot is done; `window` bounds how far `imap` may run ahead of its oldest
+/// unfinished task.
+fn run_stream(
+    config: &Config,
+    executor: &dyn Executor,
+    cancel: &Arc<Cancel>,
+    render: Render,
+    close: &dyn Fn(),
+    window: bool,
+) -> Result<Ending> {
     let source = match &config.source {
         InputSource::Stdin => Source::Reader(Box::new(io::stdin()), "stdin".into()),
         InputSource::File(path) => Source::Reader(
@@ -122,7 +194,7 @@ fn run_config(config: &Config) -> Result<Ending> {
     };
     let (records, read_end) = input::spawn(source, config.format.clone());
     if config.dry_run {
-        return dry_run(records, &executor);
+        return dry_run(records, render);
     }
     let done = match &config.joblog {
         Some(path) => joblog::done(path, config.resume)?,
@@ -134,6 +206,7 @@ fn run_config(config: &Config) -> Result<Ending> {
         retries: config.retries,
         policy: config.policy,
         skip: (!done.is_empty()).then_some(&skip as scheduler::SkipFilter),
+        window: (window && config.mode == Mode::Imap).then_some(scheduler::REORDER_WINDOW),
     };
     let mut output = Output::new(config.output, config.tag);
     let mut sink_observers: Vec<Box<dyn sink::Observer>> = Vec::new();
@@ -143,24 +216,21 @@ fn run_config(config: &Config) -> Result<Ending> {
             sink_observers.push(Box::new(progress));
         }
     }
-    let render = |record: &Record, slot: usize| {
+    let command_of = |record: &Record, slot: usize| {
         use std::os::unix::ffi::OsStringExt;
-        executor
-            .render_line(record, slot)
-            .map(OsStringExt::into_vec)
-            .unwrap_or_default()
+        render(record, slot).map(OsStringExt::into_vec).unwrap_or_default()
     };
     let logged;
     let executor: &dyn Executor = match &config.joblog {
         Some(path) => {
             sink_observers.push(Box::new(joblog::JobLog::open(path, config.resume != Resume::No)?));
             logged = joblog::WithCommand {
-                inner: &executor,
-                render: &render,
+                inner: executor,
+                render: &command_of,
             };
             &logged
         }
-        None => &executor,
+        None => executor,
     };
     let mut sink = Sink::new(config.mode, output);
     for observer in sink_observers {
@@ -168,10 +238,11 @@ fn run_config(config: &Config) -> Result<Ending> {
     }
     let mut consumer = Printer {
         sink,
-        cancel: Arc::clone(&cancel),
+        cancel: Arc::clone(cancel),
         write_error: None,
     };
-    scheduler::run(&plan, records, executor, &cancel, &mut consumer);
+    scheduler::run(&plan, records, executor, cancel, &mut consumer);
+    close();
     let Printer { sink, write_error, .. } = consumer;
     if let Some(e) = write_error {
         if e.kind() != io::ErrorKind::BrokenPipe {
@@ -295,13 +366,12 @@ fn run_apply(
 }
 
 /// `--dry-run`: each command, shell-quoted, one per line; nothing runs.
-fn dry_run(records: std::sync::mpsc::Receiver<Vec<Record>>, executor: &CommandExecutor) -> Result<Ending> {
+fn dry_run(records: std::sync::mpsc::Receiver<Vec<Record>>, render: Render) -> Result<Ending> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut failed = 0;
     for record in records.iter().flatten() {
-        match executor.render_line(&record, 1) {
+        match render(&record, 1) {
             Ok(line) => {
-                use std::os::unix::ffi::OsStrExt;
                 let written = out.write_all(line.as_bytes()).and_then(|_| out.write_all(b"\n"));
                 if let Err(e) = written {
                     return quiet_broken_pipe(e);

@@ -2,6 +2,7 @@
 //! where and when, and when to stop starting new ones.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,8 +13,12 @@ use crate::exec::Executor;
 use crate::input::Record;
 use crate::task::{Outcome, Status};
 
-/// Outcomes waiting for the sink; a slow stdout holds the slots back.
-const OUTCOME_QUEUE: usize = 256;
+/// Batches of outcomes waiting for the sink; a slow stdout holds the slots back.
+const OUTCOME_QUEUE: usize = 16;
+/// Outcomes of a batch-capable executor travel to the sink this many at a
+/// time at most, so millions of tiny tasks do not cost a channel operation
+/// (and a wake-up) each.
+const OUTCOME_BATCH: usize = 256;
 
 /// Says whether a record is already done (`--resume`): it then yields a
 /// `skipped` outcome without running.
@@ -24,7 +29,14 @@ pub struct Plan<'a> {
     pub retries: u32,
     pub policy: Policy,
     pub skip: Option<SkipFilter<'a>>,
+    /// `imap` with batches: hand out no record more than this many past
+    /// the oldest one still running, so the sink's reorder buffer (and
+    /// memory) stays bounded when one slot lags behind the others.
+    pub window: Option<u64>,
 }
+
+/// A good `Plan::window` for batch-capable executors: many batches wide.
+pub const REORDER_WINDOW: u64 = 1 << 16;
 
 /// Where outcomes go, on the thread that called `run`.
 pub trait Consumer {
@@ -44,6 +56,9 @@ pub fn run(
 ) {
     let dispenser = Dispenser {
         inner: Mutex::new((records, VecDeque::new())),
+        window: plan.window,
+        oldest: (0..=plan.jobs).map(|_| AtomicU64::new(u64::MAX)).collect(),
+        next: AtomicU64::new(1),
     };
     let (tx, rx) = sync_channel(OUTCOME_QUEUE);
     std::thread::scope(|scope| {
@@ -57,21 +72,23 @@ pub fn run(
         }
         drop(tx);
         loop {
-            let outcome = match rx.try_recv() {
-                Ok(outcome) => outcome,
+            let outcomes = match rx.try_recv() {
+                Ok(outcomes) => outcomes,
                 Err(TryRecvError::Disconnected) => break,
                 Err(TryRecvError::Empty) => {
                     consumer.idle();
                     // Wake now and then while tasks run, so the consumer can
                     // notice a closed stdout before it has anything to write.
                     match rx.recv_timeout(Duration::from_millis(200)) {
-                        Ok(outcome) => outcome,
+                        Ok(outcomes) => outcomes,
                         Err(RecvTimeoutError::Timeout) => continue,
                         Err(RecvTimeoutError::Disconnected) => break,
                     }
                 }
             };
-            consumer.accept(outcome);
+            for outcome in outcomes {
+                consumer.accept(outcome);
+            }
         }
     });
 }
@@ -82,16 +99,25 @@ fn run_slot(
     dispenser: &Dispenser,
     executor: &dyn Executor,
     cancel: &Arc<Cancel>,
-    tx: SyncSender<Outcome>,
+    tx: SyncSender<Vec<Outcome>>,
 ) {
-    let deliver = |outcome: Outcome| {
-        if outcome.status.is_failure() && plan.policy == Policy::FailFast {
-            cancel.stop(StopReason::FailFast { seq: outcome.seq });
+    let deliver_all = |outcomes: Vec<Outcome>| {
+        if plan.policy == Policy::FailFast {
+            if let Some(failed) = outcomes.iter().find(|o| o.status.is_failure()) {
+                // Names the failed task, so the sink tells it from the tasks
+                // the stop kills, whichever of them it sees first.
+                cancel.stop(StopReason::FailFast { seq: failed.seq });
+            }
         }
-        tx.send(outcome).is_ok()
+        tx.send(outcomes).is_ok()
     };
-    let batch_size = executor.batch_size().max(1);
-    while let Some(mut records) = dispenser.take(batch_size, cancel) {
+    let deliver = |outcome: Outcome| deliver_all(vec![outcome]);
+    loop {
+        // Asked each time: an executor may learn its best batch size as it goes.
+        let batch_size = executor.batch_size().max(1);
+        let Some(mut records) = dispenser.take(slot, batch_size, cancel) else {
+            return;
+        };
         if let Some(skip) = plan.skip {
             let mut run = Vec::with_capacity(records.len());
             for record in records {
@@ -112,16 +138,27 @@ fn run_slot(
             continue;
         }
         let mut listening = true;
+        let mut outcomes = Vec::new();
         executor.run_batch(&records, slot, cancel, &mut |outcome| {
-            let outcome = match records.binary_search_by_key(&outcome.seq, |r| r.seq) {
-                Ok(at) if should_retry(&outcome, plan.retries, cancel) => {
-                    retry(&records[at], outcome, slot, plan.retries, executor, cancel)
+            let outcome = if should_retry(&outcome, plan.retries, cancel) {
+                match records.binary_search_by_key(&outcome.seq, |r| r.seq) {
+                    Ok(at) => retry(&records[at], outcome, slot, plan.retries, executor, cancel),
+                    Err(_) => outcome,
                 }
-                _ => outcome,
+            } else {
+                outcome
             };
-            listening = deliver(outcome);
+            // A failure that stops the run goes at once.
+            let urgent = outcome.status.is_failure() && plan.policy == Policy::FailFast;
+            outcomes.push(outcome);
+            if urgent || outcomes.len() >= OUTCOME_BATCH {
+                listening = deliver_all(std::mem::replace(&mut outcomes, Vec::with_capacity(OUTCOME_BATCH)));
+            }
             listening
         });
+        if listening && !outcomes.is_empty() {
+            listening = deliver_all(outcomes);
+        }
         if !listening {
             return;
         }
@@ -167,11 +204,31 @@ fn should_retry(outcome: &Outcome, retries: u32, cancel: &Cancel) -> bool {
 /// Hands out records, in input order, to whichever slot is free.
 struct Dispenser {
     inner: Mutex<(Receiver<Vec<Record>>, VecDeque<Record>)>,
+    window: Option<u64>,
+    /// Index = slot: the first record of the batch it runs; MAX when none.
+    oldest: Vec<AtomicU64>,
+    /// The sequence number of the next record handed out.
+    next: AtomicU64,
 }
 
 impl Dispenser {
     /// Up to `count` records: fewer when no more are ready just now.
-    fn take(&self, count: usize, cancel: &Cancel) -> Option<Vec<Record>> {
+    fn take(&self, slot: usize, count: usize, cancel: &Cancel) -> Option<Vec<Record>> {
+        self.oldest[slot].store(u64::MAX, Ordering::SeqCst);
+        if let Some(window) = self.window {
+            // Rare: only when a slot lags a whole window behind.
+            loop {
+                let oldest = self.oldest.iter().map(|o| o.load(Ordering::SeqCst)).min();
+                let next = self.next.load(Ordering::SeqCst);
+                if oldest.map_or(true, |oldest| next < oldest.saturating_add(window)) {
+                    break;
+                }
+                if cancel.is_stopping() {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let (rx, pending) = &mut *guard;
         loop {
@@ -186,7 +243,12 @@ impl Dispenser {
                     }
                 }
                 let n = count.min(pending.len());
-                return Some(pending.drain(..n).collect());
+                let batch: Vec<Record> = pending.drain(..n).collect();
+                if let (Some(first), Some(last)) = (batch.first(), batch.last()) {
+                    self.oldest[slot].store(first.seq, Ordering::SeqCst);
+                    self.next.store(last.seq + 1, Ordering::SeqCst);
+                }
+                return Some(batch);
             }
             // Wake now and then so a stop is seen while input is idle.
             match rx.recv_timeout(Duration::from_millis(50)) {

@@ -1,7 +1,7 @@
 //! Ordering per mode: `map` holds everything to the end, `imap` reorders,
 //! `unordered` passes through. Also counts failures for the summary.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 
 use crate::cancel::StopReason;
@@ -24,8 +24,11 @@ pub struct Sink {
     mode: Mode,
     observers: Vec<Box<dyn Observer>>,
     output: Output,
-    /// `imap`: results waiting for an earlier one; `map`: every result.
+    /// `map`: every result.
     held: BTreeMap<u64, Outcome>,
+    /// `imap`: results waiting for an earlier one; index 0 is task `next`.
+    /// A ring, not a map: tasks end roughly in order, so this is O(1) a task.
+    waiting: VecDeque<Option<Outcome>>,
     /// `imap`: the next sequence number to print.
     next: u64,
     total: u64,
@@ -42,6 +45,7 @@ impl Sink {
             observers: Vec::new(),
             output,
             held: BTreeMap::new(),
+            waiting: VecDeque::new(),
             next: 1,
             total: 0,
             failed: 0,
@@ -93,10 +97,19 @@ impl Sink {
                 if cutoff.is_some_and(|seq| outcome.seq > seq) {
                     return Ok(());
                 }
-                self.held.insert(outcome.seq, outcome);
-                while let Some(mut ready) = self.held.remove(&self.next) {
-                    self.next += 1;
-                    self.output.write(&mut ready, true)?;
+                let Some(at) = outcome.seq.checked_sub(self.next) else {
+                    return Ok(());
+                };
+                let at = at as usize;
+                if at >= self.waiting.len() {
+                    self.waiting.resize_with(at + 1, || None);
+                }
+                self.waiting[at] = Some(outcome);
+                while let Some(Some(_)) = self.waiting.front() {
+                    if let Some(Some(mut ready)) = self.waiting.pop_front() {
+                        self.next += 1;
+                        self.output.write(&mut ready, true)?;
+                    }
                 }
                 Ok(())
             }
@@ -125,10 +138,9 @@ impl Sink {
                     Some(StopReason::FailFast { seq }) => seq,
                     _ => u64::MAX,
                 };
-                for (_, mut outcome) in std::mem::take(&mut self.held)
-                    .into_iter()
-                    .take_while(|(seq, _)| *seq <= cutoff)
-                {
+                let waiting = std::mem::take(&mut self.waiting).into_iter().flatten();
+                let held = std::mem::take(&mut self.held).into_values().chain(waiting);
+                for mut outcome in held.take_while(|outcome| outcome.seq <= cutoff) {
                     self.output.write(&mut outcome, true)?;
                 }
             }

@@ -11,6 +11,7 @@ use std::path::Path;
 
 mod echo;
 mod exit;
+pub mod serve;
 mod sha256;
 mod sleep;
 mod stat;

@@ -2,7 +2,11 @@
 
 pub mod capture;
 pub mod command;
+pub mod coprocess;
+pub mod frame;
+pub mod pool;
 pub mod process;
+pub mod worker;
 
 use crate::cancel::Cancel;
 use crate::input::Record;

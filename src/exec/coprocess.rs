@@ -1,0 +1,289 @@
+//! A long-running child fed through pipes (a builtin worker or a `--worker`
+//! command): its own process group, non-blocking pipes driven with poll(2)
+//! so a deadline is always kept, and an ending that always reaps it.
+
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use super::process::signal_group;
+use crate::cancel::Cancel;
+
+/// Bytes read from a pipe and not yet used: frames or lines are parsed in
+/// place, so a buffer full of answers costs one read.
+#[derive(Debug)]
+pub struct ReadBuf {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl ReadBuf {
+    pub fn new(capacity: usize) -> ReadBuf {
+        ReadBuf {
+            buf: vec![0; capacity],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    pub fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    /// Room to read into: moves what is left to the front, and grows the
+    /// buffer when a single frame fills it.
+    fn space(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                let len = self.buf.len().max(4096) * 2;
+                self.buf.resize(len, 0);
+            }
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// One read from `reader` (blocking); `Ok(0)` at its end.
+    pub fn read_from(&mut self, reader: &mut impl Read) -> io::Result<usize> {
+        loop {
+            match reader.read(self.space()) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// What one [`Coprocess::pump`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pump {
+    /// New bytes are in `read`.
+    Data,
+    /// The child closed its stdout (it exited, most likely).
+    Eof,
+    TimedOut,
+}
+
+pub struct Coprocess {
+    child: Child,
+    pub pid: i32,
+    stdin: Option<ChildStdin>,
+    stdout: ChildStdout,
+    pub read: ReadBuf,
+    /// Tasks sent to it so far, for `--max-tasks-per-worker`.
+    pub tasks: u64,
+}
+
+impl Coprocess {
+    /// Starts `command` in its own process group with piped stdin and
+    /// stdout; stderr is left as the command has it.
+    pub fn spawn(command: &mut Command) -> io::Result<Coprocess> {
+        use std::os::unix::process::CommandExt;
+        let mut child = command
+            .process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            unreachable!("stdin and stdout were piped");
+        };
+        for fd in [stdin.as_raw_fd(), stdout.as_raw_fd()] {
+            set_nonblocking(fd)?;
+            widen_pipe(fd);
+        }
+        Ok(Coprocess {
+            pid: child.id() as i32,
+            child,
+            stdin: Some(stdin),
+            stdout,
+            read: ReadBuf::new(256 * 1024),
+            tasks: 0,
+        })
+    }
+
+    /// Writes what it can of `out[*written..]` and waits until there is
+    /// something new to read, the child's stdout closes, or `deadline`
+    /// passes. Bytes that arrived before the deadline are always read first.
+    pub fn pump(&mut self, out: &[u8], written: &mut usize, deadline: Option<Instant>) -> io::Result<Pump> {
+        loop {
+            if *written < out.len() {
+                if let Some(stdin) = &self.stdin {
+                    match write_some(stdin.as_raw_fd(), &out[*written..]) {
+                        Ok(n) => *written += n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        // The child is gone or stopped reading: what it
+                        // answered can still be read, then comes EOF.
+                        Err(_) => self.stdin = None,
+                    }
+                }
+            }
+            match self.stdout.read(self.read.space()) {
+                Ok(0) => return Ok(Pump::Eof),
+                Ok(n) => {
+                    self.read.end += n;
+                    return Ok(Pump::Data);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Ok(Pump::Eof),
+            }
+            let timeout = match deadline {
+                None => -1,
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(Pump::TimedOut);
+                    }
+                    // Round up so a wake-up never comes just before the deadline.
+                    left.as_millis().min(i32::MAX as u128 - 1) as i32 + 1
+                }
+            };
+            let writing = *written < out.len() && self.stdin.is_some();
+            let mut fds = [
+                libc::pollfd {
+                    fd: self.stdout.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: self.stdin.as_ref().map_or(-1, |s| s.as_raw_fd()),
+                    events: libc::POLLOUT,
+                    revents: 0,
+                },
+            ];
+            let count = if writing { 2 } else { 1 };
+            // SAFETY: fds is a valid array of at least `count` pollfd.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), count, timeout) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Closes the child's stdin: a worker takes that as the end of its work.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Ends the child and reaps it: closes its stdin, sends `signal` to its
+    /// group when given, waits up to `grace` for it to exit, then SIGKILLs
+    /// the group. `registered` (the cancel token and slot it was registered
+    /// for) is cleared just before the reap, while the group id cannot have
+    /// been reused.
+    pub fn end(mut self, signal: Option<i32>, grace: Duration, registered: Option<(&Cancel, usize)>) -> ExitStatus {
+        self.stdin = None;
+        if let Some(signal) = signal {
+            signal_group(self.pid, signal);
+        }
+        if !wait_exited(self.pid, Some(Instant::now() + grace)) {
+            signal_group(self.pid, libc::SIGKILL);
+            wait_exited(self.pid, None);
+        }
+        // Whatever the leader left behind in its group goes with it.
+        signal_group(self.pid, libc::SIGKILL);
+        if let Some((cancel, slot)) = registered {
+            cancel.unregister(slot);
+        }
+        self.child.wait().unwrap_or_else(|_| ExitStatus::from_raw(0))
+    }
+}
+
+/// How a child ended, in words: `exited with code 101`, `killed by signal 9`.
+pub fn describe_exit(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => "ended".to_string(),
+    }
+}
+
+fn write_some(fd: i32, bytes: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: bytes is valid for bytes.len() bytes; fd is a pipe we own.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+fn set_nonblocking(fd: i32) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own; F_GETFL/F_SETFL touch no memory.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // SAFETY: as above.
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A larger pipe means fewer wake-ups per chunk. Best effort: the default
+/// size works, only slower.
+fn widen_pipe(fd: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: F_SETPIPE_SZ on a pipe we own touches no memory; failure is harmless.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = fd;
+}
+
+/// Waits, without reaping, until `pid` has exited or `deadline` passes;
+/// says whether it exited.
+fn wait_exited(pid: i32, deadline: Option<Instant>) -> bool {
+    let mut nap = Duration::from_micros(200);
+    loop {
+        let flags = libc::WEXITED | libc::WNOWAIT | if deadline.is_some() { libc::WNOHANG } else { 0 };
+        // SAFETY: siginfo_t is plain data; zeroed is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid writes into info, which outlives the call.
+        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+        if r < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return true;
+        }
+        // SAFETY: waitid filled info (or left it zeroed under WNOHANG).
+        if unsafe { info.si_pid() } != 0 {
+            return true;
+        }
+        match deadline {
+            Some(at) if Instant::now() >= at => return false,
+            _ => {}
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(10));
+    }
+}
