@@ -19,6 +19,8 @@ usage: benches/compare.sh [options]
   --tools LIST        run only these tools (comma or space separated):
                       ppool xargs parallel rust-parallel floor python
   --runs N            hyperfine runs per measurement (default 5, quick 3)
+  --rounds K          time each workload's tools in turn K times and take the
+                      median of all K x N runs (default 1; use 3+ on a busy box)
   --no-build          do not run `cargo build --release`
   --timeout SECS      give up on one measurement after SECS (default 1800)
   -h, --help          this text
@@ -36,6 +38,7 @@ quick=0
 only=""
 tools=""
 runs=""
+rounds=1
 build=1
 limit=1800
 
@@ -51,6 +54,8 @@ while [ $# -gt 0 ]; do
         --tools=*) tools="$tools ${1#*=}"; shift ;;
         --runs) runs=${2:?--runs needs a value}; shift 2 ;;
         --runs=*) runs=${1#*=}; shift ;;
+        --rounds) rounds=${2:?--rounds needs a value}; shift 2 ;;
+        --rounds=*) rounds=${1#*=}; shift ;;
         --no-build) build=0; shift ;;
         --timeout) limit=${2:?--timeout needs a value}; shift 2 ;;
         --timeout=*) limit=${1#*=}; shift ;;
@@ -118,6 +123,7 @@ else
 fi
 big=1000000000          # bytes printed by the one big task (1 GB), quick too
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "bad --runs: $runs"
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "bad --rounds: $rounds"
 
 all_workloads="true echo shell imap builtin-echo memory startup"
 wanted_workloads=$(tr ',' ' ' <<<"${only:-$all_workloads}")
@@ -211,39 +217,65 @@ check() {
     fi
 }
 
+# Median of every run in the given hyperfine JSON exports.
 median_of() {
-    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$1"
+    python3 -c '
+import json, statistics, sys
+times = [t for f in sys.argv[1:] for t in json.load(open(f))["results"][0]["times"]]
+print(statistics.median(times))' "$@"
 }
 
 # hyperfine options for the next bench calls.
 hf_opts=(--runs "$runs")
 
+# Commands of the current workload waiting to be timed by `flush`.
+p_workload=(); p_jobs=(); p_tool=(); p_units=(); p_cmd=(); p_state=()
+
 # bench WORKLOAD JOBS TOOL UNITS CHECK EXPECT CMD
-# Checks CHECK's output, then times CMD with hyperfine and records the median.
-# Any failure is recorded as "error" and the run goes on.
+# Checks CHECK's output now, and queues CMD to be timed by the next `flush`.
+# A failure is recorded as "error" and the run goes on.
 bench() {
-    local workload=$1 jobs=$2 tool=$3 units=$4 chk=$5 expect=$6 cmd=$7
+    local workload=$1 jobs=$2 tool=$3 units=$4 chk=$5 expect=$6 cmd=$7 state=ok
     want_tool "$tool" || return 0
     local label="$workload -j$jobs $tool"
     log ""
-    log "== $label: $cmd"
+    log "== check $label: ${chk:-(none)}"
     if [[ "$tool" == ppool* ]] && [ "$ppool_ok" = 0 ]; then
-        row "$workload" "$jobs" "$tool" time error "$units"
-        return 0
+        state=error
+    elif [ -n "$chk" ] && ! check "$label" "$chk" "$expect"; then
+        state=error
     fi
-    if [ -n "$chk" ] && ! check "$label" "$chk" "$expect"; then
-        row "$workload" "$jobs" "$tool" time error "$units"
-        return 0
-    fi
-    local json="$work/hf.json"
-    rm -f "$json"
-    if timeout -k 10 "$limit" hyperfine --style basic --warmup 1 "${hf_opts[@]}" \
-        --export-json "$json" --command-name "$label" -- "$cmd" >&2 && [ -s "$json" ]; then
-        row "$workload" "$jobs" "$tool" time "$(median_of "$json")" "$units"
-    else
-        log "!! $label: hyperfine failed"
-        row "$workload" "$jobs" "$tool" time error "$units"
-    fi
+    p_workload+=("$workload"); p_jobs+=("$jobs"); p_tool+=("$tool")
+    p_units+=("$units"); p_cmd+=("$cmd"); p_state+=("$state")
+}
+
+# Time every queued command with hyperfine, in --rounds rounds that take the
+# commands in turn (so slow drifts in machine load hit every tool alike), and
+# record the median of all their runs.
+flush() {
+    local n=${#p_cmd[@]} i r label
+    for ((r = 1; r <= rounds; r++)); do
+        for ((i = 0; i < n; i++)); do
+            [ "${p_state[i]}" = ok ] || continue
+            label="${p_workload[i]} -j${p_jobs[i]} ${p_tool[i]}"
+            log ""
+            log "== time $label (round $r/$rounds): ${p_cmd[i]}"
+            if ! timeout -k 10 "$limit" hyperfine --style basic --warmup 1 "${hf_opts[@]}" \
+                --export-json "$work/hf.$i.$r.json" --command-name "$label" -- "${p_cmd[i]}" >&2; then
+                log "!! $label: hyperfine failed"
+                p_state[i]=error
+            fi
+        done
+    done
+    for ((i = 0; i < n; i++)); do
+        local value=error
+        if [ "${p_state[i]}" = ok ]; then
+            value=$(median_of "$work"/hf."$i".*.json)
+        fi
+        row "${p_workload[i]}" "${p_jobs[i]}" "${p_tool[i]}" time "$value" "${p_units[i]}"
+    done
+    rm -f "$work"/hf.*.json
+    p_workload=(); p_jobs=(); p_tool=(); p_units=(); p_cmd=(); p_state=()
 }
 
 # memory JOBS TOOL UNITS EXPECT CMD [ARG]... < stdin-file: peak RSS of CMD
@@ -294,6 +326,7 @@ for j in "${jobs_arr[@]}"; do
             "rust-parallel -j$j true < $T_IN"
         bench true "$j" floor "$tasks" "$FLOOR -i $j 0 echo < $T_IN | wc -l" "$tasks" \
             "$FLOOR -i $j 0 true < $T_IN"
+        flush
     fi
 
     # echo: the same tasks printing their record; output collected and counted.
@@ -310,6 +343,7 @@ for j in "${jobs_arr[@]}"; do
         bench echo "$j" rust-parallel "$tasks" "$c" "$tasks" "$c"
         c="$FLOOR -i $j 0 echo < $T_IN | wc -l"
         bench echo "$j" floor "$tasks" "$c" "$tasks" "$c"
+        flush
     fi
 
     # shell: `echo RECORD` through /bin/sh -c, one shell per task.
@@ -324,6 +358,7 @@ for j in "${jobs_arr[@]}"; do
         bench shell "$j" rust-parallel "$tasks" "$c" "$tasks" "$c"
         c="$FLOOR -s -i $j 0 echo < $T_IN | wc -l"
         bench shell "$j" floor "$tasks" "$c" "$tasks" "$c"
+        flush
     fi
 
     # imap: skewed sleeps, each task printing its record after sleeping.
@@ -344,6 +379,7 @@ for j in "${jobs_arr[@]}"; do
         bench imap "$j" "rust-parallel -k" "$sleep_tasks" "$c | cksum" "$ordered" "$c"
         c="$FLOOR -i $j 0 $task < $S_IN"
         bench imap "$j" floor "$sleep_tasks" "$c | wc -l" "$sleep_tasks" "$c"
+        flush
     fi
 
     # builtin-echo: records/s through persistent workers, stdin to stdout.
@@ -355,6 +391,7 @@ for j in "${jobs_arr[@]}"; do
         bench builtin-echo "$j" "ppool" "$stream" "$c | wc -l" "$stream" "$c"
         c="$POOL -j $j --chunksize 10000 < $B_IN"
         bench builtin-echo "$j" "python Pool.imap" "$stream" "$c | cksum" "$streamed" "$c"
+        flush
     fi
 done
 
@@ -377,6 +414,7 @@ if want_workload startup; then
     bench startup 1 parallel 1 "" "" "$PAR true ::: x"
     bench startup 1 rust-parallel 1 "" "" "rust-parallel true ::: x"
     bench startup 1 floor 1 "" "" "$FLOOR 1 1 true"
+    flush
 fi
 
 # ---------------------------------------------------------------- report
@@ -385,7 +423,7 @@ first_line() { "$@" 2>&1 | head -n 1 || true; }
 fact() { printf '%s\t%s\n' "$1" "$2" >>"$facts"; }
 
 fact "date" "$(date -u '+%Y-%m-%d %H:%M UTC')"
-fact "mode" "$([ "$quick" = 1 ] && echo quick || echo full): $tasks tasks, $sleep_tasks sleep tasks, $stream streamed records, $runs runs (+1 warmup)"
+fact "mode" "$([ "$quick" = 1 ] && echo quick || echo full): $tasks tasks, $sleep_tasks sleep tasks, $stream streamed records, $rounds x $runs runs (+1 warmup each)"
 fact "nproc" "$(nproc)"
 fact "cpu" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)"
 fact "kernel" "$(uname -sr)"
