@@ -1,0 +1,440 @@
+#!/usr/bin/env bash
+# Time ppool side by side with xargs -P, GNU parallel, rust-parallel, Python's
+# multiprocessing.Pool and a posix_spawn floor, then print one Markdown report
+# (machine facts, a results table, and PASS/FAIL for each SPEC performance
+# target) on stdout. Progress and hyperfine's own output go to stderr.
+#
+# See benches/README.md for what each workload measures.
+set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+usage: benches/compare.sh [options]
+
+  -j, --jobs LIST     job counts to run every workload at, e.g. "1 2 4"
+                      (default: "2 $(nproc)", duplicates removed)
+  --quick             smaller sizes and fewer runs: a smoke test of the harness
+  --only LIST         run only these workloads (comma or space separated):
+                      true echo shell imap builtin-echo memory startup
+  --tools LIST        run only these tools (comma or space separated):
+                      ppool xargs parallel rust-parallel floor python
+  --runs N            hyperfine runs per measurement (default 5, quick 3)
+  --rounds K          time each workload's tools in turn K times and take the
+                      median of all K x N runs (default 1; use 3+ on a busy box)
+  --no-build          do not run `cargo build --release`
+  --timeout SECS      give up on one measurement after SECS (default 1800)
+  -h, --help          this text
+
+Environment: PPOOL=/path/to/ppool uses that binary instead of
+target/release/ppool (and implies --no-build).
+EOF
+}
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+jobs_list=""
+quick=0
+only=""
+tools=""
+runs=""
+rounds=1
+build=1
+limit=1800
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -j|--jobs) jobs_list="$jobs_list ${2:?$1 needs a value}"; shift 2 ;;
+        -j*) jobs_list="$jobs_list ${1#-j}"; shift ;;
+        --jobs=*) jobs_list="$jobs_list ${1#*=}"; shift ;;
+        --quick) quick=1; shift ;;
+        --only) only="$only ${2:?--only needs a value}"; shift 2 ;;
+        --only=*) only="$only ${1#*=}"; shift ;;
+        --tools) tools="$tools ${2:?--tools needs a value}"; shift 2 ;;
+        --tools=*) tools="$tools ${1#*=}"; shift ;;
+        --runs) runs=${2:?--runs needs a value}; shift 2 ;;
+        --runs=*) runs=${1#*=}; shift ;;
+        --rounds) rounds=${2:?--rounds needs a value}; shift 2 ;;
+        --rounds=*) rounds=${1#*=}; shift ;;
+        --no-build) build=0; shift ;;
+        --timeout) limit=${2:?--timeout needs a value}; shift 2 ;;
+        --timeout=*) limit=${1#*=}; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "compare.sh: unknown option: $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "compare.sh: $*"; exit 1; }
+
+# ---------------------------------------------------------------- requirements
+
+command -v hyperfine >/dev/null ||
+    die "hyperfine is required: apt-get install hyperfine (or: cargo install hyperfine)"
+command -v python3 >/dev/null ||
+    die "python3 is required (it reads hyperfine's JSON and writes the report)"
+command -v cc >/dev/null ||
+    die "a C compiler is required for the spawn floor: apt-get install gcc"
+command -v timeout >/dev/null || die "timeout (coreutils) is required"
+
+have() { command -v "$1" >/dev/null 2>&1; }
+missing_hint() {
+    case "$1" in
+        xargs) echo "apt-get install findutils" ;;
+        parallel) echo "apt-get install parallel" ;;
+        rust-parallel) echo "cargo install rust-parallel" ;;
+        time) echo "apt-get install time" ;;
+    esac
+}
+for t in xargs parallel rust-parallel; do
+    have "$t" || log "note: $t not found, its column is skipped (install: $(missing_hint "$t"))"
+done
+time_bin=/usr/bin/time
+if ! "$time_bin" -v true >/dev/null 2>&1; then
+    time_bin=""
+    log "note: GNU time not found at /usr/bin/time, the memory workload is skipped (install: apt-get install time)"
+fi
+
+# ---------------------------------------------------------------- settings
+
+if [ -z "$jobs_list" ]; then
+    jobs_list="2 $(nproc)"
+fi
+# Split on commas and spaces, drop duplicates, keep the order given.
+read -r -a jobs_arr <<<"$(tr ',' ' ' <<<"$jobs_list" | xargs -n1 | awk '!seen[$0]++' | xargs)"
+for j in "${jobs_arr[@]}"; do
+    [[ "$j" =~ ^[1-9][0-9]*$ ]] || die "bad job count: $j"
+done
+max_jobs=${jobs_arr[0]}
+for j in "${jobs_arr[@]}"; do [ "$j" -gt "$max_jobs" ] && max_jobs=$j; done
+
+if [ "$quick" = 1 ]; then
+    tasks=1000          # tasks in true / echo / shell
+    sleep_tasks=40      # tasks in imap
+    stream=1000000      # records through builtin echo and in the memory workload
+    startup_runs=30
+    : "${runs:=3}"
+else
+    tasks=10000
+    sleep_tasks=200
+    stream=10000000
+    startup_runs=200
+    : "${runs:=5}"
+fi
+big=1000000000          # bytes printed by the one big task (1 GB), quick too
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "bad --runs: $runs"
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "bad --rounds: $rounds"
+
+all_workloads="true echo shell imap builtin-echo memory startup"
+wanted_workloads=$(tr ',' ' ' <<<"${only:-$all_workloads}")
+for w in $wanted_workloads; do
+    [[ " $all_workloads " == *" $w "* ]] || die "unknown workload: $w (one of: $all_workloads)"
+done
+wanted_tools=$(tr ',' ' ' <<<"$tools")
+
+want_workload() { [[ " $wanted_workloads " == *" $1 "* ]]; }
+# A tool row is named e.g. "ppool" or "ppool imap"; --tools names the family.
+# Tools that are not installed are skipped here too.
+want_tool() {
+    local family=${1%% *}
+    case "$family" in
+        xargs|parallel|rust-parallel) have "$family" || return 1 ;;
+    esac
+    [ -z "$wanted_tools" ] || [[ " $wanted_tools " == *" $family "* ]]
+}
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ppool-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+results="$work/results.tsv"
+facts="$work/facts.tsv"
+: >"$results"
+: >"$facts"
+
+q() { printf '%q' "$1"; }
+
+# ---------------------------------------------------------------- build
+
+ppool_ok=1
+if [ -n "${PPOOL:-}" ]; then
+    ppool_bin=$PPOOL
+    build=0
+else
+    ppool_bin=$root/target/release/ppool
+fi
+if [ "$build" = 1 ]; then
+    log "== cargo build --release"
+    if ! (cd "$root" && cargo build --release >&2); then
+        log "compare.sh: cargo build --release failed: every ppool row will read 'error'"
+        ppool_ok=0
+    fi
+fi
+if [ ! -x "$ppool_bin" ]; then
+    log "compare.sh: no ppool binary at $ppool_bin: every ppool row will read 'error'"
+    ppool_ok=0
+fi
+
+floor_bin=$work/floor
+cc -O2 -o "$floor_bin" "$here/floor.c" || die "could not compile benches/floor.c"
+
+PP=$(q "$ppool_bin")
+FLOOR=$(q "$floor_bin")
+POOL="python3 $(q "$here/pool_imap.py")"
+
+# ---------------------------------------------------------------- inputs
+
+seq "$tasks" >"$work/tasks.in"
+# Skewed durations: every 8th task sleeps 80 ms, the others 10 ms, so a long
+# task is always at the head of the line while short ones finish behind it.
+awk -v n="$sleep_tasks" 'BEGIN { for (i = 1; i <= n; i++) print (i % 8 == 1) ? "0.08" : "0.01" }' \
+    >"$work/sleep.in"
+if want_workload builtin-echo || want_workload memory; then
+    seq "$stream" >"$work/stream.in"
+fi
+T_IN=$(q "$work/tasks.in")
+S_IN=$(q "$work/sleep.in")
+B_IN=$(q "$work/stream.in")
+
+# ---------------------------------------------------------------- measuring
+
+# Row fields: workload, jobs, tool, kind (time|mem), value (seconds | kB, or
+# "error"), units (tasks or records the value covers).
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
+
+# Run CHECK once (bounded by the timeout) and compare its trimmed stdout with
+# EXPECT. Prints why on failure.
+check() {
+    local label=$1 cmd=$2 expect=$3 got
+    if ! got=$(timeout -k 10 "$limit" bash -c "set -o pipefail; $cmd" 2>"$work/check.err"); then
+        log "!! $label: check command failed: $cmd"
+        sed -n '1,5s/^/   | /p' "$work/check.err" >&2
+        return 1
+    fi
+    got=$(tr -d ' \n' <<<"$got")
+    if [ "$got" != "$expect" ]; then
+        log "!! $label: check printed '$got', expected '$expect': $cmd"
+        sed -n '1,5s/^/   | /p' "$work/check.err" >&2
+        return 1
+    fi
+}
+
+# Median of every run in the given hyperfine JSON exports.
+median_of() {
+    python3 -c '
+import json, statistics, sys
+times = [t for f in sys.argv[1:] for t in json.load(open(f))["results"][0]["times"]]
+print(statistics.median(times))' "$@"
+}
+
+# hyperfine options for the next bench calls.
+hf_opts=(--runs "$runs")
+
+# Commands of the current workload waiting to be timed by `flush`.
+p_workload=(); p_jobs=(); p_tool=(); p_units=(); p_cmd=(); p_state=()
+
+# bench WORKLOAD JOBS TOOL UNITS CHECK EXPECT CMD
+# Checks CHECK's output now, and queues CMD to be timed by the next `flush`.
+# A failure is recorded as "error" and the run goes on.
+bench() {
+    local workload=$1 jobs=$2 tool=$3 units=$4 chk=$5 expect=$6 cmd=$7 state=ok
+    want_tool "$tool" || return 0
+    local label="$workload -j$jobs $tool"
+    log ""
+    log "== check $label: ${chk:-(none)}"
+    if [[ "$tool" == ppool* ]] && [ "$ppool_ok" = 0 ]; then
+        state=error
+    elif [ -n "$chk" ] && ! check "$label" "$chk" "$expect"; then
+        state=error
+    fi
+    p_workload+=("$workload"); p_jobs+=("$jobs"); p_tool+=("$tool")
+    p_units+=("$units"); p_cmd+=("$cmd"); p_state+=("$state")
+}
+
+# Time every queued command with hyperfine, in --rounds rounds that take the
+# commands in turn (so slow drifts in machine load hit every tool alike), and
+# record the median of all their runs.
+flush() {
+    local n=${#p_cmd[@]} i r label
+    for ((r = 1; r <= rounds; r++)); do
+        for ((i = 0; i < n; i++)); do
+            [ "${p_state[i]}" = ok ] || continue
+            label="${p_workload[i]} -j${p_jobs[i]} ${p_tool[i]}"
+            log ""
+            log "== time $label (round $r/$rounds): ${p_cmd[i]}"
+            if ! timeout -k 10 "$limit" hyperfine --style basic --warmup 1 "${hf_opts[@]}" \
+                --export-json "$work/hf.$i.$r.json" --command-name "$label" -- "${p_cmd[i]}" >&2; then
+                log "!! $label: hyperfine failed"
+                p_state[i]=error
+            fi
+        done
+    done
+    for ((i = 0; i < n; i++)); do
+        local value=error
+        if [ "${p_state[i]}" = ok ]; then
+            value=$(median_of "$work"/hf."$i".*.json)
+        fi
+        row "${p_workload[i]}" "${p_jobs[i]}" "${p_tool[i]}" time "$value" "${p_units[i]}"
+    done
+    rm -f "$work"/hf.*.json
+    p_workload=(); p_jobs=(); p_tool=(); p_units=(); p_cmd=(); p_state=()
+}
+
+# memory JOBS TOOL UNITS EXPECT CMD [ARG]... < stdin-file: peak RSS of CMD
+# (GNU time's "Maximum resident set size": the largest single process among
+# CMD and the children it reaped), its stdout counted by wc and checked.
+memory() {
+    local jobs=$1 tool=$2 units=$3 count=$4 expect=$5 input=$6
+    shift 6
+    want_tool "$tool" || return 0
+    local label="memory -j$jobs $tool"
+    log ""
+    log "== $label: $* < $input | wc $count"
+    if [[ "$tool" == ppool* ]] && [ "$ppool_ok" = 0 ]; then
+        row memory "$jobs" "$tool" mem error "$units"
+        return 0
+    fi
+    local got kb
+    if got=$(timeout -k 10 "$limit" "$time_bin" -v -o "$work/time.txt" "$@" <"$input" 2>"$work/mem.err" | wc "$count") &&
+        kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$work/time.txt") && [ -n "$kb" ] &&
+        [ "$(tr -d ' ' <<<"$got")" = "$expect" ]; then
+        log "   peak RSS ${kb} kB"
+        row memory "$jobs" "$tool" mem "$kb" "$units"
+    else
+        log "!! $label: failed (wc $count printed '${got:-}', expected '$expect')"
+        sed -n '1,5s/^/   | /p' "$work/mem.err" >&2
+        row memory "$jobs" "$tool" mem error "$units"
+    fi
+}
+
+# ---------------------------------------------------------------- workloads
+
+PAR="parallel --will-cite"
+
+for j in "${jobs_arr[@]}"; do
+    # true: tiny direct-exec tasks; every tool appends the record, so each
+    # task is `true N` (argv matters: coreutils true loads the locale when it
+    # gets an argument). The check runs the same line with echo and counts.
+    if want_workload true; then
+        bench true "$j" "ppool" "$tasks" "$PP unordered -j$j echo < $T_IN | wc -l" "$tasks" \
+            "$PP unordered -j$j true < $T_IN"
+        bench true "$j" "ppool imap" "$tasks" "$PP imap -j$j echo < $T_IN | wc -l" "$tasks" \
+            "$PP imap -j$j true < $T_IN"
+        bench true "$j" xargs "$tasks" "xargs -P $j -n 1 echo < $T_IN | wc -l" "$tasks" \
+            "xargs -P $j -n 1 true < $T_IN"
+        bench true "$j" parallel "$tasks" "$PAR -j$j echo < $T_IN | wc -l" "$tasks" \
+            "$PAR -j$j true < $T_IN"
+        bench true "$j" rust-parallel "$tasks" "rust-parallel -j$j echo < $T_IN | wc -l" "$tasks" \
+            "rust-parallel -j$j true < $T_IN"
+        bench true "$j" floor "$tasks" "$FLOOR -i $j 0 echo < $T_IN | wc -l" "$tasks" \
+            "$FLOOR -i $j 0 true < $T_IN"
+        flush
+    fi
+
+    # echo: the same tasks printing their record; output collected and counted.
+    if want_workload echo; then
+        c="$PP unordered -j$j echo {} < $T_IN | wc -l"
+        bench echo "$j" "ppool" "$tasks" "$c" "$tasks" "$c"
+        c="$PP imap -j$j echo {} < $T_IN | wc -l"
+        bench echo "$j" "ppool imap" "$tasks" "$c" "$tasks" "$c"
+        c="xargs -P $j -n 1 echo < $T_IN | wc -l"
+        bench echo "$j" xargs "$tasks" "$c" "$tasks" "$c"
+        c="$PAR -j$j echo {} < $T_IN | wc -l"
+        bench echo "$j" parallel "$tasks" "$c" "$tasks" "$c"
+        c="rust-parallel -j$j echo < $T_IN | wc -l"
+        bench echo "$j" rust-parallel "$tasks" "$c" "$tasks" "$c"
+        c="$FLOOR -i $j 0 echo < $T_IN | wc -l"
+        bench echo "$j" floor "$tasks" "$c" "$tasks" "$c"
+        flush
+    fi
+
+    # shell: `echo RECORD` through /bin/sh -c, one shell per task.
+    if want_workload shell; then
+        c="PPOOL_SHELL=/bin/sh $PP unordered -j$j --shell echo {} < $T_IN | wc -l"
+        bench shell "$j" "ppool" "$tasks" "$c" "$tasks" "$c"
+        c="xargs -P $j -I{} sh -c 'echo {}' < $T_IN | wc -l"
+        bench shell "$j" xargs "$tasks" "$c" "$tasks" "$c"
+        c="PARALLEL_SHELL=/bin/sh $PAR -j$j echo {} < $T_IN | wc -l"
+        bench shell "$j" parallel "$tasks" "$c" "$tasks" "$c"
+        c="rust-parallel -j$j --shell --shell-path /bin/sh echo < $T_IN | wc -l"
+        bench shell "$j" rust-parallel "$tasks" "$c" "$tasks" "$c"
+        c="$FLOOR -s -i $j 0 echo < $T_IN | wc -l"
+        bench shell "$j" floor "$tasks" "$c" "$tasks" "$c"
+        flush
+    fi
+
+    # imap: skewed sleeps, each task printing its record after sleeping.
+    # Ordered tools must print the input back unchanged (checked by cksum);
+    # unordered ones must print every line (checked by count).
+    if want_workload imap; then
+        task="sh -c 'sleep \"\$1\"; echo \"\$1\"' sh"
+        ordered=$(cksum <"$work/sleep.in" | tr -d ' \n')
+        c="$PP imap -j$j -- $task < $S_IN"
+        bench imap "$j" "ppool imap" "$sleep_tasks" "$c | cksum" "$ordered" "$c"
+        c="$PP unordered -j$j -- $task < $S_IN"
+        bench imap "$j" "ppool" "$sleep_tasks" "$c | wc -l" "$sleep_tasks" "$c"
+        c="xargs -P $j -n 1 $task < $S_IN"
+        bench imap "$j" xargs "$sleep_tasks" "$c | wc -l" "$sleep_tasks" "$c"
+        c="$PAR -q -k -j$j $task < $S_IN"
+        bench imap "$j" "parallel -k" "$sleep_tasks" "$c | cksum" "$ordered" "$c"
+        c="rust-parallel -k -j$j $task < $S_IN"
+        bench imap "$j" "rust-parallel -k" "$sleep_tasks" "$c | cksum" "$ordered" "$c"
+        c="$FLOOR -i $j 0 $task < $S_IN"
+        bench imap "$j" floor "$sleep_tasks" "$c | wc -l" "$sleep_tasks" "$c"
+        flush
+    fi
+
+    # builtin-echo: records/s through persistent workers, stdin to stdout.
+    if want_workload builtin-echo; then
+        streamed=$(cksum <"$work/stream.in" | tr -d ' \n')
+        c="$PP imap -j$j --builtin echo < $B_IN"
+        bench builtin-echo "$j" "ppool imap" "$stream" "$c | cksum" "$streamed" "$c"
+        c="$PP unordered -j$j --builtin echo < $B_IN"
+        bench builtin-echo "$j" "ppool" "$stream" "$c | wc -l" "$stream" "$c"
+        c="$POOL -j $j --chunksize 10000 < $B_IN"
+        bench builtin-echo "$j" "python Pool.imap" "$stream" "$c | cksum" "$streamed" "$c"
+        flush
+    fi
+done
+
+# memory: peak RSS at the largest job count.
+if want_workload memory && [ -n "$time_bin" ]; then
+    memory "$max_jobs" "ppool" "$stream" -l "$stream" "$work/stream.in" \
+        "$ppool_bin" unordered -j"$max_jobs" --builtin echo
+    memory "$max_jobs" "ppool imap" "$stream" -l "$stream" "$work/stream.in" \
+        "$ppool_bin" imap -j"$max_jobs" --builtin echo
+    # One task printing 1 GB: the record /dev/zero is appended as head's file.
+    memory 1 "ppool 1GB task" 1 -c "$big" /dev/null \
+        "$ppool_bin" unordered -j1 -- head -c "$big" ::: /dev/zero
+fi
+
+# startup: one `true` task, no shell in between (hyperfine -N).
+if want_workload startup; then
+    hf_opts=(-N --runs "$startup_runs")
+    bench startup 1 "ppool" 1 "$PP apply echo ok" ok "$PP apply true"
+    bench startup 1 xargs 1 "xargs echo ok </dev/null" ok "xargs true"
+    bench startup 1 parallel 1 "" "" "$PAR true ::: x"
+    bench startup 1 rust-parallel 1 "" "" "rust-parallel true ::: x"
+    bench startup 1 floor 1 "" "" "$FLOOR 1 1 true"
+    flush
+fi
+
+# ---------------------------------------------------------------- report
+
+first_line() { "$@" 2>&1 | head -n 1 || true; }
+fact() { printf '%s\t%s\n' "$1" "$2" >>"$facts"; }
+
+fact "date" "$(date -u '+%Y-%m-%d %H:%M UTC')"
+fact "mode" "$([ "$quick" = 1 ] && echo quick || echo full): $tasks tasks, $sleep_tasks sleep tasks, $stream streamed records, $rounds x $runs runs (+1 warmup each)"
+fact "nproc" "$(nproc)"
+fact "cpu" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)"
+fact "kernel" "$(uname -sr)"
+rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git -C "$root" status --porcelain 2>/dev/null)" ] && rev="$rev (dirty)"
+fact "ppool" "$rev ($ppool_bin)"
+have xargs && fact "xargs" "$(first_line xargs --version)"
+have parallel && fact "parallel" "$(first_line parallel --version)"
+have rust-parallel && fact "rust-parallel" "$(first_line rust-parallel --version)"
+fact "hyperfine" "$(first_line hyperfine --version)"
+fact "python3" "$(first_line python3 --version)"
+fact "cc" "$(first_line cc --version)"
+
+python3 "$here/report.py" "$facts" "$results" "$max_jobs"

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Render benches/compare.sh's measurements as one Markdown report.
+
+    report.py FACTS.tsv RESULTS.tsv MAX_JOBS
+
+FACTS.tsv: `key<TAB>value` lines (machine and tool versions).
+RESULTS.tsv: `workload<TAB>jobs<TAB>tool<TAB>kind<TAB>value<TAB>units` lines,
+kind `time` (value: median seconds) or `mem` (value: peak RSS in kB), value
+`error` when the measurement failed; units: tasks or records it covers.
+"""
+
+import sys
+
+# Per SPEC.md "Performance": allowed ratio, and the noise allowed on "no more
+# than" comparisons between two ppool modes.
+FLOOR_RATIO = 1.15
+IMAP_NOISE = 1.05
+BUILTIN_RATE = 5_000_000
+STREAM_MB = 50
+BIG_TASK_MB = 100
+
+WORKLOAD_ORDER = ["true", "echo", "shell", "imap", "builtin-echo", "memory", "startup"]
+
+
+def read_tsv(path):
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+
+
+def fmt_time(s):
+    if s >= 1:
+        return f"{s:.3f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s * 1e6:.0f} µs"
+
+
+def fmt_ratio(r):
+    return "—" if r is None else f"{r:.2f}×"
+
+
+def mb(kb):
+    return kb / 1024
+
+
+class Results:
+    def __init__(self, rows):
+        self.rows = []
+        for workload, jobs, tool, kind, value, units in rows:
+            self.rows.append(
+                {
+                    "workload": workload,
+                    "jobs": int(jobs),
+                    "tool": tool,
+                    "kind": kind,
+                    "value": None if value == "error" else float(value),
+                    "units": int(units),
+                }
+            )
+
+    def get(self, workload, jobs, tool):
+        """The row, or None when it was not measured at all."""
+        for r in self.rows:
+            if r["workload"] == workload and r["jobs"] == jobs and r["tool"] == tool:
+                return r
+        return None
+
+    def value(self, workload, jobs, tool):
+        r = self.get(workload, jobs, tool)
+        return None if r is None else r["value"]
+
+    def jobs(self, workload):
+        return sorted({r["jobs"] for r in self.rows if r["workload"] == workload})
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def table(res):
+    out = [
+        "| workload | jobs | tool | median | per task | vs xargs | vs floor |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    order = {w: i for i, w in enumerate(WORKLOAD_ORDER)}
+    rows = sorted(res.rows, key=lambda r: (order.get(r["workload"], 99), r["jobs"]))
+    for r in rows:
+        w, j, tool, v = r["workload"], r["jobs"], r["tool"], r["value"]
+        if v is None:
+            out.append(f"| {w} | {j} | {tool} | error | — | — | — |")
+            continue
+        if r["kind"] == "mem":
+            out.append(f"| {w} | {j} | {tool} | {mb(v):.1f} MB peak | — | — | — |")
+            continue
+        if w == "builtin-echo":
+            per = f"{r['units'] / v / 1e6:.2f} M rec/s"
+        elif w == "startup":
+            per = "—"
+        else:
+            per = f"{v / r['units'] * 1e6:.0f} µs"
+        vs_x = ratio(v, res.value(w, j, "xargs")) if tool != "xargs" else None
+        vs_f = ratio(v, res.value(w, j, "floor")) if tool != "floor" else None
+        out.append(
+            f"| {w} | {j} | {tool} | {fmt_time(v)} | {per} | {fmt_ratio(vs_x)} | {fmt_ratio(vs_f)} |"
+        )
+    return out
+
+
+def targets(res, max_jobs):
+    """Yield (target, measured, verdict) for every SPEC performance target."""
+
+    def verdict(ok, *rows):
+        if any(r is None for r in rows):
+            return "SKIP (not measured)"
+        if any(r["value"] is None for r in rows):
+            return "FAIL (error)"
+        return "PASS" if ok() else "FAIL"
+
+    def measured(text, *rows):
+        if any(r is None or r["value"] is None for r in rows):
+            return "—"
+        return text()
+
+    def compare(workload, jobs, tool, base, limit, name):
+        a, b = res.get(workload, jobs, tool), res.get(workload, jobs, base)
+        r = lambda: a["value"] / b["value"]  # noqa: E731
+        return (
+            f"{name} (`{workload}`, -j{jobs})",
+            measured(lambda: f"{r():.2f}×", a, b),
+            verdict(lambda: r() <= limit, a, b),
+        )
+
+    for j in res.jobs("true") or [max_jobs]:
+        yield compare("true", j, "ppool", "floor", FLOOR_RATIO,
+                      f"direct exec ≤ {FLOOR_RATIO}× spawn floor")
+    for w in ("imap", "true", "echo"):
+        for j in res.jobs(w) or ([max_jobs] if w == "imap" else []):
+            yield compare(w, j, "ppool imap", "ppool", IMAP_NOISE,
+                          f"imap ≤ unordered (+{IMAP_NOISE - 1:.0%} noise)")
+    for j in res.jobs("shell") or [max_jobs]:
+        yield compare("shell", j, "ppool", "floor", FLOOR_RATIO,
+                      f"--shell ≤ {FLOOR_RATIO}× `sh -c` floor")
+
+    b = res.get("builtin-echo", max_jobs, "ppool imap")
+    rate = lambda: b["units"] / b["value"]  # noqa: E731
+    yield (
+        f"builtin echo (imap) > {BUILTIN_RATE:,} rec/s (-j{max_jobs})",
+        measured(lambda: f"{rate():,.0f} rec/s", b),
+        verdict(lambda: rate() > BUILTIN_RATE, b),
+    )
+
+    for tool in ("ppool", "ppool imap"):
+        m = res.get("memory", max_jobs, tool)
+        units = f"{m['units']:,}" if m else "?"
+        yield (
+            f"streaming peak < {STREAM_MB} MB (`{tool}` builtin echo, {units} records)",
+            measured(lambda: f"{mb(m['value']):.1f} MB", m),
+            verdict(lambda: mb(m["value"]) < STREAM_MB, m),
+        )
+    big = res.get("memory", 1, "ppool 1GB task")
+    yield (
+        f"1 GB task peak < {BIG_TASK_MB} MB",
+        measured(lambda: f"{mb(big['value']):.1f} MB", big),
+        verdict(lambda: mb(big["value"]) < BIG_TASK_MB, big),
+    )
+
+    yield compare("startup", 1, "ppool", "xargs", 1.0, "start-up ≤ xargs")
+
+
+def main():
+    facts_path, results_path, max_jobs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    facts = read_tsv(facts_path)
+    res = Results(read_tsv(results_path))
+
+    lines = ["# ppool benchmark", ""]
+    lines += [f"- **{k}**: {v}" for k, v in facts]
+    lines += [""]
+    lines += [
+        "Median wall time of each command (hyperfine). *per task* is median wall time",
+        "divided by the number of tasks (builtin-echo: records per second). Ratios divide",
+        "a tool's median by xargs' or the spawn floor's in the same workload and job count.",
+        "",
+    ]
+    lines += table(res)
+    lines += ["", "## SPEC performance targets", "",
+              "| target | measured | result |", "|---|---:|---|"]
+    lines += [f"| {t} | {m} | {v} |" for t, m, v in targets(res, max_jobs)]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
