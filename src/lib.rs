@@ -25,6 +25,7 @@ use cancel::{Cancel, StopReason};
 use cli::{Cli, Command, CompletionShell};
 use config::{Config, InputSource, Mode, Runner};
 use exec::command::CommandExecutor;
+use exec::ssh::SshExecutor;
 use exit::Ending;
 use input::{Record, Source};
 use output::Output;
@@ -101,6 +102,14 @@ fn run_config(config: &Config) -> Result<Ending> {
     if config.dry_run {
         return dry_run(records, &executor);
     }
+    let ssh_executor;
+    let executor: &dyn exec::Executor = match &config.remote {
+        Some(remote) => {
+            ssh_executor = SshExecutor::new(&executor, remote, config.timeout, config.grace);
+            &ssh_executor
+        }
+        None => &executor,
+    };
     let plan = Plan {
         jobs: config.jobs,
         retries: config.retries,
@@ -112,7 +121,7 @@ fn run_config(config: &Config) -> Result<Ending> {
         cancel: Arc::clone(&cancel),
         write_error: None,
     };
-    scheduler::run(&plan, records, &executor, &cancel, &mut consumer);
+    scheduler::run(&plan, records, executor, &cancel, &mut consumer);
     let Printer { sink, write_error, .. } = consumer;
     if let Some(e) = write_error {
         if e.kind() != io::ErrorKind::BrokenPipe {

@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod command;
 pub mod process;
+pub mod ssh;
 
 use crate::cancel::Cancel;
 use crate::input::Record;
