@@ -183,6 +183,10 @@ pub fn ssh_command(value: Option<OsString>) -> Result<Vec<OsString>> {
     })?;
     let mut command = vec![program.into_os_string()];
     command.extend(words.into_iter().map(OsString::from_vec));
+    // ssh runs in a background process group: a password or host-key prompt
+    // would stop it (SIGTTIN) and hang the task. ssh takes the first value it
+    // sees for an option, so a BatchMode in PPOOL_SSH still wins.
+    command.extend(["-o".into(), "BatchMode=yes".into()]);
     Ok(command)
 }
 
@@ -521,7 +525,7 @@ mod tests {
     fn ssh_command_splits_like_a_shell() {
         let words = ssh_command(Some("sh -p '2 2' -o \"A=b c\"".into())).unwrap();
         assert!(Path::new(&words[0]).is_absolute());
-        assert_eq!(&words[1..], ["-p", "2 2", "-o", "A=b c"]);
+        assert_eq!(&words[1..], ["-p", "2 2", "-o", "A=b c", "-o", "BatchMode=yes"]);
         assert!(ssh_command(Some("ssh 'open".into())).is_err());
         let e = ssh_command(Some("no-such-ssh-xyz".into())).unwrap_err();
         assert!(e.to_string().contains("PPOOL_SSH"), "{e}");
@@ -545,6 +549,52 @@ mod tests {
         let out = child.wait_with_output().unwrap();
         drop(stdin);
         out
+    }
+
+    #[test]
+    fn a_host_that_fails_leaves_the_pool_for_a_while_and_comes_back() {
+        let local = CommandExecutor::new(&["true".into()], None, false, None, Duration::ZERO, false);
+        let remote = Remote {
+            hosts: vec![host(Some("a"), 1), host(Some("b"), 2)],
+            ssh: vec!["ssh".into()],
+            down_for: Duration::from_millis(100),
+        };
+        let ssh = SshExecutor::new(&local, &remote, None, Duration::ZERO);
+        assert_eq!(ssh.home, [0, 0, 1, 1]);
+        let Pick::Host(0) = ssh.pick(0) else {
+            panic!("slot 1 runs on a")
+        };
+        ssh.release(0, Some("refused".into()));
+        // a is down: its slot borrows b.
+        let Pick::Host(1) = ssh.pick(0) else {
+            panic!("a is down: b")
+        };
+        ssh.release(1, None);
+        std::thread::sleep(Duration::from_millis(150));
+        let Pick::Host(0) = ssh.pick(0) else {
+            panic!("a is back")
+        };
+        ssh.release(0, None);
+        // Both down, MAX_DOWN times in a row: wait, then give up.
+        for _ in 0..MAX_DOWN {
+            for h in [0, 1] {
+                ssh.state()[h].running += 1;
+                ssh.release(h, Some("refused".into()));
+                ssh.state()[h].down_until = Some(Instant::now() - Duration::from_millis(1));
+            }
+        }
+        ssh.state()[1].down_until = Some(Instant::now() + Duration::from_secs(60));
+        let Pick::Host(0) = ssh.pick(1) else {
+            panic!("a is up again: try it")
+        };
+        ssh.release(0, Some("refused".into()));
+        let Pick::GiveUp = ssh.pick(1) else {
+            panic!("every host failed {MAX_DOWN} times")
+        };
+        ssh.state()[1].downs = 1;
+        let Pick::Wait(_) = ssh.pick(1) else {
+            panic!("b may come back: wait")
+        };
     }
 
     #[test]
