@@ -47,8 +47,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l grace -d 'Time bet
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots; \':\' is this machine)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l ssh-file -d 'Read ssh hosts from FILE, one per line' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
@@ -74,8 +74,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l grace -d 'Time betwe
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
-complete -c ppool -n "__fish_ppool_using_subcommand map" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots; \':\' is this machine)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l ssh-file -d 'Read ssh hosts from FILE, one per line' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
@@ -101,8 +101,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l grace -d 'Time betw
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots; \':\' is this machine)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l ssh-file -d 'Read ssh hosts from FILE, one per line' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
@@ -128,8 +128,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l grace -d 'Time
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots; \':\' is this machine)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l ssh-file -d 'Read ssh hosts from FILE, one per line' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'

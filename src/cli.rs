@@ -207,11 +207,11 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Output")]
     pub dry_run: bool,
 
-    /// Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots; ':' is this machine)
+    /// Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; ':' is this machine; the ssh command is $PPOOL_SSH, default ssh)
     #[arg(short = 'S', long = "ssh", value_name = "HOSTS", help_heading = "Remote")]
     pub ssh: Vec<String>,
 
-    /// Read ssh hosts from FILE, one per line
+    /// Read ssh hosts from FILE, one per line (blank lines and # comments skipped)
     #[arg(long, value_name = "FILE", help_heading = "Remote")]
     pub ssh_file: Option<PathBuf>,
 

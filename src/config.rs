@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 
 use crate::cli::{OutputFormat, RunArgs};
+use crate::exec::ssh::Remote;
 use crate::input::Format;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,8 @@ pub struct Config {
     pub dry_run: bool,
     pub ssh: Vec<String>,
     pub ssh_file: Option<PathBuf>,
+    /// `--ssh` / `--ssh-file`: the hosts; their slots together are `jobs`.
+    pub remote: Option<Remote>,
     pub chunksize: Option<usize>,
     pub max_tasks_per_worker: Option<u64>,
 }
@@ -149,10 +152,24 @@ impl Config {
             (_, true) => Resume::Failed,
             _ => Resume::No,
         };
+        let remote = Remote::new(&args.ssh, args.ssh_file.as_deref(), args.jobs)?;
+        if remote.is_some() {
+            if mode == Mode::Apply {
+                bail!("apply runs its one task here: use `ppool map --ssh` to run tasks on other hosts");
+            }
+            if !matches!(runner, Runner::Command { .. }) {
+                bail!("--ssh runs commands: --builtin and --worker run on this machine only");
+            }
+        }
+        let jobs = match (&remote, mode) {
+            (_, Mode::Apply) => 1,
+            (Some(remote), _) => remote.slots(),
+            (None, _) => jobs,
+        };
         use std::os::unix::ffi::OsStringExt;
         Ok(Config {
             mode,
-            jobs: if mode == Mode::Apply { 1 } else { jobs },
+            jobs,
             source,
             format: Format {
                 null: args.null,
@@ -177,6 +194,7 @@ impl Config {
             dry_run: args.dry_run,
             ssh: args.ssh,
             ssh_file: args.ssh_file,
+            remote,
             chunksize: args.chunksize.filter(|&k| k > 0),
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
         })
@@ -234,6 +252,30 @@ mod tests {
         let e = config(&["ppool", "imap", "--line-buffer", "true"]).unwrap_err();
         assert!(e.to_string().contains("unordered"), "{e}");
         assert!(config(&["ppool", "imap"]).is_err());
+    }
+
+    #[test]
+    fn ssh_hosts_make_the_pool() {
+        let c = config(&["ppool", "map", "-S", "2/a,b", "-S", "3/:", "echo"]).unwrap();
+        let remote = c.remote.unwrap();
+        assert_eq!(remote.hosts.len(), 3);
+        // b has no count and -j was not given: one slot.
+        assert_eq!(c.jobs, 6);
+        let c = config(&["ppool", "map", "-j", "4", "-S", "a,1/b", "echo"]).unwrap();
+        assert_eq!(c.jobs, 5);
+        let e = config(&["ppool", "apply", "-S", "a", "echo"]).unwrap_err();
+        assert!(e.to_string().contains("ppool map --ssh"), "{e}");
+        let e = config(&["ppool", "map", "--ssh-file", "/no/such/hosts", "echo"]).unwrap_err();
+        assert!(format!("{e:#}").contains("/no/such/hosts"), "{e:#}");
+    }
+
+    #[test]
+    fn ssh_file_skips_blank_lines_and_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts");
+        std::fs::write(&path, "# pool\n\n 2/a \n:\n").unwrap();
+        let c = config(&["ppool", "map", "-j", "3", "--ssh-file", path.to_str().unwrap(), "echo"]).unwrap();
+        assert_eq!(c.jobs, 5);
     }
 
     #[test]

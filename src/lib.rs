@@ -31,6 +31,7 @@ use cli::{Cli, Command, CompletionShell};
 use config::{Config, InputSource, Mode, Resume, Runner};
 use exec::command::CommandExecutor;
 use exec::pool::PoolExecutor;
+use exec::ssh::SshExecutor;
 use exec::worker::WorkerExecutor;
 use exec::Executor;
 use exit::Ending;
@@ -110,7 +111,13 @@ fn run_config(config: &Config) -> Result<Ending> {
                 return run_apply(config, executor, words, &cancel);
             }
             let render = |record: &Record, slot: usize| executor.render_line(record, slot);
-            run_stream(config, &executor, &cancel, &render, &|| {}, false)
+            match &config.remote {
+                Some(remote) => {
+                    let remote = SshExecutor::new(&executor, remote, config.timeout, config.grace);
+                    run_stream(config, &remote, &cancel, &render, &|| {}, false)
+                }
+                None => run_stream(config, &executor, &cancel, &render, &|| {}, false),
+            }
         }
         Runner::Builtin(name) => {
             let Some(builtin) = builtins::find(name) else {

@@ -103,6 +103,7 @@ impl Output {
             stderr_base64,
             attempts: outcome.attempts,
             slot: outcome.slot,
+            host: outcome.host.as_deref(),
             duration_s: outcome.duration.as_secs_f64(),
         };
         serde_json::to_writer(&mut self.stdout, &record)?;
@@ -157,6 +158,9 @@ struct JsonOutcome<'a> {
     stderr_base64: Option<String>,
     attempts: u32,
     slot: usize,
+    /// `--ssh`: the remote host that ran the task; absent for this machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a str>,
     duration_s: f64,
 }
 

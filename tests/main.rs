@@ -10,4 +10,5 @@ mod joblog;
 mod policies;
 mod progress;
 mod reliability;
+mod ssh;
 mod util;

@@ -151,6 +151,7 @@ impl Executor for CommandExecutor {
             timeout: self.timeout,
             grace: self.grace,
             inherit_stdio: self.inherit_stdio,
+            hold_stdin: false,
         };
         let ended = match process::run(&spawn, cancel) {
             Ok(ended) => ended,

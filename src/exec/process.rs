@@ -34,6 +34,9 @@ pub struct Spawn<'a> {
     pub grace: Duration,
     /// `apply`: stdin, stdout and stderr passed straight through.
     pub inherit_stdio: bool,
+    /// stdin is a pipe held open, never written, until the process exits
+    /// (`--ssh`: the remote side watches it to learn the connection closed).
+    pub hold_stdin: bool,
 }
 
 /// Starts the task and waits for it. `Err` only when it could not start.
@@ -53,7 +56,7 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
         // process_group keeps std on its posix_spawn path (pre_exec would not).
         command
             .process_group(0)
-            .stdin(Stdio::null())
+            .stdin(if spec.hold_stdin { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
     }

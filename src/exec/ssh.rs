@@ -1,0 +1,616 @@
+//! `--ssh`: tasks on remote hosts through the system `ssh` client.
+//!
+//! Every host brings its slots to the pool (`4/server` brings 4; `:` is this
+//! machine); slot numbers run 1..=total across all hosts, so `{%}` and
+//! `PPOOL_SLOT` stay unique. A slot runs its tasks on its own host while that
+//! host is up. When ssh cannot reach a host (exit 255), the host leaves the
+//! pool for a while and the task runs on another host that is up, borrowing
+//! it under the same slot number; the failed connection is neither a failed
+//! task nor an attempt. When no host is up, the slot waits; when every host
+//! has failed [`MAX_DOWN`] times in a row, the task fails with a message.
+//!
+//! The remote command is the line `--dry-run` prints (the argv quoted word by
+//! word, or the `--shell` line as written), run by the remote `sh -c` inside
+//! a small wrapper. ssh joins its arguments with spaces, so the whole remote
+//! line is passed as one argument, already quoted for the remote shell.
+//!
+//! sshd does not stop a command when its connection goes away (no pty, no
+//! SIGHUP), so stopping the local ssh client alone would leave the remote
+//! command running. The wrapper watches the channel instead: ssh's stdin is
+//! a pipe ppool holds open and never writes; when the connection closes
+//! (ppool stopped ssh for a timeout, a signal or `--fail-fast`), the watcher
+//! reads end-of-file and sends SIGTERM, then SIGKILL after `--grace`, to the
+//! remote process group, which sshd made for this session alone.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{bail, Context, Result};
+
+use super::command::{resolve, CommandExecutor};
+use super::process::{self, Spawn};
+use super::Executor;
+use crate::cancel::Cancel;
+use crate::input::Record;
+use crate::task::{Outcome, Status};
+use crate::template::quote;
+
+/// Connection failures in a row on every host before a task gives up.
+pub const MAX_DOWN: u32 = 3;
+
+/// How long a host that could not be reached stays out of the pool.
+pub const DEFAULT_DOWN_FOR: Duration = Duration::from_secs(10);
+
+/// The line the wrapper adds to stderr when the remote command itself exits
+/// with 255, which is also ssh's own status for a connection failure.
+const OWN_255: &str = "ppool: the remote command exited with status 255";
+
+/// One host of the pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// What ssh is given (`server`, `user@server`, an alias from
+    /// `~/.ssh/config`); `None` for `:`, this machine.
+    pub name: Option<String>,
+    pub slots: usize,
+}
+
+/// The hosts, the ssh client and the timing, as the command line and the
+/// environment set them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Remote {
+    pub hosts: Vec<Host>,
+    /// `$PPOOL_SSH` split into words, the program resolved: `["/usr/bin/ssh"]` by default.
+    pub ssh: Vec<OsString>,
+    pub down_for: Duration,
+}
+
+impl Remote {
+    /// Reads `-S` values, `--ssh-file` and the environment. `None` when no
+    /// host was given. `jobs` is `--jobs` when given: the slots of a host
+    /// named without `N/`.
+    pub fn new(specs: &[String], file: Option<&Path>, jobs: Option<usize>) -> Result<Option<Remote>> {
+        if specs.is_empty() && file.is_none() {
+            return Ok(None);
+        }
+        let local_slots = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let remote_slots = jobs.unwrap_or(1);
+        let mut lines: Vec<String> = specs.to_vec();
+        if let Some(path) = file {
+            lines.extend(read_host_file(path)?);
+        }
+        let hosts = parse_hosts(&lines, remote_slots, local_slots)?;
+        if hosts.is_empty() {
+            match file {
+                Some(path) => bail!("no hosts in --ssh {} or --ssh-file {}", specs.join(","), path.display()),
+                None => bail!("--ssh was given no host: give HOST, N/HOST or ':' (this machine)"),
+            }
+        }
+        let ssh = if hosts.iter().any(|h| h.name.is_some()) {
+            ssh_command(std::env::var_os("PPOOL_SSH"))?
+        } else {
+            Vec::new()
+        };
+        let down_for = match std::env::var("PPOOL_SSH_RETRY_AFTER") {
+            Ok(text) if !text.is_empty() => {
+                crate::cli::parse_duration(&text).map_err(|e| anyhow::anyhow!("PPOOL_SSH_RETRY_AFTER: {e}"))?
+            }
+            _ => DEFAULT_DOWN_FOR,
+        };
+        Ok(Some(Remote { hosts, ssh, down_for }))
+    }
+
+    /// Slots of all hosts together: the size of the pool.
+    pub fn slots(&self) -> usize {
+        self.hosts.iter().map(|h| h.slots).sum()
+    }
+}
+
+/// Lines of an `--ssh-file`: blank lines and `#` comments skipped.
+fn read_host_file(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --ssh-file {}: check the path", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Parses `-S` values: comma-separated `HOST`, `N/HOST`, `:`, `N/:`. A host
+/// named twice is one host with the larger slot count.
+pub fn parse_hosts(specs: &[String], remote_slots: usize, local_slots: usize) -> Result<Vec<Host>> {
+    let mut hosts: Vec<Host> = Vec::new();
+    let mut seen: HashMap<Option<String>, usize> = HashMap::new();
+    for spec in specs.iter().flat_map(|s| s.split(',')) {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            continue;
+        }
+        let (slots, name) = match spec.split_once('/') {
+            Some((n, name)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                let slots: usize = n
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .with_context(|| format!("--ssh {spec}: the slot count must be a number from 1"))?;
+                (Some(slots), name)
+            }
+            _ => (None, spec),
+        };
+        let name = match name {
+            ":" => None,
+            "" => bail!("--ssh {spec}: no host name after the slot count"),
+            _ if name.contains(char::is_whitespace) => {
+                bail!("--ssh {spec}: a host name has no spaces; put ssh options in PPOOL_SSH or ~/.ssh/config")
+            }
+            _ => Some(name.to_owned()),
+        };
+        let slots = slots.unwrap_or(if name.is_some() { remote_slots } else { local_slots });
+        match seen.get(&name) {
+            Some(&at) => hosts[at].slots = hosts[at].slots.max(slots),
+            None => {
+                seen.insert(name.clone(), hosts.len());
+                hosts.push(Host { name, slots });
+            }
+        }
+    }
+    Ok(hosts)
+}
+
+/// `$PPOOL_SSH` (default `ssh`) split as a shell would, its program looked up in PATH.
+pub fn ssh_command(value: Option<OsString>) -> Result<Vec<OsString>> {
+    let value = value.filter(|v| !v.is_empty()).unwrap_or_else(|| "ssh".into());
+    let Some(mut words) = shlex::bytes::split(value.as_bytes()) else {
+        bail!(
+            "PPOOL_SSH={} cannot be split into words: check its quotes",
+            value.to_string_lossy()
+        );
+    };
+    if words.is_empty() {
+        bail!("PPOOL_SSH holds no program: set it to an ssh command such as 'ssh -p 2222'");
+    }
+    let program = OsString::from_vec(words.remove(0));
+    let program = resolve(&program).map_err(|m| {
+        anyhow::anyhow!(
+            "{}; install an ssh client or set PPOOL_SSH",
+            m.trim_start_matches("ppool: ")
+        )
+    })?;
+    let mut command = vec![program.into_os_string()];
+    command.extend(words.into_iter().map(OsString::from_vec));
+    // ssh runs in a background process group: a password or host-key prompt
+    // would stop it (SIGTTIN) and hang the task. ssh takes the first value it
+    // sees for an option, so a BatchMode in PPOOL_SSH still wins.
+    command.extend(["-o".into(), "BatchMode=yes".into()]);
+    Ok(command)
+}
+
+/// What the remote login shell runs: the wrapper, by `sh -c`, with the task's
+/// line as its `$1`. The environment goes through `env` so the login shell
+/// only has to understand single quotes.
+pub fn remote_line(line: &[u8], seq: u64, slot: usize, grace: Duration) -> Vec<u8> {
+    let grace = grace.as_secs() + u64::from(grace.subsec_nanos() > 0);
+    // The watcher's stdin is the ssh channel (fd 3: an asynchronous list
+    // without job control gets /dev/null as stdin). `kill 0` reaches every
+    // process of the session, which sshd started in a group of its own.
+    let wrapper = format!(
+        "exec 3<&0 </dev/null\n\
+         sh -c \"$1\" 3<&- &\n\
+         c=$!\n\
+         {{ trap '' TERM; read -r x <&3; kill -TERM 0; sleep {grace}; kill -KILL 0; }} >/dev/null 2>&1 &\n\
+         w=$!\n\
+         exec 3<&-\n\
+         wait $c; s=$?\n\
+         kill -KILL $w 2>/dev/null\n\
+         [ $s -eq 255 ] && echo '{OWN_255}' >&2\n\
+         exit $s"
+    );
+    let mut out = format!("exec env PPOOL_SEQ={seq} PPOOL_SLOT={slot} sh -c ").into_bytes();
+    out.extend_from_slice(&quote(wrapper.as_bytes()));
+    out.extend_from_slice(b" sh ");
+    out.extend_from_slice(&quote(line));
+    out
+}
+
+#[derive(Debug, Default)]
+struct HostState {
+    /// Left out of the pool until then, after a connection failure.
+    down_until: Option<Instant>,
+    /// Times in a row the host went down, each down period counted once.
+    downs: u32,
+    /// Tasks running there now, borrowed slots included.
+    running: usize,
+    /// What ssh said when it last failed to connect.
+    error: String,
+}
+
+enum Pick {
+    Host(usize),
+    Wait(Instant),
+    GiveUp,
+}
+
+/// Runs each task on its slot's host, or on another host while that one is down.
+pub struct SshExecutor<'a> {
+    /// Renders the command line, and runs the tasks of `:` slots.
+    local: &'a CommandExecutor,
+    hosts: Vec<Host>,
+    ssh: Vec<OsString>,
+    down_for: Duration,
+    timeout: Option<Duration>,
+    grace: Duration,
+    /// Index = slot: its host; index 0 is unused.
+    home: Vec<usize>,
+    state: Mutex<Vec<HostState>>,
+}
+
+impl<'a> SshExecutor<'a> {
+    pub fn new(
+        local: &'a CommandExecutor,
+        remote: &Remote,
+        timeout: Option<Duration>,
+        grace: Duration,
+    ) -> SshExecutor<'a> {
+        let mut home = vec![0];
+        for (i, host) in remote.hosts.iter().enumerate() {
+            home.extend(std::iter::repeat(i).take(host.slots));
+        }
+        SshExecutor {
+            local,
+            hosts: remote.hosts.clone(),
+            ssh: remote.ssh.clone(),
+            down_for: remote.down_for,
+            timeout,
+            grace,
+            home,
+            state: Mutex::new(remote.hosts.iter().map(|_| HostState::default()).collect()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, Vec<HostState>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The slot's own host when it is up and has room; else the up host with
+    /// the most room; else the time the first down host comes back.
+    fn pick(&self, home: usize) -> Pick {
+        let now = Instant::now();
+        let mut state = self.state();
+        let up = |s: &HostState| s.down_until.map_or(true, |t| t <= now);
+        let chosen = if up(&state[home]) && state[home].running < self.hosts[home].slots {
+            Some(home)
+        } else {
+            // Least loaded first: running/slots compared without division.
+            (0..state.len()).filter(|&i| up(&state[i])).min_by(|&a, &b| {
+                (state[a].running * self.hosts[b].slots).cmp(&(state[b].running * self.hosts[a].slots))
+            })
+        };
+        match chosen {
+            Some(i) => {
+                state[i].running += 1;
+                Pick::Host(i)
+            }
+            None if state.iter().all(|s| s.downs >= MAX_DOWN) => Pick::GiveUp,
+            None => Pick::Wait(state.iter().filter_map(|s| s.down_until).min().unwrap_or(now)),
+        }
+    }
+
+    /// The task on `host` has ended; `error`: ssh could not connect, and said so.
+    fn release(&self, host: usize, error: Option<String>) {
+        let now = Instant::now();
+        let mut state = self.state();
+        let s = &mut state[host];
+        s.running -= 1;
+        match error {
+            None => {
+                s.down_until = None;
+                s.downs = 0;
+            }
+            Some(error) => {
+                s.error = error;
+                // Tasks that fail together on a host going down count once.
+                if s.down_until.map_or(true, |t| t <= now) {
+                    s.downs += 1;
+                    s.down_until = Some(now + self.down_for);
+                }
+            }
+        }
+    }
+
+    fn remote_run(&self, host: &str, line: &[u8], record: &Record, slot: usize, cancel: &Cancel) -> RemoteEnd {
+        let mut args: Vec<OsString> = self.ssh[1..].to_vec();
+        args.push("--".into());
+        args.push(host.into());
+        args.push(OsString::from_vec(remote_line(line, record.seq, slot, self.grace)));
+        let spawn = Spawn {
+            program: Path::new(&self.ssh[0]),
+            args: &args,
+            seq: record.seq,
+            slot,
+            timeout: self.timeout,
+            grace: self.grace,
+            inherit_stdio: false,
+            hold_stdin: true,
+        };
+        match process::run(&spawn, cancel) {
+            Err(e) => RemoteEnd::NotStarted(format!(
+                "ppool: cannot run {}: {e}",
+                PathBuf::from(&self.ssh[0]).display()
+            )),
+            Ok(mut ended) => {
+                let unreachable = ended.exit_code == Some(255)
+                    && !ended.timed_out
+                    && !cancel.is_stopping()
+                    && !ended
+                        .stderr
+                        .to_vec()
+                        .is_ok_and(|e| e.trim_ascii_end().ends_with(OWN_255.as_bytes()));
+                if unreachable {
+                    let said = ended.stderr.to_vec().unwrap_or_default();
+                    RemoteEnd::Unreachable(String::from_utf8_lossy(said.trim_ascii()).into_owned())
+                } else {
+                    RemoteEnd::Ran(ended)
+                }
+            }
+        }
+    }
+}
+
+enum RemoteEnd {
+    Ran(process::Ended),
+    Unreachable(String),
+    NotStarted(String),
+}
+
+impl Executor for SshExecutor<'_> {
+    fn run(&self, record: &Record, slot: usize, cancel: &Cancel) -> Outcome {
+        let start = SystemTime::now();
+        let clock = Instant::now();
+        let fail = |status, code: Option<i32>, message: &str| {
+            let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), status, message);
+            outcome.exit_code = code;
+            outcome.slot = slot;
+            outcome.attempts = 1;
+            outcome.start = start;
+            outcome.duration = clock.elapsed();
+            outcome
+        };
+        if record.invalid.is_some() {
+            return self.local.run(record, slot, cancel);
+        }
+        let line = match self.local.render_line(record, slot) {
+            Ok(line) => line.into_vec(),
+            Err(message) => {
+                return fail(
+                    Status::InvalidInput,
+                    None,
+                    &format!("ppool: task {}: {message}", record.seq),
+                )
+            }
+        };
+        let home = self.home.get(slot).copied().unwrap_or(0);
+        // Connection failures of this task, per host.
+        let mut downs = vec![0u32; self.hosts.len()];
+        loop {
+            if cancel.is_stopping() {
+                return fail(
+                    Status::Failed,
+                    None,
+                    &format!("ppool: task {}: stopped while waiting for a host", record.seq),
+                );
+            }
+            let host = match self.pick(home) {
+                Pick::Host(host) => host,
+                Pick::Wait(until) => {
+                    let left = until.saturating_duration_since(Instant::now());
+                    std::thread::sleep(left.clamp(Duration::from_millis(1), Duration::from_millis(50)));
+                    continue;
+                }
+                Pick::GiveUp => return self.unreachable(record, fail),
+            };
+            let Some(name) = &self.hosts[host].name else {
+                let outcome = self.local.run(record, slot, cancel);
+                self.release(host, None);
+                return outcome;
+            };
+            match self.remote_run(name, &line, record, slot, cancel) {
+                RemoteEnd::NotStarted(message) => {
+                    self.release(host, None);
+                    return fail(Status::Failed, Some(127), &message);
+                }
+                RemoteEnd::Unreachable(said) => {
+                    self.release(host, Some(said));
+                    downs[host] += 1;
+                    let mut remote = self.hosts.iter().zip(&downs).filter(|(h, _)| h.name.is_some());
+                    if remote.all(|(_, &n)| n >= MAX_DOWN) {
+                        return self.unreachable(record, fail);
+                    }
+                }
+                RemoteEnd::Ran(ended) => {
+                    self.release(host, None);
+                    let status = if ended.timed_out {
+                        Status::Timeout
+                    } else if ended.exit_code == Some(0) {
+                        Status::Ok
+                    } else {
+                        Status::Failed
+                    };
+                    let mut stderr = ended.stderr;
+                    if status == Status::Timeout {
+                        let limit = self
+                            .timeout
+                            .map(|t| humantime::format_duration(t).to_string())
+                            .unwrap_or_default();
+                        stderr.push_message(&format!("ppool: task {} timed out after {limit}", record.seq));
+                    }
+                    return Outcome {
+                        seq: record.seq,
+                        input: record.whole.clone(),
+                        status,
+                        exit_code: ended.exit_code,
+                        signal: ended.signal,
+                        stdout: ended.stdout,
+                        stderr,
+                        attempts: 1,
+                        slot,
+                        start,
+                        duration: clock.elapsed(),
+                        command: line,
+                        host: Some(name.clone()),
+                    };
+                }
+            }
+        }
+    }
+}
+
+impl SshExecutor<'_> {
+    fn unreachable(&self, record: &Record, fail: impl Fn(Status, Option<i32>, &str) -> Outcome) -> Outcome {
+        let mut message = format!(
+            "ppool: task {}: no host could be reached ({MAX_DOWN} connection failures in a row on every host); check the hosts with `ssh HOST true`",
+            record.seq
+        );
+        for (host, state) in self.hosts.iter().zip(self.state().iter()) {
+            if let (Some(name), false) = (&host.name, state.error.is_empty()) {
+                message.push_str(&format!("\nppool: {name}: {}", state.error));
+            }
+        }
+        fail(Status::Failed, Some(255), &message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(specs: &[&str]) -> Result<Vec<Host>> {
+        parse_hosts(&specs.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 2, 8)
+    }
+
+    fn host(name: Option<&str>, slots: usize) -> Host {
+        Host {
+            name: name.map(str::to_owned),
+            slots,
+        }
+    }
+
+    #[test]
+    fn host_lists() {
+        assert_eq!(
+            hosts(&["4/a,b", ":", "user@c"]).unwrap(),
+            vec![
+                host(Some("a"), 4),
+                host(Some("b"), 2),
+                host(None, 8),
+                host(Some("user@c"), 2)
+            ]
+        );
+        assert_eq!(
+            hosts(&["3/:,a,", "1/a"]).unwrap(),
+            vec![host(None, 3), host(Some("a"), 2)]
+        );
+        assert_eq!(hosts(&["a/b"]).unwrap(), vec![host(Some("a/b"), 2)]);
+        assert!(hosts(&["0/a"]).is_err());
+        assert!(hosts(&["4/"]).is_err());
+        let e = hosts(&["ssh -p 2 a"]).unwrap_err();
+        assert!(e.to_string().contains("PPOOL_SSH"), "{e}");
+    }
+
+    #[test]
+    fn ssh_command_splits_like_a_shell() {
+        let words = ssh_command(Some("sh -p '2 2' -o \"A=b c\"".into())).unwrap();
+        assert!(Path::new(&words[0]).is_absolute());
+        assert_eq!(&words[1..], ["-p", "2 2", "-o", "A=b c", "-o", "BatchMode=yes"]);
+        assert!(ssh_command(Some("ssh 'open".into())).is_err());
+        let e = ssh_command(Some("no-such-ssh-xyz".into())).unwrap_err();
+        assert!(e.to_string().contains("PPOOL_SSH"), "{e}");
+    }
+
+    /// Runs a remote line here, as sshd would: in a process group of its
+    /// own (the wrapper signals its group) with a stdin held open.
+    fn run_sh(line: Vec<u8>) -> std::process::Output {
+        use std::os::unix::process::CommandExt;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(OsString::from_vec(line))
+            .process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let out = child.wait_with_output().unwrap();
+        drop(stdin);
+        out
+    }
+
+    #[test]
+    fn a_host_that_fails_leaves_the_pool_for_a_while_and_comes_back() {
+        let local = CommandExecutor::new(&["true".into()], None, false, None, Duration::ZERO, false);
+        let remote = Remote {
+            hosts: vec![host(Some("a"), 1), host(Some("b"), 2)],
+            ssh: vec!["ssh".into()],
+            down_for: Duration::from_millis(100),
+        };
+        let ssh = SshExecutor::new(&local, &remote, None, Duration::ZERO);
+        assert_eq!(ssh.home, [0, 0, 1, 1]);
+        let Pick::Host(0) = ssh.pick(0) else {
+            panic!("slot 1 runs on a")
+        };
+        ssh.release(0, Some("refused".into()));
+        // a is down: its slot borrows b.
+        let Pick::Host(1) = ssh.pick(0) else {
+            panic!("a is down: b")
+        };
+        ssh.release(1, None);
+        std::thread::sleep(Duration::from_millis(150));
+        let Pick::Host(0) = ssh.pick(0) else {
+            panic!("a is back")
+        };
+        ssh.release(0, None);
+        // Both down, MAX_DOWN times in a row: wait, then give up.
+        for _ in 0..MAX_DOWN {
+            for h in [0, 1] {
+                ssh.state()[h].running += 1;
+                ssh.release(h, Some("refused".into()));
+                ssh.state()[h].down_until = Some(Instant::now() - Duration::from_millis(1));
+            }
+        }
+        ssh.state()[1].down_until = Some(Instant::now() + Duration::from_secs(60));
+        let Pick::Host(0) = ssh.pick(1) else {
+            panic!("a is up again: try it")
+        };
+        ssh.release(0, Some("refused".into()));
+        let Pick::GiveUp = ssh.pick(1) else {
+            panic!("every host failed {MAX_DOWN} times")
+        };
+        ssh.state()[1].downs = 1;
+        let Pick::Wait(_) = ssh.pick(1) else {
+            panic!("b may come back: wait")
+        };
+    }
+
+    #[test]
+    fn the_remote_line_carries_hostile_text_unchanged() {
+        for text in ["a b", "'; touch PWNED; '", "$(id) `id` \"q\"\nline2", ""] {
+            let mut line = b"printf '%s\\n' ".to_vec();
+            line.extend_from_slice(&quote(text.as_bytes()));
+            let remote = remote_line(&line, 3, 2, Duration::from_millis(1500));
+            let out = run_sh(remote);
+            assert_eq!(out.stdout, format!("{text}\n").into_bytes());
+            assert!(out.status.success());
+        }
+        let line = b"echo $PPOOL_SEQ $PPOOL_SLOT; exit 255";
+        let out = run_sh(remote_line(line, 3, 2, Duration::ZERO));
+        assert_eq!(out.stdout, b"3 2\n");
+        assert_eq!(out.status.code(), Some(255));
+        assert!(String::from_utf8_lossy(&out.stderr).contains(OWN_255));
+    }
+}
