@@ -6,6 +6,7 @@ pub mod coprocess;
 pub mod frame;
 pub mod pool;
 pub mod process;
+pub mod spawn;
 pub mod ssh;
 pub mod worker;
 

@@ -1,15 +1,15 @@
 //! One task as one process: its own process group, stdout and stderr read
 //! concurrently, a timeout enforced with SIGTERM then SIGKILL, always reaped.
 
+use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::AsRawFd;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::capture::Captured;
+use super::spawn::{self, Request, Stdio};
 use crate::cancel::Cancel;
 
 /// How the process ended.
@@ -41,39 +41,43 @@ pub struct Spawn<'a> {
 
 /// Starts the task and waits for it. `Err` only when it could not start.
 pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
-    let mut command = Command::new(spec.program);
-    command
-        .args(spec.args)
-        .env("PPOOL_SEQ", spec.seq.to_string())
-        .env("PPOOL_SLOT", spec.slot.to_string());
-    if spec.inherit_stdio {
+    let (stdio, own_group) = if spec.inherit_stdio {
         // A task that reads the terminal must stay in the terminal's
         // foreground group, or it would be stopped by SIGTTIN.
-        if !stdin_is_terminal() {
-            command.process_group(0);
-        }
+        (Stdio::Inherit, !stdin_is_terminal())
     } else {
-        // process_group keeps std on its posix_spawn path (pre_exec would not).
-        command
-            .process_group(0)
-            .stdin(if spec.hold_stdin { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-    }
-    let mut child = command.spawn()?;
-    let pid = child.id() as i32;
+        (
+            Stdio::Piped {
+                hold_stdin: spec.hold_stdin,
+            },
+            true,
+        )
+    };
+    let child = spawn::spawn(&Request {
+        program: spec.program.as_os_str(),
+        args: spec.args,
+        seq: spec.seq,
+        slot: spec.slot,
+        stdio,
+        own_group,
+    })?;
+    let pid = child.pid;
     cancel.register(spec.slot, pid);
     let mut clock = Clock::new(spec.timeout, spec.grace);
     let mut ended = Ended::default();
-    let read = read_both(&mut child, &mut ended, &mut clock, pid);
+    let read = match (child.stdout, child.stderr) {
+        (Some(out), Some(err)) => read_both(out, err, &mut ended, &mut clock, pid),
+        _ => Ok(()),
+    };
     wait_exited(pid, &mut clock);
     // The leader stays a zombie until reaped below, so its group id cannot be
     // reused while it is still registered for signalling.
     cancel.unregister(spec.slot);
-    let status = child.wait()?;
+    let exit = spawn::reap(pid)?;
+    drop(child.stdin);
     read?;
-    ended.exit_code = status.code();
-    ended.signal = status.signal();
+    ended.exit_code = exit.code;
+    ended.signal = exit.signal;
     ended.timed_out = clock.timed_out;
     Ok(ended)
 }
@@ -139,10 +143,23 @@ pub fn signal_group(pid: i32, signal: i32) {
     }
 }
 
-fn read_both(child: &mut Child, ended: &mut Ended, clock: &mut Clock, pid: i32) -> io::Result<()> {
-    let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
-        return Ok(());
-    };
+thread_local! {
+    /// Each slot thread reads its tasks' output through one buffer.
+    static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; 64 * 1024]);
+}
+
+fn read_both(out: OwnedFd, err: OwnedFd, ended: &mut Ended, clock: &mut Clock, pid: i32) -> io::Result<()> {
+    READ_BUFFER.with_borrow_mut(|buf| read_both_into(buf, &out, &err, ended, clock, pid))
+}
+
+fn read_both_into(
+    buf: &mut [u8],
+    out: &OwnedFd,
+    err: &OwnedFd,
+    ended: &mut Ended,
+    clock: &mut Clock,
+    pid: i32,
+) -> io::Result<()> {
     let mut fds = [
         libc::pollfd {
             fd: out.as_raw_fd(),
@@ -155,7 +172,6 @@ fn read_both(child: &mut Child, ended: &mut Ended, clock: &mut Clock, pid: i32) 
             revents: 0,
         },
     ];
-    let mut buf = vec![0u8; 64 * 1024];
     let mut result = Ok(());
     while fds[0].fd >= 0 || fds[1].fd >= 0 {
         // SAFETY: fds is a valid array of two pollfd; poll ignores negative fds.
@@ -185,7 +201,6 @@ fn read_both(child: &mut Child, ended: &mut Ended, clock: &mut Clock, pid: i32) 
             }
         }
     }
-    drop((out, err));
     result
 }
 

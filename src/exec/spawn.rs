@@ -1,0 +1,333 @@
+//! Starting a task's process with `posix_spawn` directly. A process start is
+//! the floor of a command task's cost, so this path builds nothing per spawn
+//! that can be built once: the environment is captured at the first spawn
+//! and each task adds only its `PPOOL_SEQ` and `PPOOL_SLOT`.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::ptr;
+use std::sync::OnceLock;
+
+/// How the child's stdin, stdout and stderr are set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdio {
+    /// stdout and stderr are pipes to ppool; stdin is /dev/null, or with
+    /// `hold_stdin` a pipe that ppool keeps open and never writes.
+    Piped { hold_stdin: bool },
+    /// All three passed through (`apply`).
+    Inherit,
+}
+
+/// A started process: its pid and ppool's ends of its pipes.
+pub struct Child {
+    pub pid: i32,
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+}
+
+/// What a child process reports when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+pub struct Request<'a> {
+    pub program: &'a OsStr,
+    /// The arguments after the program.
+    pub args: &'a [OsString],
+    pub seq: u64,
+    pub slot: usize,
+    pub stdio: Stdio,
+    /// Start the process in a process group of its own.
+    pub own_group: bool,
+}
+
+/// The parent's environment as `KEY=VALUE` strings, without the variables
+/// ppool sets per task. Captured once: ppool never changes its environment.
+fn base_environment() -> &'static [CString] {
+    static ENV: OnceLock<Vec<CString>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        std::env::vars_os()
+            .filter(|(key, _)| key != "PPOOL_SEQ" && key != "PPOOL_SLOT")
+            .filter_map(|(key, value)| {
+                let mut pair = key.into_vec();
+                pair.push(b'=');
+                pair.extend_from_slice(value.as_bytes());
+                CString::new(pair).ok()
+            })
+            .collect()
+    })
+}
+
+use std::os::unix::ffi::OsStringExt;
+
+/// /dev/null, opened once, for the stdin of every task.
+fn dev_null() -> io::Result<i32> {
+    static NULL: OnceLock<Option<OwnedFd>> = OnceLock::new();
+    let fd = NULL.get_or_init(|| std::fs::File::open("/dev/null").ok().map(OwnedFd::from));
+    fd.as_ref()
+        .map(AsRawFd::as_raw_fd)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "cannot open /dev/null"))
+}
+
+fn c_string(bytes: &[u8]) -> io::Result<CString> {
+    CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "an argument holds a NUL byte"))
+}
+
+/// A pipe with both ends close-on-exec: (read end, write end).
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into fds, which is large enough.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn check(code: libc::c_int) -> io::Result<()> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(code))
+    }
+}
+
+/// posix_spawn's file actions, destroyed on drop.
+struct FileActions(libc::posix_spawn_file_actions_t);
+
+impl FileActions {
+    fn new() -> io::Result<FileActions> {
+        // SAFETY: an all-zero value is a valid place for init to write into.
+        let mut actions: libc::posix_spawn_file_actions_t = unsafe { std::mem::zeroed() };
+        // SAFETY: actions is valid for writes.
+        check(unsafe { libc::posix_spawn_file_actions_init(&mut actions) })?;
+        Ok(FileActions(actions))
+    }
+
+    fn dup2(&mut self, fd: i32, target: i32) -> io::Result<()> {
+        // SAFETY: self.0 was initialised by posix_spawn_file_actions_init.
+        check(unsafe { libc::posix_spawn_file_actions_adddup2(&mut self.0, fd, target) })
+    }
+}
+
+impl Drop for FileActions {
+    fn drop(&mut self) {
+        // SAFETY: self.0 was initialised and is destroyed once.
+        unsafe {
+            libc::posix_spawn_file_actions_destroy(&mut self.0);
+        }
+    }
+}
+
+/// posix_spawn's attributes, destroyed on drop.
+struct Attributes(libc::posix_spawnattr_t);
+
+impl Attributes {
+    fn new(own_group: bool) -> io::Result<Attributes> {
+        // SAFETY: an all-zero value is a valid place for init to write into.
+        let mut attr: libc::posix_spawnattr_t = unsafe { std::mem::zeroed() };
+        // SAFETY: attr is valid for writes.
+        check(unsafe { libc::posix_spawnattr_init(&mut attr) })?;
+        let mut attributes = Attributes(attr);
+        // SAFETY: sigset_t is plain data; the libc calls below fill it in.
+        let mut signals: libc::sigset_t = unsafe { std::mem::zeroed() };
+        // SAFETY: every pointer is to a live, initialised value.
+        unsafe {
+            // Rust ignores SIGPIPE; the task gets the default back, as with
+            // std's Command, and an empty signal mask.
+            libc::sigemptyset(&mut signals);
+            libc::sigaddset(&mut signals, libc::SIGPIPE);
+            check(libc::posix_spawnattr_setsigdefault(&mut attributes.0, &signals))?;
+            libc::sigemptyset(&mut signals);
+            check(libc::posix_spawnattr_setsigmask(&mut attributes.0, &signals))?;
+            let mut flags = libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK;
+            if own_group {
+                flags |= libc::POSIX_SPAWN_SETPGROUP;
+                check(libc::posix_spawnattr_setpgroup(&mut attributes.0, 0))?;
+            }
+            check(libc::posix_spawnattr_setflags(
+                &mut attributes.0,
+                flags as libc::c_short,
+            ))?;
+        }
+        Ok(attributes)
+    }
+}
+
+impl Drop for Attributes {
+    fn drop(&mut self) {
+        // SAFETY: self.0 was initialised and is destroyed once.
+        unsafe {
+            libc::posix_spawnattr_destroy(&mut self.0);
+        }
+    }
+}
+
+/// Starts the process. The program must be a path: it is not looked up.
+pub fn spawn(request: &Request) -> io::Result<Child> {
+    let program = c_string(request.program.as_bytes())?;
+    let mut argv_owned = Vec::with_capacity(request.args.len() + 1);
+    argv_owned.push(program.clone());
+    for arg in request.args {
+        argv_owned.push(c_string(arg.as_bytes())?);
+    }
+    let mut argv: Vec<*const libc::c_char> = argv_owned.iter().map(|a| a.as_ptr()).collect();
+    argv.push(ptr::null());
+
+    let base = base_environment();
+    let seq = c_string(format!("PPOOL_SEQ={}", request.seq).as_bytes())?;
+    let slot = c_string(format!("PPOOL_SLOT={}", request.slot).as_bytes())?;
+    let mut envp: Vec<*const libc::c_char> = Vec::with_capacity(base.len() + 3);
+    envp.extend(base.iter().map(|e| e.as_ptr()));
+    envp.push(seq.as_ptr());
+    envp.push(slot.as_ptr());
+    envp.push(ptr::null());
+
+    let mut actions = FileActions::new()?;
+    let mut child = Child {
+        pid: 0,
+        stdin: None,
+        stdout: None,
+        stderr: None,
+    };
+    // The child's ends: close-on-exec here, dup'ed onto 0, 1 and 2 in the child.
+    let mut child_ends = Vec::new();
+    if let Stdio::Piped { hold_stdin } = request.stdio {
+        if hold_stdin {
+            let (read, write) = pipe()?;
+            actions.dup2(read.as_raw_fd(), 0)?;
+            child.stdin = Some(write);
+            child_ends.push(read);
+        } else {
+            actions.dup2(dev_null()?, 0)?;
+        }
+        let (read, write) = pipe()?;
+        actions.dup2(write.as_raw_fd(), 1)?;
+        child.stdout = Some(read);
+        child_ends.push(write);
+        let (read, write) = pipe()?;
+        actions.dup2(write.as_raw_fd(), 2)?;
+        child.stderr = Some(read);
+        child_ends.push(write);
+    }
+    let attributes = Attributes::new(request.own_group)?;
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: every pointer is valid for the call: program, argv and envp are
+    // NUL-terminated arrays of C strings that outlive it; actions and
+    // attributes were initialised above.
+    check(unsafe {
+        libc::posix_spawn(
+            &mut pid,
+            program.as_ptr(),
+            &actions.0,
+            &attributes.0,
+            argv.as_ptr() as *const *mut libc::c_char,
+            envp.as_ptr() as *const *mut libc::c_char,
+        )
+    })?;
+    drop(child_ends);
+    child.pid = pid;
+    Ok(child)
+}
+
+/// Reaps an exited child and decodes its status.
+pub fn reap(pid: i32) -> io::Result<Exit> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid place for waitpid to write.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(if libc::WIFEXITED(status) {
+        Exit {
+            code: Some(libc::WEXITSTATUS(status)),
+            signal: None,
+        }
+    } else if libc::WIFSIGNALED(status) {
+        Exit {
+            code: None,
+            signal: Some(libc::WTERMSIG(status)),
+        }
+    } else {
+        Exit {
+            code: None,
+            signal: None,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn run(program: &str, args: &[&str], stdio: Stdio) -> (Child, Exit) {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let child = spawn(&Request {
+            program: OsStr::new(program),
+            args: &args,
+            seq: 7,
+            slot: 2,
+            stdio,
+            own_group: true,
+        })
+        .unwrap();
+        let exit = reap(child.pid).unwrap();
+        (child, exit)
+    }
+
+    #[test]
+    fn pipes_environment_group_and_signals() {
+        let script = "echo $PPOOL_SEQ $PPOOL_SLOT; echo err >&2; \
+                      [ $(ps -o pgid= -p $$) = $$ ] && echo own-group; \
+                      trap - PIPE; kill -PIPE $$";
+        let (child, exit) = run("/bin/sh", &["-c", script], Stdio::Piped { hold_stdin: false });
+        let mut out = String::new();
+        std::fs::File::from(child.stdout.unwrap())
+            .read_to_string(&mut out)
+            .unwrap();
+        let mut err = String::new();
+        std::fs::File::from(child.stderr.unwrap())
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(out, "7 2\nown-group\n");
+        assert_eq!(err, "err\n");
+        // SIGPIPE is back to its default in the child: it kills.
+        assert_eq!(exit.signal, Some(libc::SIGPIPE));
+    }
+
+    #[test]
+    fn exit_codes_and_a_missing_program() {
+        let (_, exit) = run("/bin/sh", &["-c", "exit 3"], Stdio::Piped { hold_stdin: false });
+        assert_eq!(
+            exit,
+            Exit {
+                code: Some(3),
+                signal: None
+            }
+        );
+        let args: Vec<OsString> = Vec::new();
+        let error = spawn(&Request {
+            program: OsStr::new("/no/such/program"),
+            args: &args,
+            seq: 1,
+            slot: 1,
+            stdio: Stdio::Piped { hold_stdin: false },
+            own_group: true,
+        })
+        .err()
+        .unwrap();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+    }
+}
