@@ -63,6 +63,12 @@ impl Cancel {
         });
     }
 
+    /// Starts no more tasks (and no retries), without signalling any. Only an
+    /// atomic store, so a signal handler may call it.
+    pub fn mark_stopping(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
     /// A second interrupt: kill every running task at once.
     pub fn kill_now(&self) {
         self.stopping.store(true, Ordering::SeqCst);

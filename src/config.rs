@@ -87,6 +87,8 @@ impl Config {
         let jobs = match args.jobs {
             Some(0) => bail!("--jobs must be at least 1"),
             Some(n) => n,
+            // apply runs one task: no need to ask the system for its CPUs.
+            None if mode == Mode::Apply => 1,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
         let (words, groups) = split_groups(args.command);

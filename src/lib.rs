@@ -98,7 +98,11 @@ fn run_config(config: &Config) -> Result<Ending> {
     let cancel = Cancel::new(config.jobs, config.grace);
     match &config.runner {
         Runner::Command { words, shell } => {
-            signals::watch(&cancel)?;
+            if config.mode == Mode::Apply {
+                signals::foreground::install(&cancel, config.grace)?;
+            } else {
+                signals::watch(&cancel)?;
+            }
             let executor = CommandExecutor::new(
                 words,
                 shell.as_deref(),
@@ -364,7 +368,7 @@ fn run_apply(
     }
     // With stdio passed through, only ppool's own notes were captured.
     outcome.stderr.copy_to(&mut io::stderr().lock(), None).ok();
-    if let Some(StopReason::Signal(signal)) = cancel.reason() {
+    if let Some(signal) = signals::foreground::received() {
         return Ok(Ending::Signal(signal));
     }
     Ok(Ending::Apply {

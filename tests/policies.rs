@@ -245,3 +245,25 @@ fn closed_stdout_with_fast_tasks_never_panics() {
     assert_eq!(stdout_of(&out), "1\n2\n3\nstatus=141\n");
     assert_eq!(stderr_of(&out), "");
 }
+
+#[test]
+fn apply_forwards_signals_to_its_task() {
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let mark = marker(&format!("apply-sig{signal}"));
+        let dir = tempfile::tempdir().unwrap();
+        // The task ignores SIGTERM, so only the SIGKILL after the grace ends it.
+        let script = format!("trap '' TERM; touch started; sleep 100 & sleep 100 # {mark}");
+        let mut child = ppool_std()
+            .current_dir(dir.path())
+            .args(["apply", "--grace", "500ms", "sh", "-c", &script])
+            .spawn()
+            .unwrap();
+        assert!(wait_for_file(&dir.path().join("started"), Duration::from_secs(10)));
+        send_signal(child.id(), signal);
+        assert_eq!(child.wait().unwrap().code(), Some(code));
+        assert!(
+            wait_gone(&mark, Duration::from_secs(5)).is_empty(),
+            "processes outlived ppool"
+        );
+    }
+}

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::capture::Captured;
 use super::spawn::{self, Request, Stdio};
 use crate::cancel::Cancel;
+use crate::signals;
 
 /// How the process ended.
 #[derive(Debug, Default)]
@@ -63,6 +64,9 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     })?;
     let pid = child.pid;
     cancel.register(spec.slot, pid);
+    if spec.inherit_stdio {
+        signals::foreground::started(if own_group { -pid } else { pid });
+    }
     let mut clock = Clock::new(spec.timeout, spec.grace);
     let mut ended = Ended::default();
     let read = match (child.stdout, child.stderr) {
@@ -73,6 +77,9 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     // The leader stays a zombie until reaped below, so its group id cannot be
     // reused while it is still registered for signalling.
     cancel.unregister(spec.slot);
+    if spec.inherit_stdio {
+        signals::foreground::ended();
+    }
     let exit = spawn::reap(pid)?;
     drop(child.stdin);
     read?;
