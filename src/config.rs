@@ -126,6 +126,12 @@ impl Config {
         if args.line_buffer && mode != Mode::Unordered {
             bail!("--line-buffer works only with `ppool unordered`");
         }
+        if args.line_buffer && args.output == OutputFormat::Json {
+            bail!("--line-buffer prints lines as they arrive; it cannot be used with --output json");
+        }
+        if args.line_buffer && (args.builtin.is_some() || args.worker.is_some()) {
+            bail!("--line-buffer works with commands, not --builtin or --worker");
+        }
         let source = match (groups, args.arg_file) {
             (Some(groups), _) => InputSource::Groups(groups),
             (None, Some(path)) => InputSource::File(path),

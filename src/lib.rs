@@ -111,6 +111,11 @@ fn run_config(config: &Config) -> Result<Ending> {
                 config.grace,
                 config.mode == Mode::Apply,
             );
+            let executor = if config.line_buffer {
+                executor.with_line_buffer(config.tag)
+            } else {
+                executor
+            };
             if config.mode == Mode::Apply {
                 return run_apply(config, executor, words, &cancel);
             }

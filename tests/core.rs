@@ -498,3 +498,54 @@ fn map_prints_results_in_input_order() {
         .success()
         .stdout("1\n2\n3\n4\n");
 }
+
+#[test]
+fn line_buffer_prints_whole_lines_while_the_task_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "echo {}-1; i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; echo {}-2";
+    let mut child = ppool_std()
+        .current_dir(dir.path())
+        .args(["unordered", "--line-buffer", "--tag", "sh", "-c", script, ":::", "x"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = watch_lines(&mut child);
+    assert_eq!(lines.recv_timeout(Duration::from_secs(10)).unwrap(), "x\tx-1");
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    assert_eq!(lines.recv_timeout(Duration::from_secs(20)).unwrap(), "x\tx-2");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn line_buffer_never_mixes_lines_of_different_tasks() {
+    // Each line is written in three pieces, so a line could be torn apart.
+    let script = "i=0; while [ $i -lt 500 ]; do printf '%s' {}; printf -- '-%s' $i; printf '.\\n'; i=$((i+1)); done";
+    let out = ppool()
+        .args([
+            "unordered",
+            "-j3",
+            "--line-buffer",
+            "sh",
+            "-c",
+            script,
+            ":::",
+            "a",
+            "b",
+            "c",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = stdout_of(&out);
+    let mut counts = std::collections::HashMap::new();
+    for line in text.split('\n').filter(|l| !l.is_empty()) {
+        let task = &line[..1];
+        let rest = &line[1..];
+        let whole = rest.starts_with('-') && rest.ends_with('.') && rest[1..rest.len() - 1].parse::<u32>().is_ok();
+        assert!(whole && "abc".contains(task), "torn line: {line:?}");
+        *counts.entry(task.to_owned()).or_insert(0) += 1;
+    }
+    for task in ["a", "b", "c"] {
+        assert_eq!(counts[task], 500, "{task}");
+    }
+}

@@ -60,6 +60,8 @@ fn conflicting_flags_are_usage_errors() {
         &["imap", "--colsep", ",", "--json", "echo"][..],
         &["imap", "-a", "x", "echo", ":::", "a"],
         &["imap", "--line-buffer", "echo"],
+        &["unordered", "--line-buffer", "--output", "json", "echo"],
+        &["unordered", "--line-buffer", "--builtin", "echo"],
         &["imap", "--resume", "echo"],
         &["imap", "--shell", "--builtin", "echo"],
     ] {

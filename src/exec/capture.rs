@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::sync::{Arc, Mutex};
 
 /// Output kept in memory before it moves to a temporary file.
 pub const SPILL_LIMIT: usize = 1 << 20;
@@ -14,6 +15,53 @@ pub struct Captured {
     /// file is unlinked on creation, so it vanishes with `ppool` however it ends.
     spill: Option<File>,
     len: u64,
+    /// `--line-buffer`: whole lines are written out as they arrive; only the
+    /// unfinished last line waits in `memory`.
+    lines: Option<(Arc<LineSink>, Option<Vec<u8>>)>,
+}
+
+/// `--line-buffer`: a descriptor (1 or 2) that every slot writes whole lines
+/// to, one write at a time, so lines of different tasks never mix.
+#[derive(Debug)]
+pub struct LineSink {
+    fd: i32,
+    lock: Mutex<()>,
+}
+
+impl LineSink {
+    pub fn new(fd: i32) -> Arc<LineSink> {
+        Arc::new(LineSink {
+            fd,
+            lock: Mutex::new(()),
+        })
+    }
+
+    /// Writes `lines`, each prefixed with `tag`. A closed reader is not an
+    /// error here: the run notices a closed stdout and stops on its own.
+    fn write(&self, tag: Option<&[u8]>, lines: &[u8]) {
+        let text = match tag {
+            None => std::borrow::Cow::Borrowed(lines),
+            Some(tag) => {
+                let mut tagged = Vec::with_capacity(lines.len() + tag.len() * 4);
+                // The unwrap-free write_tagged cannot fail on a Vec.
+                let _ = write_tagged(&mut &lines[..], &mut tagged, tag);
+                std::borrow::Cow::Owned(tagged)
+            }
+        };
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rest = &text[..];
+        while !rest.is_empty() {
+            // SAFETY: rest is valid for rest.len() bytes; fd stays open for the run.
+            let n = unsafe { libc::write(self.fd, rest.as_ptr().cast(), rest.len()) };
+            if n > 0 {
+                rest = &rest[n as usize..];
+            } else if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            } else {
+                return;
+            }
+        }
+    }
 }
 
 impl Captured {
@@ -21,8 +69,26 @@ impl Captured {
         let len = memory.len() as u64;
         Captured {
             memory,
-            spill: None,
             len,
+            ..Captured::default()
+        }
+    }
+
+    /// A capture that passes whole lines on to `sink` as they arrive.
+    pub fn passing_lines(sink: Arc<LineSink>, tag: Option<Vec<u8>>) -> Captured {
+        Captured {
+            lines: Some((sink, tag)),
+            ..Captured::default()
+        }
+    }
+
+    /// End of output: an unfinished last line is passed on as it is.
+    pub fn end_lines(&mut self) {
+        if let Some((sink, tag)) = &self.lines {
+            if !self.memory.is_empty() {
+                sink.write(tag.as_deref(), &self.memory);
+                self.memory.clear();
+            }
         }
     }
 
@@ -40,6 +106,14 @@ impl Captured {
 
     pub fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.len += bytes.len() as u64;
+        if let Some((sink, tag)) = &self.lines {
+            self.memory.extend_from_slice(bytes);
+            if let Some(end) = self.memory.iter().rposition(|&b| b == b'\n') {
+                sink.write(tag.as_deref(), &self.memory[..=end]);
+                self.memory.drain(..=end);
+            }
+            return Ok(());
+        }
         if let Some(file) = &mut self.spill {
             return file.write_all(bytes);
         }
@@ -81,7 +155,11 @@ impl Captured {
     }
 
     /// Copies the output to `out`, each line prefixed with `tag` when given.
+    /// Output already passed on line by line is not copied again.
     pub fn copy_to(&mut self, out: &mut dyn Write, tag: Option<&[u8]>) -> io::Result<()> {
+        if self.lines.is_some() {
+            return Ok(());
+        }
         match (&mut self.spill, tag) {
             (None, None) => out.write_all(&self.memory),
             (None, Some(tag)) => write_tagged(&mut &self.memory[..], out, tag),

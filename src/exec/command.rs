@@ -4,9 +4,11 @@
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::process::{self, Spawn};
+use super::capture::LineSink;
+use super::process::{self, Lines, Spawn};
 use super::Executor;
 use crate::cancel::Cancel;
 use crate::input::Record;
@@ -25,6 +27,10 @@ pub struct CommandExecutor {
     inherit_stdio: bool,
     /// `apply` with no input: the words run as written, nothing substituted.
     as_written: Option<Vec<OsString>>,
+    /// `--line-buffer`: stdout and stderr lines go out as they arrive.
+    line_sinks: Option<(Arc<LineSink>, Arc<LineSink>)>,
+    /// `--tag`, for lines passed on as they arrive.
+    tag: bool,
 }
 
 impl CommandExecutor {
@@ -52,7 +58,17 @@ impl CommandExecutor {
             grace,
             inherit_stdio,
             as_written: None,
+            line_sinks: None,
+            tag: false,
         }
+    }
+
+    /// `--line-buffer`: pass whole lines on as they arrive, tagged with the
+    /// record when `tag` is set.
+    pub fn with_line_buffer(mut self, tag: bool) -> CommandExecutor {
+        self.line_sinks = Some((LineSink::new(libc::STDOUT_FILENO), LineSink::new(libc::STDERR_FILENO)));
+        self.tag = tag;
+        self
     }
 
     /// Runs the words as written: there is no record to substitute.
@@ -152,6 +168,11 @@ impl Executor for CommandExecutor {
             grace: self.grace,
             inherit_stdio: self.inherit_stdio,
             hold_stdin: false,
+            lines: self.line_sinks.as_ref().map(|(stdout, stderr)| Lines {
+                stdout: Arc::clone(stdout),
+                stderr: Arc::clone(stderr),
+                tag: self.tag.then(|| [record.whole.as_slice(), b"\t"].concat()),
+            }),
         };
         let ended = match process::run(&spawn, cancel) {
             Ok(ended) => ended,

@@ -6,9 +6,10 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::capture::Captured;
+use super::capture::{Captured, LineSink};
 use super::spawn::{self, Request, Stdio};
 use crate::cancel::Cancel;
 use crate::signals;
@@ -38,6 +39,15 @@ pub struct Spawn<'a> {
     /// stdin is a pipe held open, never written, until the process exits
     /// (`--ssh`: the remote side watches it to learn the connection closed).
     pub hold_stdin: bool,
+    /// `--line-buffer`: whole lines go out as they arrive instead of whole output.
+    pub lines: Option<Lines>,
+}
+
+/// Where `--line-buffer` sends a task's lines, and the `--tag` before each.
+pub struct Lines {
+    pub stdout: Arc<LineSink>,
+    pub stderr: Arc<LineSink>,
+    pub tag: Option<Vec<u8>>,
 }
 
 /// Starts the task and waits for it. `Err` only when it could not start.
@@ -69,10 +79,16 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     }
     let mut clock = Clock::new(spec.timeout, spec.grace);
     let mut ended = Ended::default();
+    if let Some(lines) = &spec.lines {
+        ended.stdout = Captured::passing_lines(Arc::clone(&lines.stdout), lines.tag.clone());
+        ended.stderr = Captured::passing_lines(Arc::clone(&lines.stderr), lines.tag.clone());
+    }
     let read = match (child.stdout, child.stderr) {
         (Some(out), Some(err)) => read_both(out, err, &mut ended, &mut clock, pid),
         _ => Ok(()),
     };
+    ended.stdout.end_lines();
+    ended.stderr.end_lines();
     wait_exited(pid, &mut clock);
     // The leader stays a zombie until reaped below, so its group id cannot be
     // reused while it is still registered for signalling.

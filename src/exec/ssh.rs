@@ -336,6 +336,7 @@ impl<'a> SshExecutor<'a> {
             grace: self.grace,
             inherit_stdio: false,
             hold_stdin: true,
+            lines: None,
         };
         match process::run(&spawn, cancel) {
             Err(e) => RemoteEnd::NotStarted(format!(
