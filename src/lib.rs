@@ -72,7 +72,11 @@ pub fn print_completions(shell: CompletionShell, out: &mut dyn Write) -> Result<
         CompletionShell::Zsh => clap_complete::Shell::Zsh,
         CompletionShell::Fish => clap_complete::Shell::Fish,
     };
-    clap_complete::generate(shell, &mut visible_command(), "ppool", out);
+    // clap_complete panics when its writer fails (a closed pipe): render
+    // into memory, then write, so a failed write is an error like any other.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut visible_command(), "ppool", &mut script);
+    out.write_all(&script)?;
     Ok(())
 }
 

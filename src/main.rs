@@ -13,9 +13,18 @@ fn main() {
     };
     match ppool::run(cli) {
         Ok(code) => std::process::exit(code),
+        // A closed stdout (`ppool man | head`) is a quiet stop, not an error.
+        Err(e) if is_broken_pipe(&e) => std::process::exit(ppool::exit::code(ppool::exit::Ending::BrokenPipe)),
         Err(e) => {
             eprintln!("ppool: {e:#}");
             std::process::exit(ppool::exit::USAGE);
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }

@@ -267,3 +267,17 @@ fn apply_forwards_signals_to_its_task() {
         );
     }
 }
+
+#[test]
+fn closed_stdout_is_quiet_for_listings_too() {
+    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    for args in ["man", "completions bash"] {
+        // The reader is gone before ppool writes a byte.
+        let script = format!("{{ sleep 0.3; '{}' {args}; }} | true", bin.display());
+        let out = std::process::Command::new("bash")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert_eq!(stderr_of(&out), "", "ppool {args} complained about a closed pipe");
+    }
+}
