@@ -92,3 +92,11 @@ impl Outcome {
         }
     }
 }
+
+/// ppool's note on the stderr of a task stopped by `--timeout`.
+pub fn timeout_note(seq: u64, timeout: Option<Duration>) -> String {
+    let limit = timeout
+        .map(|t| humantime::format_duration(t).to_string())
+        .unwrap_or_default();
+    format!("ppool: task {seq} timed out after {limit}")
+}

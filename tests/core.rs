@@ -44,9 +44,15 @@ fn watch_lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
     rx
 }
 
-/// Task `a` ends at once; task `b` waits for the file `go` (up to 20 s).
-const WAIT_FOR_GO: &str =
-    "if [ {} = b ]; then i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; fi; echo {}";
+/// A shell loop that waits for the file `go` (up to 20 s).
+macro_rules! wait_for_go {
+    () => {
+        "i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done"
+    };
+}
+const WAIT_FOR_GO_LOOP: &str = wait_for_go!();
+/// Task `a` ends at once; task `b` waits for the file `go`.
+const WAIT_FOR_GO: &str = concat!("if [ {} = b ]; then ", wait_for_go!(), "; fi; echo {}");
 
 #[test]
 fn map_prints_nothing_until_every_task_has_ended() {
@@ -68,20 +74,26 @@ fn map_prints_nothing_until_every_task_has_ended() {
     assert!(child.wait().unwrap().success());
 }
 
-#[test]
-fn imap_streams_a_result_while_later_tasks_still_run() {
+/// Runs ppool in a fresh directory and checks that `first` is printed while
+/// a task still waits for the file `go`, and `second` once it exists.
+fn expect_streaming(args: &[&str], first: &str, second: &str) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = ppool_std()
         .current_dir(dir.path())
-        .args(["imap", "-j2", "sh", "-c", WAIT_FOR_GO, ":::", "a", "b"])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let lines = watch_lines(&mut child);
-    assert_eq!(lines.recv_timeout(Duration::from_secs(10)).unwrap(), "a");
+    assert_eq!(lines.recv_timeout(Duration::from_secs(10)).unwrap(), first);
     std::fs::write(dir.path().join("go"), "").unwrap();
-    assert_eq!(lines.recv_timeout(Duration::from_secs(20)).unwrap(), "b");
+    assert_eq!(lines.recv_timeout(Duration::from_secs(20)).unwrap(), second);
     assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn imap_streams_a_result_while_later_tasks_still_run() {
+    expect_streaming(&["imap", "-j2", "sh", "-c", WAIT_FOR_GO, ":::", "a", "b"], "a", "b");
 }
 
 #[test]
@@ -501,19 +513,9 @@ fn map_prints_results_in_input_order() {
 
 #[test]
 fn line_buffer_prints_whole_lines_while_the_task_still_runs() {
-    let dir = tempfile::tempdir().unwrap();
-    let script = "echo {}-1; i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; echo {}-2";
-    let mut child = ppool_std()
-        .current_dir(dir.path())
-        .args(["unordered", "--line-buffer", "--tag", "sh", "-c", script, ":::", "x"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = watch_lines(&mut child);
-    assert_eq!(lines.recv_timeout(Duration::from_secs(10)).unwrap(), "x\tx-1");
-    std::fs::write(dir.path().join("go"), "").unwrap();
-    assert_eq!(lines.recv_timeout(Duration::from_secs(20)).unwrap(), "x\tx-2");
-    assert!(child.wait().unwrap().success());
+    let script = format!("echo {{}}-1; {WAIT_FOR_GO_LOOP}; echo {{}}-2");
+    let args = ["unordered", "--line-buffer", "--tag", "sh", "-c", &script, ":::", "x"];
+    expect_streaming(&args, "x\tx-1", "x\tx-2");
 }
 
 #[test]

@@ -191,36 +191,7 @@ impl Executor for CommandExecutor {
                 return fail(Status::Failed, code, &message);
             }
         };
-        let status = if ended.timed_out {
-            Status::Timeout
-        } else if ended.exit_code == Some(0) {
-            Status::Ok
-        } else {
-            Status::Failed
-        };
-        let mut stderr = ended.stderr;
-        if status == Status::Timeout {
-            let limit = self
-                .timeout
-                .map(|t| humantime::format_duration(t).to_string())
-                .unwrap_or_default();
-            stderr.push_message(&format!("ppool: task {} timed out after {limit}", record.seq));
-        }
-        Outcome {
-            seq: record.seq,
-            input: record.whole.clone(),
-            status,
-            exit_code: ended.exit_code,
-            signal: ended.signal,
-            stdout: ended.stdout,
-            stderr,
-            attempts: 1,
-            slot,
-            start,
-            duration: clock.elapsed(),
-            command: Vec::new(),
-            host: None,
-        }
+        ended.into_outcome(record, slot, start, clock.elapsed(), self.timeout)
     }
 }
 

@@ -287,3 +287,17 @@ fn wait_exited(pid: i32, deadline: Option<Instant>) -> bool {
         nap = (nap * 2).min(Duration::from_millis(10));
     }
 }
+
+/// Ends every worker of a pool: all stdins are closed first, so they wind
+/// down together, then each is waited for (SIGKILL after `grace`) and reaped.
+pub fn end_all(workers: impl Iterator<Item = (usize, Coprocess)>, grace: Duration, cancel: Option<&Cancel>) {
+    let workers: Vec<(usize, Coprocess)> = workers
+        .map(|(slot, mut worker)| {
+            worker.close_stdin();
+            (slot, worker)
+        })
+        .collect();
+    for (slot, worker) in workers {
+        worker.end(None, grace, cancel.map(|c| (c, slot)));
+    }
+}

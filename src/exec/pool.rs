@@ -11,13 +11,13 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::capture::Captured;
-use super::coprocess::{describe_exit, Coprocess, Pump};
+use super::coprocess::{describe_exit, end_all, Coprocess, Pump};
 use super::frame::{self, FLUSH, RUN, RUN_AND_FLUSH};
 use super::Executor;
 use crate::builtins::Builtin;
 use crate::cancel::Cancel;
 use crate::input::Record;
-use crate::task::{Outcome, Status};
+use crate::task::{timeout_note, Outcome, Status};
 
 /// The automatic chunk size aims at about this much work per chunk: enough
 /// to spread the pipe round trip over many cheap tasks, little enough that
@@ -91,16 +91,12 @@ impl PoolExecutor {
 
     /// Closes every worker (end of stdin) and reaps it.
     pub fn close(&self, cancel: Option<&Cancel>) {
-        let mut workers: Vec<(usize, Coprocess)> = Vec::new();
-        for (slot, state) in self.slots.iter().enumerate() {
-            if let Some(mut worker) = lock(state).worker.take() {
-                worker.close_stdin();
-                workers.push((slot, worker));
-            }
-        }
-        for (slot, worker) in workers {
-            worker.end(None, self.grace, cancel.map(|c| (c, slot)));
-        }
+        let workers = self.slots.iter().enumerate();
+        end_all(
+            workers.filter_map(|(slot, state)| Some((slot, lock(state).worker.take()?))),
+            self.grace,
+            cancel,
+        );
     }
 
     fn spawn(&self, slot: usize) -> std::io::Result<Coprocess> {
@@ -214,11 +210,7 @@ impl PoolExecutor {
                         return true;
                     };
                     rest = after;
-                    let limit = self
-                        .timeout
-                        .map(|t| humantime::format_duration(t).to_string())
-                        .unwrap_or_default();
-                    let message = format!("ppool: task {} timed out after {limit}", record.seq);
+                    let message = timeout_note(record.seq, self.timeout);
                     let outcome = failed(record, slot, Status::Timeout, None, status.signal_number(), &message);
                     if !emit(outcome) {
                         return false;

@@ -7,12 +7,14 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::capture::{Captured, LineSink};
 use super::spawn::{self, Request, Stdio};
 use crate::cancel::Cancel;
+use crate::input::Record;
 use crate::signals;
+use crate::task::{timeout_note, Outcome, Status};
 
 /// How the process ended.
 #[derive(Debug, Default)]
@@ -22,6 +24,46 @@ pub struct Ended {
     pub timed_out: bool,
     pub stdout: Captured,
     pub stderr: Captured,
+}
+
+impl Ended {
+    /// The outcome of `record`'s task that ended so: status from the exit
+    /// and the timeout, and a note on stderr when it timed out.
+    pub fn into_outcome(
+        self,
+        record: &Record,
+        slot: usize,
+        start: SystemTime,
+        took: Duration,
+        timeout: Option<Duration>,
+    ) -> Outcome {
+        let status = if self.timed_out {
+            Status::Timeout
+        } else if self.exit_code == Some(0) {
+            Status::Ok
+        } else {
+            Status::Failed
+        };
+        let mut stderr = self.stderr;
+        if status == Status::Timeout {
+            stderr.push_message(&timeout_note(record.seq, timeout));
+        }
+        Outcome {
+            seq: record.seq,
+            input: record.whole.clone(),
+            status,
+            exit_code: self.exit_code,
+            signal: self.signal,
+            stdout: self.stdout,
+            stderr,
+            attempts: 1,
+            slot,
+            start,
+            duration: took,
+            command: Vec::new(),
+            host: None,
+        }
+    }
 }
 
 /// What to run and how.

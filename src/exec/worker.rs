@@ -10,11 +10,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::capture::Captured;
-use super::coprocess::{describe_exit, Coprocess, Pump};
+use super::coprocess::{describe_exit, end_all, Coprocess, Pump};
 use super::Executor;
 use crate::cancel::Cancel;
 use crate::input::Record;
-use crate::task::{Outcome, Status};
+use crate::task::{timeout_note, Outcome, Status};
 
 const SHELL: &str = "/bin/sh";
 
@@ -52,16 +52,12 @@ impl WorkerExecutor {
 
     /// Closes every worker (end of stdin) and reaps it.
     pub fn close(&self, cancel: Option<&Cancel>) {
-        let mut workers = Vec::new();
-        for (slot, state) in self.slots.iter().enumerate() {
-            if let Some(mut worker) = lock(state).worker.take() {
-                worker.close_stdin();
-                workers.push((slot, worker));
-            }
-        }
-        for (slot, worker) in workers {
-            worker.end(None, self.grace, cancel.map(|c| (c, slot)));
-        }
+        let workers = self.slots.iter().enumerate();
+        end_all(
+            workers.filter_map(|(slot, state)| Some((slot, lock(state).worker.take()?))),
+            self.grace,
+            cancel,
+        );
     }
 
     fn spawn(&self, slot: usize) -> std::io::Result<Coprocess> {
@@ -173,14 +169,10 @@ impl Executor for WorkerExecutor {
                 let status = worker.end(signal_first, self.grace, Some((cancel, slot)));
                 drop(guard);
                 if timed_out {
-                    let limit = self
-                        .timeout
-                        .map(|t| humantime::format_duration(t).to_string())
-                        .unwrap_or_default();
                     fail(
                         Status::Timeout,
                         status.signal(),
-                        &format!("ppool: task {} timed out after {limit}", record.seq),
+                        &timeout_note(record.seq, self.timeout),
                     )
                 } else if cancel.is_stopping() {
                     fail(Status::Failed, status.signal(), "")
