@@ -6,7 +6,7 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::ptr;
 use std::sync::OnceLock;
 
@@ -62,8 +62,6 @@ fn base_environment() -> &'static [CString] {
             .collect()
     })
 }
-
-use std::os::unix::ffi::OsStringExt;
 
 /// /dev/null, opened once, for the stdin of every task.
 fn dev_null() -> io::Result<i32> {
