@@ -137,6 +137,20 @@ fn run_slot(
             }
             continue;
         }
+        if records.iter().any(|r| r.invalid.is_some()) {
+            let mut run = Vec::with_capacity(records.len());
+            for record in records {
+                match invalid_input(&record, slot) {
+                    Some(outcome) => {
+                        if !deliver(outcome) {
+                            return;
+                        }
+                    }
+                    None => run.push(record),
+                }
+            }
+            records = run;
+        }
         let mut listening = true;
         let mut outcomes = Vec::new();
         executor.run_batch(&records, slot, cancel, &mut |outcome| {
@@ -173,9 +187,20 @@ pub fn run_with_retries(
     executor: &dyn Executor,
     cancel: &Cancel,
 ) -> Outcome {
+    if let Some(outcome) = invalid_input(record, slot) {
+        return outcome;
+    }
     let mut outcome = executor.run(record, slot, cancel);
     outcome.attempts = 1;
     retry(record, outcome, slot, retries, executor, cancel)
+}
+
+/// A record that cannot become a task (invalid JSON and such) never reaches
+/// an executor: it is an `invalid-input` outcome here, whatever runs tasks.
+fn invalid_input(record: &Record, slot: usize) -> Option<Outcome> {
+    let message = record.invalid.as_ref()?;
+    let note = format!("ppool: task {}: {message}", record.seq);
+    Some(Outcome::not_run(record, slot, Status::InvalidInput, &note))
 }
 
 fn retry(

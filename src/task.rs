@@ -3,6 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::exec::capture::Captured;
+use crate::input::Record;
 
 /// How a task ended. A failed task is data, never an `Err`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +79,15 @@ impl Outcome {
             command: Vec::new(),
             host: None,
         }
+    }
+
+    /// One attempt at `record`'s task in `slot` that ended before it ran:
+    /// bad input, a program that cannot be found, a worker that died.
+    pub fn not_run(record: &Record, slot: usize, status: Status, message: &str) -> Outcome {
+        let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), status, message);
+        outcome.slot = slot;
+        outcome.attempts = 1;
+        outcome
     }
 
     /// The exit status this task stands for on its own: its code, 124 for a

@@ -375,3 +375,28 @@ fn killed_at_random_moments_then_resumed_runs_every_task() {
         "{in_flight_reruns} re-runs over {kills} kills at -j3"
     );
 }
+
+#[test]
+fn invalid_records_fail_alike_whatever_runs_the_tasks() {
+    let runners: [&[&str]; 3] = [&["echo"], &["--builtin", "echo"], &["--worker", "cat"]];
+    for runner in runners {
+        let out = ppool()
+            .args(["imap", "--json", "--output", "json"])
+            .args(runner)
+            .write_stdin("\"a\"\n{bad\n\"c\"\n")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{runner:?}");
+        let results: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(seqs(&out.stdout), [1, 2, 3], "{runner:?}");
+        assert_eq!(results[1]["status"], "invalid-input", "{runner:?}");
+        assert!(
+            results[1]["stderr"].as_str().unwrap().contains("line 2, column 2"),
+            "{runner:?}"
+        );
+        assert_eq!(results[2]["stdout"], "c\n", "{runner:?}");
+    }
+}

@@ -135,19 +135,10 @@ impl Executor for CommandExecutor {
         let start = SystemTime::now();
         let clock = Instant::now();
         let fail = |status, code: i32, message: &str| {
-            let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), status, message);
+            let mut outcome = Outcome::not_run(record, slot, status, message);
             outcome.exit_code = (code != 0).then_some(code);
-            outcome.slot = slot;
-            outcome.attempts = 1;
             outcome
         };
-        if let Some(message) = &record.invalid {
-            return fail(
-                Status::InvalidInput,
-                0,
-                &format!("ppool: task {}: {message}", record.seq),
-            );
-        }
         let (program, args) = match self.argv(record, slot) {
             Ok(found) => found,
             Err((status, code, message)) => {

@@ -315,17 +315,11 @@ impl Executor for PoolExecutor {
                     emit(outcome)
                 }
             };
-            if records
-                .iter()
-                .any(|r| r.invalid.is_some() || r.whole.len() > frame::MAX_RECORD)
-            {
+            if records.iter().any(|r| r.whole.len() > frame::MAX_RECORD) {
                 let mut valid = Vec::with_capacity(records.len());
                 let mut listening = true;
                 for record in records {
-                    if let Some(message) = &record.invalid {
-                        let message = format!("ppool: task {}: {message}", record.seq);
-                        listening &= pass(failed(record, slot, Status::InvalidInput, None, None, &message));
-                    } else if record.whole.len() > frame::MAX_RECORD {
+                    if record.whole.len() > frame::MAX_RECORD {
                         let message = format!("ppool: task {}: the record is longer than 4 GiB", record.seq);
                         listening &= pass(failed(record, slot, Status::InvalidInput, None, None, &message));
                     } else {
@@ -392,11 +386,9 @@ fn failed(
     signal: Option<i32>,
     message: &str,
 ) -> Outcome {
-    let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), status, message);
+    let mut outcome = Outcome::not_run(record, slot, status, message);
     outcome.exit_code = code;
     outcome.signal = signal;
-    outcome.slot = slot;
-    outcome.attempts = 1;
     outcome
 }
 

@@ -373,17 +373,12 @@ impl Executor for SshExecutor<'_> {
         let start = SystemTime::now();
         let clock = Instant::now();
         let fail = |status, code: Option<i32>, message: &str| {
-            let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), status, message);
+            let mut outcome = Outcome::not_run(record, slot, status, message);
             outcome.exit_code = code;
-            outcome.slot = slot;
-            outcome.attempts = 1;
             outcome.start = start;
             outcome.duration = clock.elapsed();
             outcome
         };
-        if record.invalid.is_some() {
-            return self.local.run(record, slot, cancel);
-        }
         let line = match self.local.render_line(record, slot) {
             Ok(line) => line.into_vec(),
             Err(message) => {

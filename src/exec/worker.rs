@@ -72,21 +72,12 @@ impl Executor for WorkerExecutor {
         let start = SystemTime::now();
         let clock = Instant::now();
         let fail = |status, signal, message: &str| {
-            let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), status, message);
+            let mut outcome = Outcome::not_run(record, slot, status, message);
             outcome.signal = signal;
-            outcome.slot = slot;
-            outcome.attempts = 1;
             outcome.start = start;
             outcome.duration = clock.elapsed();
             outcome
         };
-        if let Some(message) = &record.invalid {
-            return fail(
-                Status::InvalidInput,
-                None,
-                &format!("ppool: task {}: {message}", record.seq),
-            );
-        }
         if record.whole.contains(&b'\n') {
             return fail(
                 Status::InvalidInput,
