@@ -65,6 +65,7 @@ impl LineSink {
 }
 
 impl Captured {
+    #[cfg(test)]
     pub fn from_vec(memory: Vec<u8>) -> Captured {
         let len = memory.len() as u64;
         Captured {
@@ -100,6 +101,7 @@ impl Captured {
         self.len == 0
     }
 
+    #[cfg(test)]
     pub fn is_spilled(&self) -> bool {
         self.spill.is_some()
     }

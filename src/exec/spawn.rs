@@ -169,12 +169,14 @@ impl Drop for Attributes {
 /// Starts the process. The program must be a path: it is not looked up.
 pub fn spawn(request: &Request) -> io::Result<Child> {
     let program = c_string(request.program.as_bytes())?;
-    let mut argv_owned = Vec::with_capacity(request.args.len() + 1);
-    argv_owned.push(program.clone());
-    for arg in request.args {
-        argv_owned.push(c_string(arg.as_bytes())?);
-    }
-    let mut argv: Vec<*const libc::c_char> = argv_owned.iter().map(|a| a.as_ptr()).collect();
+    let args = request
+        .args
+        .iter()
+        .map(|a| c_string(a.as_bytes()))
+        .collect::<io::Result<Vec<_>>>()?;
+    let mut argv: Vec<*const libc::c_char> = Vec::with_capacity(args.len() + 2);
+    argv.push(program.as_ptr());
+    argv.extend(args.iter().map(|a| a.as_ptr()));
     argv.push(ptr::null());
 
     let base = base_environment();
