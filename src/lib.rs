@@ -347,14 +347,10 @@ fn run_apply(
         _ => (Record::text(1, Vec::new()), executor.as_written(words)),
     };
     if config.dry_run {
-        println!(
-            "{}",
-            executor
-                .render_line(&record, 1)
-                .map_err(anyhow::Error::msg)?
-                .to_string_lossy()
-        );
-        return Ok(Ending::Apply { code: 0 });
+        let line = executor.render_line(&record, 1).map_err(anyhow::Error::msg)?;
+        let mut out = io::stdout().lock();
+        let written = out.write_all(line.as_bytes()).and_then(|_| out.write_all(b"\n"));
+        return written.map_or_else(quiet_broken_pipe, |_| Ok(Ending::Apply { code: 0 }));
     }
     let mut log = match &config.joblog {
         Some(path) => {

@@ -271,7 +271,7 @@ fn apply_forwards_signals_to_its_task() {
 #[test]
 fn closed_stdout_is_quiet_for_listings_too() {
     let bin = assert_cmd::cargo::cargo_bin("ppool");
-    for args in ["man", "completions bash"] {
+    for args in ["man", "completions bash", "apply --dry-run echo x"] {
         // The reader is gone before ppool writes a byte.
         let script = format!("{{ sleep 0.3; '{}' {args}; }} | true", bin.display());
         let out = std::process::Command::new("bash")
