@@ -330,19 +330,8 @@ fn run_apply(
             if groups.iter().any(Vec::is_empty) {
                 return Ok(Ending::Apply { code: 0 });
             }
-            let fields: Vec<Vec<u8>> = groups.iter().map(|g| g[0].as_bytes().to_vec()).collect();
-            let record = if fields.len() == 1 {
-                input::make_record(1, fields[0].clone(), &config.format)
-            } else {
-                Record {
-                    seq: 1,
-                    line: 1,
-                    whole: fields.join(&b' '),
-                    fields,
-                    ..Record::default()
-                }
-            };
-            (record, executor)
+            let fields = groups.iter().map(|g| g[0].as_bytes().to_vec()).collect();
+            (input::group_record(1, fields, &config.format), executor)
         }
         _ => (Record::text(1, Vec::new()), executor.as_written(words)),
     };

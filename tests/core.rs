@@ -424,6 +424,20 @@ fn groups_give_their_cartesian_product_and_numbered_fields() {
 }
 
 #[test]
+fn colsep_splits_a_single_group_of_arguments_too() {
+    ppool()
+        .args(["imap", "--colsep", ",", "echo", "{2}", ":::", "a,b", "c,d"])
+        .assert()
+        .success()
+        .stdout("b\nd\n");
+    ppool()
+        .args(["apply", "--colsep", ",", "echo", "{2}", ":::", "a,b"])
+        .assert()
+        .success()
+        .stdout("b\n");
+}
+
+#[test]
 fn colsep_splits_columns() {
     ppool()
         .args(["imap", "--colsep", ",", "echo", "{2}-{1}"])

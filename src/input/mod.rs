@@ -149,18 +149,7 @@ fn product(groups: &[Vec<OsString>], format: &Format, out: &mut Batcher) -> io::
             .map(|(&i, group)| group[i].as_bytes().to_vec())
             .collect();
         let seq = out.next_seq();
-        let record = if format.json && fields.len() == 1 {
-            make_record(seq, fields.into_iter().next().unwrap_or_default(), format)
-        } else {
-            Record {
-                seq,
-                line: seq,
-                whole: fields.join(&b' '),
-                fields,
-                ..Record::default()
-            }
-        };
-        out.push(record, true)?;
+        out.push(group_record(seq, fields, format), true)?;
         // Advance the odometer, last group fastest.
         let mut g = groups.len();
         loop {
@@ -174,6 +163,22 @@ fn product(groups: &[Vec<OsString>], format: &Format, out: &mut Batcher) -> io::
             }
             index[g] = 0;
         }
+    }
+}
+
+/// One combination of `:::` values. A single value is read like a line of
+/// input (`--json`, `--colsep` apply), as GNU parallel does; several are
+/// the fields `{1}`, `{2}`, … and `{}` is them joined by a space.
+pub fn group_record(seq: u64, mut fields: Vec<Vec<u8>>, format: &Format) -> Record {
+    if fields.len() == 1 {
+        return make_record(seq, fields.pop().unwrap_or_default(), format);
+    }
+    Record {
+        seq,
+        line: seq,
+        whole: fields.join(&b' '),
+        fields,
+        ..Record::default()
     }
 }
 
