@@ -1,7 +1,7 @@
 //! Ordering per mode: `map` holds everything to the end, `imap` reorders,
 //! `unordered` passes through. Also counts failures for the summary.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::io;
 
 use crate::cancel::StopReason;
@@ -20,6 +20,26 @@ pub trait Observer {
     fn finish(&mut self) {}
 }
 
+/// The `SUMMARY_NAMED` failures with the lowest sequence numbers seen so
+/// far, as a max-heap: a lower one pushes out the highest.
+#[derive(Default)]
+struct Named(BinaryHeap<(u64, String)>);
+
+impl Named {
+    fn offer(&mut self, seq: u64, describe: impl FnOnce() -> String) {
+        if self.0.len() < SUMMARY_NAMED {
+            self.0.push((seq, describe()));
+        } else if self.0.peek().is_some_and(|(highest, _)| seq < *highest) {
+            self.0.pop();
+            self.0.push((seq, describe()));
+        }
+    }
+
+    fn into_sorted(self) -> Vec<String> {
+        self.0.into_sorted_vec().into_iter().map(|(_, line)| line).collect()
+    }
+}
+
 pub struct Sink {
     mode: Mode,
     observers: Vec<Box<dyn Observer>>,
@@ -33,7 +53,9 @@ pub struct Sink {
     next: u64,
     total: u64,
     failed: u64,
-    named: Vec<(u64, String)>,
+    /// The failed tasks the summary names: the lowest sequence numbers,
+    /// whatever order they ended in.
+    named: Named,
     /// `--fail-fast`: the own exit code of the failed task that stopped the run.
     stopped_code: Option<i32>,
 }
@@ -49,7 +71,7 @@ impl Sink {
             next: 1,
             total: 0,
             failed: 0,
-            named: Vec::new(),
+            named: Named::default(),
             stopped_code: None,
         }
     }
@@ -66,9 +88,7 @@ impl Sink {
         self.total += 1;
         if outcome.status.is_failure() {
             self.failed += 1;
-            if self.named.len() < SUMMARY_NAMED {
-                self.named.push((outcome.seq, describe(&outcome)));
-            }
+            self.named.offer(outcome.seq, || describe(&outcome));
         }
         // After a fail-fast stop nothing past the failed task is printed.
         let cutoff = match stop {
@@ -162,15 +182,13 @@ impl Sink {
         if self.failed > 0 {
             self.output
                 .note(&format!("ppool: {} of {} tasks failed:", self.failed, self.total))?;
-            self.named.sort_unstable();
-            for (_, line) in &self.named {
+            let named = std::mem::take(&mut self.named).into_sorted();
+            for line in &named {
                 self.output.note(&format!("ppool:   {line}"))?;
             }
-            if self.failed > self.named.len() as u64 {
-                self.output.note(&format!(
-                    "ppool:   … and {} more",
-                    self.failed - self.named.len() as u64
-                ))?;
+            if self.failed > named.len() as u64 {
+                self.output
+                    .note(&format!("ppool:   … and {} more", self.failed - named.len() as u64))?;
             }
         }
         if let Ending::Signal(signal) = ending {
@@ -199,4 +217,21 @@ fn describe(outcome: &Outcome) -> String {
         line.push_str(&format!(", {} attempts", outcome.attempts));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_the_lowest_failures_whatever_their_order() {
+        let mut named = Named::default();
+        for seq in (2..=25).rev().chain([30, 1]) {
+            named.offer(seq, || format!("task {seq}"));
+        }
+        let lines = named.into_sorted();
+        assert_eq!(lines.len(), SUMMARY_NAMED);
+        assert_eq!(lines.first().map(String::as_str), Some("task 1"));
+        assert_eq!(lines.last().map(String::as_str), Some("task 20"));
+    }
 }
