@@ -1,5 +1,5 @@
 //! `--joblog`: GNU parallel's tab-separated log of finished tasks, one line
-//! written and flushed as each task ends; and reading an old log back for
+//! written and flushed as its result reaches the sink; and reading an old log back for
 //! `--resume` / `--resume-failed`.
 
 use std::collections::HashSet;

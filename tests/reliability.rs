@@ -300,17 +300,35 @@ fn soak_large() {
 
 /// Kills `ppool` with SIGKILL at varying moments under `--joblog`, resuming
 /// each time, until a run completes: every task has then run, and no task
-/// the log held as done ever ran again.
+/// the log held at a kill ever ran again.
 #[test]
 fn killed_at_random_moments_then_resumed_runs_every_task() {
     let dir = tempfile::tempdir().unwrap();
     let records: Vec<String> = (1..=40).map(|n| n.to_string()).collect();
-    let script = "sleep 0.1; echo {} >> results";
+    let mark = marker("killed-resumed");
+    let script = format!("sleep 0.1; echo {{}} >> results # {mark}");
     let bin = assert_cmd::cargo::cargo_bin("ppool");
+    let logged = || -> BTreeSet<String> {
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
+        log.lines()
+            .skip(1)
+            .filter_map(|l| l.split('\t').next())
+            .map(str::to_owned)
+            .collect()
+    };
+    let counts = || -> std::collections::HashMap<String, usize> {
+        let results = std::fs::read_to_string(dir.path().join("results")).unwrap_or_default();
+        let mut counts = std::collections::HashMap::new();
+        for line in results.lines() {
+            *counts.entry(line.to_owned()).or_insert(0usize) += 1;
+        }
+        counts
+    };
     // Delays vary from run to run of the suite, and between kills.
     let mut seed = std::process::id() as u64;
     let mut kills = 0;
-    let mut logged_before: BTreeSet<String> = BTreeSet::new();
+    // At each kill: the tasks the log held, and how often each had run.
+    let mut snapshots = Vec::new();
     for round in 0..30 {
         let mut child = std::process::Command::new(&bin)
             .current_dir(dir.path())
@@ -322,7 +340,7 @@ fn killed_at_random_moments_then_resumed_runs_every_task() {
                 "--resume",
                 "sh",
                 "-c",
-                script,
+                &script,
                 ":::",
             ])
             .args(&records)
@@ -340,40 +358,37 @@ fn killed_at_random_moments_then_resumed_runs_every_task() {
         child.wait().unwrap();
         kills += 1;
         // Tasks of a SIGKILLed ppool run on to their end.
-        std::thread::sleep(Duration::from_millis(400));
-        let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
-        let now: BTreeSet<String> = log
-            .lines()
-            .skip(1)
-            .filter_map(|l| l.split('\t').next())
-            .map(str::to_owned)
-            .collect();
-        assert!(now.is_superset(&logged_before), "the log lost entries");
-        logged_before = now;
+        let left = wait_gone(&mark, Duration::from_secs(30));
+        assert!(left.is_empty(), "tasks still running: {left:?}");
+        let now = logged();
+        if let Some((before, _)) = snapshots.last() {
+            assert!(now.is_superset(before), "the log lost entries");
+        }
+        snapshots.push((now, counts()));
     }
     let done = ppool()
         .current_dir(dir.path())
-        .args(["unordered", "--joblog", "log", "--resume", "sh", "-c", script, ":::"])
+        .args(["unordered", "--joblog", "log", "--resume", "sh", "-c", &script, ":::"])
         .args(&records)
         .output()
         .unwrap();
     assert!(done.status.success());
-    let results = std::fs::read_to_string(dir.path().join("results")).unwrap();
-    let mut counts = std::collections::HashMap::new();
-    for line in results.lines() {
-        *counts.entry(line.to_owned()).or_insert(0usize) += 1;
-    }
+    let end = counts();
     for record in &records {
-        let n = counts.get(record).copied().unwrap_or(0);
+        let n = end.get(record).copied().unwrap_or(0);
         assert!(n >= 1, "record {record} never ran");
-        // Only a task in flight at a kill runs twice, once per kill at most.
+        // A task runs at most once per run of ppool.
         assert!(n <= 1 + kills, "record {record} ran {n} times over {kills} kills");
     }
-    let in_flight_reruns: usize = counts.values().map(|n| n - 1).sum();
-    assert!(
-        in_flight_reruns <= kills * 3,
-        "{in_flight_reruns} re-runs over {kills} kills at -j3"
-    );
+    for (k, (held, then)) in snapshots.iter().enumerate() {
+        for record in held {
+            assert_eq!(
+                end.get(record),
+                then.get(record),
+                "record {record}, logged by kill {k}, ran again"
+            );
+        }
+    }
 }
 
 #[test]
