@@ -43,7 +43,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l chunksize -d 'Reco
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l retries -d 'Run a failed task up to N more times' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
@@ -70,7 +70,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l chunksize -d 'Record
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l retries -d 'Run a failed task up to N more times' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
@@ -97,7 +97,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l chunksize -d 'Recor
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l retries -d 'Run a failed task up to N more times' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
@@ -124,7 +124,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l chunksize -d '
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l retries -d 'Run a failed task up to N more times' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::exec::process::signal_group;
+use crate::guard::Guard;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -23,15 +24,29 @@ pub struct Cancel {
     /// Index = slot; 0 = nothing running there.
     groups: Vec<Mutex<i32>>,
     grace: Duration,
+    /// Told of every group as it is registered, to stop them should ppool
+    /// be killed with SIGKILL.
+    guard: Option<Guard>,
 }
 
 impl Cancel {
     pub fn new(slots: usize, grace: Duration) -> Arc<Cancel> {
+        Cancel::with_guard(slots, grace, None)
+    }
+
+    /// Like [`Cancel::new`], with a guard that stops the registered groups
+    /// if ppool is killed outright.
+    pub fn guarded(slots: usize, grace: Duration) -> Arc<Cancel> {
+        Cancel::with_guard(slots, grace, Guard::start(grace))
+    }
+
+    fn with_guard(slots: usize, grace: Duration, guard: Option<Guard>) -> Arc<Cancel> {
         Arc::new(Cancel {
             stopping: AtomicBool::new(false),
             reason: Mutex::new(None),
             groups: (0..=slots).map(|_| Mutex::new(0)).collect(),
             grace,
+            guard,
         })
     }
 
@@ -80,6 +95,9 @@ impl Cancel {
     pub fn register(&self, slot: usize, pid: i32) {
         let mut entry = lock(&self.groups[slot]);
         *entry = pid;
+        if let Some(guard) = &self.guard {
+            guard.note(slot, pid);
+        }
         if self.is_stopping() {
             signal_group(pid, libc::SIGTERM);
             let grace = self.grace;
@@ -93,7 +111,11 @@ impl Cancel {
     /// Called before the slot's process is reaped: its group id stays
     /// valid until then, so a signal never reaches a recycled group.
     pub fn unregister(&self, slot: usize) {
-        *lock(&self.groups[slot]) = 0;
+        let mut entry = lock(&self.groups[slot]);
+        *entry = 0;
+        if let Some(guard) = &self.guard {
+            guard.note(slot, 0);
+        }
     }
 
     fn signal_all(&self, signal: i32) {

@@ -89,6 +89,12 @@ pub enum Command {
         /// The builtin this worker runs
         name: String,
     },
+    /// Stops the tasks of a ppool that was killed (internal)
+    #[command(name = "__guard", hide = true)]
+    Guard {
+        /// SIGKILL follows SIGTERM after this many milliseconds
+        grace_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -165,7 +171,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "DUR", value_parser = parse_duration, help_heading = "Failures")]
     pub timeout: Option<Duration>,
 
-    /// Time between SIGTERM and SIGKILL when stopping a task
+    /// Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "2s", help_heading = "Failures")]
     pub grace: Duration,
 

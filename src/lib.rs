@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod exec;
 pub mod exit;
+pub mod guard;
 pub mod input;
 pub mod joblog;
 pub mod man;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             return Ok(0);
         }
         Command::Worker { name } => return builtins::serve::main(&name),
+        Command::Guard { grace_ms } => return guard::serve(grace_ms),
     };
     let config = Config::new(mode, args)?;
     run_config(&config).map(exit::code)
@@ -99,7 +101,13 @@ pub fn print_man(out: &mut dyn Write) -> Result<()> {
 }
 
 fn run_config(config: &Config) -> Result<Ending> {
-    let cancel = Cancel::new(config.jobs, config.grace);
+    // A run that starts tasks has a guard to stop them should ppool be
+    // killed outright; `apply` is one foreground task, like a shell's.
+    let cancel = if config.mode == Mode::Apply || config.dry_run {
+        Cancel::new(config.jobs, config.grace)
+    } else {
+        Cancel::guarded(config.jobs, config.grace)
+    };
     match &config.runner {
         Runner::Command { words, shell } => {
             if config.mode == Mode::Apply {

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
+use crate::util::{children_of, cmdline_of};
+
 fn ppool() -> Command {
     Command::cargo_bin("ppool").expect("the ppool binary is built")
 }
@@ -214,23 +216,11 @@ fn builtin_timeout_kills_the_worker_and_the_rest_run() {
 
 /// The `ppool __worker` children of `parent`, found through /proc.
 fn workers_of(parent: u32) -> Vec<i32> {
-    let mut found = Vec::new();
-    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
-        // pid (comm) state ppid ...: the comm may hold spaces, so split after ')'.
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if ppid == Some(parent) && cmdline.windows(8).any(|w| w == b"__worker") {
-            found.push(pid);
-        }
-    }
-    found
+    children_of(parent)
+        .into_iter()
+        .filter(|&pid| cmdline_of(pid).contains("__worker"))
+        .map(|pid| pid as i32)
+        .collect()
 }
 
 #[test]

@@ -148,8 +148,9 @@ fn apply_exit_status_is_124_on_timeout() {
 fn signal_run(signal: i32, expected: i32) {
     let mark = marker(&format!("sig{signal}"));
     let dir = tempfile::tempdir().unwrap();
-    // A grandchild in the background and one in the foreground, per task.
-    let script = format!("touch started-{{}}; sleep 100 & sleep 100 # {mark}");
+    // A grandchild in the background and one in the foreground, per task;
+    // the one in the background carries the marker too.
+    let script = format!("touch started-{{}}; sh -c 'sleep 100; : {mark}' & sleep 100 # {mark}");
     let child = ppool_std()
         .current_dir(dir.path())
         .args([
@@ -192,6 +193,52 @@ fn sigint_stops_tasks_and_grandchildren_and_exits_130() {
 #[test]
 fn sigterm_stops_tasks_and_grandchildren_and_exits_143() {
     signal_run(libc::SIGTERM, 143);
+}
+
+/// A `ppool` killed with SIGKILL cannot stop anything itself: its guard
+/// stops the tasks (and their children) it left, then goes too.
+#[test]
+fn sigkill_of_ppool_leaves_no_task_running() {
+    let mark = marker("sigkill");
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!("touch started-{{}}; sh -c 'sleep 100; : {mark}' & sleep 100 # {mark}");
+    let mut child = ppool_std()
+        .current_dir(dir.path())
+        .args([
+            "unordered",
+            "-j2",
+            "--grace",
+            "1s",
+            "sh",
+            "-c",
+            &script,
+            ":::",
+            "a",
+            "b",
+            "c",
+        ])
+        .spawn()
+        .unwrap();
+    assert!(wait_for_file(&dir.path().join("started-a"), Duration::from_secs(10)));
+    assert!(wait_for_file(&dir.path().join("started-b"), Duration::from_secs(10)));
+    // Tasks and grandchildren, found before the kill.
+    assert_eq!(processes_with(&mark).len(), 5, "ppool, 2 tasks, 2 grandchildren");
+    let guard = children_of(child.id())
+        .into_iter()
+        .find(|&pid| cmdline_of(pid).contains("__guard"))
+        .expect("ppool runs a guard");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        wait_gone(&mark, Duration::from_secs(10)).is_empty(),
+        "tasks outlived a SIGKILLed ppool"
+    );
+    let start = Instant::now();
+    while is_running(guard) {
+        assert!(start.elapsed() < Duration::from_secs(10), "the guard stays");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!dir.path().join("started-c").exists(), "a task started after the kill");
 }
 
 #[test]

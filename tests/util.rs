@@ -44,6 +44,41 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
     found
 }
 
+/// The command line of `pid`, its words joined by spaces; empty when gone.
+pub fn cmdline_of(pid: u32) -> String {
+    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&bytes).replace('\0', " ")
+}
+
+/// The processes whose parent is `parent`.
+pub fn children_of(parent: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("reading /proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if stat_of(pid).is_some_and(|(_, ppid)| ppid == parent) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn is_running(pid: u32) -> bool {
+    stat_of(pid).is_some_and(|(state, _)| state != 'Z')
+}
+
+/// State and parent of `pid`, from /proc/PID/stat.
+fn stat_of(pid: u32) -> Option<(char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name in parentheses: state, then parent pid.
+    let mut rest = stat.get(stat.rfind(')')? + 2..)?.split(' ');
+    let state = rest.next()?.chars().next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
 /// Waits up to `limit` for no process to carry `marker`; returns those left.
 pub fn wait_gone(marker: &str, limit: Duration) -> Vec<u32> {
     let start = Instant::now();

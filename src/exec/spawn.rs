@@ -77,7 +77,7 @@ fn c_string(bytes: &[u8]) -> io::Result<CString> {
 }
 
 /// A pipe with both ends close-on-exec: (read end, write end).
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 writes two descriptors into fds, which is large enough.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
