@@ -1,6 +1,6 @@
 //! `--joblog`: GNU parallel's tab-separated log of finished tasks, one line
-//! written and flushed as its result reaches the sink; and reading an old log back for
-//! `--resume` / `--resume-failed`.
+//! written and flushed by the slot that ran the task as soon as it ended;
+//! and reading an old log back for `--resume` / `--resume-failed`.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -14,7 +14,6 @@ use crate::cancel::Cancel;
 use crate::config::Resume;
 use crate::exec::Executor;
 use crate::input::Record;
-use crate::sink::Observer;
 use crate::task::{Outcome, Status};
 
 /// The first line of every job log, as GNU parallel writes it.
@@ -76,8 +75,9 @@ impl JobLog {
     }
 }
 
-impl Observer for JobLog {
-    fn observe(&mut self, outcome: &Outcome) {
+impl JobLog {
+    /// Logs a task that ended.
+    pub fn record(&mut self, outcome: &Outcome) {
         // A skipped task is logged already, by the run that did it.
         if outcome.status == Status::Skipped || self.broken {
             return;
@@ -91,9 +91,9 @@ impl Observer for JobLog {
         }
     }
 
-    fn finish(&mut self) {
-        // Every line is flushed as it is written; sync so a crash of the
-        // machine right after the run loses nothing either.
+    /// The run is over. Every line is flushed as it is written; sync so a
+    /// crash of the machine right after the run loses nothing either.
+    pub fn finish(&mut self) {
         let _ = self.file.sync_data();
     }
 }

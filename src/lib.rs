@@ -22,7 +22,7 @@ pub mod template;
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 use clap::CommandFactory;
@@ -229,12 +229,22 @@ fn run_stream(
         None => Default::default(),
     };
     let skip = |record: &Record| done.contains(&record.seq);
+    let log = match &config.joblog {
+        Some(path) => Some(Mutex::new(joblog::JobLog::open(path, config.resume != Resume::No)?)),
+        None => None,
+    };
+    let log_ended = |outcome: &Outcome| {
+        if let Some(log) = &log {
+            log.lock().unwrap_or_else(|e| e.into_inner()).record(outcome);
+        }
+    };
     let plan = Plan {
         jobs: config.jobs,
         retries: config.retries,
         policy: config.policy,
         skip: (!done.is_empty()).then_some(&skip as scheduler::SkipFilter),
         window: (window && config.mode == Mode::Imap).then_some(scheduler::REORDER_WINDOW),
+        ended: log.is_some().then_some(&log_ended as &(dyn Fn(&Outcome) + Sync)),
     };
     let mut output = Output::new(config.output, config.tag);
     let mut sink_observers: Vec<Box<dyn sink::Observer>> = Vec::new();
@@ -250,8 +260,7 @@ fn run_stream(
     };
     let logged;
     let executor: &dyn Executor = match &config.joblog {
-        Some(path) => {
-            sink_observers.push(Box::new(joblog::JobLog::open(path, config.resume != Resume::No)?));
+        Some(_) => {
             logged = joblog::WithCommand {
                 inner: executor,
                 render: &command_of,
@@ -271,6 +280,9 @@ fn run_stream(
     };
     scheduler::run(&plan, records, executor, cancel, &mut consumer);
     close();
+    if let Some(log) = log {
+        log.into_inner().unwrap_or_else(|e| e.into_inner()).finish();
+    }
     let Printer { sink, write_error, .. } = consumer;
     if let Some(e) = write_error {
         if e.kind() != io::ErrorKind::BrokenPipe {
@@ -365,8 +377,8 @@ fn run_apply(
             .render_line(&record, 1)
             .map(OsStringExt::into_vec)
             .unwrap_or_default();
-        sink::Observer::observe(log, &outcome);
-        sink::Observer::finish(log);
+        log.record(&outcome);
+        log.finish();
     }
     // With stdio passed through, only ppool's own notes were captured.
     outcome.stderr.copy_to(&mut io::stderr().lock(), None).ok();

@@ -33,6 +33,10 @@ pub struct Plan<'a> {
     /// the oldest one still running, so the sink's reorder buffer (and
     /// memory) stays bounded when one slot lags behind the others.
     pub window: Option<u64>,
+    /// Told of each task that ended (after its retries), on the slot's
+    /// thread, before its outcome waits for the sink: the job log, so that
+    /// a slow stdout does not hold log lines back.
+    pub ended: Option<&'a (dyn Fn(&Outcome) + Sync)>,
 }
 
 /// A good `Plan::window` for batch-capable executors: many batches wide.
@@ -111,7 +115,15 @@ fn run_slot(
         }
         tx.send(outcomes).is_ok()
     };
-    let deliver = |outcome: Outcome| deliver_all(vec![outcome]);
+    let ended = |outcome: &Outcome| {
+        if let Some(ended) = plan.ended {
+            ended(outcome);
+        }
+    };
+    let deliver = |outcome: Outcome| {
+        ended(&outcome);
+        deliver_all(vec![outcome])
+    };
     loop {
         // Asked each time: an executor may learn its best batch size as it goes.
         let batch_size = executor.batch_size().max(1);
@@ -164,6 +176,7 @@ fn run_slot(
             };
             // A failure that stops the run goes at once.
             let urgent = outcome.status.is_failure() && plan.policy == Policy::FailFast;
+            ended(&outcome);
             outcomes.push(outcome);
             if urgent || outcomes.len() >= OUTCOME_BATCH {
                 listening = deliver_all(std::mem::replace(&mut outcomes, Vec::with_capacity(OUTCOME_BATCH)));
