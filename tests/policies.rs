@@ -1,5 +1,7 @@
 //! Failure policies, retries, timeouts, signals and closed pipes.
 
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::util::*;
@@ -145,14 +147,13 @@ fn apply_exit_status_is_124_on_timeout() {
         .code(124);
 }
 
-fn signal_run(signal: i32, expected: i32) {
-    let mark = marker(&format!("sig{signal}"));
-    let dir = tempfile::tempdir().unwrap();
-    // A grandchild in the background and one in the foreground, per task;
-    // the one in the background carries the marker too.
+/// Starts `unordered -j2` over three tasks that each leave a grandchild in
+/// the background and wait in the foreground, every process carrying
+/// `mark`; returns once the first two tasks and their grandchildren run.
+fn start_tasks_with_grandchildren(mark: &str, dir: &Path, stderr: Stdio) -> std::process::Child {
     let script = format!("touch started-{{}}; sh -c 'sleep 100; : {mark}' & sleep 100 # {mark}");
     let child = ppool_std()
-        .current_dir(dir.path())
+        .current_dir(dir)
         .args([
             "unordered",
             "-j2",
@@ -166,11 +167,27 @@ fn signal_run(signal: i32, expected: i32) {
             "b",
             "c",
         ])
-        .stderr(std::process::Stdio::piped())
+        .stderr(stderr)
         .spawn()
         .unwrap();
-    assert!(wait_for_file(&dir.path().join("started-a"), Duration::from_secs(10)));
-    assert!(wait_for_file(&dir.path().join("started-b"), Duration::from_secs(10)));
+    assert!(wait_for_file(&dir.join("started-a"), Duration::from_secs(10)));
+    assert!(wait_for_file(&dir.join("started-b"), Duration::from_secs(10)));
+    // ppool itself, 2 tasks, 2 grandchildren.
+    let start = Instant::now();
+    while processes_with(mark).len() < 5 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the grandchildren did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+fn signal_run(signal: i32, expected: i32) {
+    let mark = marker(&format!("sig{signal}"));
+    let dir = tempfile::tempdir().unwrap();
+    let child = start_tasks_with_grandchildren(&mark, dir.path(), Stdio::piped());
     send_signal(child.id(), signal);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(expected));
@@ -201,28 +218,7 @@ fn sigterm_stops_tasks_and_grandchildren_and_exits_143() {
 fn sigkill_of_ppool_leaves_no_task_running() {
     let mark = marker("sigkill");
     let dir = tempfile::tempdir().unwrap();
-    let script = format!("touch started-{{}}; sh -c 'sleep 100; : {mark}' & sleep 100 # {mark}");
-    let mut child = ppool_std()
-        .current_dir(dir.path())
-        .args([
-            "unordered",
-            "-j2",
-            "--grace",
-            "1s",
-            "sh",
-            "-c",
-            &script,
-            ":::",
-            "a",
-            "b",
-            "c",
-        ])
-        .spawn()
-        .unwrap();
-    assert!(wait_for_file(&dir.path().join("started-a"), Duration::from_secs(10)));
-    assert!(wait_for_file(&dir.path().join("started-b"), Duration::from_secs(10)));
-    // Tasks and grandchildren, found before the kill.
-    assert_eq!(processes_with(&mark).len(), 5, "ppool, 2 tasks, 2 grandchildren");
+    let mut child = start_tasks_with_grandchildren(&mark, dir.path(), Stdio::inherit());
     let guard = children_of(child.id())
         .into_iter()
         .find(|&pid| cmdline_of(pid).contains("__guard"))
