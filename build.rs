@@ -1,0 +1,31 @@
+//! Links the unwinder (libgcc_eh) statically, so that `ppool` does not load
+//! libgcc_s.so at start-up: one shared library less to map and relocate,
+//! about 0.1 ms of every run. Panics still unwind. Where the C compiler does
+//! not know libgcc_eh.a, nothing changes.
+
+use std::path::Path;
+use std::process::Command;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=CC");
+    let target = std::env::var("TARGET").unwrap_or_default();
+    let host = std::env::var("HOST").unwrap_or_default();
+    if !target.contains("linux-gnu") || target != host {
+        return;
+    }
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let Ok(out) = Command::new(cc).arg("-print-file-name=libgcc_eh.a").output() else {
+        return;
+    };
+    let printed = String::from_utf8_lossy(&out.stdout);
+    let path = Path::new(printed.trim());
+    // Unknown files are printed back as given, without a directory.
+    if !out.status.success() || !path.is_absolute() || !path.exists() {
+        return;
+    }
+    if let Some(dir) = path.parent() {
+        println!("cargo:rustc-link-search=native={}", dir.display());
+        println!("cargo:rustc-link-lib=static=gcc_eh");
+    }
+}
