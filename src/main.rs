@@ -1,25 +1,85 @@
-use clap::error::ErrorKind;
-use clap::Parser;
+// `main` is ours, not std's: std's start-up work (it reads /proc/self/maps
+// to place a stack guard, and installs handlers for it) was a tenth of the
+// instructions of a whole `ppool apply true`. What of it matters is done in
+// `main` below.
+#![no_main]
 
-fn main() {
-    let cli = match ppool::cli::Cli::try_parse() {
+use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches};
+
+use ppool::cli::Cli;
+
+#[no_mangle]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    reopen_closed_stdio();
+    // As std does: a write to a closed pipe is an EPIPE error, not a signal.
+    // SAFETY: setting a signal's disposition touches no memory of ours.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    // A panic is a bug; it ends the run with 101, as under std's main.
+    // `exit` flushes stdout, as returning from std's main would.
+    std::process::exit(std::panic::catch_unwind(run).unwrap_or(101))
+}
+
+/// As std does: a closed stdin, stdout or stderr becomes /dev/null, so that
+/// no pipe or file ppool opens later takes its number.
+fn reopen_closed_stdio() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: poll reads and writes only the three entries of `fds`.
+    if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } <= 0 {
+        return;
+    }
+    for fd in fds {
+        if fd.revents & libc::POLLNVAL != 0 {
+            // SAFETY: a C string literal; the lowest free number is `fd.fd`.
+            unsafe {
+                libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            }
+        }
+    }
+}
+
+/// Parses the command line and runs it; the process's exit status.
+fn run() -> i32 {
+    let cli = match parse() {
         Ok(cli) => cli,
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            return match e.print() {
+                Ok(()) => 0,
+                Err(_) => ppool::exit::code(ppool::exit::Ending::BrokenPipe),
+            };
+        }
         Err(e) => {
             let text = e.render().to_string();
             eprint!("ppool: {}", text.strip_prefix("error: ").unwrap_or(&text));
-            std::process::exit(ppool::exit::USAGE);
+            return ppool::exit::USAGE;
         }
     };
     match ppool::run(cli) {
-        Ok(code) => std::process::exit(code),
+        Ok(code) => code,
         // A closed stdout (`ppool man | head`) is a quiet stop, not an error.
-        Err(e) if is_broken_pipe(&e) => std::process::exit(ppool::exit::code(ppool::exit::Ending::BrokenPipe)),
+        Err(e) if is_broken_pipe(&e) => ppool::exit::code(ppool::exit::Ending::BrokenPipe),
         Err(e) => {
             eprintln!("ppool: {e:#}");
-            std::process::exit(ppool::exit::USAGE);
+            ppool::exit::USAGE
         }
     }
+}
+
+/// `Cli::try_parse`, without dropping the parser: it lives until the process
+/// exits, and freeing its many small allocations cost a tenth of the
+/// start-up's instructions.
+fn parse() -> Result<Cli, clap::Error> {
+    let command = Box::leak(Box::new(Cli::command()));
+    let mut matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(command));
+    std::mem::forget(matches);
+    cli
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

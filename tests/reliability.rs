@@ -36,6 +36,66 @@ fn every_record_yields_exactly_one_result_whatever_happens_to_it() {
     }
 }
 
+/// Started with stdin, stdout or stderr closed, ppool runs as if each were
+/// /dev/null: no pipe or file it opens takes their place.
+#[test]
+fn closed_standard_streams_act_as_dev_null() {
+    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+        "$0" imap -j2 sh -c 'echo out-{}; echo err-{} >&2' ::: a b c >&-
+        echo "closed stdout: $?"
+        "$0" imap echo <&-
+        echo "closed stdin: $?"
+        "$0" imap --joblog log sh -c 'echo out-{}; echo err-{} >&2' ::: a b 2>&-
+        echo "closed stderr: $?"
+    "#;
+    // Were a closed stdin's number taken by a pipe, ppool would read that.
+    let out = assert_cmd::Command::new("sh")
+        .current_dir(dir.path())
+        .args(["-c", script])
+        .arg(&bin)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout_of(&out),
+        "closed stdout: 0\nclosed stdin: 0\nout-a\nout-b\nclosed stderr: 0\n",
+        "{}",
+        stderr_of(&out)
+    );
+    // Only the first run had a stderr.
+    assert_eq!(stderr_of(&out), "err-a\nerr-b\nerr-c\n");
+    let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+    assert_eq!(log.lines().count(), 3, "{log}");
+}
+
+/// The numbers of closed standard streams are held by /dev/null for the
+/// whole run, whatever ppool opens.
+#[test]
+fn closed_standard_streams_are_reopened_on_dev_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new("sh")
+        .current_dir(dir.path())
+        .args([
+            "-c",
+            r#"exec "$0" unordered sh -c 'touch started; sleep 30' ::: a <&- >&- 2>&-"#,
+        ])
+        .arg(assert_cmd::cargo::cargo_bin("ppool"))
+        .spawn()
+        .unwrap();
+    assert!(wait_for_file(&dir.path().join("started"), Duration::from_secs(10)));
+    let streams: Vec<String> = (0..3)
+        .map(|fd| {
+            let link = std::fs::read_link(format!("/proc/{}/fd/{fd}", child.id()));
+            link.map(|p| p.display().to_string()).unwrap_or_default()
+        })
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(streams, ["/dev/null"; 3]);
+}
+
 #[test]
 fn a_directory_as_arg_file_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
