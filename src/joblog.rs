@@ -73,9 +73,7 @@ impl JobLog {
         self.file.write_all(&line(outcome))?;
         self.file.flush()
     }
-}
 
-impl JobLog {
     /// Logs a task that ended.
     pub fn record(&mut self, outcome: &Outcome) {
         // A skipped task is logged already, by the run that did it.
