@@ -242,9 +242,10 @@ fn a_second_sigint_kills_at_once() {
     let mark = marker("second-int");
     let dir = tempfile::tempdir().unwrap();
     let script = format!("trap '' TERM; touch started; sleep 100 # {mark}");
-    let mut child = ppool_std()
+    let child = ppool_std()
         .current_dir(dir.path())
         .args(["imap", "--grace", "60s", "sh", "-c", &script, ":::", "a"])
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     assert!(wait_for_file(&dir.path().join("started"), Duration::from_secs(10)));
@@ -252,9 +253,11 @@ fn a_second_sigint_kills_at_once() {
     send_signal(child.id(), libc::SIGINT);
     std::thread::sleep(Duration::from_millis(300));
     send_signal(child.id(), libc::SIGINT);
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
     assert!(start.elapsed() < Duration::from_secs(30), "waited for the grace");
+    let err = stderr_of(&out);
+    assert!(err.contains("task 1 (a): failed, killed by signal 9"), "{err}");
     assert!(wait_gone(&mark, Duration::from_secs(5)).is_empty());
 }
 

@@ -287,6 +287,7 @@ fn soak(tasks: u64) {
         ])
         .args(["sh", "-c", script])
         .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -316,6 +317,9 @@ fn soak(tasks: u64) {
     assert_eq!(got, (1..=tasks).collect());
     let expect_failed = (1..=tasks).filter(|n| n % 7 == 0 || n % 97 == 0).count() as i32;
     assert_eq!(status.code(), Some(expect_failed.min(101)));
+    let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
+    let summary = format!("ppool: {expect_failed} of {tasks} tasks failed:");
+    assert!(stderr.starts_with(&summary), "{stderr}");
     for r in &results {
         let n = r["seq"].as_u64().unwrap();
         let want = if n % 7 == 0 {
