@@ -6,6 +6,7 @@ use std::io;
 
 use crate::cancel::StopReason;
 use crate::config::Mode;
+use crate::exec::capture::Shelf;
 use crate::exit::Ending;
 use crate::output::Output;
 use crate::task::{Outcome, Status};
@@ -44,6 +45,8 @@ pub struct Sink {
     mode: Mode,
     observers: Vec<Box<dyn Observer>>,
     output: Output,
+    /// Spilled output of the results held below, in one file.
+    shelf: Shelf,
     /// `map`: every result.
     held: BTreeMap<u64, Outcome>,
     /// `imap`: results waiting for an earlier one; index 0 is task `next`.
@@ -66,6 +69,7 @@ impl Sink {
             mode,
             observers: Vec::new(),
             output,
+            shelf: Shelf::default(),
             held: BTreeMap::new(),
             waiting: VecDeque::new(),
             next: 1,
@@ -104,6 +108,7 @@ impl Sink {
                 self.output.write(&mut outcome, false)
             }
             Mode::Map => {
+                self.shelve(&mut outcome);
                 self.held.insert(outcome.seq, outcome);
                 Ok(())
             }
@@ -121,6 +126,9 @@ impl Sink {
                     return Ok(());
                 };
                 let at = at as usize;
+                if at > 0 {
+                    self.shelve(&mut outcome);
+                }
                 if at >= self.waiting.len() {
                     self.waiting.resize_with(at + 1, || None);
                 }
@@ -134,6 +142,14 @@ impl Sink {
                 Ok(())
             }
         }
+    }
+
+    /// A result that waits for its turn gives its spill file's descriptor
+    /// back: thousands of large results must not need thousands of them.
+    /// Should that fail (a full disk), the result keeps its own file.
+    fn shelve(&mut self, outcome: &mut Outcome) {
+        let _ = outcome.stdout.shelve(&mut self.shelf);
+        let _ = outcome.stderr.shelve(&mut self.shelf);
     }
 
     /// Flushes printed output; a closed stdout is an error like a failed write.

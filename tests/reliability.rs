@@ -233,6 +233,35 @@ fn big_output_round_trip(bytes: u64) {
     assert_eq!(through, sha256_of(&source));
 }
 
+/// Results over the in-memory limit that wait for their turn (all of
+/// `map`'s; `imap`'s behind a slow first task) share one file: 40 of them
+/// fit in 32 descriptors, and each comes out whole and in order.
+#[test]
+fn many_large_waiting_results_need_few_descriptors() {
+    const SIZE: usize = 1_200_000;
+    let expected: String = (1..=40)
+        .map(|i| {
+            let mut out = format!("{i}\n").repeat(SIZE / 2);
+            out.truncate(SIZE);
+            out
+        })
+        .collect();
+    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    for mode in ["map", "imap"] {
+        let script = format!(
+            r#"ulimit -n 32; exec "$0" {mode} -j2 -s '[ {{}} = 1 ] && sleep 1; yes {{}} | head -c {SIZE}' ::: $(seq 40)"#
+        );
+        let out = assert_cmd::Command::new("sh")
+            .args(["-c", &script])
+            .arg(&bin)
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{mode}: {}", stderr_of(&out));
+        assert!(out.stdout == expected.as_bytes(), "{mode}: output differs");
+    }
+}
+
 #[test]
 fn a_hundred_megabyte_task_output_is_unchanged() {
     big_output_round_trip(100_000_000);

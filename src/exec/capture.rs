@@ -1,8 +1,12 @@
 //! A task's captured stdout or stderr: in memory up to a limit, then
 //! spilled to an unlinked temporary file so memory does not grow with output.
+//! A spilled result that has to wait for its turn moves to the run's
+//! [`Shelf`], so that waiting results do not hold a descriptor each.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex};
 
 /// Output kept in memory before it moves to a temporary file.
@@ -14,6 +18,8 @@ pub struct Captured {
     /// Past `SPILL_LIMIT`: everything, `memory` included, lives here. The
     /// file is unlinked on creation, so it vanishes with `ppool` however it ends.
     spill: Option<File>,
+    /// Or, once shelved, here: `len` bytes from this offset of the shelf.
+    shelved: Option<Shelved>,
     len: u64,
     /// `--line-buffer`: whole lines are written out as they arrive; only the
     /// unfinished last line waits in `memory`.
@@ -64,6 +70,63 @@ impl LineSink {
     }
 }
 
+/// One unlinked temporary file per run that holds the spilled output of
+/// results waiting for their turn (all of `map`'s; `imap`'s that ended before
+/// an earlier task), one descriptor for all of them. The space of a result
+/// is given back as soon as it is printed.
+#[derive(Debug, Default)]
+pub struct Shelf {
+    file: Option<Arc<File>>,
+    end: u64,
+}
+
+/// A region of the shelf, freed when dropped.
+#[derive(Debug)]
+struct Shelved {
+    file: Arc<File>,
+    offset: u64,
+    len: u64,
+}
+
+impl Drop for Shelved {
+    fn drop(&mut self) {
+        // Gives the disk space back; the file keeps its size and the other
+        // regions their place. Nothing to do if the file system cannot.
+        // SAFETY: fallocate on a descriptor the Arc keeps open; no memory is involved.
+        unsafe {
+            libc::fallocate(
+                self.file.as_raw_fd(),
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                self.offset as libc::off_t,
+                self.len as libc::off_t,
+            );
+        }
+    }
+}
+
+/// Reads `len` bytes of a file from `offset`, without moving its position.
+struct Region<'a> {
+    file: &'a File,
+    offset: u64,
+    left: u64,
+}
+
+impl Read for Region<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.offset)?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        self.offset += n as u64;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 impl Captured {
     #[cfg(test)]
     pub fn from_vec(memory: Vec<u8>) -> Captured {
@@ -106,6 +169,45 @@ impl Captured {
         self.spill.is_some()
     }
 
+    /// A spilled output moves to `shelf` and closes its own file; output in
+    /// memory stays where it is.
+    pub fn shelve(&mut self, shelf: &mut Shelf) -> io::Result<()> {
+        let Some(spill) = &mut self.spill else {
+            return Ok(());
+        };
+        let file = match &shelf.file {
+            Some(file) => Arc::clone(file),
+            None => Arc::clone(shelf.file.insert(Arc::new(tempfile::tempfile()?))),
+        };
+        let offset = shelf.end;
+        spill.seek(SeekFrom::Start(0))?;
+        let mut to = &*file;
+        to.seek(SeekFrom::Start(offset))?;
+        // File to file: the kernel copies (copy_file_range), not ppool.
+        let copied = io::copy(spill, &mut to)?;
+        // A short copy (a full disk) leaves the output where it was, whole.
+        shelf.end += copied;
+        if copied != self.len {
+            return Err(io::Error::other("output was not shelved whole"));
+        }
+        self.spill = None;
+        self.shelved = Some(Shelved {
+            file,
+            offset,
+            len: copied,
+        });
+        Ok(())
+    }
+
+    /// Where the output lives when not in memory: (file, offset).
+    fn stored(&self) -> Option<(&File, u64)> {
+        match (&self.spill, &self.shelved) {
+            (Some(file), _) => Some((file, 0)),
+            (None, Some(shelved)) => Some((&shelved.file, shelved.offset)),
+            (None, None) => None,
+        }
+    }
+
     pub fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.len += bytes.len() as u64;
         if let Some((sink, tag)) = &self.lines {
@@ -143,14 +245,13 @@ impl Captured {
         let _ = self.push(&line);
     }
 
-    /// Everything captured, read back from the spill file when there is one.
+    /// Everything captured, read back from the file when not in memory.
     pub fn to_vec(&mut self) -> io::Result<Vec<u8>> {
-        match &mut self.spill {
+        match self.stored() {
             None => Ok(self.memory.clone()),
-            Some(file) => {
+            Some((file, offset)) => {
                 let mut all = Vec::with_capacity(self.len as usize);
-                file.seek(SeekFrom::Start(0))?;
-                file.read_to_end(&mut all)?;
+                self.region(file, offset).read_to_end(&mut all)?;
                 Ok(all)
             }
         }
@@ -162,17 +263,19 @@ impl Captured {
         if self.lines.is_some() {
             return Ok(());
         }
-        match (&mut self.spill, tag) {
+        match (self.stored(), tag) {
             (None, None) => out.write_all(&self.memory),
             (None, Some(tag)) => write_tagged(&mut &self.memory[..], out, tag),
-            (Some(file), None) => {
-                file.seek(SeekFrom::Start(0))?;
-                io::copy(file, out).map(drop)
-            }
-            (Some(file), Some(tag)) => {
-                file.seek(SeekFrom::Start(0))?;
-                write_tagged(&mut BufReader::new(file), out, tag)
-            }
+            (Some((file, offset)), None) => io::copy(&mut self.region(file, offset), out).map(drop),
+            (Some((file, offset)), Some(tag)) => write_tagged(&mut BufReader::new(self.region(file, offset)), out, tag),
+        }
+    }
+
+    fn region<'a>(&self, file: &'a File, offset: u64) -> Region<'a> {
+        Region {
+            file,
+            offset,
+            left: self.len,
         }
     }
 }
@@ -216,6 +319,47 @@ mod tests {
         let mut copy = Vec::new();
         c.copy_to(&mut copy, None).unwrap();
         assert_eq!(copy, all);
+    }
+
+    #[test]
+    fn shelved_outputs_share_one_file_and_read_back_whole() {
+        let mut shelf = Shelf::default();
+        let mut small = Captured::from_vec(b"small\n".to_vec());
+        small.shelve(&mut shelf).unwrap();
+        assert!(shelf.file.is_none(), "output in memory stays there");
+        let outputs: Vec<Vec<u8>> = (0..3u8)
+            .map(|i| {
+                (0..=255u8)
+                    .cycle()
+                    .skip(i as usize)
+                    .take(SPILL_LIMIT + 1 + 1000 * i as usize)
+                    .collect()
+            })
+            .collect();
+        let mut captured: Vec<Captured> = outputs
+            .iter()
+            .map(|bytes| {
+                let mut c = Captured::default();
+                c.push(bytes).unwrap();
+                assert!(c.is_spilled());
+                c.shelve(&mut shelf).unwrap();
+                assert!(!c.is_spilled(), "its own file is closed");
+                c
+            })
+            .collect();
+        assert_eq!(shelf.end, outputs.iter().map(|o| o.len() as u64).sum::<u64>());
+        for (c, bytes) in captured.iter_mut().zip(&outputs).rev() {
+            assert_eq!(&c.to_vec().unwrap(), bytes);
+            let mut copy = Vec::new();
+            c.copy_to(&mut copy, None).unwrap();
+            assert_eq!(&copy, bytes);
+        }
+        let mut tagged = Vec::new();
+        let mut lines = Captured::default();
+        lines.push(&b"line\n".repeat(SPILL_LIMIT / 4)).unwrap();
+        lines.shelve(&mut shelf).unwrap();
+        lines.copy_to(&mut tagged, Some(b"t ")).unwrap();
+        assert_eq!(tagged, b"t line\n".repeat(SPILL_LIMIT / 4));
     }
 
     #[test]
