@@ -209,6 +209,7 @@ impl Captured {
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
+        debug_assert!(self.shelved.is_none(), "output added after it was shelved");
         self.len += bytes.len() as u64;
         if let Some((sink, tag)) = &self.lines {
             self.memory.extend_from_slice(bytes);
