@@ -42,6 +42,12 @@ use scheduler::{Consumer, Plan};
 use sink::Sink;
 use task::Outcome;
 
+/// Locks `m`. A poisoned lock means a thread panicked while holding it; what
+/// it guards is still what the run needs to end properly, so it is used.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs the parsed command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<i32> {
     let (mode, args) = match cli.command {
@@ -235,7 +241,7 @@ fn run_stream(
     };
     let log_ended = |outcome: &Outcome| {
         if let Some(log) = &log {
-            log.lock().unwrap_or_else(|e| e.into_inner()).record(outcome);
+            lock(log).record(outcome);
         }
     };
     let plan = Plan {
@@ -291,7 +297,7 @@ fn run_stream(
         return Ok(Ending::BrokenPipe);
     }
     let ending = sink.finish(cancel.reason()).or_else(quiet_broken_pipe)?;
-    if let Some(error) = read_end.lock().unwrap_or_else(|e| e.into_inner()).error.take() {
+    if let Some(error) = lock(&read_end).error.take() {
         bail!("{error}");
     }
     Ok(ending)

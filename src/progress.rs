@@ -57,7 +57,7 @@ impl Progress {
         let Some(read_end) = &self.read_end else {
             return;
         };
-        let total = read_end.lock().unwrap_or_else(|e| e.into_inner()).total;
+        let total = crate::lock(read_end).total;
         if let Some(total) = total {
             self.bar.set_length(total);
             self.bar.set_style(style(COUNTING));

@@ -267,7 +267,7 @@ impl Dispenser {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = crate::lock(&self.inner);
         let (rx, pending) = &mut *guard;
         loop {
             if cancel.is_stopping() {

@@ -54,7 +54,7 @@ impl LineSink {
                 std::borrow::Cow::Owned(tagged)
             }
         };
-        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = crate::lock(&self.lock);
         let mut rest = &text[..];
         while !rest.is_empty() {
             // SAFETY: rest is valid for rest.len() bytes; fd stays open for the run.

@@ -17,6 +17,7 @@ use super::Executor;
 use crate::builtins::Builtin;
 use crate::cancel::Cancel;
 use crate::input::Record;
+use crate::lock;
 use crate::task::{timeout_note, Outcome, Status};
 
 /// The automatic chunk size aims at about this much work per chunk: enough
@@ -401,8 +402,4 @@ impl SignalNumber for ExitStatus {
         use std::os::unix::process::ExitStatusExt;
         self.signal()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -273,7 +273,7 @@ impl<'a> SshExecutor<'a> {
     }
 
     fn state(&self) -> MutexGuard<'_, Vec<HostState>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock(&self.state)
     }
 
     /// The slot's own host when it is up and has room; else the up host with

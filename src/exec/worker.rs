@@ -6,7 +6,7 @@
 //! and ungrouped, since it belongs to no single task.
 
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::capture::Captured;
@@ -14,6 +14,7 @@ use super::coprocess::{describe_exit, end_all, Coprocess, Pump};
 use super::Executor;
 use crate::cancel::Cancel;
 use crate::input::Record;
+use crate::lock;
 use crate::task::{timeout_note, Outcome, Status};
 
 const SHELL: &str = "/bin/sh";
@@ -187,8 +188,4 @@ impl Drop for WorkerExecutor {
     fn drop(&mut self) {
         self.close(None);
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

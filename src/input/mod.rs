@@ -58,7 +58,7 @@ pub fn spawn(source: Source, format: Format) -> (Receiver<Vec<Record>>, Arc<Mute
                 Source::Reader(reader, name) => (read_items(reader, &format, &mut batcher), name),
                 Source::Groups(groups) => (product(&groups, &format, &mut batcher), String::new()),
             };
-            let mut end = end_writer.lock().unwrap_or_else(|e| e.into_inner());
+            let mut end = crate::lock(&end_writer);
             match result {
                 Ok(()) => end.total = Some(batcher.seq),
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
