@@ -6,20 +6,10 @@ use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use crate::util::{children_of, cmdline_of, json_lines, marker, ppool};
 
-use crate::util::{children_of, cmdline_of};
-
-fn ppool() -> Command {
-    Command::cargo_bin("ppool").expect("the ppool binary is built")
-}
-
-/// A marker in the environment of a run, inherited by every worker: after
-/// the run no process may still carry it.
-fn marker(name: &str) -> String {
-    format!("ppool-test-{name}-{}", std::process::id())
-}
-
+/// Processes holding `marker` in their command line or environment (a run's
+/// marker is put in its environment, and every worker inherits it).
 fn processes_with_marker(marker: &str) -> Vec<i32> {
     let mut found = Vec::new();
     for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -49,13 +39,6 @@ fn assert_nothing_left(marker: &str) {
         assert!(Instant::now() < deadline, "processes left behind: {left:?}");
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
-        .collect()
 }
 
 fn reference(program: &str, args: &[&str], dir: &Path) -> Vec<u8> {

@@ -303,10 +303,7 @@ fn json_output_has_every_field_and_base64_for_binary() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let lines: Vec<serde_json::Value> = stdout_of(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 2);
     let first = &lines[0];
     for field in [
@@ -469,10 +466,7 @@ fn json_missing_field_fails_only_that_task() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let lines: Vec<serde_json::Value> = stdout_of(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     assert_eq!(lines[0]["stdout"], "1\n");
     assert_eq!(lines[1]["status"], "invalid-input");
     assert!(lines[1]["stderr"].as_str().unwrap().contains("a.b"));

@@ -8,14 +8,7 @@ use crate::util::*;
 
 /// The `seq` values of a `--output json` run.
 fn seqs(stdout: &[u8]) -> Vec<u64> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect()
+    json_lines(stdout).iter().map(|l| l["seq"].as_u64().unwrap()).collect()
 }
 
 #[test]
@@ -143,10 +136,7 @@ fn a_hundred_megabyte_line_is_one_record_and_fails_clearly() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), 2);
     assert!(
         lines[0]["stderr"].as_str().unwrap().contains("too long"),
@@ -337,10 +327,7 @@ fn soak(tasks: u64) {
     }
     let status = child.wait().unwrap();
     let stdout = reader.join().unwrap();
-    let results: Vec<serde_json::Value> = String::from_utf8_lossy(&stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let results = json_lines(&stdout);
     let got: BTreeSet<u64> = results.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
     assert_eq!(results.len() as u64, tasks, "not exactly one result per task");
     assert_eq!(got, (1..=tasks).collect());
@@ -500,10 +487,7 @@ fn invalid_records_fail_alike_whatever_runs_the_tasks() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{runner:?}");
-        let results: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let results = json_lines(&out.stdout);
         assert_eq!(seqs(&out.stdout), [1, 2, 3], "{runner:?}");
         assert_eq!(results[1]["status"], "invalid-input", "{runner:?}");
         assert!(

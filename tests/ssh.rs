@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::util::json_lines;
+
 const PPOOL: &str = env!("CARGO_BIN_EXE_ppool");
 
 /// One sshd, stopped when dropped.
@@ -181,13 +183,6 @@ fn run_with_stdin(mut command: Command, stdin: &[u8]) -> Output {
     input.write_all(stdin).expect("writing stdin");
     drop(input);
     child.wait_with_output().expect("waiting for ppool")
-}
-
-fn json_lines(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
 }
 
 #[test]
