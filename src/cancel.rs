@@ -1,11 +1,12 @@
 //! The cancel token: why the run is stopping, and the process group of the
 //! task in each slot, so that a stop reaches every running task.
 
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use crate::exec::process::signal_group;
+use crate::exec::process::Target;
 use crate::guard::Guard;
 use crate::lock;
 
@@ -17,17 +18,32 @@ pub enum StopReason {
     },
     Signal(i32),
     BrokenPipe,
+    /// ppool's own error (see [`Cancel::error`]) while it ran this task.
+    Error {
+        seq: u64,
+    },
 }
 
 pub struct Cancel {
     stopping: AtomicBool,
+    /// A second interrupt killed every task at once.
+    killed: AtomicBool,
     reason: Mutex<Option<StopReason>>,
-    /// Index = slot; 0 = nothing running there.
+    /// The message of a [`StopReason::Error`].
+    error: Mutex<Option<String>>,
+    /// Index = slot: where the running task's signals go
+    /// ([`Target::raw`]); 0 = nothing running there.
     groups: Vec<Mutex<i32>>,
     grace: Duration,
     /// Told of every group as it is registered, to stop them should ppool
     /// be killed with SIGKILL.
     guard: Option<Guard>,
+    /// A pipe that becomes readable when the run stops (one byte, never
+    /// read), so that a task's reader, waiting in poll(2) for pipes that a
+    /// stray descendant holds open, wakes up.
+    wake: Option<(OwnedFd, OwnedFd)>,
+    /// For the thread that sends SIGKILL after the grace.
+    me: Weak<Cancel>,
 }
 
 impl Cancel {
@@ -42,12 +58,16 @@ impl Cancel {
     }
 
     fn with_guard(slots: usize, grace: Duration, guard: Option<Guard>) -> Arc<Cancel> {
-        Arc::new(Cancel {
+        Arc::new_cyclic(|me| Cancel {
             stopping: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
             reason: Mutex::new(None),
+            error: Mutex::new(None),
             groups: (0..=slots).map(|_| Mutex::new(0)).collect(),
             grace,
             guard,
+            wake: crate::exec::spawn::pipe().ok(),
+            me: me.clone(),
         })
     }
 
@@ -55,14 +75,23 @@ impl Cancel {
         self.stopping.load(Ordering::SeqCst)
     }
 
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::SeqCst)
+    }
+
     pub fn reason(&self) -> Option<StopReason> {
         *lock(&self.reason)
+    }
+
+    /// A descriptor that polls readable once the run is stopping.
+    pub fn stop_fd(&self) -> Option<i32> {
+        self.wake.as_ref().map(|(read, _)| read.as_raw_fd())
     }
 
     /// Starts no more tasks and stops the running ones: SIGTERM to each
     /// process group now, SIGKILL to those still there after the grace.
     /// Only the first reason counts; later calls do nothing.
-    pub fn stop(self: &Arc<Self>, reason: StopReason) {
+    pub fn stop(&self, reason: StopReason) {
         {
             let mut current = lock(&self.reason);
             if current.is_some() {
@@ -71,12 +100,40 @@ impl Cancel {
             *current = Some(reason);
         }
         self.stopping.store(true, Ordering::SeqCst);
+        if let Some((_, write)) = &self.wake {
+            // SAFETY: one byte from a static into a pipe we own; a pipe with
+            // room never blocks, and this is the only write to it.
+            unsafe {
+                libc::write(write.as_raw_fd(), b"x".as_ptr().cast(), 1);
+            }
+        }
         self.signal_all(libc::SIGTERM);
-        let this = Arc::clone(self);
-        std::thread::spawn(move || {
-            std::thread::sleep(this.grace);
-            this.signal_all(libc::SIGKILL);
-        });
+        if let Some(this) = self.me.upgrade() {
+            std::thread::spawn(move || {
+                std::thread::sleep(this.grace);
+                this.signal_all(libc::SIGKILL);
+            });
+        }
+    }
+
+    /// ppool's own error while it ran task `seq` (its output could not be
+    /// kept): the run stops, and ends with `message` as its error.
+    pub fn fail(&self, seq: u64, message: String) {
+        {
+            let mut error = lock(&self.error);
+            if error.is_none() && self.reason().is_none() {
+                *error = Some(message);
+            }
+        }
+        self.stop(StopReason::Error { seq });
+    }
+
+    /// The error a [`StopReason::Error`] stop was for.
+    pub fn error(&self) -> Option<String> {
+        match self.reason() {
+            Some(StopReason::Error { .. }) => lock(&self.error).clone(),
+            _ => None,
+        }
     }
 
     /// Starts no more tasks (and no retries), without signalling any. Only an
@@ -88,23 +145,29 @@ impl Cancel {
     /// A second interrupt: kill every running task at once.
     pub fn kill_now(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+        self.killed.store(true, Ordering::SeqCst);
         self.signal_all(libc::SIGKILL);
     }
 
-    /// Records the process group running in `slot`. A stop that came just
-    /// before is applied to it at once, so no task escapes a stop.
+    /// Records the process group `pid` leads as running in `slot`.
     pub fn register(&self, slot: usize, pid: i32) {
+        self.register_task(slot, Target::group(pid));
+    }
+
+    /// Records where the signals of the task in `slot` go. A stop that came
+    /// just before is applied to it at once, so no task escapes a stop.
+    pub fn register_task(&self, slot: usize, target: Target) {
         let mut entry = lock(&self.groups[slot]);
-        *entry = pid;
+        *entry = target.raw();
         if let Some(guard) = &self.guard {
-            guard.note(slot, pid);
+            guard.note(slot, target.group_id().unwrap_or(0));
         }
         if self.is_stopping() {
-            signal_group(pid, libc::SIGTERM);
+            target.signal(libc::SIGTERM);
             let grace = self.grace;
             std::thread::spawn(move || {
                 std::thread::sleep(grace);
-                signal_group(pid, libc::SIGKILL);
+                target.signal(libc::SIGKILL);
             });
         }
     }
@@ -120,10 +183,9 @@ impl Cancel {
     }
 
     fn signal_all(&self, signal: i32) {
-        for group in &self.groups {
-            let pid = lock(group);
-            if *pid > 0 {
-                signal_group(*pid, signal);
+        for entry in &self.groups {
+            if let Some(target) = Target::from_raw(*lock(entry)) {
+                target.signal(signal);
             }
         }
     }

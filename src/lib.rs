@@ -297,6 +297,9 @@ fn run_stream(
         return Ok(Ending::BrokenPipe);
     }
     let ending = sink.finish(cancel.reason()).or_else(quiet_broken_pipe)?;
+    if let Some(error) = cancel.error() {
+        bail!("{error}");
+    }
     if let Some(error) = lock(&read_end).error.take() {
         bail!("{error}");
     }
@@ -377,6 +380,9 @@ fn run_apply(
         None => None,
     };
     let mut outcome = scheduler::run_with_retries(&record, 1, config.retries, &executor, cancel);
+    if let Some(error) = cancel.error() {
+        bail!("{error}");
+    }
     if let Some(log) = &mut log {
         use std::os::unix::ffi::OsStringExt;
         outcome.command = executor

@@ -165,7 +165,8 @@ fn run_slot(
         }
         let mut listening = true;
         let mut outcomes = Vec::new();
-        executor.run_batch(&records, slot, cancel, &mut |outcome| {
+        executor.run_batch(&records, slot, cancel, &mut |mut outcome| {
+            outcome.ended_in_stop = cancel.is_stopping();
             let outcome = if should_retry(&outcome, plan.retries, cancel) {
                 match records.binary_search_by_key(&outcome.seq, |r| r.seq) {
                     Ok(at) => retry(&records[at], outcome, slot, plan.retries, executor, cancel),
@@ -203,9 +204,18 @@ pub fn run_with_retries(
     if let Some(outcome) = invalid_input(record, slot) {
         return outcome;
     }
-    let mut outcome = executor.run(record, slot, cancel);
+    let mut outcome = attempt(record, slot, executor, cancel);
     outcome.attempts = 1;
     retry(record, outcome, slot, retries, executor, cancel)
+}
+
+/// One run of a task, marked with whether the run was already stopping when
+/// it ended: read here, before this slot can itself stop the run, so an
+/// outcome that ended before the stop is never taken for one it ended.
+fn attempt(record: &Record, slot: usize, executor: &dyn Executor, cancel: &Cancel) -> Outcome {
+    let mut outcome = executor.run(record, slot, cancel);
+    outcome.ended_in_stop = cancel.is_stopping();
+    outcome
 }
 
 /// A record that cannot become a task (invalid JSON and such) never reaches
@@ -226,7 +236,7 @@ fn retry(
 ) -> Outcome {
     while should_retry(&outcome, retries, cancel) {
         let attempts = outcome.attempts.max(1) + 1;
-        outcome = executor.run(record, slot, cancel);
+        outcome = attempt(record, slot, executor, cancel);
         outcome.attempts = attempts;
     }
     outcome

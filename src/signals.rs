@@ -47,20 +47,18 @@ pub mod foreground {
     use signal_hook::consts::{SIGALRM, SIGINT, SIGTERM};
 
     use crate::cancel::Cancel;
+    use crate::exec::process::Target;
 
-    /// Where signals go: `-pgid` for a task in its own group, else its pid; 0: none.
+    /// Where signals go, as [`Target::raw`]; 0: none.
     static TASK: AtomicI32 = AtomicI32::new(0);
     /// The first signal received, 0 until then.
     static RECEIVED: AtomicI32 = AtomicI32::new(0);
     static GRACE_US: AtomicU64 = AtomicU64::new(0);
 
     fn send(signal: i32) {
-        let target = TASK.load(Ordering::SeqCst);
-        if target != 0 {
-            // SAFETY: kill(2) is async-signal-safe and has no memory effects.
-            unsafe {
-                libc::kill(target, signal);
-            }
+        // Target::signal is kill(2) alone, which is async-signal-safe.
+        if let Some(target) = Target::from_raw(TASK.load(Ordering::SeqCst)) {
+            target.signal(signal);
         }
     }
 
@@ -108,8 +106,8 @@ pub mod foreground {
 
     /// The task has started: signals from now on reach it, and one that came
     /// just before is applied now.
-    pub fn started(target: i32) {
-        TASK.store(target, Ordering::SeqCst);
+    pub fn started(target: Target) {
+        TASK.store(target.raw(), Ordering::SeqCst);
         if RECEIVED.load(Ordering::SeqCst) != 0 {
             stop_task();
         }

@@ -94,34 +94,19 @@ impl Sink {
             self.failed += 1;
             self.named.offer(outcome.seq, || describe(&outcome));
         }
-        // After a fail-fast stop nothing past the failed task is printed.
-        let cutoff = match stop {
-            Some(StopReason::FailFast { seq }) => Some(seq),
-            _ => None,
-        };
-        if cutoff == Some(outcome.seq) {
+        if stop == Some(StopReason::FailFast { seq: outcome.seq }) {
             self.stopped_code = Some(outcome.own_exit_code());
         }
-        match self.mode {
-            Mode::Map if cutoff == Some(outcome.seq) => {
-                // All-or-nothing: no stdout, but the failure's stderr.
-                self.output.write(&mut outcome, false)
-            }
-            Mode::Map => {
+        match shown(self.mode, stop, &outcome) {
+            Shown::Not => Ok(()),
+            Shown::Whole => self.output.write(&mut outcome, true),
+            Shown::StderrOnly => self.output.write(&mut outcome, false),
+            Shown::InTurn if self.mode == Mode::Map => {
                 self.shelve(&mut outcome);
                 self.held.insert(outcome.seq, outcome);
                 Ok(())
             }
-            Mode::Unordered | Mode::Apply => {
-                if cutoff.is_some_and(|seq| seq != outcome.seq) {
-                    return Ok(());
-                }
-                self.output.write(&mut outcome, true)
-            }
-            Mode::Imap => {
-                if cutoff.is_some_and(|seq| outcome.seq > seq) {
-                    return Ok(());
-                }
+            Shown::InTurn => {
                 let Some(at) = outcome.seq.checked_sub(self.next) else {
                     return Ok(());
                 };
@@ -133,7 +118,13 @@ impl Sink {
                     self.waiting.resize_with(at + 1, || None);
                 }
                 self.waiting[at] = Some(outcome);
-                while let Some(Some(_)) = self.waiting.front() {
+                // Results that were waiting before the stop came may lie
+                // past the last one it lets through.
+                let last = last_shown(stop);
+                while let Some(Some(front)) = self.waiting.front() {
+                    if front.seq > last {
+                        break;
+                    }
                     if let Some(Some(mut ready)) = self.waiting.pop_front() {
                         self.next += 1;
                         self.output.write(&mut ready, true)?;
@@ -170,10 +161,7 @@ impl Sink {
             // An interrupted map never completed: all-or-nothing prints nothing.
             (Mode::Map, Some(_)) => {}
             (Mode::Map, None) | (Mode::Imap, _) => {
-                let cutoff = match stop {
-                    Some(StopReason::FailFast { seq }) => seq,
-                    _ => u64::MAX,
-                };
+                let cutoff = last_shown(stop);
                 let waiting = std::mem::take(&mut self.waiting).into_iter().flatten();
                 let held = std::mem::take(&mut self.held).into_values().chain(waiting);
                 for mut outcome in held.take_while(|outcome| outcome.seq <= cutoff) {
@@ -193,6 +181,8 @@ impl Sink {
                     code: self.stopped_code.unwrap_or(1),
                 });
             }
+            // The caller ends the run with ppool's own error instead.
+            Some(StopReason::Error { .. }) => return Ok(Ending::Completed { failed: self.failed }),
             None => Ending::Completed { failed: self.failed },
         };
         if self.failed > 0 {
@@ -212,6 +202,52 @@ impl Sink {
             self.output.note(&format!("ppool: stopped by {name}"))?;
         }
         Ok(ending)
+    }
+}
+
+/// What a stop leaves of one outcome's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Whole,
+    /// `map --fail-fast`'s failed task: its stderr, never stdout.
+    StderrOnly,
+    /// Held for its turn: `map` at the end, `imap` in input order.
+    InTurn,
+    Not,
+}
+
+/// After a fail-fast stop, `unordered` prints the failed task and every
+/// task that ended before it; `imap` the tasks up to the failed one; `map`
+/// only the failed task's stderr. After ppool's own error, the same minus
+/// the task whose output it lost. Whether a task ended before the stop is
+/// the outcome's own record, not the time its outcome reaches the sink.
+fn shown(mode: Mode, stop: Option<StopReason>, outcome: &Outcome) -> Shown {
+    let failed = match stop {
+        Some(StopReason::FailFast { seq } | StopReason::Error { seq }) => Some(seq),
+        _ => None,
+    };
+    let is_failed = failed == Some(outcome.seq);
+    let fail_fast = matches!(stop, Some(StopReason::FailFast { .. }));
+    match mode {
+        Mode::Map if is_failed && fail_fast => Shown::StderrOnly,
+        Mode::Map => Shown::InTurn,
+        Mode::Imap if outcome.seq > last_shown(stop) => Shown::Not,
+        Mode::Imap => Shown::InTurn,
+        Mode::Unordered | Mode::Apply => match failed {
+            None => Shown::Whole,
+            Some(_) if is_failed && fail_fast => Shown::Whole,
+            Some(_) if is_failed || outcome.ended_in_stop => Shown::Not,
+            Some(_) => Shown::Whole,
+        },
+    }
+}
+
+/// `imap`: the last task a stop lets through, in input order.
+fn last_shown(stop: Option<StopReason>) -> u64 {
+    match stop {
+        Some(StopReason::FailFast { seq }) => seq,
+        Some(StopReason::Error { seq }) => seq.saturating_sub(1),
+        _ => u64::MAX,
     }
 }
 

@@ -54,6 +54,10 @@ pub struct Outcome {
     pub command: Vec<u8>,
     /// The remote host that ran it (`--ssh`); `None` for this machine.
     pub host: Option<String>,
+    /// The run was already stopping when this task ended, so the stop may
+    /// have ended it: after a fail-fast stop, `unordered` prints only the
+    /// tasks that ended before. Set by the scheduler as each task ends.
+    pub ended_in_stop: bool,
 }
 
 impl Outcome {
@@ -78,6 +82,7 @@ impl Outcome {
             duration: Duration::ZERO,
             command: Vec::new(),
             host: None,
+            ended_in_stop: false,
         }
     }
 

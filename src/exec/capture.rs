@@ -220,15 +220,25 @@ impl Captured {
             return Ok(());
         }
         if let Some(file) = &mut self.spill {
-            return file.write_all(bytes);
+            return file.write_all(bytes).map_err(spill_error);
         }
         if self.memory.len() + bytes.len() <= SPILL_LIMIT {
             self.memory.extend_from_slice(bytes);
             return Ok(());
         }
-        let mut file = tempfile::tempfile()?;
-        file.write_all(&self.memory)?;
-        file.write_all(bytes)?;
+        let mut file = tempfile::tempfile().map_err(|e| {
+            let dir = std::env::temp_dir();
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot create a temporary file in {} for output over {} MiB: {e} (set TMPDIR to a directory with room)",
+                    dir.display(),
+                    SPILL_LIMIT >> 20
+                ),
+            )
+        })?;
+        file.write_all(&self.memory).map_err(spill_error)?;
+        file.write_all(bytes).map_err(spill_error)?;
         self.memory = Vec::new();
         self.spill = Some(file);
         Ok(())
@@ -279,6 +289,18 @@ impl Captured {
             left: self.len,
         }
     }
+}
+
+/// A failed write to a spill file, naming where it is (it has no name of its own).
+fn spill_error(e: io::Error) -> io::Error {
+    let dir = std::env::temp_dir();
+    io::Error::new(
+        e.kind(),
+        format!(
+            "cannot write to a temporary file in {}: {e} (is the disk full? set TMPDIR to a directory with room)",
+            dir.display()
+        ),
+    )
 }
 
 fn write_tagged(input: &mut dyn BufRead, out: &mut dyn Write, tag: &[u8]) -> io::Result<()> {

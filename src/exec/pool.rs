@@ -375,6 +375,7 @@ fn answer(record: &Record, slot: usize, response: &frame::Response, now: SystemT
         duration: response.duration,
         command: Vec::new(),
         host: None,
+        ended_in_stop: false,
     }
 }
 

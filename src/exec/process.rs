@@ -62,6 +62,7 @@ impl Ended {
             duration: took,
             command: Vec::new(),
             host: None,
+            ended_in_stop: false,
         }
     }
 }
@@ -93,6 +94,12 @@ pub struct Lines {
 }
 
 /// Starts the task and waits for it. `Err` only when it could not start.
+///
+/// The task is complete when its process has exited and its output pipes
+/// have closed. A descendant that escaped the task's group (a daemon in a
+/// session of its own) can hold the pipes open for ever: once the task has
+/// timed out or the run is stopping, and its group has had the grace and
+/// then SIGKILL, its pipes are let go and what was read is kept.
 pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     let (stdio, own_group) = if spec.inherit_stdio {
         // A task that reads the terminal must stay in the terminal's
@@ -115,9 +122,10 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
         own_group,
     })?;
     let pid = child.pid;
-    cancel.register(spec.slot, pid);
+    let target = Target::of(pid, own_group);
+    cancel.register_task(spec.slot, target);
     if spec.inherit_stdio {
-        signals::foreground::started(if own_group { -pid } else { pid });
+        signals::foreground::started(target);
     }
     let mut clock = Clock::new(spec.timeout, spec.grace);
     let mut ended = Ended::default();
@@ -125,13 +133,20 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
         ended.stdout = Captured::passing_lines(Arc::clone(&lines.stdout), lines.tag.clone());
         ended.stderr = Captured::passing_lines(Arc::clone(&lines.stderr), lines.tag.clone());
     }
-    let read = match (child.stdout, child.stderr) {
-        (Some(out), Some(err)) => read_both(out, err, &mut ended, &mut clock, pid),
-        _ => Ok(()),
-    };
+    if let (Some(out), Some(err)) = (child.stdout, child.stderr) {
+        let mut reader = Reader {
+            ended: &mut ended,
+            clock: &mut clock,
+            target,
+            cancel,
+            seq: spec.seq,
+            lost: false,
+        };
+        READ_BUFFER.with_borrow_mut(|buf| reader.read_both(buf, &out, &err));
+    }
     ended.stdout.end_lines();
     ended.stderr.end_lines();
-    wait_exited(pid, &mut clock);
+    wait_exited(pid, &mut clock, target);
     // The leader stays a zombie until reaped below, so its group id cannot be
     // reused while it is still registered for signalling.
     cancel.unregister(spec.slot);
@@ -140,7 +155,6 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     }
     let exit = spawn::reap(pid)?;
     drop(child.stdin);
-    read?;
     ended.exit_code = exit.code;
     ended.signal = exit.signal;
     ended.timed_out = clock.timed_out;
@@ -152,59 +166,153 @@ fn stdin_is_terminal() -> bool {
     io::stdin().is_terminal()
 }
 
-/// The timeout, then the grace between SIGTERM and SIGKILL.
+/// Where a task's signals go: its process group, or the process alone when
+/// it has no group of its own (`apply` with a terminal on stdin stays in the
+/// terminal's group). Every signal ppool sends a task follows this one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target(i32);
+
+impl Target {
+    pub fn of(pid: i32, own_group: bool) -> Target {
+        Target(if own_group { -pid } else { pid })
+    }
+
+    pub fn group(leader: i32) -> Target {
+        Target(-leader)
+    }
+
+    /// kill(2)'s pid argument: a signal handler can only read an atomic.
+    pub fn raw(self) -> i32 {
+        self.0
+    }
+
+    /// The target stored as [`Target::raw`]; 0 is none.
+    pub fn from_raw(raw: i32) -> Option<Target> {
+        (raw != 0).then_some(Target(raw))
+    }
+
+    /// The process group, when the task has one of its own.
+    pub fn group_id(self) -> Option<i32> {
+        (self.0 < 0).then_some(-self.0)
+    }
+
+    pub fn signal(self, signal: i32) {
+        // SAFETY: kill(2) has no memory effects and fails harmlessly when
+        // the process or group is gone.
+        unsafe {
+            libc::kill(self.0, signal);
+        }
+    }
+}
+
+/// Signals the process group led by `pid`.
+pub fn signal_group(pid: i32, signal: i32) {
+    Target::group(pid).signal(signal);
+}
+
+/// What the clock does when its next moment comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// The timeout: SIGTERM.
+    Term,
+    /// The grace is over: SIGKILL.
+    Kill,
+    /// Whatever still holds the pipes is not the task's: let them go.
+    Abandon,
+}
+
+/// After SIGKILL, how long the pipes may take to close before they are let
+/// go: the killed processes' ends close at once, so only a descendant that
+/// escaped the group makes the reader wait this long.
+const LINGER: Duration = Duration::from_millis(100);
+
+/// While the run is stopping, how often the reader looks for a second
+/// interrupt (which kills at once).
+const STOPPING_POLL: Duration = Duration::from_millis(50);
+
+/// The timeout, then the grace between SIGTERM and SIGKILL, then the linger
+/// before the pipes are let go.
 struct Clock {
     next: Option<Instant>,
+    step: Step,
     grace: Duration,
     timed_out: bool,
-    killed: bool,
+    /// The run is stopping: the cancel token signals the task's group; the
+    /// clock only counts the grace.
+    stopping: bool,
 }
 
 impl Clock {
     fn new(timeout: Option<Duration>, grace: Duration) -> Clock {
         Clock {
             next: timeout.map(|t| Instant::now() + t),
+            step: Step::Term,
             grace,
             timed_out: false,
-            killed: false,
+            stopping: false,
         }
     }
 
     /// Milliseconds to the next step, for poll(2); -1 when there is none.
     fn poll_timeout(&self) -> i32 {
-        match self.next {
+        let mut left = self.next.map(|at| at.saturating_duration_since(Instant::now()));
+        if self.stopping {
+            left = Some(left.map_or(STOPPING_POLL, |left| left.min(STOPPING_POLL)));
+        }
+        match left {
             None => -1,
-            Some(at) => {
-                let left = at.saturating_duration_since(Instant::now());
-                // Round up so a wake-up never comes just before the deadline.
-                left.as_millis().min(i32::MAX as u128 - 1) as i32 + 1
+            // Round up so a wake-up never comes just before the deadline.
+            Some(left) => left.as_millis().min(i32::MAX as u128 - 1) as i32 + 1,
+        }
+    }
+
+    fn is_due(&self) -> bool {
+        self.next.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// The run started to stop: SIGKILL after the grace, unless the timeout
+    /// already got further.
+    fn stop_seen(&mut self) {
+        self.stopping = true;
+        if self.step == Step::Term {
+            self.step = Step::Kill;
+            self.next = Some(Instant::now() + self.grace);
+        }
+    }
+
+    /// Everything was killed at once (a second interrupt).
+    fn kill_seen(&mut self) {
+        if self.step != Step::Abandon {
+            self.step = Step::Abandon;
+            self.next = Some(Instant::now() + LINGER);
+        }
+    }
+
+    /// Takes the step that is due, if one is; true when the pipes are to be
+    /// let go.
+    fn tick(&mut self, target: Target) -> bool {
+        if !self.is_due() {
+            return false;
+        }
+        match self.step {
+            Step::Term => {
+                self.timed_out = true;
+                target.signal(libc::SIGTERM);
+                self.step = Step::Kill;
+                self.next = Some(Instant::now() + self.grace);
+                false
+            }
+            Step::Kill => {
+                target.signal(libc::SIGKILL);
+                self.step = Step::Abandon;
+                self.next = Some(Instant::now() + LINGER);
+                false
+            }
+            Step::Abandon => {
+                self.next = None;
+                true
             }
         }
-    }
-
-    /// Sends the signal that is due, if one is.
-    fn tick(&mut self, pid: i32) {
-        let Some(at) = self.next else { return };
-        if Instant::now() < at {
-            return;
-        }
-        if !self.timed_out {
-            self.timed_out = true;
-            signal_group(pid, libc::SIGTERM);
-            self.next = Some(Instant::now() + self.grace);
-        } else if !self.killed {
-            self.killed = true;
-            signal_group(pid, libc::SIGKILL);
-            self.next = None;
-        }
-    }
-}
-
-pub fn signal_group(pid: i32, signal: i32) {
-    // SAFETY: kill(2) with a negative pid signals a process group; it has no
-    // memory effects and fails harmlessly when the group is gone.
-    unsafe {
-        libc::kill(-pid, signal);
     }
 }
 
@@ -213,42 +321,99 @@ thread_local! {
     static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; 64 * 1024]);
 }
 
-fn read_both(out: OwnedFd, err: OwnedFd, ended: &mut Ended, clock: &mut Clock, pid: i32) -> io::Result<()> {
-    READ_BUFFER.with_borrow_mut(|buf| read_both_into(buf, &out, &err, ended, clock, pid))
+/// Reads a task's stdout and stderr until both close or are let go.
+struct Reader<'a> {
+    ended: &'a mut Ended,
+    clock: &'a mut Clock,
+    target: Target,
+    cancel: &'a Cancel,
+    seq: u64,
+    /// ppool could not keep the output (a full disk): the rest is drained
+    /// and dropped, and the run stops with ppool's own error.
+    lost: bool,
 }
 
-fn read_both_into(
-    buf: &mut [u8],
-    out: &OwnedFd,
-    err: &OwnedFd,
-    ended: &mut Ended,
-    clock: &mut Clock,
-    pid: i32,
-) -> io::Result<()> {
-    let mut fds = [
-        libc::pollfd {
-            fd: out.as_raw_fd(),
+/// Rounds of reading what is ready, without waiting, before a deadline is
+/// judged: enough to empty the pipes of a task that has already ended.
+const DRAIN_ROUNDS: usize = 64;
+
+impl Reader<'_> {
+    fn read_both(&mut self, buf: &mut [u8], out: &OwnedFd, err: &OwnedFd) {
+        let pollfd = |fd| libc::pollfd {
+            fd,
             events: libc::POLLIN,
             revents: 0,
-        },
-        libc::pollfd {
-            fd: err.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        },
-    ];
-    let mut result = Ok(());
-    while fds[0].fd >= 0 || fds[1].fd >= 0 {
-        // SAFETY: fds is a valid array of two pollfd; poll ignores negative fds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, clock.poll_timeout()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
+        };
+        // The third: readable once the run stops, so that a stop is seen
+        // even while the task's pipes are silent. It costs no system call.
+        let mut fds = [
+            pollfd(out.as_raw_fd()),
+            pollfd(err.as_raw_fd()),
+            pollfd(self.cancel.stop_fd().unwrap_or(-1)),
+        ];
+        while fds[0].fd >= 0 || fds[1].fd >= 0 {
+            if !self.poll(&mut fds, self.clock.poll_timeout()) {
+                return;
+            }
+            self.read_ready(buf, &mut fds[..2]);
+            if fds[2].revents != 0 {
+                fds[2].fd = -1;
+                self.clock.stop_seen();
+            }
+            if self.clock.stopping && self.cancel.is_killed() {
+                self.clock.kill_seen();
+            }
+            if !self.clock.is_due() {
                 continue;
             }
-            return Err(e);
+            if self.clock.step == Step::Term {
+                // ppool may have been held up (SIGSTOP, a loaded machine)
+                // past the deadline of a task that ended in time: what its
+                // pipes hold is judged before the deadline is.
+                self.drain(buf, &mut fds[..2]);
+                if fds[0].fd < 0 && fds[1].fd < 0 {
+                    return;
+                }
+            }
+            if self.clock.tick(self.target) {
+                self.drain(buf, &mut fds[..2]);
+                return;
+            }
         }
-        clock.tick(pid);
+    }
+
+    /// poll(2), retried when interrupted; false on any other error, which
+    /// ends the reading as if the pipes had closed.
+    fn poll(&mut self, fds: &mut [libc::pollfd], timeout: i32) -> bool {
+        loop {
+            // SAFETY: fds is a valid array of pollfd; poll ignores negative fds.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
+            if n >= 0 {
+                return true;
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                self.give_up(&format!("cannot wait for its output: {e}"));
+                return false;
+            }
+        }
+    }
+
+    /// Reads what is ready right now, a few rounds, without waiting.
+    fn drain(&mut self, buf: &mut [u8], fds: &mut [libc::pollfd]) {
+        for _ in 0..DRAIN_ROUNDS {
+            if fds.iter().all(|pfd| pfd.fd < 0) || !self.poll(fds, 0) {
+                return;
+            }
+            if fds.iter().all(|pfd| pfd.revents == 0) {
+                return;
+            }
+            self.read_ready(buf, fds);
+        }
+    }
+
+    /// One read from each pipe that poll found ready; a closed one is dropped.
+    fn read_ready(&mut self, buf: &mut [u8], fds: &mut [libc::pollfd]) {
         for (i, pfd) in fds.iter_mut().enumerate() {
             if pfd.fd < 0 || pfd.revents == 0 {
                 continue;
@@ -256,22 +421,37 @@ fn read_both_into(
             // SAFETY: buf is valid for buf.len() bytes; fd is an open pipe we own.
             let got = unsafe { libc::read(pfd.fd, buf.as_mut_ptr().cast(), buf.len()) };
             if got > 0 {
-                let sink = if i == 0 { &mut ended.stdout } else { &mut ended.stderr };
+                if self.lost {
+                    // Drained, so the task is not blocked on a full pipe.
+                    continue;
+                }
+                let sink = if i == 0 {
+                    &mut self.ended.stdout
+                } else {
+                    &mut self.ended.stderr
+                };
                 if let Err(e) = sink.push(&buf[..got as usize]) {
-                    // Keep draining so the task is not blocked on a full pipe.
-                    result = Err(e);
+                    self.give_up(&format!("output is incomplete: {e}"));
                 }
             } else if got == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
                 pfd.fd = -1;
             }
         }
     }
-    result
+
+    /// ppool's own failure: the task's output cannot be kept, so the run
+    /// stops with this error rather than report a task it could not judge.
+    fn give_up(&mut self, reason: &str) {
+        if !self.lost {
+            self.lost = true;
+            self.cancel.fail(self.seq, format!("task {}: {reason}", self.seq));
+        }
+    }
 }
 
 /// Waits until the process has exited without reaping it, still enforcing
 /// the timeout (the task may have closed its output and run on).
-fn wait_exited(pid: i32, clock: &mut Clock) {
+fn wait_exited(pid: i32, clock: &mut Clock, target: Target) {
     loop {
         let flags = if clock.next.is_some() {
             libc::WEXITED | libc::WNOWAIT | libc::WNOHANG
@@ -292,7 +472,9 @@ fn wait_exited(pid: i32, clock: &mut Clock) {
         if unsafe { info.si_pid() } != 0 {
             return;
         }
+        // Right after a look that found it running, so that an exit during
+        // a hold-up of ppool's own is never taken for a timeout.
+        clock.tick(target);
         std::thread::sleep(Duration::from_millis(5));
-        clock.tick(pid);
     }
 }

@@ -153,6 +153,7 @@ impl Executor for WorkerExecutor {
                     duration: clock.elapsed(),
                     command: Vec::new(),
                     host: None,
+                    ended_in_stop: false,
                 }
             }
             Err(timed_out) => {
