@@ -11,4 +11,5 @@ mod policies;
 mod progress;
 mod reliability;
 mod ssh;
+mod tasks;
 mod util;

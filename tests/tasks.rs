@@ -1,0 +1,269 @@
+//! A task's process: descendants that escape its group, timeouts on a
+//! terminal, ppool stopped and continued, fail-fast output, and ppool's own
+//! I/O errors.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// Far longer than any of these runs may take: a run still going after it
+/// is waiting for the daemon.
+const BOUND: Duration = Duration::from_secs(20);
+
+/// A task that leaves a daemon in a session of its own (outside the task's
+/// process group) holding its stdout and stderr, then ends.
+fn daemon_task(mark: &str) -> String {
+    format!("setsid sh -c 'sleep 60; exit 0 # {mark}' & echo started")
+}
+
+/// The daemons of `daemon_task(mark)` now running (ppool's own command
+/// line holds the marker too).
+fn daemons(mark: &str) -> Vec<u32> {
+    processes_with(mark)
+        .into_iter()
+        .filter(|&pid| cmdline_of(pid).starts_with("sh -c sleep 60"))
+        .collect()
+}
+
+/// Waits for `child` up to `BOUND`; kills it and fails past that.
+fn wait_bounded(mut child: Child, what: &str) -> std::process::Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > BOUND {
+            child.kill().ok();
+            panic!("{what}: still running after {BOUND:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Kills the daemons a test left, by their marker.
+struct Daemons(String);
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for pid in daemons(&self.0) {
+            // The daemon leads a session and a process group of its own:
+            // its sleep goes with it.
+            // SAFETY: kill(2) has no memory effects.
+            unsafe {
+                libc::kill(-(pid as i32), libc::SIGKILL);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_timeout_does_not_wait_for_a_daemon_holding_the_pipes() {
+    let mark = marker("daemon-timeout");
+    let _daemons = Daemons(mark.clone());
+    let child = ppool_std()
+        .args([
+            "unordered",
+            "--timeout",
+            "1s",
+            "--grace",
+            "1s",
+            "sh",
+            "-c",
+            &daemon_task(&mark),
+            ":::",
+            "x",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(child, "--timeout with a daemon");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    // What was read is kept.
+    assert_eq!(stdout_of(&out), "started\n");
+    assert!(stderr_of(&out).contains("timed out"), "{}", stderr_of(&out));
+    assert!(!daemons(&mark).is_empty(), "the daemon is not the task's to stop");
+}
+
+#[test]
+fn sigterm_does_not_wait_for_a_daemon_holding_the_pipes() {
+    let mark = marker("daemon-sigterm");
+    let _daemons = Daemons(mark.clone());
+    let child = ppool_std()
+        .args([
+            "unordered",
+            "--grace",
+            "1s",
+            "sh",
+            "-c",
+            &daemon_task(&mark),
+            ":::",
+            "x",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + BOUND;
+    while daemons(&mark).is_empty() {
+        assert!(Instant::now() < deadline, "the daemon never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    send_signal(child.id(), libc::SIGTERM);
+    let out = wait_bounded(child, "SIGTERM with a daemon");
+    assert_eq!(out.status.code(), Some(143), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "started\n");
+}
+
+#[test]
+fn a_closed_stdout_does_not_wait_for_a_daemon_holding_the_pipes() {
+    let mark = marker("daemon-head");
+    let _daemons = Daemons(mark.clone());
+    // Task 1 prints and ends; task 2 leaves the daemon behind.
+    let script = format!("if [ {{}} = 2 ]; then {}; else echo line; fi", daemon_task(&mark));
+    let pipeline = format!("\"$0\" unordered -j2 --grace 1s sh -c \"$1\" ::: 1 2 | head -1");
+    let child = Command::new("sh")
+        .args(["-c", &pipeline])
+        .arg(assert_cmd::cargo::cargo_bin("ppool"))
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(child, "| head -1 with a daemon");
+    assert_eq!(stdout_of(&out).lines().count(), 1, "{}", stdout_of(&out));
+    assert_eq!(stderr_of(&out), "");
+}
+
+#[test]
+fn apply_on_a_terminal_times_out_a_task_in_the_terminals_group() {
+    // `script` gives ppool a terminal on stdin, so the task stays in the
+    // terminal's process group rather than one of its own.
+    let line = format!(
+        "{} apply --timeout 1s --grace 1s sleep 30",
+        assert_cmd::cargo::cargo_bin("ppool").display()
+    );
+    let child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running `script` (util-linux) to get a pseudo-terminal");
+    let out = wait_bounded(child, "apply --timeout on a terminal");
+    assert_eq!(out.status.code(), Some(124), "{out:?}");
+    assert!(stdout_of(&out).contains("timed out after 1s"), "{out:?}");
+}
+
+#[test]
+fn tasks_that_ended_while_ppool_was_stopped_are_not_timeouts() {
+    let mut child = ppool_std()
+        .args([
+            "unordered",
+            "-j2",
+            "--timeout",
+            "2s",
+            "--output",
+            "json",
+            "sleep",
+            ":::",
+            "0.5",
+            "0.5",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stopped once both tasks run, continued long after they ended and
+    // after their deadline.
+    let deadline = Instant::now() + BOUND;
+    let sleeping = |pid: u32| cmdline_of(pid).contains("sleep 0.5");
+    while children_of(child.id()).into_iter().filter(|&p| sleeping(p)).count() < 2 {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            panic!("the tasks never started");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    send_signal(child.id(), libc::SIGSTOP);
+    std::thread::sleep(Duration::from_secs(3));
+    send_signal(child.id(), libc::SIGCONT);
+    let out = wait_bounded(child, "stopped and continued");
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout_of(&out), stderr_of(&out));
+    let statuses: Vec<_> = json_lines(&out.stdout)
+        .iter()
+        .map(|l| l["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["ok", "ok"]);
+}
+
+#[test]
+fn unordered_fail_fast_prints_every_task_that_ended_before_the_failure() {
+    for run in 0..100 {
+        let out = ppool()
+            .args([
+                "unordered",
+                "-j1",
+                "--fail-fast",
+                "sh",
+                "-c",
+                "echo $0; [ $0 != F ]",
+                ":::",
+                "x",
+                "y",
+                "F",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "run {run}: {}", stderr_of(&out));
+        assert_eq!(stdout_of(&out), "x\ny\nF\n", "run {run}");
+    }
+}
+
+#[test]
+fn imap_fail_fast_prints_nothing_after_the_failed_task_even_if_it_was_waiting() {
+    // Task 2 ends first and waits for task 1, which then fails.
+    let out = ppool()
+        .args([
+            "imap",
+            "-j2",
+            "--fail-fast",
+            "sh",
+            "-c",
+            "if [ $0 = 1 ]; then sleep 1; echo one; exit 3; fi; echo two",
+            ":::",
+            "1",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "one\n");
+}
+
+#[test]
+fn a_spill_file_that_cannot_be_made_ends_the_run_with_ppools_own_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Over the 1 MiB kept in memory, so the output must go to a file.
+    let script = "echo ran >> count; head -c 2000000 /dev/zero";
+    let out = ppool()
+        .current_dir(dir.path())
+        .env("TMPDIR", "/nonexistent")
+        .args(["unordered", "--retries", "2", "sh", "-c", script, ":::", "x"])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(255), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("count")).unwrap(),
+        "ran\n",
+        "retried"
+    );
+    assert!(stderr.starts_with("ppool: "), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent") && stderr.contains("No such file"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cannot run"), "{stderr}");
+    assert!(out.stdout.is_empty(), "incomplete output was printed");
+}
