@@ -307,3 +307,84 @@ impl Dispenser {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// `F` fails; `wait` runs until the run stops; anything else succeeds.
+    struct Fake;
+
+    impl Executor for Fake {
+        fn run(&self, record: &Record, slot: usize, cancel: &Cancel) -> Outcome {
+            let status = match record.whole.as_slice() {
+                b"F" => Status::Failed,
+                b"wait" => {
+                    let deadline = Instant::now() + Duration::from_secs(30);
+                    while !cancel.is_stopping() && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Status::Ok
+                }
+                _ => Status::Ok,
+            };
+            Outcome::not_run(record, slot, status, "")
+        }
+    }
+
+    #[derive(Default)]
+    struct Collect(Vec<(Vec<u8>, bool)>);
+
+    impl Consumer for Collect {
+        fn accept(&mut self, outcome: Outcome) {
+            self.0.push((outcome.input, outcome.ended_in_stop));
+        }
+        fn idle(&mut self) {}
+    }
+
+    /// Runs `records` under `--fail-fast`; each record's input and whether
+    /// it ended in the stop, in input order.
+    fn fail_fast(jobs: usize, records: &[&str]) -> Vec<(String, bool)> {
+        let plan = Plan {
+            jobs,
+            retries: 0,
+            policy: Policy::FailFast,
+            skip: None,
+            window: None,
+            ended: None,
+        };
+        let (tx, rx) = sync_channel(1);
+        let batch = (1..)
+            .zip(records)
+            .map(|(seq, r)| Record::text(seq, r.as_bytes().to_vec()))
+            .collect();
+        tx.send(batch).unwrap();
+        drop(tx);
+        let cancel = Cancel::new(jobs, Duration::ZERO);
+        let mut collect = Collect::default();
+        run(&plan, rx, &Fake, &cancel, &mut collect);
+        let mut got: Vec<_> = collect
+            .0
+            .into_iter()
+            .map(|(input, stopped)| (String::from_utf8(input).unwrap(), stopped))
+            .collect();
+        got.sort_by_key(|(input, _)| records.iter().position(|r| r == input));
+        got
+    }
+
+    #[test]
+    fn tasks_that_ended_before_a_fail_fast_stop_are_marked_so_whenever_they_are_delivered() {
+        let got = fail_fast(1, &["x", "y", "F", "z"]);
+        let expected = [("x", false), ("y", false), ("F", false)];
+        assert_eq!(got, expected.map(|(i, s)| (i.to_owned(), s)));
+    }
+
+    #[test]
+    fn a_task_that_ends_in_the_stop_is_marked_so() {
+        let got = fail_fast(2, &["wait", "F"]);
+        let expected = [("wait", true), ("F", false)];
+        assert_eq!(got, expected.map(|(i, s)| (i.to_owned(), s)));
+    }
+}

@@ -275,6 +275,47 @@ fn describe(outcome: &Outcome) -> String {
 mod tests {
     use super::*;
 
+    fn outcome(seq: u64, ended_in_stop: bool) -> Outcome {
+        let mut outcome = Outcome::without_run(seq, Vec::new(), Status::Ok, "");
+        outcome.ended_in_stop = ended_in_stop;
+        outcome
+    }
+
+    #[test]
+    fn after_a_fail_fast_stop_unordered_prints_what_ended_before_it_whenever_it_arrives() {
+        let stop = Some(StopReason::FailFast { seq: 3 });
+        // Task 2 ended before task 3 failed, but reaches the sink after the stop.
+        assert_eq!(shown(Mode::Unordered, stop, &outcome(2, false)), Shown::Whole);
+        assert_eq!(shown(Mode::Unordered, stop, &outcome(3, false)), Shown::Whole);
+        // Task 4 ended in the stop (killed by it, or failing after it).
+        assert_eq!(shown(Mode::Unordered, stop, &outcome(4, true)), Shown::Not);
+        assert_eq!(shown(Mode::Unordered, stop, &outcome(1, true)), Shown::Not);
+        assert_eq!(shown(Mode::Unordered, None, &outcome(1, false)), Shown::Whole);
+        let signal = Some(StopReason::Signal(libc::SIGTERM));
+        assert_eq!(shown(Mode::Unordered, signal, &outcome(4, true)), Shown::Whole);
+    }
+
+    #[test]
+    fn after_a_fail_fast_stop_imap_goes_by_input_order_and_map_shows_only_the_failures_stderr() {
+        let stop = Some(StopReason::FailFast { seq: 3 });
+        assert_eq!(shown(Mode::Imap, stop, &outcome(2, true)), Shown::InTurn);
+        assert_eq!(shown(Mode::Imap, stop, &outcome(3, false)), Shown::InTurn);
+        assert_eq!(shown(Mode::Imap, stop, &outcome(4, false)), Shown::Not);
+        assert_eq!(last_shown(stop), 3);
+        assert_eq!(shown(Mode::Map, stop, &outcome(3, false)), Shown::StderrOnly);
+        assert_eq!(shown(Mode::Map, stop, &outcome(2, false)), Shown::InTurn);
+    }
+
+    #[test]
+    fn after_ppools_own_error_the_task_whose_output_was_lost_is_not_printed() {
+        let stop = Some(StopReason::Error { seq: 3 });
+        assert_eq!(shown(Mode::Unordered, stop, &outcome(3, true)), Shown::Not);
+        assert_eq!(shown(Mode::Unordered, stop, &outcome(2, false)), Shown::Whole);
+        assert_eq!(shown(Mode::Imap, stop, &outcome(3, true)), Shown::Not);
+        assert_eq!(shown(Mode::Imap, stop, &outcome(2, true)), Shown::InTurn);
+        assert_eq!(shown(Mode::Map, stop, &outcome(3, true)), Shown::InTurn);
+    }
+
     #[test]
     fn the_summary_names_the_lowest_failures_whatever_their_order() {
         let mut named = Named::default();
