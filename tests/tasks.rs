@@ -120,9 +120,9 @@ fn a_closed_stdout_does_not_wait_for_a_daemon_holding_the_pipes() {
     let _daemons = Daemons(mark.clone());
     // Task 1 prints and ends; task 2 leaves the daemon behind.
     let script = format!("if [ {{}} = 2 ]; then {}; else echo line; fi", daemon_task(&mark));
-    let pipeline = format!("\"$0\" unordered -j2 --grace 1s sh -c \"$1\" ::: 1 2 | head -1");
+    let pipeline = "\"$0\" unordered -j2 --grace 1s sh -c \"$1\" ::: 1 2 | head -1";
     let child = Command::new("sh")
-        .args(["-c", &pipeline])
+        .args(["-c", pipeline])
         .arg(assert_cmd::cargo::cargo_bin("ppool"))
         .arg(&script)
         .stdin(Stdio::null())
