@@ -16,6 +16,7 @@ pub mod progress;
 pub mod scheduler;
 pub mod signals;
 pub mod sink;
+mod sys;
 pub mod task;
 pub mod template;
 

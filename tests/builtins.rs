@@ -209,7 +209,7 @@ fn workers_of(parent: u32) -> Vec<i32> {
 #[test]
 fn a_killed_worker_fails_its_task_and_the_run_completes() {
     let mark = marker("kill");
-    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    let bin = crate::util::bin();
     let mut child = StdCommand::new(bin)
         .env("PPOOL_TEST_MARKER", &mark)
         .args(["unordered", "-j2", "--output", "json", "--builtin", "sleep"])

@@ -6,7 +6,7 @@ use std::path::Path;
 use assert_cmd::Command;
 
 fn generated(args: &[&str]) -> String {
-    let assert = Command::cargo_bin("ppool").unwrap().args(args).assert().success();
+    let assert = Command::new(crate::util::bin()).args(args).assert().success();
     String::from_utf8(assert.get_output().stdout.clone()).unwrap()
 }
 

@@ -10,7 +10,7 @@ use assert_cmd::Command;
 const HEADER: &str = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand";
 
 fn ppool(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("ppool").unwrap();
+    let mut cmd = Command::new(crate::util::bin());
     cmd.current_dir(dir);
     cmd
 }
@@ -110,7 +110,7 @@ fn resume_after_a_kill_runs_only_what_had_not_finished() {
     let dir = tempfile::tempdir().unwrap();
     let records: Vec<String> = (1..=20).map(|n| n.to_string()).collect();
     let script = "echo {} >> results; sleep 0.2";
-    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    let bin = crate::util::bin();
     let mut first = std::process::Command::new(&bin)
         .current_dir(dir.path())
         .args(["imap", "-j2", "--joblog", "log", "sh", "-c", script, ":::"])

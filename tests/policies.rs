@@ -266,7 +266,7 @@ fn closed_stdout_stops_quietly_and_leaves_nothing_running() {
     let mark = marker("head");
     let script = format!(
         "seq 1000000 | '{}' imap sh -c 'echo {{}}; [ {{}} -gt 4 ] && sleep 60; true # {mark}' | head -1",
-        assert_cmd::cargo::cargo_bin("ppool").display()
+        crate::util::bin().display()
     );
     let start = Instant::now();
     let out = std::process::Command::new("bash")
@@ -283,7 +283,7 @@ fn closed_stdout_stops_quietly_and_leaves_nothing_running() {
 fn closed_stdout_with_fast_tasks_never_panics() {
     let script = format!(
         "set -o pipefail; seq 100000 | '{}' imap echo | head -3; echo status=$?",
-        assert_cmd::cargo::cargo_bin("ppool").display()
+        crate::util::bin().display()
     );
     let out = std::process::Command::new("bash")
         .args(["-c", &script])
@@ -317,7 +317,7 @@ fn apply_forwards_signals_to_its_task() {
 
 #[test]
 fn closed_stdout_is_quiet_for_listings_too() {
-    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    let bin = crate::util::bin();
     for args in ["man", "completions bash", "apply --dry-run echo x"] {
         // The reader is gone before ppool writes a byte.
         let script = format!("{{ sleep 0.3; '{}' {args}; }} | true", bin.display());

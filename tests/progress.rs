@@ -19,7 +19,7 @@ fn on_a_terminal(dir: &Path, line: &str, code: i32) -> String {
 }
 
 fn ppool() -> String {
-    assert_cmd::cargo::cargo_bin("ppool").display().to_string()
+    crate::util::bin().display().to_string()
 }
 
 const TEN: &str = "::: 1 2 3 4 5 6 7 8 9 10";
@@ -74,7 +74,7 @@ fn no_escape_codes_when_stderr_is_not_a_terminal() {
     assert_eq!(err.lines().count(), 10, "{err:?}");
     assert!(!screen.contains('\x1b'), "{screen:?}");
     // Nothing attached to a terminal at all.
-    let out = assert_cmd::Command::cargo_bin("ppool")
+    let out = assert_cmd::Command::new(crate::util::bin())
         .unwrap()
         .args(["imap", "--progress", "echo", ":::", "a", "b"])
         .assert()

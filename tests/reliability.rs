@@ -33,7 +33,7 @@ fn every_record_yields_exactly_one_result_whatever_happens_to_it() {
 /// /dev/null: no pipe or file it opens takes their place.
 #[test]
 fn closed_standard_streams_act_as_dev_null() {
-    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    let bin = crate::util::bin();
     let dir = tempfile::tempdir().unwrap();
     let script = r#"
         "$0" imap -j2 sh -c 'echo out-{}; echo err-{} >&2' ::: a b c >&-
@@ -74,7 +74,7 @@ fn closed_standard_streams_are_reopened_on_dev_null() {
             "-c",
             r#"exec "$0" unordered sh -c 'touch started; sleep 30' ::: a <&- >&- 2>&-"#,
         ])
-        .arg(assert_cmd::cargo::cargo_bin("ppool"))
+        .arg(crate::util::bin())
         .spawn()
         .unwrap();
     assert!(wait_for_file(&dir.path().join("started"), Duration::from_secs(10)));
@@ -217,7 +217,7 @@ fn sha256_of(pipeline: &str) -> String {
 }
 
 fn big_output_round_trip(bytes: u64) {
-    let ppool = assert_cmd::cargo::cargo_bin("ppool");
+    let ppool = crate::util::bin();
     let source = format!("yes 0123456789abcdef | head -c {bytes}");
     let through = sha256_of(&format!("'{}' imap -s '{source}; : {{}}' ::: x", ppool.display()));
     assert_eq!(through, sha256_of(&source));
@@ -236,7 +236,7 @@ fn many_large_waiting_results_need_few_descriptors() {
             out
         })
         .collect();
-    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    let bin = crate::util::bin();
     for mode in ["map", "imap"] {
         let script = format!(
             r#"ulimit -n 32; exec "$0" {mode} -j2 -s '[ {{}} = 1 ] && sleep 1; yes {{}} | head -c {SIZE}' ::: $(seq 40)"#
@@ -387,7 +387,7 @@ fn killed_at_random_moments_then_resumed_runs_every_task() {
     let records: Vec<String> = (1..=40).map(|n| n.to_string()).collect();
     let mark = marker("killed-resumed");
     let script = format!("sleep 0.1; echo {{}} >> results # {mark}");
-    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    let bin = crate::util::bin();
     let logged = || -> BTreeSet<String> {
         let log = std::fs::read_to_string(dir.path().join("log")).unwrap_or_default();
         log.lines()

@@ -4,13 +4,22 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+/// The binary under test: `$PPOOL_BIN` when set (CI runs the suite again on
+/// the static musl build), else the one cargo built for this test run.
+pub fn bin() -> std::path::PathBuf {
+    match std::env::var_os("PPOOL_BIN") {
+        Some(path) if !path.is_empty() => path.into(),
+        _ => assert_cmd::cargo::cargo_bin("ppool"),
+    }
+}
+
 pub fn ppool() -> assert_cmd::Command {
-    assert_cmd::Command::cargo_bin("ppool").expect("the ppool binary is built")
+    assert_cmd::Command::new(bin())
 }
 
 /// A `std::process::Command` for tests that need to signal or stream.
 pub fn ppool_std() -> std::process::Command {
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppool"));
+    let mut command = std::process::Command::new(bin());
     command.stdin(Stdio::null());
     command
 }

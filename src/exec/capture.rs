@@ -5,7 +5,6 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex};
 
@@ -91,16 +90,8 @@ struct Shelved {
 impl Drop for Shelved {
     fn drop(&mut self) {
         // Gives the disk space back; the file keeps its size and the other
-        // regions their place. Nothing to do if the file system cannot.
-        // SAFETY: fallocate on a descriptor the Arc keeps open; no memory is involved.
-        unsafe {
-            libc::fallocate(
-                self.file.as_raw_fd(),
-                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-                self.offset as libc::off_t,
-                self.len as libc::off_t,
-            );
-        }
+        // regions their place.
+        crate::sys::punch_hole(&self.file, self.offset, self.len);
     }
 }
 
