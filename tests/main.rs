@@ -12,3 +12,4 @@ mod progress;
 mod reliability;
 mod ssh;
 mod util;
+mod worker_joblog;
