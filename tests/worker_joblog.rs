@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::util::{ppool, ppool_std, stderr_of};
+use crate::util::{json_lines, marker, ppool, ppool_std, stderr_of, wait_gone};
 
 const HEADER: &str = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
 
@@ -221,4 +221,94 @@ fn tally_bytes(bytes: &[u8]) -> HashMap<String, usize> {
         *counts.entry(line.to_owned()).or_default() += 1;
     }
     counts
+}
+
+/// Runs `--worker script` over `inputs` with JSON output in a new directory; checks
+/// that every task that succeeded has its own answer, `r` and its record,
+/// and that no worker is left. Returns the exit code and the failed tasks'
+/// (input, stderr).
+fn run_worker(name: &str, jobs: &str, script: &str, inputs: &[&str]) -> (i32, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let mark = marker(name);
+    let script = format!(": {mark}; {script}");
+    let out = in_dir(dir)
+        .args([
+            "imap", "-j", jobs, "--grace", "500ms", "--output", "json", "--worker", &script, ":::",
+        ])
+        .args(inputs)
+        .output()
+        .unwrap();
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), inputs.len(), "{}", stderr_of(&out));
+    let mut failed = Vec::new();
+    for line in &lines {
+        let input = line["input"].as_str().unwrap().to_owned();
+        match line["status"].as_str().unwrap() {
+            "ok" => assert_eq!(line["stdout"], format!("r{input}\n"), "an answer was shifted: {line}"),
+            "worker-died" => failed.push((input, line["stderr"].as_str().unwrap().to_owned())),
+            other => panic!("unexpected status {other}: {line}"),
+        }
+    }
+    assert_eq!(out.status.code(), Some(failed.len() as i32), "{}", stderr_of(&out));
+    assert!(
+        wait_gone(&mark, Duration::from_secs(10)).is_empty(),
+        "a worker outlived ppool"
+    );
+    (out.status.code().unwrap(), failed)
+}
+
+fn names_the_worker(message: &str) {
+    assert!(
+        message.starts_with("ppool: task ")
+            && message.contains("the --worker in slot ")
+            && message.contains("(pid ")
+            && message.contains("ppool-test-")
+            && message.contains("the worker was replaced"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_worker_banner_is_never_taken_for_an_answer() {
+    // Only the first worker started prints a banner, then waits (a generous
+    // bound: it is stopped as soon as the banner is seen) before reading.
+    let script = "mkdir once 2>/dev/null && { echo banner; sleep 30; }; \
+                  while IFS= read -r l; do echo \"r$l\"; done";
+    let inputs = ["a", "b", "c", "d", "e", "f"];
+    let (code, failed) = run_worker("banner", "2", script, &inputs);
+    assert_eq!(code, 1, "{failed:?}");
+    let (_, message) = &failed[0];
+    names_the_worker(message);
+    assert!(
+        message.contains("wrote \"banner\" before it read this task's record"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_worker_answering_twice_is_caught_before_its_next_record() {
+    // The second line comes after the answer, then the worker waits (a
+    // generous bound: it is stopped once the line is seen) before reading.
+    let script = "while IFS= read -r l; do echo \"r$l\"; echo \"again$l\"; sleep 30; done";
+    let inputs = ["a", "b", "c", "d", "e", "f"];
+    let (code, failed) = run_worker("answers-twice", "1", script, &inputs);
+    assert!(code >= 1, "{failed:?}");
+    for (input, message) in &failed {
+        names_the_worker(message);
+        assert!(message.contains("\"again"), "task {input}: {message}");
+    }
+}
+
+#[test]
+fn two_lines_for_one_record_fail_that_task() {
+    let script = "while IFS= read -r l; do printf 'r%s\\nagain%s\\n' \"$l\" \"$l\"; done";
+    let inputs = ["a", "b", "c"];
+    let (code, failed) = run_worker("two-lines", "2", script, &inputs);
+    assert_eq!(code, 3);
+    for (input, message) in &failed {
+        names_the_worker(message);
+        let both = format!("wrote two lines for this task's record: \"r{input}\" and \"again{input}\"");
+        assert!(message.contains(&both), "{message}");
+    }
 }
