@@ -1,14 +1,16 @@
 //! `--joblog`: GNU parallel's tab-separated log of finished tasks, one line
-//! written and flushed by the slot that ran the task as soon as it ended;
-//! and reading an old log back for `--resume` / `--resume-failed`.
+//! written by the slot that ran the task as soon as it ended; and reading an
+//! old log back for `--resume` / `--resume-failed`. A run holds the log
+//! alone (an advisory lock) from opening it to its end.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
 use crate::cancel::Cancel;
 use crate::config::Resume;
@@ -19,81 +21,204 @@ use crate::task::{Outcome, Status};
 /// The first line of every job log, as GNU parallel writes it.
 pub const HEADER: &str = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";
 
-/// The open log. Each line goes out in one `write` and is flushed at once,
-/// so a killed run loses no task that had finished.
+/// The open log. Each line goes out in one `write` to a file opened with
+/// `O_APPEND`, so a line is never split, and a killed run loses no task
+/// that had finished.
 pub struct JobLog {
     file: File,
     path: PathBuf,
-    /// A failed write is reported once, not once per task.
+    /// Set by the first failed write: nothing is written after it, so the
+    /// log holds whole lines only.
     broken: bool,
 }
 
 impl JobLog {
-    /// Opens the log. `append` (a resumed run) keeps what is there and adds
-    /// the header only to a new or empty file; otherwise the file starts over,
-    /// as GNU parallel does without `--resume`.
-    pub fn open(path: &Path, append: bool) -> Result<JobLog> {
-        let cannot = || {
-            format!(
-                "cannot write --joblog {}: check the path and its permissions",
-                path.display()
-            )
-        };
-        let mut file = if append {
-            OpenOptions::new()
-                .read(true)
-                .append(true)
-                .create(true)
-                .open(path)
-                .with_context(cannot)?
-        } else {
-            File::create(path).with_context(cannot)?
-        };
-        let len = file.metadata().with_context(cannot)?.len();
-        if len == 0 {
-            file.write_all(HEADER.as_bytes()).with_context(cannot)?;
-        } else {
-            // A run killed in the middle of a line left it unterminated:
-            // start the next one on a line of its own.
-            let mut last = [0u8];
-            file.seek(SeekFrom::Start(len - 1)).with_context(cannot)?;
-            file.read_exact(&mut last).with_context(cannot)?;
-            if last[0] != b'\n' {
-                file.write_all(b"\n").with_context(cannot)?;
+    /// Opens the log and locks it for this run; returns it with the tasks
+    /// an earlier run has done (see [`done`]). A resumed run keeps what is
+    /// there, less a last line cut by a kill or a full disk; otherwise the
+    /// file starts over, as GNU parallel does without `--resume`. The
+    /// header is written to a new or empty file.
+    pub fn open(path: &Path, resume: Resume) -> Result<(JobLog, HashSet<u64>)> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| open_error(path, resume, e))?;
+        let regular = file.metadata().map_err(|e| write_error(path, e))?.is_file();
+        let mut done = HashSet::new();
+        // Devices (`/dev/null`) and pipes are shared by nature, hold no old
+        // lines and cannot be cut: only a regular file is locked and read.
+        if regular {
+            lock(&file, path)?;
+            if resume == Resume::No {
+                file.set_len(0).map_err(|e| write_error(path, e))?;
+            } else {
+                let mut bytes = Vec::new();
+                file.seek(SeekFrom::Start(0))
+                    .and_then(|_| file.read_to_end(&mut bytes))
+                    .map_err(|e| open_error(path, resume, e))?;
+                let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |at| at + 1);
+                if whole < bytes.len() {
+                    // The tail after the last newline is a line cut by a
+                    // kill or a full disk: it reads as absent, so remove it
+                    // before lines are appended after it.
+                    file.set_len(whole as u64).map_err(|e| write_error(path, e))?;
+                    bytes.truncate(whole);
+                }
+                done = done_in(&bytes, path, resume)?;
             }
         }
-        Ok(JobLog {
+        let mut log = JobLog {
             file,
             path: path.to_path_buf(),
             broken: false,
-        })
+        };
+        if log.file.metadata().map_err(|e| write_error(path, e))?.len() == 0 {
+            log.write_line(HEADER.as_bytes()).map_err(|e| write_error(path, e))?;
+        }
+        Ok((log, done))
     }
 
-    fn write(&mut self, outcome: &Outcome) -> io::Result<()> {
-        self.file.write_all(&line(outcome))?;
-        self.file.flush()
+    /// Writes `line` in one `write`. Should the system take only part of it
+    /// (a full disk), the rest is tried once more for the real error, and
+    /// the part written is removed again, so no cut line is left behind.
+    fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
+        let mut written = 0;
+        while written < line.len() {
+            match self.file.write(&line[written..]) {
+                Ok(0) => {
+                    self.remove_part(written);
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.remove_part(written);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
     }
 
-    /// Logs a task that ended.
-    pub fn record(&mut self, outcome: &Outcome) {
-        // A skipped task is logged already, by the run that did it.
-        if outcome.status == Status::Skipped || self.broken {
+    /// Cuts the last `written` bytes: the part of a line that could not be
+    /// finished. Best effort; a reader skips a cut last line anyway. The
+    /// lock keeps every other writer out, so those bytes are ours.
+    fn remove_part(&mut self, written: usize) {
+        if written == 0 {
             return;
         }
-        if let Err(e) = self.write(outcome) {
-            self.broken = true;
-            eprintln!(
-                "ppool: cannot write --joblog {}: {e}; the run goes on without it",
-                self.path.display()
-            );
+        if let Ok(meta) = self.file.metadata() {
+            if meta.is_file() {
+                let _ = self.file.set_len(meta.len().saturating_sub(written as u64));
+            }
         }
     }
 
-    /// The run is over. Every line is flushed as it is written; sync so a
-    /// crash of the machine right after the run loses nothing either.
+    /// Logs a task that ended. Returns the error of the first write that
+    /// fails; nothing is written after it.
+    pub fn record(&mut self, outcome: &Outcome) -> io::Result<()> {
+        // A skipped task is logged already, by the run that did it.
+        if outcome.status == Status::Skipped || self.broken {
+            return Ok(());
+        }
+        let result = self.write_line(&line(outcome));
+        self.broken = result.is_err();
+        result
+    }
+
+    /// Whether a write has failed, so the log misses tasks that ended.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// What to tell about a failed write, `then` saying what happens next.
+    pub fn failure_note(&self, e: &io::Error, then: &str) -> String {
+        format!("ppool: cannot write --joblog {}: {e}; {then}", self.path.display())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The run is over. Every line is written as the task ends; sync so a
+    /// crash of the machine right after the run loses nothing either. The
+    /// lock goes with the file.
     pub fn finish(&mut self) {
         let _ = self.file.sync_data();
     }
+}
+
+/// Takes the log for this run: an advisory lock that the kernel releases
+/// when the file is closed, so a killed run leaves no stale lock behind.
+fn lock(file: &File, path: &Path) -> Result<()> {
+    loop {
+        // SAFETY: flock on a descriptor we own touches no memory.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::Interrupted => {}
+            io::ErrorKind::WouldBlock => {
+                let holder = lock_holder(file).map(|pid| format!(" (pid {pid})")).unwrap_or_default();
+                bail!(
+                    "job log {} is in use by another ppool run{holder}: wait for it to end, or give \
+                     another --joblog",
+                    path.display()
+                );
+            }
+            // A file system without locks: the run goes on unguarded.
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// The process holding a lock on `file`, from /proc/locks.
+#[cfg(target_os = "linux")]
+fn lock_holder(file: &File) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().ok()?;
+    let id = format!(
+        "{:02x}:{:02x}:{}",
+        libc::major(meta.dev()),
+        libc::minor(meta.dev()),
+        meta.ino()
+    );
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        // `1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF`; a waiter's line has `->`.
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields[..] {
+            [_, "FLOCK", _, _, pid, file_id, ..] if file_id == id => pid.parse().ok(),
+            _ => None,
+        }
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lock_holder(_file: &File) -> Option<u32> {
+    None
+}
+
+fn open_error(path: &Path, resume: Resume, e: io::Error) -> anyhow::Error {
+    if resume != Resume::No && path.exists() {
+        anyhow!(
+            "cannot read --joblog {}: {e}; check its permissions, or remove --resume to start over",
+            path.display()
+        )
+    } else {
+        write_error(path, e)
+    }
+}
+
+fn write_error(path: &Path, e: io::Error) -> anyhow::Error {
+    let hint = match e.raw_os_error() {
+        Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG) => "make room on its disk, or give another path",
+        _ => "check the path and its permissions",
+    };
+    anyhow!("cannot write --joblog {}: {e}; {hint}", path.display())
 }
 
 /// One line of the log, in GNU parallel's format: Starttime as epoch seconds
@@ -136,22 +261,14 @@ fn exit_columns(outcome: &Outcome) -> (i64, i32) {
     }
 }
 
-/// The sequence numbers an earlier run has done: with `Resume::All` every
-/// task the log holds, with `Resume::Failed` those with Exitval 0 and
-/// Signal 0 on some line. A missing file means nothing is done yet.
-pub fn done(path: &Path, resume: Resume) -> Result<HashSet<u64>> {
+/// The sequence numbers an earlier run has done, from the log's `bytes`:
+/// with `Resume::All` every task the log holds, with `Resume::Failed` those
+/// with Exitval 0 and Signal 0 on some line.
+fn done_in(bytes: &[u8], path: &Path, resume: Resume) -> Result<HashSet<u64>> {
     let mut done = HashSet::new();
     if resume == Resume::No {
         return Ok(done);
     }
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(done),
-        Err(e) => bail!(
-            "cannot read --joblog {}: {e}; check its permissions, or remove --resume to start over",
-            path.display()
-        ),
-    };
     let ends_with_newline = bytes.last() == Some(&b'\n');
     let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     let count = lines.len() - usize::from(ends_with_newline);
@@ -256,13 +373,65 @@ mod tests {
             format!("{HEADER}1\t:\t1.000\t     0.100\t0\t2\t0\t0\techo a\n2\t:\t1.000\t     0.100\t0\t0\t1\t0\tfalse\n3\t:\t1.000\t     0.100\t0\t0\t0\t9\tkill\n2\t:\t2.000\t     0.100\t0\t0\t0\t0\ttrue\n4\t:\t1.0"),
         )
         .unwrap();
-        let all = done(&path, Resume::All).unwrap();
-        assert_eq!(all, HashSet::from([1, 2, 3]));
-        let ok = done(&path, Resume::Failed).unwrap();
-        assert_eq!(ok, HashSet::from([1, 2]));
-        assert!(done(&dir.path().join("missing"), Resume::All).unwrap().is_empty());
+        let done = |resume| JobLog::open(&path, resume).map(|(_, done)| done);
+        assert_eq!(done(Resume::All).unwrap(), HashSet::from([1, 2, 3]));
+        assert_eq!(done(Resume::Failed).unwrap(), HashSet::from([1, 2]));
+        let missing = dir.path().join("missing");
+        assert!(JobLog::open(&missing, Resume::All).unwrap().1.is_empty());
+        assert_eq!(std::fs::read_to_string(&missing).unwrap(), HEADER);
         std::fs::write(&path, format!("{HEADER}garbage\n")).unwrap();
-        let e = done(&path, Resume::All).unwrap_err().to_string();
+        let e = done(Resume::All).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("log"), "{e}");
+    }
+
+    #[test]
+    fn a_cut_last_line_is_removed_before_a_resumed_run_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let whole = format!("{HEADER}1\t:\t1.000\t     0.100\t0\t2\t0\t0\techo a\n");
+        std::fs::write(&path, format!("{whole}2\t:\t1.0")).unwrap();
+        let (mut log, done) = JobLog::open(&path, Resume::All).unwrap();
+        assert_eq!(done, HashSet::from([1]));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), whole);
+        log.record(&outcome(2, Status::Ok, Some(0), None)).unwrap();
+        drop(log);
+        let (_, done) = JobLog::open(&path, Resume::All).unwrap();
+        assert_eq!(done, HashSet::from([1, 2]));
+        // A cut header leaves nothing whole: the log starts over.
+        std::fs::write(&path, "Seq\tHo").unwrap();
+        let (_, done) = JobLog::open(&path, Resume::All).unwrap();
+        assert!(done.is_empty());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), HEADER);
+    }
+
+    #[test]
+    fn a_log_in_use_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let (mut first, _) = JobLog::open(&path, Resume::No).unwrap();
+        first.record(&outcome(1, Status::Ok, Some(0), None)).unwrap();
+        for resume in [Resume::No, Resume::All] {
+            let e = JobLog::open(&path, resume).err().expect("refused").to_string();
+            let pid = std::process::id();
+            assert!(
+                e.starts_with("job log ") && e.contains(&format!("is in use by another ppool run (pid {pid})")),
+                "{e}"
+            );
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+        drop(first);
+        assert!(JobLog::open(&path, Resume::All).is_ok());
+    }
+
+    #[test]
+    fn a_full_disk_is_an_error_that_says_so() {
+        let e = JobLog::open(Path::new("/dev/full"), Resume::No)
+            .err()
+            .expect("no room")
+            .to_string();
+        assert!(e.contains("/dev/full") && e.contains("make room"), "{e}");
+        // Shared devices are not locked: two runs may both log to /dev/null.
+        let _first = JobLog::open(Path::new("/dev/null"), Resume::No).unwrap();
+        assert!(JobLog::open(Path::new("/dev/null"), Resume::All).is_ok());
     }
 }

@@ -30,7 +30,7 @@ use clap::CommandFactory;
 
 use cancel::{Cancel, StopReason};
 use cli::{Cli, Command, CompletionShell};
-use config::{Config, InputSource, Mode, Resume, Runner};
+use config::{Config, InputSource, Mode, Runner};
 use exec::command::CommandExecutor;
 use exec::pool::PoolExecutor;
 use exec::ssh::SshExecutor;
@@ -231,18 +231,26 @@ fn run_stream(
     if config.dry_run {
         return dry_run(records, render);
     }
-    let done = match &config.joblog {
-        Some(path) => joblog::done(path, config.resume)?,
+    let (log, done) = match &config.joblog {
+        Some(path) => {
+            let (log, done) = joblog::JobLog::open(path, config.resume)?;
+            (Some(Mutex::new(log)), done)
+        }
         None => Default::default(),
     };
     let skip = |record: &Record| done.contains(&record.seq);
-    let log = match &config.joblog {
-        Some(path) => Some(Mutex::new(joblog::JobLog::open(path, config.resume != Resume::No)?)),
-        None => None,
-    };
     let log_ended = |outcome: &Outcome| {
         if let Some(log) = &log {
-            lock(log).record(outcome);
+            let mut log = lock(log);
+            // As GNU parallel does on a full disk: stop, since a log that
+            // misses finished tasks would have `--resume` run them again.
+            if let Err(e) = log.record(outcome) {
+                eprintln!(
+                    "{}",
+                    log.failure_note(&e, "starting no more tasks; the running ones finish")
+                );
+                cancel.mark_stopping();
+            }
         }
     };
     let plan = Plan {
@@ -287,8 +295,9 @@ fn run_stream(
     };
     scheduler::run(&plan, records, executor, cancel, &mut consumer);
     close();
-    if let Some(log) = log {
-        log.into_inner().unwrap_or_else(|e| e.into_inner()).finish();
+    let mut log = log.map(|log| log.into_inner().unwrap_or_else(|e| e.into_inner()));
+    if let Some(log) = &mut log {
+        log.finish();
     }
     let Printer { sink, write_error, .. } = consumer;
     if let Some(e) = write_error {
@@ -303,6 +312,14 @@ fn run_stream(
     }
     if let Some(error) = lock(&read_end).error.take() {
         bail!("{error}");
+    }
+    if let (Some(log), Ending::Completed { .. }) = (&log, ending) {
+        if log.is_broken() {
+            bail!(
+                "the run stopped early: --joblog {} could not be written; make room, then run again with --resume",
+                log.path().display()
+            );
+        }
     }
     Ok(ending)
 }
@@ -373,10 +390,11 @@ fn run_apply(
     }
     let mut log = match &config.joblog {
         Some(path) => {
-            if joblog::done(path, config.resume)?.contains(&1) {
+            let (log, done) = joblog::JobLog::open(path, config.resume)?;
+            if done.contains(&1) {
                 return Ok(Ending::Apply { code: 0 });
             }
-            Some(joblog::JobLog::open(path, config.resume != Resume::No)?)
+            Some(log)
         }
         None => None,
     };
@@ -390,7 +408,10 @@ fn run_apply(
             .render_line(&record, 1)
             .map(OsStringExt::into_vec)
             .unwrap_or_default();
-        log.record(&outcome);
+        // The task has ended and its result stands: the note is all.
+        if let Err(e) = log.record(&outcome) {
+            eprintln!("{}", log.failure_note(&e, "`--resume` will run this task again"));
+        }
         log.finish();
     }
     // With stdio passed through, only ppool's own notes were captured.

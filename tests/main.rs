@@ -13,3 +13,4 @@ mod reliability;
 mod ssh;
 mod tasks;
 mod util;
+mod worker_joblog;

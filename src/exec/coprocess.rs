@@ -186,6 +186,29 @@ impl Coprocess {
         }
     }
 
+    /// Reads what the child has written so far, without waiting; says
+    /// whether new bytes arrived. Its end, or an error, shows at the next
+    /// [`Coprocess::pump`].
+    pub fn read_ready(&mut self) -> bool {
+        loop {
+            match self.stdout.read(self.read.space()) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.read.end += n;
+                    return true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Bytes written to the child's stdin that it has not read yet. Where
+    /// the system cannot tell (outside Linux), 0.
+    pub fn unread_input(&self) -> usize {
+        self.stdin.as_ref().map_or(0, |stdin| unread_in_pipe(stdin.as_raw_fd()))
+    }
+
     /// Closes the child's stdin: a worker takes that as the end of its work.
     pub fn close_stdin(&mut self) {
         self.stdin = None;
@@ -245,6 +268,22 @@ fn set_nonblocking(fd: i32) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Bytes in the pipe behind `fd`: Linux answers FIONREAD on either end.
+#[cfg(target_os = "linux")]
+fn unread_in_pipe(fd: i32) -> usize {
+    let mut count: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int into `count`, which outlives the call.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut count) } < 0 {
+        return 0;
+    }
+    usize::try_from(count).unwrap_or(0)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unread_in_pipe(_fd: i32) -> usize {
+    0
 }
 
 /// A larger pipe means fewer wake-ups per chunk. Best effort: the default

@@ -1,9 +1,15 @@
 //! `--worker CMD`: one long-running `/bin/sh -c CMD` per slot, in its own
 //! process group. A task is one line on the worker's stdin (the record and
 //! a newline); its result is the worker's next line on stdout. A worker that
-//! exits or overruns `--timeout` is replaced and that task fails. The
-//! worker's stderr is ppool's own: it passes straight through, unbuffered
-//! and ungrouped, since it belongs to no single task.
+//! exits or overruns `--timeout` is replaced and that task fails. So is a
+//! worker that writes a line no record is waiting for (a banner, a second
+//! line for one record): the lines carry no record number, so such a line
+//! is caught when it is seen before the worker has read its next record
+//! (at each answer, before each record is sent, and while a record is
+//! still unread in the pipe); one written just before the worker reads its
+//! next record can still pass for that record's answer. The worker's
+//! stderr is ppool's own: it passes straight through, unbuffered and
+//! ungrouped, since it belongs to no single task.
 
 use std::process::Command;
 use std::sync::Mutex;
@@ -32,6 +38,8 @@ pub struct WorkerExecutor {
 struct SlotState {
     worker: Option<Coprocess>,
     line: Vec<u8>,
+    /// The last task the worker answered, to name in a protocol error.
+    answered: Option<u64>,
 }
 
 impl WorkerExecutor {
@@ -91,10 +99,37 @@ impl Executor for WorkerExecutor {
         }
         let mut guard = lock(&self.slots[slot]);
         let state = &mut *guard;
+        // A worker speaks only when asked: a line it wrote after its last
+        // answer belongs to no record, and this one must not get it.
+        if let Some(worker) = &mut state.worker {
+            worker.read_ready();
+            if !worker.read.data().is_empty() {
+                let stray = shorten(worker.read.data());
+                let Some(worker) = state.worker.take() else {
+                    unreachable!("the worker was just checked");
+                };
+                let who = self.describe(slot, worker.pid);
+                cancel.register(slot, worker.pid);
+                worker.end(Some(libc::SIGTERM), self.grace, Some((cancel, slot)));
+                let after = state.answered.map(|seq| format!(" to task {seq}")).unwrap_or_default();
+                return fail(
+                    Status::WorkerDied,
+                    None,
+                    &format!(
+                        "ppool: task {}: not run: {who} wrote a line after its answer{after}: {stray}; \
+                         the worker was replaced",
+                        record.seq
+                    ),
+                );
+            }
+        }
         let worker = match &mut state.worker {
             Some(worker) => worker,
             None => match self.spawn(slot) {
-                Ok(worker) => state.worker.insert(worker),
+                Ok(worker) => {
+                    state.answered = None;
+                    state.worker.insert(worker)
+                }
                 Err(e) => {
                     let mut outcome = fail(
                         Status::Failed,
@@ -115,28 +150,47 @@ impl Executor for WorkerExecutor {
         let mut written = 0;
         let ended = loop {
             if let Some(at) = worker.read.data().iter().position(|&b| b == b'\n') {
+                // A line that came while the record was still in the pipe
+                // was written before the worker read it: not its answer.
+                if written < state.line.len() || worker.unread_input() > 0 {
+                    break Ended::Stray {
+                        line: shorten(worker.read.data()),
+                        answered: false,
+                    };
+                }
+                // More output already there is a second line for one
+                // record: which of them is the answer cannot be told.
+                worker.read_ready();
+                let data = worker.read.data();
+                if data.len() > at + 1 {
+                    break Ended::Stray {
+                        line: format!("{} and {}", shorten(&data[..at]), shorten(&data[at + 1..])),
+                        answered: true,
+                    };
+                }
                 let mut stdout = Captured::default();
                 // A write error to a spill file loses only this answer.
-                let _ = stdout.push(&worker.read.data()[..=at]);
+                let _ = stdout.push(&data[..=at]);
                 worker.read.consume(at + 1);
-                break Ok(stdout);
+                break Ended::Answer(stdout);
             }
             match worker.pump(&state.line, &mut written, deadline) {
                 Ok(Pump::Data) => {}
-                Ok(Pump::Eof) | Err(_) => break Err(false),
-                Ok(Pump::TimedOut) => break Err(true),
+                Ok(Pump::Eof) | Err(_) => break Ended::Exited,
+                Ok(Pump::TimedOut) => break Ended::TimedOut,
             }
         };
         let Some(worker) = state.worker.take() else {
             unreachable!("the worker was just used");
         };
         match ended {
-            Ok(stdout) => {
+            Ended::Answer(stdout) => {
                 if self.max_tasks.is_some_and(|max| worker.tasks >= max) {
                     worker.end(None, self.grace, Some((cancel, slot)));
                 } else {
                     cancel.unregister(slot);
                     state.worker = Some(worker);
+                    state.answered = Some(record.seq);
                 }
                 drop(guard);
                 Outcome {
@@ -156,8 +210,24 @@ impl Executor for WorkerExecutor {
                     ended_in_stop: false,
                 }
             }
-            Err(timed_out) => {
+            Ended::Stray { line, answered } => {
+                let who = self.describe(slot, worker.pid);
+                worker.end(Some(libc::SIGTERM), self.grace, Some((cancel, slot)));
+                drop(guard);
+                let what = if answered {
+                    format!("wrote two lines for this task's record: {line}")
+                } else {
+                    format!("wrote {line} before it read this task's record")
+                };
+                fail(
+                    Status::WorkerDied,
+                    None,
+                    &format!("ppool: task {}: {who} {what}; the worker was replaced", record.seq),
+                )
+            }
+            Ended::Exited | Ended::TimedOut => {
                 use std::os::unix::process::ExitStatusExt;
+                let timed_out = matches!(ended, Ended::TimedOut);
                 let signal_first = timed_out.then_some(libc::SIGTERM);
                 let status = worker.end(signal_first, self.grace, Some((cancel, slot)));
                 drop(guard);
@@ -183,6 +253,43 @@ impl Executor for WorkerExecutor {
             }
         }
     }
+}
+
+/// How a task sent to a worker ended.
+enum Ended {
+    Answer(Captured),
+    /// The worker closed its stdout (it exited, most likely).
+    Exited,
+    TimedOut,
+    /// A line no record was waiting for: written before the worker read
+    /// the record, or after its answer (`answered`: then `line` shows both).
+    Stray {
+        line: String,
+        answered: bool,
+    },
+}
+
+impl WorkerExecutor {
+    /// `the --worker in slot 2 (pid 4242: CMD)`, for a protocol error.
+    fn describe(&self, slot: usize, pid: i32) -> String {
+        format!(
+            "the --worker in slot {slot} (pid {pid}: {})",
+            shorten(self.command.as_bytes())
+        )
+    }
+}
+
+/// The first line of `bytes`, cut to a length that fits a message, quoted
+/// with its control characters escaped.
+fn shorten(bytes: &[u8]) -> String {
+    const MAX: usize = 60;
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let text = String::from_utf8_lossy(line);
+    let mut short: String = text.chars().take(MAX).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    format!("{short:?}")
 }
 
 impl Drop for WorkerExecutor {
