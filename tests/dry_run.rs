@@ -7,7 +7,6 @@ const HOSTILE: &str = "'; touch PWNED; '";
 fn printed(args: &[&str]) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let assert = Command::new(crate::util::bin())
-        .unwrap()
         .current_dir(dir.path())
         .args(args)
         .assert()
@@ -56,14 +55,12 @@ fn with_shell_the_line_is_what_the_shell_would_run() {
 #[test]
 fn stdin_records_and_apply_are_printed_too() {
     let out = Command::new(crate::util::bin())
-        .unwrap()
         .args(["unordered", "--dry-run", "rm", "{}"])
         .write_stdin("a b\nc\n")
         .assert()
         .success();
     assert_eq!(out.get_output().stdout, b"rm 'a b'\nrm c\n");
     Command::new(crate::util::bin())
-        .unwrap()
         .args(["apply", "--dry-run", "rm", "-r", "x y"])
         .assert()
         .success()

@@ -75,7 +75,6 @@ fn no_escape_codes_when_stderr_is_not_a_terminal() {
     assert!(!screen.contains('\x1b'), "{screen:?}");
     // Nothing attached to a terminal at all.
     let out = assert_cmd::Command::new(crate::util::bin())
-        .unwrap()
         .args(["imap", "--progress", "echo", ":::", "a", "b"])
         .assert()
         .success()
