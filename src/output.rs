@@ -288,7 +288,9 @@ mod tests {
     fn text_goes_to_the_injected_writers_tagged_and_each_task_at_once() {
         let screen = Screen::default();
         let mut output = screen.output(OutputFormat::Text, true);
-        output.write(&mut outcome(1, "a", b"one\ntwo\n", b"err\n"), true).unwrap();
+        output
+            .write(&mut outcome(1, "a", b"one\ntwo\n", b"err\n"), true)
+            .unwrap();
         // No flush asked for: each task is out as soon as it is written.
         assert_eq!(screen.stdout(), "a\tone\na\ttwo\n");
         assert_eq!(screen.stderr(), "a\terr\n");
