@@ -98,7 +98,8 @@ impl Task {
         self
     }
 
-    /// Runs until the run stops, then ends as a task killed by the stop.
+    /// Runs until the run stops, then ends as a task killed by the stop
+    /// (with the output it was scripted to print).
     pub fn until_stopped(mut self) -> Task {
         self.until_stopped = true;
         self
@@ -108,6 +109,16 @@ impl Task {
     pub fn together(mut self, n: usize) -> Task {
         self.together = Some(n);
         self
+    }
+}
+
+impl Task {
+    fn stdout_of(&self, record: &Record) -> Vec<u8> {
+        self.stdout.clone().unwrap_or_else(|| {
+            let mut line = record.whole.clone();
+            line.push(b'\n');
+            line
+        })
     }
 }
 
@@ -279,9 +290,11 @@ impl Executor for Fake {
         let stopped = self.wait(record.seq, &task, cancel);
         let mut outcome = Outcome::not_run(record, slot, Status::Ok, "");
         if stopped {
-            // As a process killed by the stop's SIGTERM.
+            // As a process killed by the stop's SIGTERM, after it printed
+            // what it was scripted to.
             outcome.status = Status::Failed;
             outcome.signal = Some(libc::SIGTERM);
+            outcome.stdout = Captured::from_vec(task.stdout_of(record));
         } else if attempt <= task.fail_first {
             outcome.status = Status::Failed;
             outcome.exit_code = Some(1);
@@ -290,12 +303,7 @@ impl Executor for Fake {
         } else {
             outcome.status = task.status.unwrap_or(Status::Ok);
             outcome.exit_code = task.exit_code.or((outcome.status == Status::Ok).then_some(0));
-            let stdout = task.stdout.clone().unwrap_or_else(|| {
-                let mut line = record.whole.clone();
-                line.push(b'\n');
-                line
-            });
-            outcome.stdout = Captured::from_vec(stdout);
+            outcome.stdout = Captured::from_vec(task.stdout_of(record));
             outcome.stderr = Captured::from_vec(task.stderr.clone());
         }
         {
