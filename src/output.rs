@@ -1,7 +1,7 @@
 //! Rendering outcomes: grouped text (each task's stdout and stderr whole)
 //! or one JSON object per task, through locked, buffered handles.
 
-use std::io::{self, BufWriter, IsTerminal, Stderr, StdoutLock, Write};
+use std::io::{self, BufWriter, IsTerminal, Stderr, Write};
 
 use base64::Engine;
 use indicatif::ProgressBar;
@@ -10,26 +10,67 @@ use serde::Serialize;
 use crate::cli::OutputFormat;
 use crate::task::Outcome;
 
+/// Bytes of stdout gathered before they are written out.
+const STDOUT_BUFFER: usize = 64 * 1024;
+
 pub struct Output {
-    stdout: BufWriter<StdoutLock<'static>>,
-    /// Locked per task rather than for the whole run, so that a progress
-    /// bar can draw on it from its own thread.
-    stderr: Stderr,
+    /// The buffer takes the writes: the writer behind it is called once a
+    /// flush (or once per write larger than the buffer), not once a task.
+    stdout: BufWriter<Box<dyn Write>>,
+    stderr: ErrorStream,
     format: OutputFormat,
     tag: bool,
-    /// A terminal sees each task as soon as it is printed.
+    /// Each task is flushed as soon as it is printed: a terminal's reader
+    /// sees it at once.
     interactive: bool,
+    /// The process's own stdout, watched for a reader that has gone.
+    watched: bool,
     /// `--progress` on a terminal: output is written with the bar hidden.
     progress: Option<ProgressBar>,
 }
 
+/// Where task stderr and ppool's notes go.
+enum ErrorStream {
+    /// The process's stderr, locked per task rather than for the whole run,
+    /// so that a progress bar can draw on it from its own thread.
+    Process(Stderr),
+    Writer(Box<dyn Write>),
+}
+
+impl ErrorStream {
+    /// Runs `write` with the stream held for one task's output or one note.
+    fn hold(&mut self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+        match self {
+            ErrorStream::Process(stderr) => write(&mut stderr.lock()),
+            ErrorStream::Writer(writer) => write(writer),
+        }
+    }
+}
+
 impl Output {
+    /// The process's own stdout and stderr.
     pub fn new(format: OutputFormat, tag: bool) -> Output {
         let stdout = io::stdout();
         Output {
             interactive: stdout.is_terminal(),
-            stdout: BufWriter::with_capacity(64 * 1024, stdout.lock()),
-            stderr: io::stderr(),
+            watched: true,
+            stdout: BufWriter::with_capacity(STDOUT_BUFFER, Box::new(stdout.lock())),
+            stderr: ErrorStream::Process(io::stderr()),
+            format,
+            tag,
+            progress: None,
+        }
+    }
+
+    /// Output to the given writers instead. Each task is flushed as it is
+    /// printed, so a reader of `stdout` sees what a terminal would, when it
+    /// would; nothing checks whether its reader has gone.
+    pub fn with_writers(format: OutputFormat, tag: bool, stdout: Box<dyn Write>, stderr: Box<dyn Write>) -> Output {
+        Output {
+            interactive: true,
+            watched: false,
+            stdout: BufWriter::with_capacity(STDOUT_BUFFER, stdout),
+            stderr: ErrorStream::Writer(stderr),
             format,
             tag,
             progress: None,
@@ -76,7 +117,8 @@ impl Output {
         if !outcome.stderr.is_empty() {
             // Keep the two streams in step on a shared terminal.
             self.stdout.flush()?;
-            outcome.stderr.copy_to(&mut self.stderr.lock(), tag.as_deref())?;
+            let stderr = &mut outcome.stderr;
+            self.stderr.hold(|out| stderr.copy_to(out, tag.as_deref()))?;
         }
         if self.interactive {
             self.stdout.flush()?;
@@ -118,7 +160,7 @@ impl Output {
     pub fn note(&mut self, line: &str) -> io::Result<()> {
         self.around_bar(|out| {
             out.stdout.flush()?;
-            writeln!(out.stderr.lock(), "{line}")
+            out.stderr.hold(|err| writeln!(err, "{line}"))
         })
     }
 
@@ -130,6 +172,9 @@ impl Output {
     /// the run stops before it has anything more to write.
     pub fn is_closed(&self) -> bool {
         use std::os::fd::AsRawFd;
+        if !self.watched {
+            return false;
+        }
         let mut fd = libc::pollfd {
             fd: io::stdout().as_raw_fd(),
             events: 0,
@@ -172,5 +217,102 @@ fn text_or_base64(bytes: Vec<u8>) -> (Option<String>, Option<String>) {
             None,
             Some(base64::engine::general_purpose::STANDARD.encode(e.as_bytes())),
         ),
+    }
+}
+
+/// In-memory writers for tests: what an [`Output`] wrote to each stream,
+/// readable while it is still writing.
+#[cfg(test)]
+pub mod screen {
+    use std::io::{self, Write};
+    use std::sync::{Arc, Mutex};
+
+    use super::Output;
+    use crate::cli::OutputFormat;
+
+    #[derive(Clone, Default)]
+    pub struct Screen {
+        stdout: Arc<Mutex<Vec<u8>>>,
+        stderr: Arc<Mutex<Vec<u8>>>,
+    }
+
+    impl Screen {
+        /// An output that writes to this screen.
+        pub fn output(&self, format: OutputFormat, tag: bool) -> Output {
+            Output::with_writers(
+                format,
+                tag,
+                Box::new(Shared(Arc::clone(&self.stdout))),
+                Box::new(Shared(Arc::clone(&self.stderr))),
+            )
+        }
+
+        pub fn stdout(&self) -> String {
+            String::from_utf8_lossy(&crate::lock(&self.stdout)).into_owned()
+        }
+
+        pub fn stderr(&self) -> String {
+            String::from_utf8_lossy(&crate::lock(&self.stderr)).into_owned()
+        }
+    }
+
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            crate::lock(&self.0).extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::screen::Screen;
+    use super::*;
+    use crate::exec::capture::Captured;
+    use crate::task::Status;
+
+    fn outcome(seq: u64, input: &str, stdout: &[u8], stderr: &[u8]) -> Outcome {
+        let mut outcome = Outcome::without_run(seq, input.as_bytes().to_vec(), Status::Ok, "");
+        outcome.stdout = Captured::from_vec(stdout.to_vec());
+        outcome.stderr = Captured::from_vec(stderr.to_vec());
+        outcome
+    }
+
+    #[test]
+    fn text_goes_to_the_injected_writers_tagged_and_each_task_at_once() {
+        let screen = Screen::default();
+        let mut output = screen.output(OutputFormat::Text, true);
+        output
+            .write(&mut outcome(1, "a", b"one\ntwo\n", b"err\n"), true)
+            .unwrap();
+        // No flush asked for: each task is out as soon as it is written.
+        assert_eq!(screen.stdout(), "a\tone\na\ttwo\n");
+        assert_eq!(screen.stderr(), "a\terr\n");
+        output.write(&mut outcome(2, "b", b"held\n", b"only\n"), false).unwrap();
+        assert_eq!(screen.stdout(), "a\tone\na\ttwo\n");
+        assert_eq!(screen.stderr(), "a\terr\nb\tonly\n");
+        output.note("ppool: a note").unwrap();
+        assert_eq!(screen.stderr(), "a\terr\nb\tonly\nppool: a note\n");
+        assert!(!output.is_closed(), "injected writers have no reader to lose");
+    }
+
+    #[test]
+    fn json_goes_to_the_injected_stdout_with_base64_for_binary() {
+        let screen = Screen::default();
+        let mut output = screen.output(OutputFormat::Json, false);
+        output.write(&mut outcome(3, "x", b"\xff", b"e\n"), true).unwrap();
+        let line: serde_json::Value = serde_json::from_str(screen.stdout().trim_end()).unwrap();
+        assert_eq!(line["seq"], 3);
+        assert_eq!(line["input"], "x");
+        assert_eq!(line["stdout"], serde_json::Value::Null);
+        assert_eq!(line["stdout_base64"], "/w==");
+        assert_eq!(line["stderr"], "e\n");
+        assert_eq!(screen.stderr(), "");
     }
 }

@@ -310,81 +310,381 @@ impl Dispenser {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
     use super::*;
+    use crate::cli::OutputFormat;
+    use crate::config::Mode;
+    use crate::exec::fake::{Event, Fake, Task};
+    use crate::exit::Ending;
+    use crate::output::screen::Screen;
+    use crate::sink::Sink;
 
-    /// `F` fails; `wait` runs until the run stops; anything else succeeds.
-    struct Fake;
-
-    impl Executor for Fake {
-        fn run(&self, record: &Record, slot: usize, cancel: &Cancel) -> Outcome {
-            let status = match record.whole.as_slice() {
-                b"F" => Status::Failed,
-                b"wait" => {
-                    let deadline = Instant::now() + Duration::from_secs(30);
-                    while !cancel.is_stopping() && Instant::now() < deadline {
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
-                    Status::Ok
-                }
-                _ => Status::Ok,
-            };
-            Outcome::not_run(record, slot, status, "")
-        }
+    /// One outcome as the consumer got it, and what stdout held right after.
+    #[derive(Debug)]
+    struct Seen {
+        seq: u64,
+        status: Status,
+        attempts: u32,
+        ended_in_stop: bool,
+        printed: String,
     }
 
-    #[derive(Default)]
-    struct Collect(Vec<(Vec<u8>, bool)>);
+    /// The consumer of the real pipeline, minus the closed-pipe handling:
+    /// each outcome to a sink that prints to `screen`; the fake learns of
+    /// each delivery, which opens the gates of the tasks waiting for it.
+    struct Watch<'a> {
+        sink: Sink,
+        cancel: &'a Cancel,
+        fake: &'a Fake,
+        screen: Screen,
+        seen: Vec<Seen>,
+    }
 
-    impl Consumer for Collect {
+    impl Consumer for Watch<'_> {
         fn accept(&mut self, outcome: Outcome) {
-            self.0.push((outcome.input, outcome.ended_in_stop));
+            let (seq, status, attempts, ended_in_stop) =
+                (outcome.seq, outcome.status, outcome.attempts, outcome.ended_in_stop);
+            self.sink.accept(outcome, self.cancel.reason()).unwrap();
+            self.seen.push(Seen {
+                seq,
+                status,
+                attempts,
+                ended_in_stop,
+                printed: self.screen.stdout(),
+            });
+            self.fake.delivered(seq);
         }
-        fn idle(&mut self) {}
+
+        fn idle(&mut self) {
+            self.sink.flush().unwrap();
+        }
     }
 
-    /// Runs `records` under `--fail-fast`; each record's input and whether
-    /// it ended in the stop, in input order.
-    fn fail_fast(jobs: usize, records: &[&str]) -> Vec<(String, bool)> {
-        let plan = Plan {
+    struct Report {
+        ending: Ending,
+        stdout: String,
+        stderr: String,
+        seen: Vec<Seen>,
+    }
+
+    impl Report {
+        fn order(&self) -> Vec<u64> {
+            self.seen.iter().map(|s| s.seq).collect()
+        }
+
+        fn outcome(&self, seq: u64) -> &Seen {
+            self.seen
+                .iter()
+                .find(|s| s.seq == seq)
+                .expect("every record yields an outcome")
+        }
+    }
+
+    fn plan(jobs: usize, policy: Policy) -> Plan<'static> {
+        Plan {
             jobs,
             retries: 0,
-            policy: Policy::FailFast,
+            policy,
             skip: None,
             window: None,
             ended: None,
-        };
+        }
+    }
+
+    /// Records `1..=n`, each record its own number.
+    fn records(n: u64) -> Vec<Record> {
+        (1..=n)
+            .map(|seq| Record::text(seq, seq.to_string().into_bytes()))
+            .collect()
+    }
+
+    /// Runs `records` through the scheduler, `fake` and a `mode` sink; `stop`
+    /// runs beside it, to stop the run from outside.
+    fn drive_with(
+        mode: Mode,
+        plan: &Plan,
+        fake: &Fake,
+        records: Vec<Record>,
+        stop: impl FnOnce(&Cancel) + Send,
+    ) -> Report {
         let (tx, rx) = sync_channel(1);
-        let batch = (1..)
-            .zip(records)
-            .map(|(seq, r)| Record::text(seq, r.as_bytes().to_vec()))
-            .collect();
-        tx.send(batch).unwrap();
+        tx.send(records).unwrap();
         drop(tx);
-        let cancel = Cancel::new(jobs, Duration::ZERO);
-        let mut collect = Collect::default();
-        run(&plan, rx, &Fake, &cancel, &mut collect);
-        let mut got: Vec<_> = collect
-            .0
-            .into_iter()
-            .map(|(input, stopped)| (String::from_utf8(input).unwrap(), stopped))
+        let cancel = Cancel::new(plan.jobs, Duration::ZERO);
+        let screen = Screen::default();
+        let mut watch = Watch {
+            sink: Sink::new(mode, screen.output(OutputFormat::Text, false)),
+            cancel: &cancel,
+            fake,
+            screen: screen.clone(),
+            seen: Vec::new(),
+        };
+        std::thread::scope(|scope| {
+            scope.spawn(|| stop(&cancel));
+            run(plan, rx, fake, &cancel, &mut watch);
+        });
+        let Watch { sink, seen, .. } = watch;
+        let ending = sink.finish(cancel.reason()).unwrap();
+        Report {
+            ending,
+            stdout: screen.stdout(),
+            stderr: screen.stderr(),
+            seen,
+        }
+    }
+
+    fn drive(mode: Mode, plan: &Plan, fake: &Fake, records: Vec<Record>) -> Report {
+        drive_with(mode, plan, fake, records, |_| {})
+    }
+
+    /// Five tasks on three slots that end in the order 3, 1, 2, 5, 4.
+    fn out_of_order() -> Fake {
+        Fake::new()
+            .task(1, Task::ok().after(3))
+            .task(2, Task::ok().after(1))
+            .task(5, Task::ok().after(2))
+            .task(4, Task::ok().after(5))
+    }
+
+    const OUT_OF_ORDER: [u64; 5] = [3, 1, 2, 5, 4];
+
+    fn lines(seqs: &[u64]) -> String {
+        seqs.iter().map(|seq| format!("{seq}\n")).collect()
+    }
+
+    #[test]
+    fn map_prints_nothing_before_the_end_then_everything_in_input_order() {
+        let fake = out_of_order();
+        let report = drive(Mode::Map, &plan(3, Policy::CollectErrors), &fake, records(5));
+        assert_eq!(report.order(), OUT_OF_ORDER);
+        for seen in &report.seen {
+            assert_eq!(seen.printed, "", "printed before the end, at task {}", seen.seq);
+        }
+        assert_eq!(report.stdout, lines(&[1, 2, 3, 4, 5]));
+        assert_eq!(report.ending, Ending::Completed { failed: 0 });
+    }
+
+    #[test]
+    fn imap_prints_each_task_as_soon_as_it_and_every_task_before_it_ended() {
+        let fake = out_of_order();
+        let report = drive(Mode::Imap, &plan(3, Policy::CollectErrors), &fake, records(5));
+        assert_eq!(report.order(), OUT_OF_ORDER);
+        let printed: Vec<&str> = report.seen.iter().map(|s| s.printed.as_str()).collect();
+        let expected = ["", "1\n", "1\n2\n3\n", "1\n2\n3\n", "1\n2\n3\n4\n5\n"];
+        assert_eq!(printed, expected);
+        assert_eq!(report.stdout, lines(&[1, 2, 3, 4, 5]));
+    }
+
+    #[test]
+    fn unordered_prints_in_completion_order_each_task_when_it_ends() {
+        let fake = out_of_order();
+        let report = drive(Mode::Unordered, &plan(3, Policy::CollectErrors), &fake, records(5));
+        assert_eq!(report.order(), OUT_OF_ORDER);
+        for (n, seen) in report.seen.iter().enumerate() {
+            assert_eq!(seen.printed, lines(&OUT_OF_ORDER[..=n]));
+        }
+    }
+
+    #[test]
+    fn the_imap_window_hands_out_no_record_a_window_past_a_slow_task() {
+        let fake = Fake::new().task(1, Task::ok().held());
+        let mut plan = plan(2, Policy::CollectErrors);
+        plan.window = Some(3);
+        let report = drive_with(Mode::Imap, &plan, &fake, records(10), |_| {
+            fake.wait_until("tasks 2 and 3 to end", |events| {
+                events.contains(&Event::End(2)) && events.contains(&Event::End(3))
+            });
+            // Whatever a window that lets records through would hand out
+            // now, it may; the assertion below does not depend on how long.
+            std::thread::sleep(Duration::from_millis(50));
+            fake.release(1);
+        });
+        let events = fake.events();
+        let slow_end = events.iter().position(|e| *e == Event::End(1)).unwrap();
+        let mut started: Vec<u64> = events[..slow_end]
+            .iter()
+            .filter_map(|e| match e {
+                Event::Start(seq) => Some(*seq),
+                Event::End(_) => None,
+            })
             .collect();
-        got.sort_by_key(|(input, _)| records.iter().position(|r| r == input));
-        got
+        started.sort_unstable();
+        assert_eq!(started, [1, 2, 3], "records handed out while task 1 ran");
+        assert_eq!(report.stdout, lines(&(1..=10).collect::<Vec<_>>()));
+        assert!(fake.max_running() <= 2);
+    }
+
+    #[test]
+    fn slots_run_jobs_tasks_at_once_and_never_two_in_one_slot() {
+        for batch in [1, 2] {
+            let fake = (1..=9).fold(Fake::new().batches_of(batch), |fake, seq| {
+                fake.task(seq, Task::ok().together(3))
+            });
+            let report = drive(Mode::Imap, &plan(3, Policy::CollectErrors), &fake, records(9));
+            assert_eq!(fake.max_running(), 3, "batches of {batch}");
+            assert!(!fake.slot_shared(), "batches of {batch}");
+            let mut ran: Vec<u64> = fake.runs().iter().map(|r| r.seq).collect();
+            ran.sort_unstable();
+            assert_eq!(ran, (1..=9).collect::<Vec<_>>(), "each record runs once");
+            assert!(fake.runs().iter().all(|r| (1..=3).contains(&r.slot)));
+            assert_eq!(report.stdout, lines(&(1..=9).collect::<Vec<_>>()));
+            if batch > 1 {
+                assert!(fake.batches().iter().all(|b| !b.is_empty() && b.len() <= batch));
+                assert!(fake.batches().iter().any(|b| b.len() == batch), "{:?}", fake.batches());
+            }
+        }
+    }
+
+    #[test]
+    fn retries_count_attempts_and_print_only_the_last_attempts_output() {
+        for batch in [1, 4] {
+            let fake = Fake::new()
+                .batches_of(batch)
+                .task(1, Task::ok().fail_first(2))
+                .task(2, Task::ok().fail_first(5));
+            let mut plan = plan(2, Policy::CollectErrors);
+            plan.retries = 2;
+            let report = drive(Mode::Imap, &plan, &fake, records(3));
+            assert_eq!([1, 2, 3].map(|seq| fake.attempts(seq)), [3, 3, 1], "batches of {batch}");
+            assert_eq!(report.outcome(1).status, Status::Ok);
+            assert_eq!(report.outcome(1).attempts, 3);
+            assert_eq!(report.outcome(2).status, Status::Failed);
+            assert_eq!(report.outcome(2).attempts, 3);
+            assert_eq!(report.outcome(3).attempts, 1);
+            assert_eq!(report.stdout, "1\n2 attempt 3\n3\n", "batches of {batch}");
+            assert_eq!(report.ending, Ending::Completed { failed: 1 });
+            assert!(
+                report.stderr.contains("task 2 (2): failed, exit code 1, 3 attempts"),
+                "{}",
+                report.stderr
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_input_is_never_run_nor_retried() {
+        for batch in [1, 3] {
+            let fake = Fake::new().batches_of(batch);
+            let mut plan = plan(1, Policy::CollectErrors);
+            plan.retries = 3;
+            let mut input = records(3);
+            input[1].invalid = Some("not JSON".into());
+            let report = drive(Mode::Imap, &plan, &fake, input);
+            assert_eq!(fake.attempts(2), 0, "batches of {batch}");
+            assert_eq!(report.outcome(2).status, Status::InvalidInput);
+            assert_eq!(report.outcome(2).attempts, 1);
+            assert_eq!(report.stdout, "1\n3\n");
+            assert!(report.stderr.contains("ppool: task 2: not JSON"), "{}", report.stderr);
+            assert_eq!(report.ending, Ending::Completed { failed: 1 });
+        }
+    }
+
+    #[test]
+    fn a_task_ended_by_a_stop_is_not_retried() {
+        for batch in [1, 2] {
+            let fake = Fake::new().batches_of(batch).task(1, Task::ok().until_stopped());
+            let mut plan = plan(1, Policy::CollectErrors);
+            plan.retries = 3;
+            let report = drive_with(Mode::Unordered, &plan, &fake, records(3), |cancel| {
+                fake.wait_until("task 1 to start", |events| events.contains(&Event::Start(1)));
+                cancel.stop(StopReason::Signal(libc::SIGTERM));
+            });
+            assert_eq!(fake.attempts(1), 1, "batches of {batch}");
+            assert_eq!(report.outcome(1).status, Status::Failed);
+            assert!(report.outcome(1).ended_in_stop);
+            assert_eq!(fake.attempts(3), 0, "a task started after the stop");
+            assert_eq!(report.ending, Ending::Signal(libc::SIGTERM));
+            let err = &report.stderr;
+            assert!(err.contains("task 1 (1): failed, killed by signal 15\n"), "{err}");
+            assert!(err.ends_with("ppool: stopped by SIGTERM\n"), "{err}");
+        }
+    }
+
+    /// Task 1 ends at once; task 2 fails with 3 once task 1 has reached the
+    /// sink and task 4 took its slot; tasks 3 and 4 run until the stop; task
+    /// 5 waits for a free slot.
+    fn fail_fast(mode: Mode) -> (Report, Fake) {
+        let fake = Fake::new()
+            .task(2, Task::fails(3).after(1).after_start_of(4).stderr(b"err-2\n"))
+            .task(3, Task::ok().until_stopped())
+            .task(4, Task::ok().until_stopped());
+        let report = drive(mode, &plan(3, Policy::FailFast), &fake, records(5));
+        // The stop starts nothing more.
+        assert_eq!(fake.attempts(5), 0, "{mode:?}");
+        assert_eq!([3, 4].map(|seq| report.outcome(seq).ended_in_stop), [true, true]);
+        assert_eq!(report.ending, Ending::FailFast { code: 3 }, "{mode:?}");
+        let err = &report.stderr;
+        assert!(err.starts_with("err-2\n"), "{mode:?}: {err}");
+        assert!(
+            err.ends_with("ppool: stopped after task 2 failed (--fail-fast)\n"),
+            "{mode:?}: {err}"
+        );
+        (report, fake)
+    }
+
+    #[test]
+    fn fail_fast_in_imap_prints_up_to_the_failed_task_and_exits_with_its_code() {
+        let (report, _) = fail_fast(Mode::Imap);
+        assert_eq!(report.stdout, "1\n2\n");
+    }
+
+    #[test]
+    fn fail_fast_in_unordered_prints_what_ended_before_the_failure_and_the_failure() {
+        let (report, _) = fail_fast(Mode::Unordered);
+        assert_eq!(report.stdout, "1\n2\n");
+    }
+
+    #[test]
+    fn fail_fast_in_map_prints_no_stdout_only_the_failed_tasks_stderr() {
+        let (report, _) = fail_fast(Mode::Map);
+        assert_eq!(report.stdout, "");
+        assert_eq!(report.stderr.matches("err-2").count(), 1);
+    }
+
+    #[test]
+    fn fail_fast_retries_a_failure_before_it_stops() {
+        let fake = Fake::new().task(1, Task::ok().fail_first(1));
+        let mut plan = plan(1, Policy::FailFast);
+        plan.retries = 1;
+        let report = drive(Mode::Imap, &plan, &fake, records(2));
+        assert_eq!(fake.attempts(1), 2);
+        assert_eq!(report.stdout, "1\n2\n");
+        assert_eq!(report.ending, Ending::Completed { failed: 0 });
+    }
+
+    #[test]
+    fn resume_skips_what_the_log_holds_without_running_it() {
+        for batch in [1, 4] {
+            let fake = Fake::new().batches_of(batch);
+            let skip = |record: &Record| record.seq % 2 == 0;
+            let mut plan = plan(2, Policy::CollectErrors);
+            plan.skip = Some(&skip);
+            let report = drive(Mode::Imap, &plan, &fake, records(6));
+            let mut ran: Vec<u64> = fake.runs().iter().map(|r| r.seq).collect();
+            ran.sort_unstable();
+            assert_eq!(ran, [1, 3, 5], "batches of {batch}");
+            for seq in [2, 4, 6] {
+                assert_eq!(report.outcome(seq).status, Status::Skipped);
+                assert_eq!(report.outcome(seq).attempts, 0);
+            }
+            assert_eq!(report.stdout, "1\n3\n5\n");
+            assert_eq!(report.stderr, "");
+            assert_eq!(report.ending, Ending::Completed { failed: 0 });
+        }
     }
 
     #[test]
     fn tasks_that_ended_before_a_fail_fast_stop_are_marked_so_whenever_they_are_delivered() {
-        let got = fail_fast(1, &["x", "y", "F", "z"]);
-        let expected = [("x", false), ("y", false), ("F", false)];
-        assert_eq!(got, expected.map(|(i, s)| (i.to_owned(), s)));
+        let fake = Fake::new().task(3, Task::fails(1));
+        let report = drive(Mode::Unordered, &plan(1, Policy::FailFast), &fake, records(4));
+        let marks: Vec<(u64, bool)> = report.seen.iter().map(|s| (s.seq, s.ended_in_stop)).collect();
+        assert_eq!(marks, [(1, false), (2, false), (3, false)]);
     }
 
     #[test]
     fn a_task_that_ends_in_the_stop_is_marked_so() {
-        let got = fail_fast(2, &["wait", "F"]);
-        let expected = [("wait", true), ("F", false)];
-        assert_eq!(got, expected.map(|(i, s)| (i.to_owned(), s)));
+        let fake = Fake::new().task(1, Task::ok().until_stopped()).task(2, Task::fails(1));
+        let report = drive(Mode::Unordered, &plan(2, Policy::FailFast), &fake, records(2));
+        assert!(report.outcome(1).ended_in_stop);
+        assert!(!report.outcome(2).ended_in_stop);
     }
 }

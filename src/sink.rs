@@ -274,6 +274,175 @@ fn describe(outcome: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::OutputFormat;
+    use crate::exec::capture::Captured;
+    use crate::output::screen::Screen;
+
+    fn sink(mode: Mode) -> (Sink, Screen) {
+        let screen = Screen::default();
+        (Sink::new(mode, screen.output(OutputFormat::Text, false)), screen)
+    }
+
+    /// Task `seq` on record `r<seq>`, printing `out-<seq>` and `err-<seq>`.
+    fn task(seq: u64, status: Status, exit_code: Option<i32>) -> Outcome {
+        let mut outcome = Outcome::without_run(seq, format!("r{seq}").into_bytes(), status, "");
+        outcome.exit_code = exit_code;
+        outcome.attempts = 1;
+        outcome.stdout = Captured::from_vec(format!("out-{seq}\n").into_bytes());
+        outcome.stderr = Captured::from_vec(format!("err-{seq}\n").into_bytes());
+        outcome
+    }
+
+    fn ok(seq: u64) -> Outcome {
+        task(seq, Status::Ok, Some(0))
+    }
+
+    #[test]
+    fn each_mode_prints_in_its_order() {
+        for (mode, after_each, at_end) in [
+            (Mode::Map, ["", "", ""], "out-1\nout-2\nout-3\n"),
+            (Mode::Imap, ["", "", "out-1\nout-2\nout-3\n"], "out-1\nout-2\nout-3\n"),
+            (
+                Mode::Unordered,
+                ["out-3\n", "out-3\nout-2\n", "out-3\nout-2\nout-1\n"],
+                "out-3\nout-2\nout-1\n",
+            ),
+        ] {
+            let (mut sink, screen) = sink(mode);
+            for (seq, printed) in [3, 2, 1].into_iter().zip(after_each) {
+                sink.accept(ok(seq), None).unwrap();
+                sink.flush().unwrap();
+                assert_eq!(screen.stdout(), printed, "{mode:?}, after task {seq}");
+            }
+            assert_eq!(sink.finish(None).unwrap(), Ending::Completed { failed: 0 });
+            assert_eq!(screen.stdout(), at_end, "{mode:?}");
+            // A task's stderr goes with its stdout, in the same order.
+            assert_eq!(screen.stderr(), at_end.replace("out", "err"), "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn the_failure_summary_names_the_twenty_lowest_then_counts_the_rest() {
+        let (mut sink, screen) = sink(Mode::Unordered);
+        sink.accept(ok(26), None).unwrap();
+        for seq in (1..=25).rev() {
+            sink.accept(task(seq, Status::Failed, Some(2)), None).unwrap();
+        }
+        let mut retried = task(27, Status::Timeout, None);
+        retried.attempts = 3;
+        sink.accept(retried, None).unwrap();
+        let ending = sink.finish(None).unwrap();
+        assert_eq!(ending, Ending::Completed { failed: 26 });
+        assert_eq!(crate::exit::code(ending), 26);
+        let err = screen.stderr();
+        let summary: Vec<&str> = err.lines().filter(|l| l.starts_with("ppool:")).collect();
+        let mut expected = vec!["ppool: 26 of 27 tasks failed:".to_owned()];
+        expected.extend((1..=20).map(|seq| format!("ppool:   task {seq} (r{seq}): failed, exit code 2")));
+        expected.push("ppool:   … and 6 more".to_owned());
+        assert_eq!(summary, expected);
+        // The summary comes after every task's own output.
+        assert!(err.ends_with("ppool:   … and 6 more\n"), "{err}");
+    }
+
+    #[test]
+    fn the_summary_describes_signals_timeouts_and_attempts() {
+        let (mut sink, screen) = sink(Mode::Imap);
+        let mut killed = task(1, Status::Failed, None);
+        killed.signal = Some(9);
+        killed.attempts = 2;
+        sink.accept(killed, None).unwrap();
+        sink.accept(task(2, Status::Timeout, None), None).unwrap();
+        sink.accept(task(3, Status::Skipped, None), None).unwrap();
+        assert_eq!(sink.finish(None).unwrap(), Ending::Completed { failed: 2 });
+        let err = screen.stderr();
+        assert!(err.contains("ppool: 2 of 3 tasks failed:\n"), "{err}");
+        assert!(
+            err.contains("ppool:   task 1 (r1): failed, killed by signal 9, 2 attempts\n"),
+            "{err}"
+        );
+        assert!(err.contains("ppool:   task 2 (r2): timeout\n"), "{err}");
+        assert!(!err.contains("task 3 (r3)"), "a skipped task is no failure: {err}");
+    }
+
+    #[test]
+    fn how_the_run_ended_follows_the_stop() {
+        // (mode, stop, ending, stdout, last line of stderr)
+        let signal = Some(StopReason::Signal(libc::SIGINT));
+        let cases = [
+            (
+                Mode::Imap,
+                None,
+                Ending::Completed { failed: 1 },
+                "out-1\nout-2\n",
+                "ppool:   task 2 (r2): timeout",
+            ),
+            (
+                Mode::Imap,
+                signal,
+                Ending::Signal(libc::SIGINT),
+                "out-1\nout-2\n",
+                "ppool: stopped by SIGINT",
+            ),
+            // A map stopped before its end prints no task output.
+            (
+                Mode::Map,
+                signal,
+                Ending::Signal(libc::SIGINT),
+                "",
+                "ppool: stopped by SIGINT",
+            ),
+            (
+                Mode::Unordered,
+                Some(StopReason::FailFast { seq: 2 }),
+                // The failed task's own status: 124 for its timeout.
+                Ending::FailFast { code: 124 },
+                "out-1\nout-2\n",
+                "ppool: stopped after task 2 failed (--fail-fast)",
+            ),
+            (
+                Mode::Imap,
+                Some(StopReason::BrokenPipe),
+                Ending::BrokenPipe,
+                "out-1\nout-2\n",
+                "err-2",
+            ),
+            // The caller reports ppool's own error: no summary here.
+            (
+                Mode::Imap,
+                Some(StopReason::Error { seq: 2 }),
+                Ending::Completed { failed: 1 },
+                "out-1\n",
+                "err-1",
+            ),
+        ];
+        for (mode, stop, ending, stdout, last) in cases {
+            let (mut sink, screen) = sink(mode);
+            sink.accept(ok(1), stop).unwrap();
+            sink.accept(task(2, Status::Timeout, None), stop).unwrap();
+            assert_eq!(sink.finish(stop).unwrap(), ending, "{mode:?} {stop:?}");
+            assert_eq!(screen.stdout(), stdout, "{mode:?} {stop:?}");
+            let err = screen.stderr();
+            assert_eq!(err.lines().last(), Some(last), "{mode:?} {stop:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn map_fail_fast_prints_only_the_failed_tasks_stderr() {
+        let (mut sink, screen) = sink(Mode::Map);
+        let stop = Some(StopReason::FailFast { seq: 2 });
+        sink.accept(ok(1), None).unwrap();
+        sink.accept(task(2, Status::Failed, Some(5)), stop).unwrap();
+        let mut killed = task(3, Status::Failed, None);
+        killed.signal = Some(libc::SIGTERM);
+        killed.ended_in_stop = true;
+        sink.accept(killed, stop).unwrap();
+        assert_eq!(sink.finish(stop).unwrap(), Ending::FailFast { code: 5 });
+        assert_eq!(screen.stdout(), "");
+        assert_eq!(
+            screen.stderr(),
+            "err-2\nppool: stopped after task 2 failed (--fail-fast)\n"
+        );
+    }
 
     fn outcome(seq: u64, ended_in_stop: bool) -> Outcome {
         let mut outcome = Outcome::without_run(seq, Vec::new(), Status::Ok, "");

@@ -8,28 +8,6 @@ use std::time::Duration;
 
 use crate::util::*;
 
-#[test]
-fn imap_prints_in_input_order_though_later_tasks_end_first() {
-    // Task i sleeps (9 - i) / 10 s: the last ends first.
-    let out = ppool()
-        .args(["imap", "-j4", "sh", "-c", "sleep 0.$(( 9 - {} )); echo {}"])
-        .write_stdin("1\n2\n3\n4\n5\n6\n7\n8\n")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    assert_eq!(stdout_of(&out), "1\n2\n3\n4\n5\n6\n7\n8\n");
-}
-
-#[test]
-fn unordered_prints_in_completion_order() {
-    let out = ppool()
-        .args(["unordered", "-j2", "sh", "-c", "sleep {}; echo {}", ":::", "2", "0"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert_eq!(stdout_of(&out), "0\n2\n");
-}
-
 /// Reads ppool's stdout lines on a thread, to watch when they appear.
 fn watch_lines(child: &mut std::process::Child) -> mpsc::Receiver<String> {
     let stdout = child.stdout.take().unwrap();
@@ -54,26 +32,6 @@ const WAIT_FOR_GO_LOOP: &str = wait_for_go!();
 /// Task `a` ends at once; task `b` waits for the file `go`.
 const WAIT_FOR_GO: &str = concat!("if [ {} = b ]; then ", wait_for_go!(), "; fi; echo {}");
 
-#[test]
-fn map_prints_nothing_until_every_task_has_ended() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = ppool_std()
-        .current_dir(dir.path())
-        .args(["map", "-j2", "sh", "-c", WAIT_FOR_GO, ":::", "a", "b"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = watch_lines(&mut child);
-    assert!(
-        lines.recv_timeout(Duration::from_secs(1)).is_err(),
-        "map printed before all tasks ended"
-    );
-    std::fs::write(dir.path().join("go"), "").unwrap();
-    let all: Vec<String> = lines.iter().collect();
-    assert_eq!(all, ["a", "b"]);
-    assert!(child.wait().unwrap().success());
-}
-
 /// Runs ppool in a fresh directory and checks that `first` is printed while
 /// a task still waits for the file `go`, and `second` once it exists.
 fn expect_streaming(args: &[&str], first: &str, second: &str) {
@@ -91,9 +49,36 @@ fn expect_streaming(args: &[&str], first: &str, second: &str) {
     assert!(child.wait().unwrap().success());
 }
 
+// The order of each mode is checked without processes in the scheduler's
+// unit tests; here one run of real processes per mode, ordered by files, not
+// by sleeps.
+
 #[test]
 fn imap_streams_a_result_while_later_tasks_still_run() {
     expect_streaming(&["imap", "-j2", "sh", "-c", WAIT_FOR_GO, ":::", "a", "b"], "a", "b");
+}
+
+#[test]
+fn unordered_prints_in_completion_order() {
+    expect_streaming(
+        &["unordered", "-j2", "sh", "-c", WAIT_FOR_GO, ":::", "b", "a"],
+        "a",
+        "b",
+    );
+}
+
+#[test]
+fn map_prints_results_in_input_order() {
+    // Task `a` ends first and lets task `b` end.
+    let script = concat!("if [ {} = b ]; then ", wait_for_go!(), "; else touch go; fi; echo {}");
+    let dir = tempfile::tempdir().unwrap();
+    ppool()
+        .current_dir(dir.path())
+        .args(["map", "-j2", "sh", "-c", script, ":::", "b", "a"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .success()
+        .stdout("b\na\n");
 }
 
 #[test]
@@ -497,26 +482,6 @@ fn apply_passes_stdin_through_and_returns_the_task_status() {
         .success()
         .stdout("x!\n");
     ppool().args(["apply", "sh", "-c", "kill -9 $$"]).assert().code(137);
-}
-
-#[test]
-fn map_prints_results_in_input_order() {
-    ppool()
-        .args([
-            "map",
-            "-j3",
-            "sh",
-            "-c",
-            "sleep 0.$(( 5 - {} )); echo {}",
-            ":::",
-            "1",
-            "2",
-            "3",
-            "4",
-        ])
-        .assert()
-        .success()
-        .stdout("1\n2\n3\n4\n");
 }
 
 #[test]

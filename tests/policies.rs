@@ -6,13 +6,11 @@ use std::time::{Duration, Instant};
 
 use crate::util::*;
 
-/// Task 1 ends at once, task 2 fails after 0.5 s; the others would run for a
-/// minute.
+/// Task 1 ends at once, task 2 fails; the others would run for a minute.
 fn fail_fast_run(mode: &str, mark: &str) -> (std::process::Output, Duration) {
     let start = Instant::now();
-    let script = format!(
-        "if [ {{}} = 2 ]; then sleep 0.5; echo out-{{}}; exit 3; fi; echo out-{{}}; [ {{}} = 1 ] || sleep 60 # {mark}"
-    );
+    let script =
+        format!("if [ {{}} = 2 ]; then echo out-{{}}; exit 3; fi; echo out-{{}}; [ {{}} = 1 ] || sleep 60 # {mark}");
     let out = ppool()
         .args([
             mode,
@@ -47,14 +45,20 @@ fn fail_fast_stops_everything_and_exits_with_the_failed_code() {
             "{mode}: processes left"
         );
         assert!(stderr_of(&out).contains("task 2"), "{mode}: {}", stderr_of(&out));
+        // Which tasks each mode prints is checked without processes in the
+        // scheduler's unit tests; here, whether task 1 ended before the
+        // failure is up to the machine, but the failure and the tasks the
+        // stop killed are known.
         let stdout = stdout_of(&out);
         match mode {
-            // Results before the failed task in order, the failed one, nothing after.
-            "imap" => assert_eq!(stdout, "out-1\nout-2\n"),
-            // Keeps what it printed: task 1 (quick) and the failure itself.
-            "unordered" => assert_eq!(stdout, "out-1\nout-2\n"),
-            // All-or-nothing.
-            _ => assert_eq!(stdout, ""),
+            "map" => assert_eq!(stdout, "", "all-or-nothing"),
+            _ => {
+                assert!(stdout.contains("out-2\n"), "{mode}: {stdout}");
+                assert!(
+                    !stdout.contains("out-3") && !stdout.contains("out-4"),
+                    "{mode}: {stdout}"
+                );
+            }
         }
     }
 }

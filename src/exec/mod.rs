@@ -3,6 +3,8 @@
 pub mod capture;
 pub mod command;
 pub mod coprocess;
+#[cfg(test)]
+pub mod fake;
 pub mod frame;
 pub mod pool;
 pub mod process;
