@@ -1339,7 +1339,12 @@ mod tests {
 
     /// Run `sh -c SCRIPT` and return its stdout.
     fn sh(script: &[u8]) -> Vec<u8> {
-        let output = Command::new("/bin/sh")
+        run("/bin/sh", script)
+    }
+
+    /// Run `SHELL -c SCRIPT` and return its stdout.
+    fn run(shell: &str, script: &[u8]) -> Vec<u8> {
+        let output = Command::new(shell)
             .arg("-c")
             .arg(std::ffi::OsStr::from_bytes(script))
             .output()
@@ -1592,6 +1597,76 @@ mod tests {
             assert_eq!(sh(&script), input, "script {:?}", String::from_utf8_lossy(&script));
             assert!(!dir.path().join("PWNED").exists(), "{input:?} ran a command");
         }
+    }
+
+    #[test]
+    fn the_script_of_a_shell_run_with_c_is_found() {
+        let found = |ws: &[&str]| script_word(&words(ws));
+        assert_eq!(found(&["sh", "-c", "s", "{}"]), Some(2));
+        assert_eq!(found(&["/bin/bash", "-ec", "s"]), Some(2));
+        assert_eq!(found(&["bash", "-o", "pipefail", "--norc", "-c", "s"]), Some(5));
+        assert_eq!(found(&["zsh", "-c", "--", "s"]), Some(3));
+        assert_eq!(found(&["env", "-i", "A=1", "-u", "B", "dash", "-c", "s"]), Some(7));
+        assert_eq!(found(&["sh", "script.sh", "-c"]), None);
+        assert_eq!(found(&["grep", "sh", "-c", "x"]), None);
+        assert_eq!(found(&["sh", "-c"]), None);
+        assert_eq!(found(&[]), None);
+        // Only the script is shell text: later words are argv data.
+        let t = parsed(&words(&["sh", "-c", "echo \"$1\" {}", "sh", "{}"]), false);
+        let argv = t.render_argv(&line(1, b"a b"), 1).expect("renders");
+        assert_eq!(argv, words(&["sh", "-c", "echo \"$1\" 'a b'", "sh", "a b"]));
+    }
+
+    #[test]
+    fn unsafe_contexts_are_errors_naming_the_command() {
+        for (script, why) in [
+            ("echo `echo {}`", "backquotes"),
+            ("echo \"`echo {}`\"", "backquotes"),
+            ("cat <<-'E'\n\t{}\nE", "here-document"),
+            ("echo ${x:-{}}", "${…}"),
+            ("echo $'a{}'", "$'…'"),
+            ("echo \\{}", "backslash"),
+            ("echo \"\\{}\"", "backslash"),
+            ("echo $'\\'' {}", "shells end"),
+            ("echo \"{}", "ends inside a \"…\" quote"),
+            ("echo $(echo {}", "ends inside $(…)"),
+        ] {
+            let err = Template::parse_shell(&words(&[script]), false).expect_err(script);
+            assert!(err.contains(why) && err.contains("shell command"), "{script}: {err}");
+        }
+        // Numbers are digits in every context; text after a here-document is code again.
+        for script in ["echo `echo {#}` ${x:-{%}}", "cat <<E\nbody\nE\necho {}", "echo $'x' {}"] {
+            assert!(Template::parse_shell(&words(&[script]), false).is_ok(), "{script}");
+        }
+    }
+
+    #[test]
+    fn contexts_follow_the_shells_reading() {
+        let render = |script: &str, value: &[u8]| {
+            let t = shell_parsed(&words(&[script]), false);
+            t.render_shell(&line(1, value), 1).expect("renders").into_vec()
+        };
+        // `case` patterns end with `)` that does not close `$(`.
+        let script = "printf %s \"$(case a in a) printf %s {};; esac)\"";
+        assert_eq!(sh(&render(script, b"x; y")), b"x; y");
+        assert_eq!(render("echo \"$(echo {})\"", b"a b"), b"echo \"$(echo 'a b')\"");
+        // `${` is the shell's, even where `{name}` would be a placeholder.
+        let t = shell_parsed(&words(&["echo ${HOME}"]), true);
+        assert!(!t.has_placeholder());
+        assert_eq!(render("echo '{}'\"{}\"{}", b""), b"echo ''\"\"''");
+        assert_eq!(render("echo x # {}", b"a \nb"), b"echo x # 'a b'");
+        let t = shell_parsed(&words(&["echo $(( {} * 2 ))"]), false);
+        assert_eq!(
+            sh(t.render_shell(&line(1, b"-21"), 1).expect("an integer").as_bytes()),
+            b"-42\n"
+        );
+        assert!(t.render_shell(&line(1, b"a[$(id)]"), 1).is_err());
+        // Appended values are quoted for where the text ends.
+        let t = shell_parsed(&words(&["echo x #"]), false);
+        assert_eq!(
+            t.render_shell(&line(1, b"a \nb"), 1).expect("renders"),
+            os("echo x # 'a b'")
+        );
     }
 
     fn replace(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
@@ -1868,6 +1943,29 @@ mod tests {
         ) {
             let script = [b"printf %s ", quote(&input).as_ref()].concat();
             prop_assert_eq!(sh(&script), input);
+        }
+
+        #[test]
+        fn every_context_round_trips_through_sh_and_bash(
+            input in prop::collection::vec(1u8..=255, 0..40),
+        ) {
+            for (script, want) in [
+                ("printf %s {}", input.clone()),
+                ("printf %s '{}'", input.clone()),
+                ("printf %s \"{}\"", input.clone()),
+                ("printf %s \"$(printf %s {}; printf .)\"", [input.as_slice(), b"."].concat()),
+                ("printf %s x'a{}b'\"c{}d\"", [b"xa", input.as_slice(), b"bc", input.as_slice(), b"d"].concat()),
+                ("printf %s {} # {}", input.clone()),
+            ] {
+                let t = shell_parsed(&words(&[script]), false);
+                let record = line(1, &input);
+                let rendered = t.render_shell(&record, 1).expect("renders");
+                prop_assert_eq!(&run("/bin/sh", rendered.as_bytes()), &want, "sh: {:?}", rendered);
+                prop_assert_eq!(&run("bash", rendered.as_bytes()), &want, "bash: {:?}", rendered);
+                // The same script in direct exec, as `sh -c SCRIPT`.
+                let argv = parsed(&words(&["sh", "-c", script]), false).render_argv(&record, 1).expect("renders");
+                prop_assert_eq!(argv[2].as_bytes(), rendered.as_bytes());
+            }
         }
 
         #[test]

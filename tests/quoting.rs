@@ -70,7 +70,11 @@ fn every_context(args: &[&str], env: &[(&str, &str)]) {
     for (script, expected) in contexts() {
         let dir = tempfile::tempdir().unwrap();
         let mut command = ppool();
-        command.current_dir(dir.path()).args(["imap", "-0", "-j2"]).args(args).arg(script);
+        command
+            .current_dir(dir.path())
+            .args(["imap", "-0", "-j2"])
+            .args(args)
+            .arg(script);
         for (key, value) in env {
             command.env(key, value);
         }
@@ -194,7 +198,15 @@ fn arithmetic_takes_integers_only() {
     let dir = tempfile::tempdir().unwrap();
     let out = ppool()
         .current_dir(dir.path())
-        .args(["imap", "bash", "-c", "echo $(( {} + 1 ))", ":::", "41", "a[$(touch PWNED)]"])
+        .args([
+            "imap",
+            "bash",
+            "-c",
+            "echo $(( {} + 1 ))",
+            ":::",
+            "41",
+            "a[$(touch PWNED)]",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
