@@ -37,9 +37,12 @@ const HOSTILE: [&[u8]; 26] = [
     b"' \" ` $ \\ ; & | < > ( ) { } [ ] * ? ~ # ! %\t",
 ];
 
+/// What a script writes for a value.
+type Expected = fn(&[u8]) -> Vec<u8>;
+
 /// Scripts that write the value to `out.SEQ`, one per context, and what
 /// each writes for a value.
-fn contexts() -> [(&'static str, fn(&[u8]) -> Vec<u8>); 6] {
+fn contexts() -> [(&'static str, Expected); 6] {
     fn same(v: &[u8]) -> Vec<u8> {
         v.to_vec()
     }
@@ -84,7 +87,7 @@ fn every_context(args: &[&str], env: &[(&str, &str)]) {
     }
 }
 
-fn check_files(dir: &Path, script: &str, expected: fn(&[u8]) -> Vec<u8>) {
+fn check_files(dir: &Path, script: &str, expected: Expected) {
     for (i, record) in HOSTILE.iter().enumerate() {
         let file = dir.join(format!("out.{}", i + 1));
         let got = std::fs::read(&file).unwrap_or_else(|e| panic!("{script}: {}: {e}", file.display()));
@@ -227,4 +230,32 @@ fn a_value_in_a_comment_cannot_end_it() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(stdout_of(&out), "ok\n");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// Heavy: one ssh connection per record and run.
+#[test]
+#[ignore]
+fn over_ssh_every_context_keeps_every_record_literal() {
+    let Some(hosts) = crate::ssh::Hosts::start(1) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Every context in one script, each writing its own file.
+    let mut line = format!("cd '{}'", dir.path().display());
+    for (n, (script, _)) in contexts().iter().enumerate() {
+        line.push_str(&format!(" && mkdir -p c{n} && (cd c{n} && {script})"));
+    }
+    for args in [&["-s"][..], &["sh", "-c"][..]] {
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            std::fs::remove_dir_all(entry.unwrap().path()).unwrap();
+        }
+        let mut all = vec!["imap", "-0", "-S", "2/h1"];
+        all.extend(args);
+        all.push(&line);
+        let out = crate::ssh::run_with_stdin(hosts.ppool(&all), &nul_separated(&HOSTILE));
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+        for (n, (script, expected)) in contexts().iter().enumerate() {
+            check_files(&dir.path().join(format!("c{n}")), script, *expected);
+        }
+    }
 }
