@@ -129,7 +129,8 @@ fn run_config(config: &Config) -> Result<Ending> {
                 config.timeout,
                 config.grace,
                 config.mode == Mode::Apply,
-            );
+            )
+            .map_err(anyhow::Error::msg)?;
             let executor = if config.line_buffer {
                 executor.with_line_buffer(config.tag)
             } else {

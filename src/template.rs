@@ -57,6 +57,8 @@ const SHOWN_RECORD_BYTES: usize = 200;
 pub struct Template {
     words: Vec<Word>,
     has_placeholder: bool,
+    /// The context the shell text ends in, for the values appended to it.
+    tail: Context,
 }
 
 /// A record that cannot be rendered (a missing JSON field, …): becomes a failed task with status invalid-input.
@@ -79,12 +81,32 @@ struct Word {
     has_placeholder: bool,
     /// Total length of the literal segments, to size the rendered word.
     literal_len: usize,
+    /// Shell text: the context at its end.
+    tail: Context,
 }
 
 #[derive(Debug, Clone)]
 enum Segment {
     Literal(Box<[u8]>),
-    Placeholder(Placeholder),
+    Placeholder(Placeholder, Context),
+}
+
+/// Where a placeholder stands, which decides how its value is quoted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Context {
+    /// An argv word that no shell reads: the value as it is.
+    Argv,
+    /// Shell code outside any quotes (also inside `$(…)`).
+    Bare,
+    /// Inside the user's `'…'`.
+    Single,
+    /// Inside the user's `"…"`.
+    Double,
+    /// Inside a `#` comment: never run, but a newline would end it.
+    Comment,
+    /// Inside `$((…))` or `((…))`, which evaluate any text as code whatever
+    /// its quotes: only an integer is let in.
+    Arithmetic,
 }
 
 #[derive(Debug, Clone)]
@@ -121,16 +143,50 @@ struct JsonSegment {
 }
 
 impl Template {
-    /// `json`: whether `--json` is on (only then are `{name}` / `{a.b.0}` field placeholders).
-    pub fn parse(words: &[OsString], json: bool) -> Template {
-        let words: Vec<Word> = words.iter().map(|w| parse_word(w, json)).collect();
+    /// Direct exec: each word is one argv entry. The script of a shell run
+    /// with `-c` (`sh -c 'echo {}'`, also after `env`) is shell text, so its
+    /// values are quoted for the context they stand in. `json`: whether
+    /// `--json` is on (only then are `{name}` / `{a.b.0}` field placeholders).
+    /// The error names a placeholder that stands where no quoting is safe.
+    pub fn parse(words: &[OsString], json: bool) -> Result<Template, String> {
+        let script = script_word(words);
+        let words = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| parse_word(w, json, Some(i) == script))
+            .collect::<Result<Vec<Word>, String>>()?;
+        Ok(Template::new(words, Context::Bare))
+    }
+
+    /// `--shell`: the words joined with spaces are one shell line; each
+    /// value is quoted for the context it stands in.
+    pub fn parse_shell(words: &[OsString], json: bool) -> Result<Template, String> {
+        if words.is_empty() {
+            return Ok(Template::new(Vec::new(), Context::Bare));
+        }
+        let line = OsString::from_vec(words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>().join(&b' '));
+        let word = parse_word(&line, json, true)?;
+        let tail = word.tail;
+        Ok(Template::new(vec![word], tail))
+    }
+
+    fn new(words: Vec<Word>, tail: Context) -> Template {
         let has_placeholder = words.iter().any(|w| w.has_placeholder);
-        Template { words, has_placeholder }
+        Template {
+            words,
+            has_placeholder,
+            tail,
+        }
     }
 
     /// True when any word holds a placeholder (otherwise the record is appended, as xargs does).
     pub fn has_placeholder(&self) -> bool {
         self.has_placeholder
+    }
+
+    /// True when the first word (the program) holds no placeholder.
+    pub fn program_is_fixed(&self) -> bool {
+        self.words.first().is_some_and(|w| !w.has_placeholder)
     }
 
     /// Direct exec: the argv after substitution (program first). With no placeholder, `record.implicit_args()` are appended as extra words.
@@ -153,13 +209,13 @@ impl Template {
                 continue;
             }
             let mut out = Vec::with_capacity(word.literal_len + record.whole.len());
-            render_word(word, record, slot, false, &mut out)?;
+            render_word(word, record, slot, &mut out)?;
             argv.push(OsString::from_vec(out));
         }
         Ok(argv)
     }
 
-    /// `--shell`: the command words joined with single spaces, each substituted value shell-quoted (implicit args appended quoted, separated by spaces). Literal template text is NOT quoted (the user wrote shell syntax).
+    /// `--shell`: the shell line with each substituted value quoted for its context (implicit args appended quoted, separated by spaces). Literal template text is NOT quoted (the user wrote shell syntax).
     pub fn render_shell(&self, record: &Record, slot: usize) -> Result<OsString, RenderError> {
         check_record(record)?;
         let literal: usize = self.words.iter().map(|w| w.literal_len + 1).sum();
@@ -168,7 +224,7 @@ impl Template {
             if i > 0 {
                 out.push(b' ');
             }
-            render_word(word, record, slot, true, &mut out)?;
+            render_word(word, record, slot, &mut out)?;
         }
         if !self.has_placeholder {
             let mut separate = !self.words.is_empty();
@@ -177,7 +233,7 @@ impl Template {
                 if separate {
                     out.push(b' ');
                 }
-                out.extend_from_slice(&quote(arg));
+                quote_into(self.tail, arg, &mut out);
                 separate = true;
             }
         }
@@ -186,34 +242,78 @@ impl Template {
 }
 
 /// Quote bytes for a POSIX shell so that `sh -c "printf %s <quoted>"` prints
-/// exactly the input bytes. NUL bytes cannot reach a shell (no argv can carry
-/// them), so they are dropped. The empty string quotes to `''`.
+/// exactly the input bytes: a word of only harmless characters as it is,
+/// anything else in single quotes, each `'` written `'\''`. NUL bytes cannot
+/// reach a shell (no argv can carry them), so they are dropped. The empty
+/// string quotes to `''`.
 pub fn quote(bytes: &[u8]) -> Cow<'_, [u8]> {
-    if memchr(0, bytes).is_none() {
-        return quote_nul_free(bytes);
+    if is_plain(bytes) {
+        return Cow::Borrowed(bytes);
     }
-    let stripped: Vec<u8> = bytes.iter().copied().filter(|&b| b != 0).collect();
-    Cow::Owned(quote_nul_free(&stripped).into_owned())
+    let mut out = Vec::with_capacity(bytes.len() + 2);
+    quote_bare(bytes, &mut out);
+    Cow::Owned(out)
 }
 
-/// Quote bytes known to hold no NUL.
-fn quote_nul_free(bytes: &[u8]) -> Cow<'_, [u8]> {
-    match shlex::bytes::try_quote(bytes) {
-        Ok(quoted) => quoted,
-        // shlex fails only on NUL bytes, which the caller removed; quote by
-        // hand all the same rather than panic.
-        Err(_) => {
-            let mut out = Vec::with_capacity(bytes.len() + 2);
-            out.push(b'\'');
-            for &b in bytes {
-                if b == b'\'' {
-                    out.extend_from_slice(b"'\\''");
-                } else if b != 0 {
-                    out.push(b);
-                }
-            }
-            out.push(b'\'');
-            Cow::Owned(out)
+/// A word the shell reads as itself, outside quotes. `=` is left out (a
+/// first word `a=b` would be an assignment), and so are `~`, globs and
+/// every byte outside ASCII.
+fn is_plain(bytes: &[u8]) -> bool {
+    !bytes.is_empty()
+        && bytes.iter().all(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b',' | b':' | b'+' | b'@' | b'%')
+        })
+}
+
+/// Append `bytes` as one shell word, outside quotes: plain, or in `'…'`.
+fn quote_bare(bytes: &[u8], out: &mut Vec<u8>) {
+    if is_plain(bytes) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.push(b'\'');
+    quote_single(bytes, out);
+    out.push(b'\'');
+}
+
+/// Inside `'…'`: each `'` closes the quotes, adds an escaped `'` and reopens them.
+fn quote_single(bytes: &[u8], out: &mut Vec<u8>) {
+    for &b in bytes {
+        match b {
+            b'\'' => out.extend_from_slice(b"'\\''"),
+            0 => {}
+            _ => out.push(b),
+        }
+    }
+}
+
+/// Inside `"…"`: a backslash before the four characters that stay special
+/// there. `!` is left alone: history expansion never happens in `sh -c`, and
+/// in double quotes a backslash before it would stay in the value.
+fn quote_double(bytes: &[u8], out: &mut Vec<u8>) {
+    for &b in bytes {
+        if matches!(b, b'"' | b'\\' | b'$' | b'`') {
+            out.push(b'\\');
+        }
+        if b != 0 {
+            out.push(b);
+        }
+    }
+}
+
+/// Append a value quoted for `context`.
+fn quote_into(context: Context, value: &[u8], out: &mut Vec<u8>) {
+    match context {
+        // Arithmetic: only integers get here (see `render_word`).
+        Context::Argv | Context::Arithmetic => out.extend_from_slice(value),
+        Context::Bare => quote_bare(value, out),
+        Context::Single => quote_single(value, out),
+        Context::Double => quote_double(value, out),
+        // A comment's text never runs, but a newline would end it; the
+        // value stays quoted so that a misjudged comment is still safe.
+        Context::Comment => {
+            let kept: Vec<u8> = value.iter().copied().filter(|&b| b != b'\n').collect();
+            quote_bare(&kept, out);
         }
     }
 }
@@ -233,9 +333,11 @@ pub fn quote_argv(argv: &[OsString]) -> OsString {
 // ---------------------------------------------------------------------------
 // Parsing
 
-fn parse_word(word: &OsString, json: bool) -> Word {
+/// Split a word into literal text and placeholders; for shell text, each
+/// placeholder also gets the context it stands in.
+fn parse_word(word: &OsString, json: bool, shell: bool) -> Result<Word, String> {
     let bytes = word.as_bytes();
-    let mut segments = Vec::new();
+    let mut pieces = Vec::new();
     let mut literal_start = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -244,10 +346,8 @@ fn parse_word(word: &OsString, json: bool) -> Word {
             if let Some(k) = rest.iter().position(|&b| b == b'{' || b == b'}') {
                 if rest[k] == b'}' {
                     if let Some(placeholder) = parse_placeholder(&rest[..k], json) {
-                        if literal_start < i {
-                            segments.push(Segment::Literal(bytes[literal_start..i].into()));
-                        }
-                        segments.push(Segment::Placeholder(placeholder));
+                        pieces.extend(bytes[literal_start..i].iter().map(|&b| Piece::Byte(b)));
+                        pieces.push(Piece::Hole(placeholder, &bytes[i..i + k + 2]));
                         i += k + 2;
                         literal_start = i;
                         continue;
@@ -262,23 +362,69 @@ fn parse_word(word: &OsString, json: bool) -> Word {
         }
         i += 1;
     }
-    if literal_start < bytes.len() {
-        segments.push(Segment::Literal(bytes[literal_start..].into()));
-    }
-    let has_placeholder = segments.iter().any(|s| matches!(s, Segment::Placeholder(_)));
+    pieces.extend(bytes[literal_start..].iter().map(|&b| Piece::Byte(b)));
+    let (segments, tail) = if shell {
+        shell_segments(pieces, bytes)?
+    } else {
+        (argv_segments(pieces), Context::Bare)
+    };
+    let has_placeholder = segments.iter().any(|s| matches!(s, Segment::Placeholder(..)));
     let literal_len = segments
         .iter()
         .map(|s| match s {
             Segment::Literal(b) => b.len(),
-            Segment::Placeholder(_) => 0,
+            Segment::Placeholder(..) => 0,
         })
         .sum();
-    Word {
+    Ok(Word {
         raw: word.clone(),
         segments,
         has_placeholder,
         literal_len,
+        tail,
+    })
+}
+
+/// A word's bytes and placeholders, before literal bytes are gathered.
+enum Piece<'w> {
+    Byte(u8),
+    /// A placeholder and its text as written.
+    Hole(Placeholder, &'w [u8]),
+}
+
+/// Gathers literal bytes into segments.
+#[derive(Default)]
+struct Segments {
+    done: Vec<Segment>,
+    literal: Vec<u8>,
+}
+
+impl Segments {
+    fn placeholder(&mut self, placeholder: Placeholder, context: Context) {
+        if !self.literal.is_empty() {
+            self.done
+                .push(Segment::Literal(std::mem::take(&mut self.literal).into()));
+        }
+        self.done.push(Segment::Placeholder(placeholder, context));
     }
+
+    fn finish(mut self) -> Vec<Segment> {
+        if !self.literal.is_empty() {
+            self.done.push(Segment::Literal(self.literal.into()));
+        }
+        self.done
+    }
+}
+
+fn argv_segments(pieces: Vec<Piece<'_>>) -> Vec<Segment> {
+    let mut segments = Segments::default();
+    for piece in pieces {
+        match piece {
+            Piece::Byte(b) => segments.literal.push(b),
+            Piece::Hole(placeholder, _) => segments.placeholder(placeholder, Context::Argv),
+        }
+    }
+    segments.finish()
 }
 
 /// The placeholder named by the text between `{` and `}`, if it is one.
@@ -344,6 +490,550 @@ fn parse_json_path(inner: &[u8]) -> Option<JsonPath> {
 }
 
 // ---------------------------------------------------------------------------
+// Shell contexts
+//
+// Shell text is read once, as the shell will read it, to learn where each
+// placeholder stands: outside quotes, in `'…'`, in `"…"`, in a comment, or
+// somewhere no quoting keeps a value literal (backquotes, `$'…'`, `${…}`,
+// arithmetic, a here-document), which is an error. `$(…)` starts a new
+// context, as in the shell: its text is read like the whole line's.
+
+/// Programs whose `-c` argument is shell text.
+const SHELLS: [&[u8]; 9] = [
+    b"sh", b"bash", b"dash", b"zsh", b"ksh", b"mksh", b"ash", b"posh", b"yash",
+];
+
+/// The index of the script word in `SHELL [options] -c SCRIPT …`, the shell
+/// being the program or run through `env [options] [NAME=value…]`.
+fn script_word(words: &[OsString]) -> Option<usize> {
+    let basename = |w: &OsString| w.as_bytes().rsplit(|&b| b == b'/').next().unwrap_or_default().to_vec();
+    let mut i = 0;
+    if basename(words.first()?) == b"env" {
+        i = 1;
+        while let Some(w) = words.get(i).map(|w| w.as_bytes()) {
+            if w == b"--" {
+                i += 1;
+                break;
+            }
+            if matches!(w, b"-u" | b"-C" | b"-S" | b"--unset" | b"--chdir" | b"--split-string") {
+                i += 2;
+            } else if w.starts_with(b"-") || w.contains(&b'=') {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+    if !SHELLS.contains(&basename(words.get(i)?).as_slice()) {
+        return None;
+    }
+    i += 1;
+    let mut command = false;
+    while let Some(w) = words.get(i).map(|w| w.as_bytes()) {
+        if w == b"--" || w == b"-" {
+            i += 1;
+            break;
+        }
+        if let Some(long) = w.strip_prefix(b"--") {
+            i += if matches!(long, b"rcfile" | b"init-file") { 2 } else { 1 };
+        } else if w.len() > 1 && (w[0] == b'-' || w[0] == b'+') {
+            command |= w[0] == b'-' && w.contains(&b'c');
+            // `-o NAME` and bash's `-O NAME` take the next word.
+            i += 1 + w[1..].iter().filter(|&&b| b == b'o' || b == b'O').count();
+        } else {
+            break;
+        }
+    }
+    (command && i < words.len()).then_some(i)
+}
+
+/// The shell's reading state.
+#[derive(Debug)]
+enum Frame {
+    /// Shell code: the whole text, or the inside of `$(…)`, `${…}`, `$((…))`.
+    /// `cases` counts open `case … esac`, whose patterns end with a `)`
+    /// that does not close `$(`.
+    Code {
+        end: CodeEnd,
+        depth: u32,
+        cases: u32,
+    },
+    Single,
+    /// `$'…'`.
+    DollarSingle,
+    Double,
+    Backquote,
+    Comment,
+    /// A here-document's body, up to its delimiter line.
+    Heredoc {
+        delimiter: Vec<u8>,
+        strip_tabs: bool,
+        line: Vec<u8>,
+    },
+}
+
+/// What ends a code frame; `depth` counts the parentheses (or braces)
+/// opened inside it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CodeEnd {
+    Text,
+    Paren,
+    Brace,
+    Arithmetic,
+}
+
+struct Scanner {
+    stack: Vec<Frame>,
+    /// The next character is escaped by a backslash.
+    escaped: bool,
+    /// The next character starts a word (so `#` starts a comment).
+    word_start: bool,
+    /// Here-documents opened on the current line: delimiter, `<<-`.
+    heredocs: Vec<(Vec<u8>, bool)>,
+    /// A `$'…'` held `\'`: bash ends it later than dash does, so where the
+    /// text after it stands depends on the shell.
+    ambiguous: bool,
+}
+
+/// Whether the word `name` (a reserved word) starts at `i`.
+fn keyword(pieces: &[Piece<'_>], i: usize, name: &[u8]) -> bool {
+    name.iter().enumerate().all(|(k, &c)| byte_at(pieces, i + k) == Some(c))
+        && !matches!(byte_at(pieces, i + name.len()), Some(b) if b.is_ascii_alphanumeric() || b == b'_')
+        && !matches!(pieces.get(i + name.len()), Some(Piece::Hole(..)))
+}
+
+fn byte_at(pieces: &[Piece<'_>], i: usize) -> Option<u8> {
+    match pieces.get(i) {
+        Some(Piece::Byte(b)) => Some(*b),
+        _ => None,
+    }
+}
+
+/// Read shell text: its segments, each placeholder with its context, and
+/// the context at the end.
+fn shell_segments(mut pieces: Vec<Piece<'_>>, word: &[u8]) -> Result<(Vec<Segment>, Context), String> {
+    let mut scanner = Scanner {
+        stack: vec![Frame::Code {
+            end: CodeEnd::Text,
+            depth: 0,
+            cases: 0,
+        }],
+        escaped: false,
+        word_start: true,
+        heredocs: Vec::new(),
+        ambiguous: false,
+    };
+    let mut segments = Segments::default();
+    let shown = || String::from_utf8_lossy(word).into_owned();
+    let mut i = 0;
+    while i < pieces.len() {
+        // `${` before a placeholder's text is the shell's parameter
+        // expansion (`${HOME}` with --json), not a placeholder.
+        if byte_at(&pieces, i) == Some(b'$') && !scanner.escaped && scanner.expands_dollar() {
+            if let Some(Piece::Hole(_, raw)) = pieces.get(i + 1) {
+                let raw = *raw;
+                pieces.splice(i + 1..i + 2, raw.iter().map(|&b| Piece::Byte(b)));
+            }
+        }
+        match &pieces[i] {
+            Piece::Byte(b) => {
+                segments.literal.push(*b);
+                let used = scanner
+                    .step(&pieces, i)
+                    .map_err(|e| format!("{e} in the shell command {:?}", shown()))?;
+                for k in i + 1..i + used {
+                    if let Some(b) = byte_at(&pieces, k) {
+                        segments.literal.push(b);
+                    }
+                }
+                i += used.max(1);
+                // A frame popped without using its byte hands it to the frame below.
+                if used == 0 {
+                    segments.literal.pop();
+                    i -= 1;
+                }
+            }
+            Piece::Hole(placeholder, raw) => {
+                let context = match placeholder {
+                    Placeholder::Seq | Placeholder::Slot => Ok(Context::Argv),
+                    _ => scanner.context(),
+                };
+                let context = context.map_err(|why| {
+                    format!(
+                        "cannot quote {} {why}, in the shell command {:?}",
+                        String::from_utf8_lossy(raw),
+                        shown()
+                    )
+                })?;
+                scanner.hole();
+                segments.placeholder(placeholder.clone(), context);
+                i += 1;
+            }
+        }
+    }
+    let tail = scanner.finish().map_err(|open| {
+        format!(
+            "the shell command {:?} ends inside {open}: close it, or the shell cannot run it",
+            shown()
+        )
+    })?;
+    Ok((segments.finish(), tail))
+}
+
+impl Scanner {
+    fn top(&mut self) -> &mut Frame {
+        // The base frame is never popped: a `)` or `}` too many in it is text.
+        let last = self.stack.len() - 1;
+        &mut self.stack[last]
+    }
+
+    fn pop(&mut self) {
+        if self.stack.len() > 1 {
+            self.stack.pop();
+        }
+    }
+
+    /// Whether a `$` here starts an expansion.
+    fn expands_dollar(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Code { .. } | Frame::Double))
+    }
+
+    /// Where a value placeholder stands now, or why it cannot be quoted.
+    fn context(&self) -> Result<Context, &'static str> {
+        if self.escaped {
+            return Err("right after a backslash, which would escape its quoting (remove the backslash)");
+        }
+        for frame in self.stack.iter().rev() {
+            match frame {
+                Frame::Backquote => return Err("inside backquotes (use $(…) instead)"),
+                Frame::DollarSingle => return Err("inside $'…' (put it outside those quotes)"),
+                Frame::Heredoc { .. } => {
+                    return Err("inside a here-document (pass the value as an argument or on stdin instead)")
+                }
+                Frame::Code {
+                    end: CodeEnd::Brace, ..
+                } => return Err("inside ${…} (put it outside the braces)"),
+                _ => {}
+            }
+        }
+        if self.ambiguous {
+            return Err("after a $'…' holding \\', which shells end in different places");
+        }
+        let arithmetic = |f: &Frame| {
+            matches!(
+                f,
+                Frame::Code {
+                    end: CodeEnd::Arithmetic,
+                    ..
+                }
+            )
+        };
+        if self.stack.iter().any(arithmetic) {
+            return Ok(Context::Arithmetic);
+        }
+        Ok(match self.stack.last() {
+            Some(Frame::Single) => Context::Single,
+            Some(Frame::Double) => Context::Double,
+            Some(Frame::Comment) => Context::Comment,
+            _ => Context::Bare,
+        })
+    }
+
+    /// A placeholder was read: it is part of the current word or line.
+    fn hole(&mut self) {
+        self.word_start = false;
+        if let Some(Frame::Heredoc { line, .. }) = self.stack.last_mut() {
+            // A line holding a placeholder is never the delimiter.
+            line.push(b'{');
+        }
+    }
+
+    /// Read the byte at `i`; returns how many pieces it used (0: it ends the
+    /// comment and belongs to the frame below).
+    fn step(&mut self, pieces: &[Piece<'_>], i: usize) -> Result<usize, String> {
+        let Some(b) = byte_at(pieces, i) else { return Ok(1) };
+        let next = byte_at(pieces, i + 1);
+        let escaped = std::mem::take(&mut self.escaped);
+        match self.top() {
+            Frame::Code { .. } => return self.code(pieces, i, b, escaped),
+            Frame::Single => {
+                if b == b'\'' {
+                    self.pop();
+                }
+            }
+            Frame::DollarSingle => {
+                if escaped {
+                    self.ambiguous |= b == b'\'';
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'\'' {
+                    self.pop();
+                }
+            }
+            Frame::Double => {
+                if escaped {
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.pop();
+                } else if b == b'`' {
+                    self.stack.push(Frame::Backquote);
+                } else if b == b'$' {
+                    return Ok(self.dollar(pieces, i, false));
+                }
+            }
+            Frame::Backquote => {
+                if escaped {
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'`' {
+                    self.pop();
+                }
+            }
+            Frame::Comment => {
+                if b == b'\n' {
+                    self.pop();
+                    return Ok(0);
+                }
+            }
+            Frame::Heredoc {
+                delimiter,
+                strip_tabs,
+                line,
+            } => {
+                if b != b'\n' {
+                    line.push(b);
+                    return Ok(1);
+                }
+                let text = if *strip_tabs {
+                    let tabs = line.iter().take_while(|&&c| c == b'\t').count();
+                    &line[tabs..]
+                } else {
+                    &line[..]
+                };
+                if text == delimiter.as_slice() {
+                    self.pop();
+                    self.next_heredoc();
+                } else {
+                    line.clear();
+                }
+            }
+        }
+        let _ = next;
+        Ok(1)
+    }
+
+    fn code(&mut self, pieces: &[Piece<'_>], i: usize, b: u8, escaped: bool) -> Result<usize, String> {
+        let at_word = self.word_start && !escaped;
+        let Frame::Code { end, depth, cases } = self.top() else {
+            return Ok(1);
+        };
+        let (end, depth) = (*end, *depth);
+        if at_word {
+            if keyword(pieces, i, b"case") {
+                *cases += 1;
+            } else if keyword(pieces, i, b"esac") {
+                *cases = cases.saturating_sub(1);
+            }
+        }
+        let in_case = *cases > 0;
+        let next = byte_at(pieces, i + 1);
+        let word_start = std::mem::replace(
+            &mut self.word_start,
+            matches!(b, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>'),
+        );
+        if escaped {
+            self.word_start = false;
+            return Ok(1);
+        }
+        let set_depth = |s: &mut Scanner, d: u32| {
+            if let Frame::Code { depth, .. } = s.top() {
+                *depth = d;
+            }
+        };
+        match b {
+            b'\\' => self.escaped = true,
+            b'\'' => self.stack.push(Frame::Single),
+            b'"' => self.stack.push(Frame::Double),
+            b'`' => self.stack.push(Frame::Backquote),
+            b'$' => return Ok(self.dollar(pieces, i, true)),
+            b'#' if word_start && matches!(end, CodeEnd::Text | CodeEnd::Paren) => self.stack.push(Frame::Comment),
+            b'(' if word_start && next == Some(b'(') && end != CodeEnd::Arithmetic => {
+                self.stack.push(Frame::Code {
+                    end: CodeEnd::Arithmetic,
+                    depth: 0,
+                    cases: 0,
+                });
+                return Ok(2);
+            }
+            b'(' if end != CodeEnd::Brace => set_depth(self, depth + 1),
+            b')' if depth == 0 && end == CodeEnd::Paren && !in_case => {
+                self.pop();
+                self.word_start = false;
+            }
+            b')' if depth == 0 && end == CodeEnd::Arithmetic && next == Some(b')') => {
+                self.pop();
+                self.word_start = false;
+                return Ok(2);
+            }
+            b')' if end != CodeEnd::Brace => set_depth(self, depth.saturating_sub(1)),
+            b'{' if end == CodeEnd::Brace => set_depth(self, depth + 1),
+            b'}' if end == CodeEnd::Brace => {
+                if depth == 0 {
+                    self.pop();
+                } else {
+                    set_depth(self, depth - 1);
+                }
+            }
+            b'<' if next == Some(b'<') && matches!(end, CodeEnd::Text | CodeEnd::Paren) => {
+                if byte_at(pieces, i + 2) == Some(b'<') {
+                    return Ok(3);
+                }
+                return self.heredoc(pieces, i + 2).map(|n| n + 2);
+            }
+            b'\n' => self.next_heredoc(),
+            _ => {}
+        }
+        Ok(1)
+    }
+
+    /// A `$` at `i`: opens `$(…)`, `$((…))`, `${…}` or (outside double
+    /// quotes) `$'…'`; returns the pieces used.
+    fn dollar(&mut self, pieces: &[Piece<'_>], i: usize, code: bool) -> usize {
+        let (frame, used) = match (byte_at(pieces, i + 1), byte_at(pieces, i + 2)) {
+            (Some(b'\''), _) if code => (Frame::DollarSingle, 2),
+            (Some(b'('), Some(b'(')) => (
+                Frame::Code {
+                    end: CodeEnd::Arithmetic,
+                    depth: 0,
+                    cases: 0,
+                },
+                3,
+            ),
+            (Some(b'('), _) => (
+                Frame::Code {
+                    end: CodeEnd::Paren,
+                    depth: 0,
+                    cases: 0,
+                },
+                2,
+            ),
+            (Some(b'{'), _) => (
+                Frame::Code {
+                    end: CodeEnd::Brace,
+                    depth: 0,
+                    cases: 0,
+                },
+                2,
+            ),
+            _ => {
+                self.word_start = false;
+                return 1;
+            }
+        };
+        self.word_start = matches!(
+            frame,
+            Frame::Code {
+                end: CodeEnd::Paren,
+                ..
+            }
+        );
+        self.stack.push(frame);
+        used
+    }
+
+    /// After `<<`: read the delimiter word starting at `i`, quotes removed;
+    /// the body starts at the end of the line. Returns the pieces used.
+    fn heredoc(&mut self, pieces: &[Piece<'_>], i: usize) -> Result<usize, String> {
+        let mut k = i;
+        let strip_tabs = byte_at(pieces, k) == Some(b'-');
+        if strip_tabs {
+            k += 1;
+        }
+        while matches!(byte_at(pieces, k), Some(b' ' | b'\t')) {
+            k += 1;
+        }
+        let mut delimiter = Vec::new();
+        let mut quote = None;
+        while k < pieces.len() {
+            let Some(b) = byte_at(pieces, k) else {
+                return Err("a placeholder cannot be a here-document's delimiter".to_owned());
+            };
+            match (quote, b) {
+                (Some(q), _) if b == q => quote = None,
+                (Some(_), _) => delimiter.push(b),
+                (None, b'\'' | b'"') => quote = Some(b),
+                (None, b'\\') => {
+                    k += 1;
+                    delimiter.extend(byte_at(pieces, k));
+                }
+                (None, b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')') => break,
+                (None, _) => delimiter.push(b),
+            }
+            k += 1;
+        }
+        self.heredocs.push((delimiter, strip_tabs));
+        self.word_start = false;
+        Ok(k - i)
+    }
+
+    /// At the end of a line: the next here-document's body begins, if any.
+    fn next_heredoc(&mut self) {
+        if self.heredocs.is_empty() {
+            return;
+        }
+        let (delimiter, strip_tabs) = self.heredocs.remove(0);
+        self.stack.push(Frame::Heredoc {
+            delimiter,
+            strip_tabs,
+            line: Vec::new(),
+        });
+    }
+
+    /// The context the text ends in, or the construct left open.
+    fn finish(mut self) -> Result<Context, &'static str> {
+        if let Some(Frame::Heredoc {
+            delimiter,
+            strip_tabs,
+            line,
+        }) = self.stack.last()
+        {
+            let tabs = if *strip_tabs {
+                line.iter().take_while(|&&c| c == b'\t').count()
+            } else {
+                0
+            };
+            if line[tabs..] == delimiter[..] {
+                self.stack.pop();
+            }
+        }
+        if let Some(Frame::Comment) = self.stack.last() {
+            if self.stack.len() == 2 {
+                return Ok(Context::Comment);
+            }
+        }
+        if self.stack.len() == 1 {
+            return Ok(Context::Bare);
+        }
+        Err(match self.stack.last() {
+            Some(Frame::Single) => "a '…' quote",
+            Some(Frame::DollarSingle) => "a $'…' quote",
+            Some(Frame::Double) => "a \"…\" quote",
+            Some(Frame::Backquote) => "backquotes",
+            Some(Frame::Heredoc { .. }) => "a here-document",
+            Some(Frame::Code {
+                end: CodeEnd::Brace, ..
+            }) => "${…}",
+            Some(Frame::Code {
+                end: CodeEnd::Arithmetic,
+                ..
+            }) => "arithmetic",
+            _ => "$(…)",
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Rendering
 
 fn check_record(record: &Record) -> Result<(), RenderError> {
@@ -364,25 +1054,38 @@ fn check_nul(value: &[u8], record: &Record) -> Result<(), RenderError> {
     }
 }
 
-/// Append one word, each placeholder's value quoted when `quoted`.
-fn render_word(word: &Word, record: &Record, slot: usize, quoted: bool, out: &mut Vec<u8>) -> Result<(), RenderError> {
+/// Append one word, each placeholder's value quoted for its context.
+fn render_word(word: &Word, record: &Record, slot: usize, out: &mut Vec<u8>) -> Result<(), RenderError> {
     for segment in &word.segments {
         match segment {
             Segment::Literal(bytes) => out.extend_from_slice(bytes),
-            Segment::Placeholder(Placeholder::Seq) => write_number(out, record.seq),
-            Segment::Placeholder(Placeholder::Slot) => write_number(out, slot as u64),
-            Segment::Placeholder(placeholder) => {
+            // Digits are literal in every context, so numbers need no quotes.
+            Segment::Placeholder(Placeholder::Seq, _) => write_number(out, record.seq),
+            Segment::Placeholder(Placeholder::Slot, _) => write_number(out, slot as u64),
+            Segment::Placeholder(placeholder, context) => {
                 let value = value(placeholder, record, slot)?;
                 check_nul(&value, record)?;
-                if quoted {
-                    out.extend_from_slice(&quote_nul_free(&value));
-                } else {
-                    out.extend_from_slice(&value);
+                if *context == Context::Arithmetic && !is_integer(&value) {
+                    return Err(RenderError(format!(
+                        "record {} is used in shell arithmetic, where only an integer is safe: {}",
+                        record.seq,
+                        show(record)
+                    )));
                 }
+                quote_into(*context, &value, out);
             }
         }
     }
     Ok(())
+}
+
+/// An optional sign and decimal digits.
+fn is_integer(value: &[u8]) -> bool {
+    let digits = value
+        .strip_prefix(b"-")
+        .or_else(|| value.strip_prefix(b"+"))
+        .unwrap_or(value);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
 }
 
 fn write_number(out: &mut Vec<u8>, n: u64) {
@@ -565,6 +1268,14 @@ mod tests {
         OsString::from(s)
     }
 
+    fn parsed(words: &[OsString], json: bool) -> Template {
+        Template::parse(words, json).expect("parses")
+    }
+
+    fn shell_parsed(words: &[OsString], json: bool) -> Template {
+        Template::parse_shell(words, json).expect("parses")
+    }
+
     fn words(ws: &[&str]) -> Vec<OsString> {
         ws.iter().map(|w| os(w)).collect()
     }
@@ -610,7 +1321,7 @@ mod tests {
     }
 
     fn argv(template: &[&str], json: bool, record: &Record, slot: usize) -> Vec<String> {
-        Template::parse(&words(template), json)
+        parsed(&words(template), json)
             .render_argv(record, slot)
             .expect("renders")
             .into_iter()
@@ -620,7 +1331,7 @@ mod tests {
 
     /// Render one word with `{}` bound to `input`.
     fn one(template: &str, input: &[u8]) -> Vec<u8> {
-        let t = Template::parse(&[os(template)], false);
+        let t = parsed(&[os(template)], false);
         let mut out = t.render_argv(&line(1, input), 1).expect("renders");
         assert_eq!(out.len(), 1);
         out.remove(0).into_vec()
@@ -628,7 +1339,12 @@ mod tests {
 
     /// Run `sh -c SCRIPT` and return its stdout.
     fn sh(script: &[u8]) -> Vec<u8> {
-        let output = Command::new("/bin/sh")
+        run("/bin/sh", script)
+    }
+
+    /// Run `SHELL -c SCRIPT` and return its stdout.
+    fn run(shell: &str, script: &[u8]) -> Vec<u8> {
+        let output = Command::new(shell)
             .arg("-c")
             .arg(std::ffi::OsStr::from_bytes(script))
             .output()
@@ -790,19 +1506,17 @@ mod tests {
 
     #[test]
     fn field_out_of_range_is_an_error() {
-        let t = Template::parse(&words(&["echo", "{3}"]), false);
+        let t = parsed(&words(&["echo", "{3}"]), false);
         let err = t.render_argv(&groups(4, &["a", "b"]), 1).expect_err("no field 3");
         assert_eq!(err.0, "no field {3} in record 4 (it has 2 fields): a b", "{err}");
         let err = t.render_argv(&line(5, b"x"), 1).expect_err("no field 3");
         assert!(err.0.contains("{3}") && err.0.contains("record 5"), "{err}");
-        assert!(Template::parse(&words(&["{2}"]), false)
-            .render_argv(&line(1, b"x"), 1)
-            .is_err());
+        assert!(parsed(&words(&["{2}"]), false).render_argv(&line(1, b"x"), 1).is_err());
     }
 
     #[test]
     fn implicit_append() {
-        let t = Template::parse(&words(&["echo", "-n"]), false);
+        let t = parsed(&words(&["echo", "-n"]), false);
         assert!(!t.has_placeholder());
         let plain = t.render_argv(&line(1, b"a b"), 1).expect("renders");
         assert_eq!(plain, words(&["echo", "-n", "a b"]));
@@ -819,44 +1533,44 @@ mod tests {
 
     #[test]
     fn implicit_append_in_shell_mode() {
-        let t = Template::parse(&words(&["printf", "'[%s]'"]), false);
+        let t = shell_parsed(&words(&["printf", "'[%s]'"]), false);
         let script = t.render_shell(&groups(1, &["a b", "$(id)"]), 1).expect("renders");
         assert_eq!(script, os("printf '[%s]' 'a b' '$(id)'"));
         assert_eq!(sh(script.as_bytes()), b"[a b][$(id)]");
         let script = t.render_shell(&line(1, b""), 1).expect("renders");
         assert_eq!(sh(script.as_bytes()), b"[]");
         // Without command words, the appended fields still form separate words.
-        let t = Template::parse(&[], false);
+        let t = shell_parsed(&[], false);
         let script = t.render_shell(&groups(1, &["a", "b c"]), 1).expect("renders");
         assert_eq!(script, os("a 'b c'"));
     }
 
     #[test]
     fn placeholder_detection() {
-        assert!(Template::parse(&words(&["echo", "x{}y"]), false).has_placeholder());
-        assert!(Template::parse(&words(&["echo", "{#}"]), false).has_placeholder());
-        assert!(!Template::parse(&words(&["echo", "{name}"]), false).has_placeholder());
-        assert!(Template::parse(&words(&["echo", "{name}"]), true).has_placeholder());
-        assert!(!Template::parse(&words(&["awk", "{print $1}"]), true).has_placeholder());
-        assert!(!Template::parse(&[], false).has_placeholder());
+        assert!(parsed(&words(&["echo", "x{}y"]), false).has_placeholder());
+        assert!(parsed(&words(&["echo", "{#}"]), false).has_placeholder());
+        assert!(!parsed(&words(&["echo", "{name}"]), false).has_placeholder());
+        assert!(parsed(&words(&["echo", "{name}"]), true).has_placeholder());
+        assert!(!parsed(&words(&["awk", "{print $1}"]), true).has_placeholder());
+        assert!(!parsed(&[], false).has_placeholder());
     }
 
     #[test]
     fn non_utf8_bytes_pass_through() {
         let input: &[u8] = b"caf\xe9/\xff\xfe.b\x80n";
         let word = OsString::from_vec(b"\xc0x{}-{/.}".to_vec());
-        let t = Template::parse(&[os("cmd"), word], false);
+        let t = parsed(&[os("cmd"), word], false);
         let out = t.render_argv(&line(1, input), 1).expect("renders");
         let mut want = b"\xc0x".to_vec();
         want.extend_from_slice(input);
         want.extend_from_slice(b"-\xff\xfe");
         assert_eq!(out[1].as_bytes(), want.as_slice());
 
-        let t = Template::parse(&words(&["cmd"]), false);
+        let t = parsed(&words(&["cmd"]), false);
         let out = t.render_argv(&line(1, input), 1).expect("renders");
         assert_eq!(out[1].as_bytes(), input);
 
-        let t = Template::parse(&words(&["printf", "%s", "{}"]), false);
+        let t = shell_parsed(&words(&["printf", "%s", "{}"]), false);
         let script = t.render_shell(&line(1, input), 1).expect("renders");
         assert_eq!(sh(script.as_bytes()), input);
     }
@@ -875,7 +1589,7 @@ mod tests {
             b"",
             b"  spaced\ttabs  ",
         ];
-        let t = Template::parse(&words(&["cd", "DIR", "&&", "printf", "'%s'", "{}"]), false);
+        let t = shell_parsed(&words(&["cd", "DIR", "&&", "printf", "'%s'", "{}"]), false);
         for input in hostile {
             let script = t.render_shell(&line(1, input), 1).expect("renders");
             let dir_bytes = quote(dir.path().as_os_str().as_bytes()).into_owned();
@@ -883,6 +1597,76 @@ mod tests {
             assert_eq!(sh(&script), input, "script {:?}", String::from_utf8_lossy(&script));
             assert!(!dir.path().join("PWNED").exists(), "{input:?} ran a command");
         }
+    }
+
+    #[test]
+    fn the_script_of_a_shell_run_with_c_is_found() {
+        let found = |ws: &[&str]| script_word(&words(ws));
+        assert_eq!(found(&["sh", "-c", "s", "{}"]), Some(2));
+        assert_eq!(found(&["/bin/bash", "-ec", "s"]), Some(2));
+        assert_eq!(found(&["bash", "-o", "pipefail", "--norc", "-c", "s"]), Some(5));
+        assert_eq!(found(&["zsh", "-c", "--", "s"]), Some(3));
+        assert_eq!(found(&["env", "-i", "A=1", "-u", "B", "dash", "-c", "s"]), Some(7));
+        assert_eq!(found(&["sh", "script.sh", "-c"]), None);
+        assert_eq!(found(&["grep", "sh", "-c", "x"]), None);
+        assert_eq!(found(&["sh", "-c"]), None);
+        assert_eq!(found(&[]), None);
+        // Only the script is shell text: later words are argv data.
+        let t = parsed(&words(&["sh", "-c", "echo \"$1\" {}", "sh", "{}"]), false);
+        let argv = t.render_argv(&line(1, b"a b"), 1).expect("renders");
+        assert_eq!(argv, words(&["sh", "-c", "echo \"$1\" 'a b'", "sh", "a b"]));
+    }
+
+    #[test]
+    fn unsafe_contexts_are_errors_naming_the_command() {
+        for (script, why) in [
+            ("echo `echo {}`", "backquotes"),
+            ("echo \"`echo {}`\"", "backquotes"),
+            ("cat <<-'E'\n\t{}\nE", "here-document"),
+            ("echo ${x:-{}}", "${…}"),
+            ("echo $'a{}'", "$'…'"),
+            ("echo \\{}", "backslash"),
+            ("echo \"\\{}\"", "backslash"),
+            ("echo $'\\'' {}", "shells end"),
+            ("echo \"{}", "ends inside a \"…\" quote"),
+            ("echo $(echo {}", "ends inside $(…)"),
+        ] {
+            let err = Template::parse_shell(&words(&[script]), false).expect_err(script);
+            assert!(err.contains(why) && err.contains("shell command"), "{script}: {err}");
+        }
+        // Numbers are digits in every context; text after a here-document is code again.
+        for script in ["echo `echo {#}` ${x:-{%}}", "cat <<E\nbody\nE\necho {}", "echo $'x' {}"] {
+            assert!(Template::parse_shell(&words(&[script]), false).is_ok(), "{script}");
+        }
+    }
+
+    #[test]
+    fn contexts_follow_the_shells_reading() {
+        let render = |script: &str, value: &[u8]| {
+            let t = shell_parsed(&words(&[script]), false);
+            t.render_shell(&line(1, value), 1).expect("renders").into_vec()
+        };
+        // `case` patterns end with `)` that does not close `$(`.
+        let script = "printf %s \"$(case a in a) printf %s {};; esac)\"";
+        assert_eq!(sh(&render(script, b"x; y")), b"x; y");
+        assert_eq!(render("echo \"$(echo {})\"", b"a b"), b"echo \"$(echo 'a b')\"");
+        // `${` is the shell's, even where `{name}` would be a placeholder.
+        let t = shell_parsed(&words(&["echo ${HOME}"]), true);
+        assert!(!t.has_placeholder());
+        assert_eq!(render("echo '{}'\"{}\"{}", b""), b"echo ''\"\"''");
+        assert_eq!(render("echo x # {}", b"a \nb"), b"echo x # 'a b'");
+        let t = shell_parsed(&words(&["echo $(( {} * 2 ))"]), false);
+        assert_eq!(
+            sh(t.render_shell(&line(1, b"-21"), 1).expect("an integer").as_bytes()),
+            b"-42\n"
+        );
+        assert!(t.render_shell(&line(1, b"a[$(id)]"), 1).is_err());
+        // Appended values are quoted for where the text ends.
+        let t = shell_parsed(&words(&["echo x #"]), false);
+        assert_eq!(
+            t.render_shell(&line(1, b"a \nb"), 1).expect("renders"),
+            os("echo x # 'a b'")
+        );
     }
 
     fn replace(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
@@ -895,10 +1679,10 @@ mod tests {
 
     #[test]
     fn shell_mode_quotes_values_inside_words_but_not_literals() {
-        let t = Template::parse(&words(&["echo", "$HOME", "|", "cat", "out/{/.}.txt", "{#}"]), false);
+        let t = shell_parsed(&words(&["echo", "$HOME", "|", "cat", "out/{/.}.txt", "{#}"]), false);
         let script = t.render_shell(&line(9, b"in/a b.c"), 4).expect("renders");
         assert_eq!(script, os("echo $HOME | cat out/'a b'.txt 9"));
-        let t = Template::parse(&words(&["printf", "%s", "x{}y"]), false);
+        let t = shell_parsed(&words(&["printf", "%s", "x{}y"]), false);
         let script = t.render_shell(&line(1, b""), 1).expect("renders");
         assert_eq!(sh(script.as_bytes()), b"xy");
     }
@@ -969,18 +1753,18 @@ mod tests {
             ),
         ];
         for (word, message) in cases {
-            let t = Template::parse(&words(&["echo", word]), true);
+            let t = parsed(&words(&["echo", word]), true);
             assert_eq!(t.render_argv(&r, 1), Err(RenderError(message.to_owned())), "{word}");
             assert!(t.render_shell(&r, 1).is_err());
         }
         let scalar = json(4, "5");
-        let t = Template::parse(&words(&["{a}"]), true);
+        let t = parsed(&words(&["{a}"]), true);
         assert!(t.render_argv(&scalar, 1).is_err());
     }
 
     #[test]
     fn json_placeholder_on_a_non_json_record_is_an_error() {
-        let t = Template::parse(&words(&["echo", "{a}"]), true);
+        let t = parsed(&words(&["echo", "{a}"]), true);
         let err = t.render_argv(&line(2, b"not json"), 1).expect_err("no JSON");
         assert!(err.0.contains("\"a\"") && err.0.contains("record 2"), "{err}");
     }
@@ -989,7 +1773,7 @@ mod tests {
     fn invalid_records_do_not_render() {
         let mut r = line(2, b"{bad");
         r.invalid = Some("invalid JSON on line 2: EOF".to_owned());
-        let t = Template::parse(&words(&["echo", "{}"]), true);
+        let t = parsed(&words(&["echo", "{}"]), true);
         assert_eq!(
             t.render_argv(&r, 1),
             Err(RenderError("invalid JSON on line 2: EOF".to_owned()))
@@ -1044,14 +1828,14 @@ mod tests {
     #[test]
     fn nul_bytes_are_errors_not_panics() {
         let r = line(6, b"a\0b");
-        let t = Template::parse(&words(&["echo", "{}"]), false);
+        let t = parsed(&words(&["echo", "{}"]), false);
         let err = t.render_argv(&r, 1).expect_err("NUL");
         assert!(err.0.contains("NUL") && err.0.contains("record 6"), "{err}");
         assert!(t.render_shell(&r, 1).is_err());
-        let t = Template::parse(&words(&["echo"]), false);
+        let t = parsed(&words(&["echo"]), false);
         assert!(t.render_argv(&r, 1).is_err());
         assert!(t.render_shell(&r, 1).is_err());
-        assert_eq!(quote(b"a\0b").as_ref(), b"ab");
+        assert_eq!(quote(b"a\0b").as_ref(), b"'ab'");
         assert_eq!(quote(b"\0").as_ref(), b"''");
     }
 
@@ -1069,7 +1853,7 @@ mod tests {
     #[test]
     fn quote_argv_for_dry_run() {
         let line = quote_argv(&words(&["echo", "a b", "", "it's"]));
-        assert_eq!(line, os(r#"echo 'a b' '' "it's""#));
+        assert_eq!(line, os(r#"echo 'a b' '' 'it'\''s'"#));
         assert_eq!(quote_argv(&[]), os(""));
     }
 
@@ -1127,10 +1911,11 @@ mod tests {
             record in arb_record(),
             slot in any::<usize>(),
         ) {
-            let t = Template::parse(&template, json);
+            let Ok(t) = Template::parse(&template, json) else { return Ok(()) };
             let argv = t.render_argv(&record, slot);
-            let shell = t.render_shell(&record, slot);
-            prop_assert_eq!(argv.is_ok(), shell.is_ok());
+            if let Ok(shell) = Template::parse_shell(&template, json) {
+                prop_assert_eq!(argv.is_ok(), shell.render_shell(&record, slot).is_ok());
+            }
             if let Ok(argv) = argv {
                 let extra = if t.has_placeholder() { 0 } else { record.implicit_args().len() };
                 prop_assert_eq!(argv.len(), template.len() + extra);
@@ -1143,7 +1928,7 @@ mod tests {
             value in arb_json(),
         ) {
             let word = os(&format!("{{{path}}}"));
-            let t = Template::parse(&[word], true);
+            let t = parsed(&[word], true);
             let record = Record { seq: 1, line: 1, whole: b"w".to_vec(), json: Some(value), ..Record::default() };
             let _ = t.render_argv(&record, 1);
             let _ = t.render_shell(&record, 1);
@@ -1161,10 +1946,33 @@ mod tests {
         }
 
         #[test]
+        fn every_context_round_trips_through_sh_and_bash(
+            input in prop::collection::vec(1u8..=255, 0..40),
+        ) {
+            for (script, want) in [
+                ("printf %s {}", input.clone()),
+                ("printf %s '{}'", input.clone()),
+                ("printf %s \"{}\"", input.clone()),
+                ("printf %s \"$(printf %s {}; printf .)\"", [input.as_slice(), b"."].concat()),
+                ("printf %s x'a{}b'\"c{}d\"", [b"xa", input.as_slice(), b"bc", input.as_slice(), b"d"].concat()),
+                ("printf %s {} # {}", input.clone()),
+            ] {
+                let t = shell_parsed(&words(&[script]), false);
+                let record = line(1, &input);
+                let rendered = t.render_shell(&record, 1).expect("renders");
+                prop_assert_eq!(&run("/bin/sh", rendered.as_bytes()), &want, "sh: {:?}", rendered);
+                prop_assert_eq!(&run("bash", rendered.as_bytes()), &want, "bash: {:?}", rendered);
+                // The same script in direct exec, as `sh -c SCRIPT`.
+                let argv = parsed(&words(&["sh", "-c", script]), false).render_argv(&record, 1).expect("renders");
+                prop_assert_eq!(argv[2].as_bytes(), rendered.as_bytes());
+            }
+        }
+
+        #[test]
         fn shell_rendering_round_trips_through_sh(
             input in prop::collection::vec(1u8..=255, 0..40),
         ) {
-            let t = Template::parse(&words(&["printf", "%s", "x{}y"]), false);
+            let t = shell_parsed(&words(&["printf", "%s", "x{}y"]), false);
             let script = t.render_shell(&line(1, &input), 1).expect("renders");
             let want = [b"x", input.as_slice(), b"y"].concat();
             prop_assert_eq!(sh(script.as_bytes()), want);

@@ -9,6 +9,7 @@ mod help;
 mod joblog;
 mod policies;
 mod progress;
+mod quoting;
 mod reliability;
 mod ssh;
 mod tasks;

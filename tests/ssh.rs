@@ -29,7 +29,7 @@ impl Drop for Sshd {
 
 /// Two hosts, `h1` and `h2`, each its own sshd, and an ssh config naming
 /// them; `dead` names a port where nothing listens.
-struct Hosts {
+pub(crate) struct Hosts {
     dir: tempfile::TempDir,
     sshd: Vec<Sshd>,
 }
@@ -57,7 +57,7 @@ fn keygen(keygen: &Path, file: &Path) -> bool {
 
 impl Hosts {
     /// Starts the servers, or says why not and gives `None`.
-    fn start(count: usize) -> Option<Hosts> {
+    pub(crate) fn start(count: usize) -> Option<Hosts> {
         let skip = |why: &str| {
             eprintln!("skipping ssh test: {why}");
             None
@@ -157,7 +157,7 @@ impl Hosts {
     }
 
     /// ppool with PPOOL_SSH pointing at the test servers.
-    fn ppool(&self, args: &[&str]) -> Command {
+    pub(crate) fn ppool(&self, args: &[&str]) -> Command {
         let mut command = Command::new(PPOOL);
         command
             .args(args)
@@ -171,7 +171,7 @@ impl Hosts {
     }
 }
 
-fn run_with_stdin(mut command: Command, stdin: &[u8]) -> Output {
+pub(crate) fn run_with_stdin(mut command: Command, stdin: &[u8]) -> Output {
     use std::io::Write;
     let mut child = command
         .stdin(Stdio::piped())

@@ -41,16 +41,17 @@ impl CommandExecutor {
         timeout: Option<Duration>,
         grace: Duration,
         inherit_stdio: bool,
-    ) -> CommandExecutor {
-        let template = Template::parse(words, json);
+    ) -> Result<CommandExecutor, String> {
+        let template = match shell {
+            Some(_) => Template::parse_shell(words, json),
+            None => Template::parse(words, json),
+        }?;
         let shell = shell.map(resolve);
         let program = match (&shell, words.first()) {
-            (None, Some(first)) if !Template::parse(std::slice::from_ref(first), json).has_placeholder() => {
-                Some(resolve(first))
-            }
+            (None, Some(first)) if template.program_is_fixed() => Some(resolve(first)),
             _ => None,
         };
-        CommandExecutor {
+        Ok(CommandExecutor {
             template,
             shell,
             program,
@@ -60,7 +61,7 @@ impl CommandExecutor {
             as_written: None,
             line_sinks: None,
             tag: false,
-        }
+        })
     }
 
     /// `--line-buffer`: pass whole lines on as they arrive, tagged with the
