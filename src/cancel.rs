@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::exec::process::signal_group;
 use crate::guard::Guard;
 use crate::lock;
+use crate::slot_table::SlotTable;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -22,8 +23,8 @@ pub enum StopReason {
 pub struct Cancel {
     stopping: AtomicBool,
     reason: Mutex<Option<StopReason>>,
-    /// Index = slot; 0 = nothing running there.
-    groups: Vec<Mutex<i32>>,
+    /// Index = slot; 0 = nothing running there. Grows with the slots used.
+    groups: SlotTable<Mutex<i32>>,
     grace: Duration,
     /// Told of every group as it is registered, to stop them should ppool
     /// be killed with SIGKILL.
@@ -31,6 +32,8 @@ pub struct Cancel {
 }
 
 impl Cancel {
+    /// `slots` is the most slots the run may use; storage grows only with
+    /// the slots that register a task.
     pub fn new(slots: usize, grace: Duration) -> Arc<Cancel> {
         Cancel::with_guard(slots, grace, None)
     }
@@ -41,11 +44,11 @@ impl Cancel {
         Cancel::with_guard(slots, grace, Guard::start(grace))
     }
 
-    fn with_guard(slots: usize, grace: Duration, guard: Option<Guard>) -> Arc<Cancel> {
+    fn with_guard(_slots: usize, grace: Duration, guard: Option<Guard>) -> Arc<Cancel> {
         Arc::new(Cancel {
             stopping: AtomicBool::new(false),
             reason: Mutex::new(None),
-            groups: (0..=slots).map(|_| Mutex::new(0)).collect(),
+            groups: SlotTable::new(),
             grace,
             guard,
         })
@@ -119,8 +122,17 @@ impl Cancel {
         }
     }
 
+    /// Whether a task runs in a slot other than `slot`: one that will end
+    /// and give back the process it holds.
+    pub fn running_besides(&self, slot: usize) -> bool {
+        self.groups
+            .iter()
+            .enumerate()
+            .any(|(other, group)| other != slot && *lock(group) > 0)
+    }
+
     fn signal_all(&self, signal: i32) {
-        for group in &self.groups {
+        for group in self.groups.iter() {
             let pid = lock(group);
             if *pid > 0 {
                 signal_group(*pid, signal);

@@ -16,6 +16,7 @@ pub mod progress;
 pub mod scheduler;
 pub mod signals;
 pub mod sink;
+pub mod slot_table;
 pub mod task;
 pub mod template;
 
@@ -153,7 +154,6 @@ fn run_config(config: &Config) -> Result<Ending> {
             signals::watch(&cancel)?;
             let executor = PoolExecutor::new(
                 builtin,
-                config.jobs,
                 config.chunksize,
                 config.max_tasks_per_worker,
                 config.timeout,
@@ -179,7 +179,6 @@ fn run_config(config: &Config) -> Result<Ending> {
             signals::watch(&cancel)?;
             let executor = WorkerExecutor::new(
                 command,
-                config.jobs,
                 config.max_tasks_per_worker,
                 config.timeout,
                 config.grace,
@@ -226,7 +225,8 @@ fn run_stream(
         InputSource::Groups(groups) => Some(groups.iter().map(|g| g.len() as u64).product()),
         _ => None,
     };
-    let (records, read_end) = input::spawn(source, config.format.clone());
+    let (records, read_end) = input::spawn(source, config.format.clone())
+        .context("cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)")?;
     if config.dry_run {
         return dry_run(records, render);
     }
@@ -245,7 +245,8 @@ fn run_stream(
         }
     };
     let plan = Plan {
-        jobs: config.jobs,
+        // No more slots than there are tasks, when that is known.
+        jobs: known_total.map_or(config.jobs, |total: u64| config.jobs.min(total.max(1).try_into().unwrap_or(usize::MAX))),
         retries: config.retries,
         policy: config.policy,
         skip: (!done.is_empty()).then_some(&skip as scheduler::SkipFilter),
@@ -284,7 +285,7 @@ fn run_stream(
         cancel: Arc::clone(cancel),
         write_error: None,
     };
-    scheduler::run(&plan, records, executor, cancel, &mut consumer);
+    scheduler::run(&plan, records, executor, cancel, &mut consumer)?;
     close();
     if let Some(log) = log {
         log.into_inner().unwrap_or_else(|e| e.into_inner()).finish();

@@ -15,6 +15,7 @@ use super::Executor;
 use crate::cancel::Cancel;
 use crate::input::Record;
 use crate::lock;
+use crate::slot_table::SlotTable;
 use crate::task::{timeout_note, Outcome, Status};
 
 const SHELL: &str = "/bin/sh";
@@ -24,8 +25,8 @@ pub struct WorkerExecutor {
     max_tasks: Option<u64>,
     timeout: Option<Duration>,
     grace: Duration,
-    /// Index = slot (slot 0 unused).
-    slots: Vec<Mutex<SlotState>>,
+    /// Index = slot (slot 0 unused); grows with the slots used.
+    slots: SlotTable<Mutex<SlotState>>,
 }
 
 #[derive(Default)]
@@ -37,7 +38,6 @@ struct SlotState {
 impl WorkerExecutor {
     pub fn new(
         command: &str,
-        jobs: usize,
         max_tasks: Option<u64>,
         timeout: Option<Duration>,
         grace: Duration,
@@ -47,7 +47,7 @@ impl WorkerExecutor {
             max_tasks,
             timeout,
             grace,
-            slots: (0..=jobs).map(|_| Mutex::new(SlotState::default())).collect(),
+            slots: SlotTable::new(),
         }
     }
 

@@ -46,7 +46,8 @@ pub struct ReadEnd {
 
 /// Starts reading on a thread of its own. The receiver yields batches in
 /// order; when it closes, `end` says whether input ended or failed.
-pub fn spawn(source: Source, format: Format) -> (Receiver<Vec<Record>>, Arc<Mutex<ReadEnd>>) {
+/// Fails only when the thread cannot be started (the thread limit).
+pub fn spawn(source: Source, format: Format) -> io::Result<(Receiver<Vec<Record>>, Arc<Mutex<ReadEnd>>)> {
     let (tx, rx) = sync_channel(READ_AHEAD);
     let end = Arc::new(Mutex::new(ReadEnd::default()));
     let end_writer = Arc::clone(&end);
@@ -65,9 +66,8 @@ pub fn spawn(source: Source, format: Format) -> (Receiver<Vec<Record>>, Arc<Mute
                 Err(e) => end.error = Some(format!("cannot read {name}: {e}")),
             }
             batcher.flush();
-        })
-        .expect("spawning the input thread");
-    (rx, end)
+        })?;
+    Ok((rx, end))
 }
 
 struct Batcher {
