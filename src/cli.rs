@@ -229,8 +229,11 @@ pub struct RunArgs {
 /// Durations as `500ms`, `10s`, `2m`, `1h`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if let Ok(secs) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs)
-            .map_err(|_| format!("invalid duration '{text}': must be a non-negative number of seconds"));
+        if !(secs >= 0.0 && secs.is_finite()) {
+            return Err(format!("invalid duration '{text}': must be a non-negative number of seconds"));
+        }
+        // Too long to hold means "never"; the configuration clamps it.
+        return Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
     }
     humantime::parse_duration(text).map_err(|e| format!("invalid duration '{text}': {e} (use 500ms, 10s, 2m or 1h)"))
 }
@@ -252,5 +255,8 @@ mod tests {
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("inf").is_err());
+        assert!(parse_duration("NaN").is_err());
+        assert_eq!(parse_duration("1e300"), Ok(Duration::MAX));
     }
 }

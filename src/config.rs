@@ -11,6 +11,10 @@ use crate::cli::{OutputFormat, RunArgs};
 use crate::exec::ssh::Remote;
 use crate::input::Format;
 
+/// The longest `--timeout` or `--grace`: longer ones mean "never" and are
+/// clamped to this, which the clock can still add to the present.
+pub const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Apply,
@@ -191,8 +195,8 @@ impl Config {
                 Policy::CollectErrors
             },
             retries: args.retries,
-            timeout: args.timeout,
-            grace: args.grace,
+            timeout: args.timeout.map(|t| t.min(LONGEST)),
+            grace: args.grace.min(LONGEST),
             line_buffer: args.line_buffer,
             tag: args.tag,
             output: args.output,
@@ -284,6 +288,15 @@ mod tests {
         std::fs::write(&path, "# pool\n\n 2/a \n:\n").unwrap();
         let c = config(&["ppool", "map", "-j", "3", "--ssh-file", path.to_str().unwrap(), "echo"]).unwrap();
         assert_eq!(c.jobs, 5);
+    }
+
+    #[test]
+    fn huge_durations_are_clamped() {
+        let c = config(&["ppool", "map", "--timeout", "9223372036854775807s", "--grace", "1e18", "true"]).unwrap();
+        assert_eq!(c.timeout, Some(LONGEST));
+        assert_eq!(c.grace, LONGEST);
+        let c = config(&["ppool", "map", "--timeout", "2s", "true"]).unwrap();
+        assert_eq!(c.timeout, Some(Duration::from_secs(2)));
     }
 
     #[test]

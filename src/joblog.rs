@@ -82,7 +82,9 @@ impl JobLog {
         }
         if let Err(e) = self.write(outcome) {
             self.broken = true;
-            eprintln!(
+            // A stderr that cannot be written to has nowhere to say so.
+            let _ = writeln!(
+                std::io::stderr(),
                 "ppool: cannot write --joblog {}: {e}; the run goes on without it",
                 self.path.display()
             );

@@ -411,7 +411,8 @@ fn dry_run(records: std::sync::mpsc::Receiver<Vec<Record>>, render: Render) -> R
             }
             Err(message) => {
                 failed += 1;
-                eprintln!("ppool: task {}: {message}", record.seq);
+                // A stderr that cannot be written to has nowhere to say so.
+                let _ = writeln!(io::stderr(), "ppool: task {}: {message}", record.seq);
             }
         }
     }

@@ -76,7 +76,9 @@ impl Output {
         if !outcome.stderr.is_empty() {
             // Keep the two streams in step on a shared terminal.
             self.stdout.flush()?;
-            outcome.stderr.copy_to(&mut self.stderr.lock(), tag.as_deref())?;
+            // A stderr that cannot be written to (a full disk) is no reason
+            // to stop the run, and there is nowhere to say so.
+            let _ = outcome.stderr.copy_to(&mut self.stderr.lock(), tag.as_deref());
         }
         if self.interactive {
             self.stdout.flush()?;
@@ -118,7 +120,9 @@ impl Output {
     pub fn note(&mut self, line: &str) -> io::Result<()> {
         self.around_bar(|out| {
             out.stdout.flush()?;
-            writeln!(out.stderr.lock(), "{line}")
+            // As for a task's stderr: a failed write is nobody's to report.
+            let _ = writeln!(out.stderr.lock(), "{line}");
+            Ok(())
         })
     }
 
