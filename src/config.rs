@@ -293,7 +293,16 @@ mod tests {
 
     #[test]
     fn huge_durations_are_clamped() {
-        let c = config(&["ppool", "map", "--timeout", "9223372036854775807s", "--grace", "1e18", "true"]).unwrap();
+        let c = config(&[
+            "ppool",
+            "map",
+            "--timeout",
+            "9223372036854775807s",
+            "--grace",
+            "1e18",
+            "true",
+        ])
+        .unwrap();
         assert_eq!(c.timeout, Some(LONGEST));
         assert_eq!(c.grace, LONGEST);
         let c = config(&["ppool", "map", "--timeout", "2s", "true"]).unwrap();
@@ -312,14 +321,66 @@ mod tests {
     fn arb_word() -> impl Strategy<Value = String> {
         prop_oneof![
             prop::sample::select(vec![
-                "-j", "--jobs", "--timeout", "--grace", "--retries", "--chunksize", "--max-tasks-per-worker",
-                "--builtin", "--worker", "--colsep", "--json", "-0", "--line-buffer", "--tag", "--output",
-                "--fail-fast", "--collect-errors", "--resume", "--resume-failed", "--joblog", "-a", "-S",
-                "--ssh-file", "-s", "--dry-run", "--progress", "--", ":::", ":::", "", " ", "echo", "{}", "json",
-                "text", "0", "-1", "1", "4000000000", "18446744073709551615", "18446744073709551616",
-                "9223372036854775807s", "1e300", "1e-300", "inf", "NaN", "-0", "0s", "500ms", "2m",
-                "99999999999999999999h", "1.5", "x", "/dev/null", "/no/such/file", "4/:", "0/host", "a,b",
-            ]).prop_map(String::from),
+                "-j",
+                "--jobs",
+                "--timeout",
+                "--grace",
+                "--retries",
+                "--chunksize",
+                "--max-tasks-per-worker",
+                "--builtin",
+                "--worker",
+                "--colsep",
+                "--json",
+                "-0",
+                "--line-buffer",
+                "--tag",
+                "--output",
+                "--fail-fast",
+                "--collect-errors",
+                "--resume",
+                "--resume-failed",
+                "--joblog",
+                "-a",
+                "-S",
+                "--ssh-file",
+                "-s",
+                "--dry-run",
+                "--progress",
+                "--",
+                ":::",
+                ":::",
+                "",
+                " ",
+                "echo",
+                "{}",
+                "json",
+                "text",
+                "0",
+                "-1",
+                "1",
+                "4000000000",
+                "18446744073709551615",
+                "18446744073709551616",
+                "9223372036854775807s",
+                "1e300",
+                "1e-300",
+                "inf",
+                "NaN",
+                "-0",
+                "0s",
+                "500ms",
+                "2m",
+                "99999999999999999999h",
+                "1.5",
+                "x",
+                "/dev/null",
+                "/no/such/file",
+                "4/:",
+                "0/host",
+                "a,b",
+            ])
+            .prop_map(String::from),
             "[-:/a-z0-9.,{}]{0,8}",
         ]
     }

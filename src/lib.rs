@@ -177,12 +177,7 @@ fn run_config(config: &Config) -> Result<Ending> {
         }
         Runner::Worker(command) => {
             signals::watch(&cancel)?;
-            let executor = WorkerExecutor::new(
-                command,
-                config.max_tasks_per_worker,
-                config.timeout,
-                config.grace,
-            );
+            let executor = WorkerExecutor::new(command, config.max_tasks_per_worker, config.timeout, config.grace);
             let render = |record: &Record, _slot: usize| Ok(OsStr::from_bytes(&record.whole).into());
             run_stream(
                 config,
@@ -225,8 +220,9 @@ fn run_stream(
         InputSource::Groups(groups) => Some(groups.iter().map(|g| g.len() as u64).product()),
         _ => None,
     };
-    let (records, read_end) = input::spawn(source, config.format.clone())
-        .context("cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)")?;
+    let (records, read_end) = input::spawn(source, config.format.clone()).context(
+        "cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)",
+    )?;
     if config.dry_run {
         return dry_run(records, render);
     }
@@ -246,7 +242,9 @@ fn run_stream(
     };
     let plan = Plan {
         // No more slots than there are tasks, when that is known.
-        jobs: known_total.map_or(config.jobs, |total: u64| config.jobs.min(total.max(1).try_into().unwrap_or(usize::MAX))),
+        jobs: known_total.map_or(config.jobs, |total: u64| {
+            config.jobs.min(total.max(1).try_into().unwrap_or(usize::MAX))
+        }),
         retries: config.retries,
         policy: config.policy,
         skip: (!done.is_empty()).then_some(&skip as scheduler::SkipFilter),

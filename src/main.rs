@@ -19,7 +19,9 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
     }
     // A panic is a bug: it says so and ends the run with a status of its
     // own. `exit` flushes stdout, as returning from std's main would.
-    std::panic::set_hook(Box::new(|info| ppool::exit::report_panic(info.payload(), info.location())));
+    std::panic::set_hook(Box::new(|info| {
+        ppool::exit::report_panic(info.payload(), info.location())
+    }));
     std::process::exit(std::panic::catch_unwind(run).unwrap_or(ppool::exit::INTERNAL))
 }
 

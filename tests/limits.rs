@@ -53,7 +53,13 @@ fn a_huge_jobs_count_with_builtins_and_workers() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
     assert_eq!(sorted_lines(&stdout_of(&out)), ["a", "b"]);
     let out = ppool()
-        .args(["imap", "-j", "4000000000", "--worker", "while read l; do echo w$l; done"])
+        .args([
+            "imap",
+            "-j",
+            "4000000000",
+            "--worker",
+            "while read l; do echo w$l; done",
+        ])
         .write_stdin("1\n2\n3\n")
         .timeout(LIMIT)
         .output()
@@ -65,7 +71,16 @@ fn a_huge_jobs_count_with_builtins_and_workers() {
 #[test]
 fn huge_durations_mean_never() {
     let out = ppool()
-        .args(["imap", "--timeout", "9223372036854775807s", "--grace", "1e300", "echo", ":::", "a"])
+        .args([
+            "imap",
+            "--timeout",
+            "9223372036854775807s",
+            "--grace",
+            "1e300",
+            "echo",
+            ":::",
+            "a",
+        ])
         .timeout(LIMIT)
         .output()
         .unwrap();

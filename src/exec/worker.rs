@@ -36,12 +36,7 @@ struct SlotState {
 }
 
 impl WorkerExecutor {
-    pub fn new(
-        command: &str,
-        max_tasks: Option<u64>,
-        timeout: Option<Duration>,
-        grace: Duration,
-    ) -> WorkerExecutor {
+    pub fn new(command: &str, max_tasks: Option<u64>, timeout: Option<Duration>, grace: Duration) -> WorkerExecutor {
         WorkerExecutor {
             command: command.to_string(),
             max_tasks,

@@ -44,29 +44,30 @@ pub struct ReadEnd {
     pub error: Option<String>,
 }
 
+/// The records, in batches, and how reading ended.
+pub type Reading = (Receiver<Vec<Record>>, Arc<Mutex<ReadEnd>>);
+
 /// Starts reading on a thread of its own. The receiver yields batches in
 /// order; when it closes, `end` says whether input ended or failed.
 /// Fails only when the thread cannot be started (the thread limit).
-pub fn spawn(source: Source, format: Format) -> io::Result<(Receiver<Vec<Record>>, Arc<Mutex<ReadEnd>>)> {
+pub fn spawn(source: Source, format: Format) -> io::Result<Reading> {
     let (tx, rx) = sync_channel(READ_AHEAD);
     let end = Arc::new(Mutex::new(ReadEnd::default()));
     let end_writer = Arc::clone(&end);
-    thread::Builder::new()
-        .name("input".into())
-        .spawn(move || {
-            let mut batcher = Batcher::new(tx);
-            let (result, name) = match source {
-                Source::Reader(reader, name) => (read_items(reader, &format, &mut batcher), name),
-                Source::Groups(groups) => (product(&groups, &format, &mut batcher), String::new()),
-            };
-            let mut end = crate::lock(&end_writer);
-            match result {
-                Ok(()) => end.total = Some(batcher.seq),
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-                Err(e) => end.error = Some(format!("cannot read {name}: {e}")),
-            }
-            batcher.flush();
-        })?;
+    thread::Builder::new().name("input".into()).spawn(move || {
+        let mut batcher = Batcher::new(tx);
+        let (result, name) = match source {
+            Source::Reader(reader, name) => (read_items(reader, &format, &mut batcher), name),
+            Source::Groups(groups) => (product(&groups, &format, &mut batcher), String::new()),
+        };
+        let mut end = crate::lock(&end_writer);
+        match result {
+            Ok(()) => end.total = Some(batcher.seq),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            Err(e) => end.error = Some(format!("cannot read {name}: {e}")),
+        }
+        batcher.flush();
+    })?;
     Ok((rx, end))
 }
 
@@ -292,7 +293,13 @@ mod tests {
         let records = from_bytes(input, format);
         assert_eq!(
             wholes(&records),
-            [&b"123456789012345678901234567890"[..], b"-0", b"1E400", b"[1.50,2]", b"{\"n\":-0.0}"]
+            [
+                &b"123456789012345678901234567890"[..],
+                b"-0",
+                b"1E400",
+                b"[1.50,2]",
+                b"{\"n\":-0.0}"
+            ]
         );
         assert!(records.iter().all(|r| r.invalid.is_none()));
         assert_eq!(records[3].fields, [&b"1.50"[..], b"2"]);
