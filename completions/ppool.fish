@@ -34,7 +34,7 @@ complete -c ppool -n "__fish_ppool_needs_command" -f -a "builtins" -d 'List the 
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
@@ -42,7 +42,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l worker -d 'Start -
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l retries -d 'Run a failed task up to N more times' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -61,7 +61,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume -d 'With --
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -l jobs -d 'Run N tasks at once [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
@@ -69,7 +69,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l worker -d 'Start --j
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l retries -d 'Run a failed task up to N more times' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -88,7 +88,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume -d 'With --jo
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -l jobs -d 'Run N tasks at once [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
@@ -96,7 +96,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l worker -d 'Start --
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l retries -d 'Run a failed task up to N more times' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -115,7 +115,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume -d 'With --j
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -l jobs -d 'Run N tasks at once [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
@@ -123,7 +123,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l worker -d 'Sta
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l retries -d 'Run a failed task up to N more times' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::exec::process::Target;
 use crate::guard::Guard;
 use crate::lock;
+use crate::slot_table::SlotTable;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -32,8 +33,8 @@ pub struct Cancel {
     /// The message of a [`StopReason::Error`].
     error: Mutex<Option<String>>,
     /// Index = slot: where the running task's signals go
-    /// ([`Target::raw`]); 0 = nothing running there.
-    groups: Vec<Mutex<i32>>,
+    /// ([`Target::raw`]); 0 = nothing running there. Grows with the slots used.
+    groups: SlotTable<Mutex<i32>>,
     grace: Duration,
     /// Told of every group as it is registered, to stop them should ppool
     /// be killed with SIGKILL.
@@ -47,6 +48,8 @@ pub struct Cancel {
 }
 
 impl Cancel {
+    /// `slots` is the most slots the run may use; storage grows only with
+    /// the slots that register a task.
     pub fn new(slots: usize, grace: Duration) -> Arc<Cancel> {
         Cancel::with_guard(slots, grace, None)
     }
@@ -57,13 +60,13 @@ impl Cancel {
         Cancel::with_guard(slots, grace, Guard::start(grace))
     }
 
-    fn with_guard(slots: usize, grace: Duration, guard: Option<Guard>) -> Arc<Cancel> {
+    fn with_guard(_slots: usize, grace: Duration, guard: Option<Guard>) -> Arc<Cancel> {
         Arc::new_cyclic(|me| Cancel {
             stopping: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             reason: Mutex::new(None),
             error: Mutex::new(None),
-            groups: (0..=slots).map(|_| Mutex::new(0)).collect(),
+            groups: SlotTable::new(),
             grace,
             guard,
             wake: crate::exec::spawn::pipe().ok(),
@@ -182,8 +185,17 @@ impl Cancel {
         }
     }
 
+    /// Whether a task runs in a slot other than `slot`: one that will end
+    /// and give back the process it holds.
+    pub fn running_besides(&self, slot: usize) -> bool {
+        self.groups
+            .iter()
+            .enumerate()
+            .any(|(other, group)| other != slot && *lock(group) != 0)
+    }
+
     fn signal_all(&self, signal: i32) {
-        for entry in &self.groups {
+        for entry in self.groups.iter() {
             if let Some(target) = Target::from_raw(*lock(entry)) {
                 target.signal(signal);
             }

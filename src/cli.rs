@@ -115,7 +115,7 @@ pub enum OutputFormat {
 /// Options shared by the four modes.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Run N tasks at once [default: number of CPUs]
+    /// Run N tasks at once, fewer if the system's thread limit allows fewer [default: number of CPUs]
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
 
@@ -167,7 +167,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Failures")]
     pub retries: u32,
 
-    /// Stop a task after DUR (500ms, 10s, 2m, 1h); it fails with status timeout
+    /// Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout
     #[arg(long, value_name = "DUR", value_parser = parse_duration, help_heading = "Failures")]
     pub timeout: Option<Duration>,
 
@@ -229,8 +229,13 @@ pub struct RunArgs {
 /// Durations as `500ms`, `10s`, `2m`, `1h`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if let Ok(secs) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(secs)
-            .map_err(|_| format!("invalid duration '{text}': must be a non-negative number of seconds"));
+        if !(secs >= 0.0 && secs.is_finite()) {
+            return Err(format!(
+                "invalid duration '{text}': must be a non-negative number of seconds"
+            ));
+        }
+        // Too long to hold means "never"; the configuration clamps it.
+        return Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
     }
     humantime::parse_duration(text).map_err(|e| format!("invalid duration '{text}': {e} (use 500ms, 10s, 2m or 1h)"))
 }
@@ -252,5 +257,8 @@ mod tests {
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("inf").is_err());
+        assert!(parse_duration("NaN").is_err());
+        assert_eq!(parse_duration("1e300"), Ok(Duration::MAX));
     }
 }

@@ -11,6 +11,10 @@ use crate::cli::{OutputFormat, RunArgs};
 use crate::exec::ssh::Remote;
 use crate::input::Format;
 
+/// The longest `--timeout` or `--grace`: longer ones mean "never" and are
+/// clamped to this, which the clock can still add to the present.
+pub const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Apply,
@@ -191,8 +195,8 @@ impl Config {
                 Policy::CollectErrors
             },
             retries: args.retries,
-            timeout: args.timeout,
-            grace: args.grace,
+            timeout: args.timeout.map(|t| t.min(LONGEST)),
+            grace: args.grace.min(LONGEST),
             line_buffer: args.line_buffer,
             tag: args.tag,
             output: args.output,
@@ -222,6 +226,7 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
     use clap::Parser;
+    use proptest::prelude::*;
 
     fn config(line: &[&str]) -> Result<Config> {
         let cli = Cli::try_parse_from(line).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -287,9 +292,115 @@ mod tests {
     }
 
     #[test]
+    fn huge_durations_are_clamped() {
+        let c = config(&[
+            "ppool",
+            "map",
+            "--timeout",
+            "9223372036854775807s",
+            "--grace",
+            "1e18",
+            "true",
+        ])
+        .unwrap();
+        assert_eq!(c.timeout, Some(LONGEST));
+        assert_eq!(c.grace, LONGEST);
+        let c = config(&["ppool", "map", "--timeout", "2s", "true"]).unwrap();
+        assert_eq!(c.timeout, Some(Duration::from_secs(2)));
+    }
+
+    #[test]
     fn apply_without_input_runs_the_command_as_written() {
         let c = config(&["ppool", "apply", "-j", "8", "true"]).unwrap();
         assert_eq!(c.source, InputSource::None);
         assert_eq!(c.jobs, 1);
+    }
+
+    /// Words a command line may hold: options with nasty values, `:::`
+    /// anywhere, empty strings.
+    fn arb_word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "-j",
+                "--jobs",
+                "--timeout",
+                "--grace",
+                "--retries",
+                "--chunksize",
+                "--max-tasks-per-worker",
+                "--builtin",
+                "--worker",
+                "--colsep",
+                "--json",
+                "-0",
+                "--line-buffer",
+                "--tag",
+                "--output",
+                "--fail-fast",
+                "--collect-errors",
+                "--resume",
+                "--resume-failed",
+                "--joblog",
+                "-a",
+                "-S",
+                "--ssh-file",
+                "-s",
+                "--dry-run",
+                "--progress",
+                "--",
+                ":::",
+                ":::",
+                "",
+                " ",
+                "echo",
+                "{}",
+                "json",
+                "text",
+                "0",
+                "-1",
+                "1",
+                "4000000000",
+                "18446744073709551615",
+                "18446744073709551616",
+                "9223372036854775807s",
+                "1e300",
+                "1e-300",
+                "inf",
+                "NaN",
+                "-0",
+                "0s",
+                "500ms",
+                "2m",
+                "99999999999999999999h",
+                "1.5",
+                "x",
+                "/dev/null",
+                "/no/such/file",
+                "4/:",
+                "0/host",
+                "a,b",
+            ])
+            .prop_map(String::from),
+            "[-:/a-z0-9.,{}]{0,8}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn any_command_line_is_a_config_or_an_error(
+            mode in prop::sample::select(vec!["apply", "map", "imap", "unordered"]),
+            words in prop::collection::vec(arb_word(), 0..10),
+        ) {
+            let mut line = vec!["ppool".to_string(), mode.to_string()];
+            line.extend(words);
+            // No panic on the way; an error here is one ppool reports with
+            // exit status 255 (`ppool::exit::USAGE`).
+            if let Ok(c) = config(&line.iter().map(String::as_str).collect::<Vec<_>>()) {
+                prop_assert!(c.jobs >= 1);
+                prop_assert!(c.timeout.map_or(true, |t| t <= LONGEST));
+                prop_assert!(c.grace <= LONGEST);
+            }
+        }
     }
 }

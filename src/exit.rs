@@ -18,6 +18,24 @@ pub enum Ending {
 /// ppool's own error: bad usage, unreadable input, …
 pub const USAGE: i32 = 255;
 
+/// A bug in ppool: it panicked. Not 101, which says more than 100 tasks
+/// failed.
+pub const INTERNAL: i32 = 254;
+
+/// What the panic hook prints: `ppool: internal error: MESSAGE (at FILE:LINE)`.
+pub fn report_panic(payload: &(dyn std::any::Any + Send), location: Option<&std::panic::Location>) {
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic");
+    let place = location
+        .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+        .unwrap_or_default();
+    // A stderr that cannot be written to leaves only the exit status.
+    crate::say(&format!("ppool: internal error: {message}{place}"));
+}
+
 pub fn code(ending: Ending) -> i32 {
     match ending {
         Ending::Completed { failed: 0 } => 0,
@@ -45,5 +63,7 @@ mod tests {
         assert_eq!(code(Ending::Signal(libc::SIGINT)), 130);
         assert_eq!(code(Ending::Signal(libc::SIGTERM)), 143);
         assert_eq!(code(Ending::BrokenPipe), 141);
+        assert_eq!(INTERNAL, 254);
+        assert_eq!(USAGE, 255);
     }
 }

@@ -16,6 +16,7 @@ pub mod progress;
 pub mod scheduler;
 pub mod signals;
 pub mod sink;
+pub mod slot_table;
 mod sys;
 pub mod task;
 pub mod template;
@@ -47,6 +48,14 @@ use task::Outcome;
 /// it guards is still what the run needs to end properly, so it is used.
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Writes one line of ppool's own to stderr. A stderr that cannot be
+/// written to (a full disk, a closed pipe) has nowhere to report that, so a
+/// failed write is ignored rather than a panic, as `eprintln!` would.
+pub(crate) fn say(line: &str) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_all(line.as_bytes()).and_then(|()| err.write_all(b"\n"));
 }
 
 /// Runs the parsed command line; returns the exit status.
@@ -155,7 +164,6 @@ fn run_config(config: &Config) -> Result<Ending> {
             signals::watch(&cancel)?;
             let executor = PoolExecutor::new(
                 builtin,
-                config.jobs,
                 config.chunksize,
                 config.max_tasks_per_worker,
                 config.timeout,
@@ -179,13 +187,7 @@ fn run_config(config: &Config) -> Result<Ending> {
         }
         Runner::Worker(command) => {
             signals::watch(&cancel)?;
-            let executor = WorkerExecutor::new(
-                command,
-                config.jobs,
-                config.max_tasks_per_worker,
-                config.timeout,
-                config.grace,
-            );
+            let executor = WorkerExecutor::new(command, config.max_tasks_per_worker, config.timeout, config.grace);
             let render = |record: &Record, _slot: usize| Ok(OsStr::from_bytes(&record.whole).into());
             run_stream(
                 config,
@@ -228,7 +230,9 @@ fn run_stream(
         InputSource::Groups(groups) => Some(groups.iter().map(|g| g.len() as u64).product()),
         _ => None,
     };
-    let (records, read_end) = input::spawn(source, config.format.clone());
+    let (records, read_end) = input::spawn(source, config.format.clone()).context(
+        "cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)",
+    )?;
     if config.dry_run {
         return dry_run(records, render);
     }
@@ -246,16 +250,16 @@ fn run_stream(
             // As GNU parallel does on a full disk: stop, since a log that
             // misses finished tasks would have `--resume` run them again.
             if let Err(e) = log.record(outcome) {
-                eprintln!(
-                    "{}",
-                    log.failure_note(&e, "starting no more tasks; the running ones finish")
-                );
+                say(&log.failure_note(&e, "starting no more tasks; the running ones finish"));
                 cancel.mark_stopping();
             }
         }
     };
     let plan = Plan {
-        jobs: config.jobs,
+        // No more slots than there are tasks, when that is known.
+        jobs: known_total.map_or(config.jobs, |total: u64| {
+            config.jobs.min(total.max(1).try_into().unwrap_or(usize::MAX))
+        }),
         retries: config.retries,
         policy: config.policy,
         skip: (!done.is_empty()).then_some(&skip as scheduler::SkipFilter),
@@ -294,7 +298,7 @@ fn run_stream(
         cancel: Arc::clone(cancel),
         write_error: None,
     };
-    scheduler::run(&plan, records, executor, cancel, &mut consumer);
+    scheduler::run(&plan, records, executor, cancel, &mut consumer)?;
     close();
     let mut log = log.map(|log| log.into_inner().unwrap_or_else(|e| e.into_inner()));
     if let Some(log) = &mut log {
@@ -411,7 +415,7 @@ fn run_apply(
             .unwrap_or_default();
         // The task has ended and its result stands: the note is all.
         if let Err(e) = log.record(&outcome) {
-            eprintln!("{}", log.failure_note(&e, "`--resume` will run this task again"));
+            say(&log.failure_note(&e, "`--resume` will run this task again"));
         }
         log.finish();
     }
@@ -439,7 +443,8 @@ fn dry_run(records: std::sync::mpsc::Receiver<Vec<Record>>, render: Render) -> R
             }
             Err(message) => {
                 failed += 1;
-                eprintln!("ppool: task {}: {message}", record.seq);
+                // A stderr that cannot be written to has nowhere to say so.
+                say(&format!("ppool: task {}: {message}", record.seq));
             }
         }
     }

@@ -17,9 +17,12 @@ pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) ->
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
-    // A panic is a bug; it ends the run with 101, as under std's main.
-    // `exit` flushes stdout, as returning from std's main would.
-    std::process::exit(std::panic::catch_unwind(run).unwrap_or(101))
+    // A panic is a bug: it says so and ends the run with a status of its
+    // own. `exit` flushes stdout, as returning from std's main would.
+    std::panic::set_hook(Box::new(|info| {
+        ppool::exit::report_panic(info.payload(), info.location())
+    }));
+    std::process::exit(std::panic::catch_unwind(run).unwrap_or(ppool::exit::INTERNAL))
 }
 
 /// As std does: a closed stdin, stdout or stderr becomes /dev/null, so that

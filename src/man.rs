@@ -83,6 +83,14 @@ the failed task's own exit code (124 for a timeout, 128+N for signal N).
 .B 130 / 143
 Stopped by SIGINT / SIGTERM.
 .TP
+.B 141
+stdout was closed by its reader; nothing is printed.
+.TP
+.B 254
+An internal error (a bug in ppool): it prints
+.B ppool: internal error:
+and the message.
+.TP
 .B 255
 ppool's own error: bad usage, an unreadable input file or job log, \&...
 "#;

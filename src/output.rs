@@ -117,8 +117,10 @@ impl Output {
         if !outcome.stderr.is_empty() {
             // Keep the two streams in step on a shared terminal.
             self.stdout.flush()?;
+            // A stderr that cannot be written to (a full disk) is no reason
+            // to stop the run, and there is nowhere to say so.
             let stderr = &mut outcome.stderr;
-            self.stderr.hold(|out| stderr.copy_to(out, tag.as_deref()))?;
+            let _ = self.stderr.hold(|out| stderr.copy_to(out, tag.as_deref()));
         }
         if self.interactive {
             self.stdout.flush()?;
@@ -160,7 +162,9 @@ impl Output {
     pub fn note(&mut self, line: &str) -> io::Result<()> {
         self.around_bar(|out| {
             out.stdout.flush()?;
-            out.stderr.hold(|err| writeln!(err, "{line}"))
+            // As for a task's stderr: a failed write is nobody's to report.
+            let _ = out.stderr.hold(|err| writeln!(err, "{line}"));
+            Ok(())
         })
     }
 

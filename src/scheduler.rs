@@ -2,7 +2,7 @@
 //! where and when, and when to stop starting new ones.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,6 +11,7 @@ use crate::cancel::{Cancel, StopReason};
 use crate::config::Policy;
 use crate::exec::Executor;
 use crate::input::Record;
+use crate::slot_table::SlotTable;
 use crate::task::{Outcome, Status};
 
 /// Batches of outcomes waiting for the sink; a slow stdout holds the slots back.
@@ -49,30 +50,43 @@ pub trait Consumer {
     fn idle(&mut self);
 }
 
-/// Runs every record on `plan.jobs` slot threads and hands each outcome to
-/// `consumer` on the calling thread, in completion order.
+/// Runs every record on up to `plan.jobs` slot threads and hands each
+/// outcome to `consumer` on the calling thread, in completion order.
+///
+/// Slots start as they are needed: one at first, then another each time
+/// every started slot is busy, so a huge `--jobs` costs only the slots the
+/// input keeps busy. When the system will not start another thread, the
+/// run goes on with the slots it has, after a warning; it is an error only
+/// when not even one slot starts.
 pub fn run(
     plan: &Plan,
     records: Receiver<Vec<Record>>,
     executor: &dyn Executor,
     cancel: &Arc<Cancel>,
     consumer: &mut dyn Consumer,
-) {
+) -> anyhow::Result<()> {
     let dispenser = Dispenser {
         inner: Mutex::new((records, VecDeque::new())),
         window: plan.window,
-        oldest: (0..=plan.jobs).map(|_| AtomicU64::new(u64::MAX)).collect(),
+        oldest: SlotTable::new(),
         next: AtomicU64::new(1),
+    };
+    let slots = Slots {
+        plan,
+        dispenser: &dispenser,
+        executor,
+        cancel,
+        started: AtomicUsize::new(0),
+        idle: AtomicUsize::new(0),
+        limit: AtomicUsize::new(plan.jobs.max(1)),
+        starting: Mutex::new(()),
     };
     let (tx, rx) = sync_channel(OUTCOME_QUEUE);
     std::thread::scope(|scope| {
-        for slot in 1..=plan.jobs {
-            let tx = tx.clone();
-            let dispenser = &dispenser;
-            std::thread::Builder::new()
-                .name(format!("slot-{slot}"))
-                .spawn_scoped(scope, move || run_slot(slot, plan, dispenser, executor, cancel, tx))
-                .expect("spawning a slot thread");
+        if let Err(e) = slots.start(scope, &tx) {
+            return Err(anyhow::Error::new(e).context(
+                "cannot start a thread to run tasks: the thread or process limit is reached (raise `ulimit -u`)",
+            ));
         }
         drop(tx);
         loop {
@@ -94,17 +108,91 @@ pub fn run(
                 consumer.accept(outcome);
             }
         }
-    });
+        Ok(())
+    })
 }
 
-fn run_slot(
+/// The slot threads of a run, started as they are needed.
+struct Slots<'a> {
+    plan: &'a Plan<'a>,
+    dispenser: &'a Dispenser,
+    executor: &'a dyn Executor,
+    cancel: &'a Arc<Cancel>,
+    /// Slots started so far: they are numbered 1 to this.
+    started: AtomicUsize,
+    /// Started slots waiting for records.
+    idle: AtomicUsize,
+    /// The most slots to start: `--jobs`, fewer once the system refused one.
+    limit: AtomicUsize,
+    /// Held while a slot starts, so slot numbers have no gaps.
+    starting: Mutex<()>,
+}
+
+impl<'a> Slots<'a> {
+    /// Starts the next slot, unless all are started. A call made while
+    /// another slot is being started waits for it and then starts the one
+    /// after: each call answers a slot that has just become busy. Fails
+    /// only when no slot could be started.
+    fn start<'scope>(
+        &'scope self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        tx: &SyncSender<Vec<Outcome>>,
+    ) -> std::io::Result<()> {
+        let _starting = crate::lock(&self.starting);
+        let started = self.started.load(Ordering::SeqCst);
+        let limit = self.limit.load(Ordering::SeqCst);
+        if started >= limit {
+            return Ok(());
+        }
+        let slot = started + 1;
+        // Counted idle before it runs, so the slot that asked for it does
+        // not ask again before it has taken a record.
+        self.idle.fetch_add(1, Ordering::SeqCst);
+        let tx_slot = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("slot-{slot}"))
+            .spawn_scoped(scope, move || run_slot(slot, self, scope, tx_slot));
+        match spawned {
+            Ok(_) => {
+                self.started.store(slot, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(e) => {
+                self.idle.fetch_sub(1, Ordering::SeqCst);
+                if started == 0 {
+                    self.limit.store(0, Ordering::SeqCst);
+                    return Err(e);
+                }
+                // The limit counts processes and threads alike, and each
+                // slot needs room for its task's process as well as its
+                // own thread: half the slots stay, the others end after
+                // their task and give their room to the tasks.
+                let keep = (started / 2).max(1);
+                self.limit.store(keep, Ordering::SeqCst);
+                crate::say(&format!(
+                    "ppool: warning: only {keep} of {} slots could be started (thread limit: {e}); running with {keep}",
+                    self.plan.jobs
+                ));
+                Ok(())
+            }
+        }
+    }
+}
+
+fn run_slot<'scope>(
     slot: usize,
-    plan: &Plan,
-    dispenser: &Dispenser,
-    executor: &dyn Executor,
-    cancel: &Arc<Cancel>,
+    slots: &'scope Slots<'scope>,
+    scope: &'scope std::thread::Scope<'scope, '_>,
     tx: SyncSender<Vec<Outcome>>,
 ) {
+    let Slots {
+        plan,
+        dispenser,
+        executor,
+        cancel,
+        ..
+    } = *slots;
+    let executor: &dyn Executor = executor;
     let deliver_all = |outcomes: Vec<Outcome>| {
         if plan.policy == Policy::FailFast {
             if let Some(failed) = outcomes.iter().find(|o| o.status.is_failure()) {
@@ -124,12 +212,28 @@ fn run_slot(
         ended(&outcome);
         deliver_all(vec![outcome])
     };
+    // A new slot is counted idle by whoever started it.
+    let mut busy = false;
     loop {
+        if std::mem::take(&mut busy) {
+            slots.idle.fetch_add(1, Ordering::SeqCst);
+        }
+        if slot > slots.limit.load(Ordering::SeqCst) {
+            // Retired: the system had no room for this many slots.
+            dispenser.oldest[slot].store(0, Ordering::SeqCst);
+            return;
+        }
         // Asked each time: an executor may learn its best batch size as it goes.
         let batch_size = executor.batch_size().max(1);
         let Some(mut records) = dispenser.take(slot, batch_size, cancel) else {
             return;
         };
+        busy = true;
+        // The last idle slot is busy now: start another for the next record.
+        if slots.idle.fetch_sub(1, Ordering::SeqCst) == 1 {
+            // Not even the first slot can fail here: this one exists.
+            let _ = slots.start(scope, &tx);
+        }
         if let Some(skip) = plan.skip {
             let mut run = Vec::with_capacity(records.len());
             for record in records {
@@ -253,8 +357,9 @@ fn should_retry(outcome: &Outcome, retries: u32, cancel: &Cancel) -> bool {
 struct Dispenser {
     inner: Mutex<(Receiver<Vec<Record>>, VecDeque<Record>)>,
     window: Option<u64>,
-    /// Index = slot: the first record of the batch it runs; MAX when none.
-    oldest: Vec<AtomicU64>,
+    /// Index = slot: the first record of the batch it runs; 0 when none
+    /// (records are numbered from 1).
+    oldest: SlotTable<AtomicU64>,
     /// The sequence number of the next record handed out.
     next: AtomicU64,
 }
@@ -262,11 +367,16 @@ struct Dispenser {
 impl Dispenser {
     /// Up to `count` records: fewer when no more are ready just now.
     fn take(&self, slot: usize, count: usize, cancel: &Cancel) -> Option<Vec<Record>> {
-        self.oldest[slot].store(u64::MAX, Ordering::SeqCst);
+        self.oldest[slot].store(0, Ordering::SeqCst);
         if let Some(window) = self.window {
             // Rare: only when a slot lags a whole window behind.
             loop {
-                let oldest = self.oldest.iter().map(|o| o.load(Ordering::SeqCst)).min();
+                let oldest = self
+                    .oldest
+                    .iter()
+                    .map(|o| o.load(Ordering::SeqCst))
+                    .filter(|&o| o != 0)
+                    .min();
                 let next = self.next.load(Ordering::SeqCst);
                 if oldest.map_or(true, |oldest| next < oldest.saturating_add(window)) {
                     break;
@@ -420,7 +530,7 @@ mod tests {
         };
         std::thread::scope(|scope| {
             scope.spawn(|| stop(&cancel));
-            run(plan, rx, fake, &cancel, &mut watch);
+            run(plan, rx, fake, &cancel, &mut watch).expect("the slots start");
         });
         let Watch { sink, seen, .. } = watch;
         let ending = sink.finish(cancel.reason()).unwrap();

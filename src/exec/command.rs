@@ -15,6 +15,10 @@ use crate::input::Record;
 use crate::task::{Outcome, Status};
 use crate::template::{quote_argv, Template};
 
+/// How long a task that hits the process limit waits for room when no other
+/// task of the run holds any.
+const EAGAIN_PATIENCE: Duration = Duration::from_secs(1);
+
 pub struct CommandExecutor {
     template: Template,
     /// `--shell`: the shell, resolved, and the words are joined for its -c.
@@ -166,7 +170,26 @@ impl Executor for CommandExecutor {
                 tag: self.tag.then(|| [record.whole.as_slice(), b"\t"].concat()),
             }),
         };
-        let ended = match process::run(&spawn, cancel) {
+        let mut pause = Duration::from_millis(1);
+        let mut waited = Duration::ZERO;
+        let ended = loop {
+            match process::run(&spawn, cancel) {
+                // The process limit (`ulimit -u`) is reached: the task waits
+                // for one of the others to end, as GNU parallel does; with
+                // none running, a little while for threads that are ending.
+                Err(e)
+                    if e.raw_os_error() == Some(libc::EAGAIN)
+                        && !cancel.is_stopping()
+                        && (cancel.running_besides(slot) || waited < EAGAIN_PATIENCE) =>
+                {
+                    std::thread::sleep(pause);
+                    waited += pause;
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                result => break result,
+            }
+        };
+        let ended = match ended {
             Ok(ended) => ended,
             Err(e) => {
                 let code = if e.kind() == std::io::ErrorKind::NotFound {
@@ -174,10 +197,12 @@ impl Executor for CommandExecutor {
                 } else {
                     126
                 };
-                let hint = if e.raw_os_error() == Some(libc::E2BIG) {
-                    " (the record is too long for a command line: pass it on stdin, for example with --worker)"
-                } else {
-                    ""
+                let hint = match e.raw_os_error() {
+                    Some(libc::E2BIG) => {
+                        " (the record is too long for a command line: pass it on stdin, for example with --worker)"
+                    }
+                    Some(libc::EAGAIN) => " (the process limit is reached: lower --jobs or raise `ulimit -u`)",
+                    _ => "",
                 };
                 let message = format!("ppool: cannot run {}: {e}{hint}", program.display());
                 return fail(Status::Failed, code, &message);

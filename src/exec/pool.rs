@@ -18,6 +18,7 @@ use crate::builtins::Builtin;
 use crate::cancel::Cancel;
 use crate::input::Record;
 use crate::lock;
+use crate::slot_table::SlotTable;
 use crate::task::{timeout_note, Outcome, Status};
 
 /// The automatic chunk size aims at about this much work per chunk: enough
@@ -40,8 +41,8 @@ pub struct PoolExecutor {
     /// [`Executor::run`] and so through this slot's worker: a failure is
     /// then handed on only once the worker is back in its slot.
     retries: bool,
-    /// Index = slot (slot 0 unused).
-    slots: Vec<Mutex<SlotState>>,
+    /// Index = slot (slot 0 unused); grows with the slots used.
+    slots: SlotTable<Mutex<SlotState>>,
     /// The automatic chunk size, learnt from the chunks so far.
     chunk: AtomicUsize,
     /// Wall time per task in the last chunk, in nanoseconds.
@@ -67,7 +68,6 @@ enum ChunkEnd {
 impl PoolExecutor {
     pub fn new(
         builtin: &'static dyn Builtin,
-        jobs: usize,
         chunksize: Option<usize>,
         max_tasks: Option<u64>,
         timeout: Option<Duration>,
@@ -84,7 +84,7 @@ impl PoolExecutor {
             timeout,
             grace,
             retries: retries > 0,
-            slots: (0..=jobs).map(|_| Mutex::new(SlotState::default())).collect(),
+            slots: SlotTable::new(),
             chunk: AtomicUsize::new(1),
             nanos_per_task: AtomicU64::new(0),
         })

@@ -21,6 +21,7 @@ use super::Executor;
 use crate::cancel::Cancel;
 use crate::input::Record;
 use crate::lock;
+use crate::slot_table::SlotTable;
 use crate::task::{timeout_note, Outcome, Status};
 
 const SHELL: &str = "/bin/sh";
@@ -30,8 +31,8 @@ pub struct WorkerExecutor {
     max_tasks: Option<u64>,
     timeout: Option<Duration>,
     grace: Duration,
-    /// Index = slot (slot 0 unused).
-    slots: Vec<Mutex<SlotState>>,
+    /// Index = slot (slot 0 unused); grows with the slots used.
+    slots: SlotTable<Mutex<SlotState>>,
 }
 
 #[derive(Default)]
@@ -43,19 +44,13 @@ struct SlotState {
 }
 
 impl WorkerExecutor {
-    pub fn new(
-        command: &str,
-        jobs: usize,
-        max_tasks: Option<u64>,
-        timeout: Option<Duration>,
-        grace: Duration,
-    ) -> WorkerExecutor {
+    pub fn new(command: &str, max_tasks: Option<u64>, timeout: Option<Duration>, grace: Duration) -> WorkerExecutor {
         WorkerExecutor {
             command: command.to_string(),
             max_tasks,
             timeout,
             grace,
-            slots: (0..=jobs).map(|_| Mutex::new(SlotState::default())).collect(),
+            slots: SlotTable::new(),
         }
     }
 

@@ -44,30 +44,31 @@ pub struct ReadEnd {
     pub error: Option<String>,
 }
 
+/// The records, in batches, and how reading ended.
+pub type Reading = (Receiver<Vec<Record>>, Arc<Mutex<ReadEnd>>);
+
 /// Starts reading on a thread of its own. The receiver yields batches in
 /// order; when it closes, `end` says whether input ended or failed.
-pub fn spawn(source: Source, format: Format) -> (Receiver<Vec<Record>>, Arc<Mutex<ReadEnd>>) {
+/// Fails only when the thread cannot be started (the thread limit).
+pub fn spawn(source: Source, format: Format) -> io::Result<Reading> {
     let (tx, rx) = sync_channel(READ_AHEAD);
     let end = Arc::new(Mutex::new(ReadEnd::default()));
     let end_writer = Arc::clone(&end);
-    thread::Builder::new()
-        .name("input".into())
-        .spawn(move || {
-            let mut batcher = Batcher::new(tx);
-            let (result, name) = match source {
-                Source::Reader(reader, name) => (read_items(reader, &format, &mut batcher), name),
-                Source::Groups(groups) => (product(&groups, &format, &mut batcher), String::new()),
-            };
-            let mut end = crate::lock(&end_writer);
-            match result {
-                Ok(()) => end.total = Some(batcher.seq),
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-                Err(e) => end.error = Some(format!("cannot read {name}: {e}")),
-            }
-            batcher.flush();
-        })
-        .expect("spawning the input thread");
-    (rx, end)
+    thread::Builder::new().name("input".into()).spawn(move || {
+        let mut batcher = Batcher::new(tx);
+        let (result, name) = match source {
+            Source::Reader(reader, name) => (read_items(reader, &format, &mut batcher), name),
+            Source::Groups(groups) => (product(&groups, &format, &mut batcher), String::new()),
+        };
+        let mut end = crate::lock(&end_writer);
+        match result {
+            Ok(()) => end.total = Some(batcher.seq),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            Err(e) => end.error = Some(format!("cannot read {name}: {e}")),
+        }
+        batcher.flush();
+    })?;
+    Ok((rx, end))
 }
 
 struct Batcher {
@@ -223,10 +224,16 @@ fn json_record(seq: u64, item: Vec<u8>) -> Record {
                 serde_json::Value::Array(items) => items.iter().map(json_text).collect(),
                 _ => Vec::new(),
             };
+            let whole = match &value {
+                // A number as it was written: serde_json writes an exponent
+                // its own way (`1E400` as `1e+400`).
+                serde_json::Value::Number(_) => item.trim_ascii().to_vec(),
+                other => json_text(other),
+            };
             Record {
                 seq,
                 line: seq,
-                whole: json_text(&value),
+                whole,
                 fields,
                 json: Some(value),
                 invalid: None,
@@ -261,7 +268,7 @@ mod tests {
     use super::*;
 
     fn collect(source: Source, format: Format) -> Vec<Record> {
-        let (rx, end) = spawn(source, format);
+        let (rx, end) = spawn(source, format).unwrap();
         let records: Vec<Record> = rx.iter().flatten().collect();
         let end = end.lock().unwrap();
         assert_eq!(end.total, Some(records.len() as u64));
@@ -274,6 +281,28 @@ mod tests {
 
     fn wholes(records: &[Record]) -> Vec<&[u8]> {
         records.iter().map(|r| r.whole.as_slice()).collect()
+    }
+
+    #[test]
+    fn json_numbers_keep_their_text() {
+        let format = Format {
+            json: true,
+            ..Format::default()
+        };
+        let input = b"123456789012345678901234567890\n-0\n 1E400 \n[1.50,2]\n{\"n\":-0.0}\n";
+        let records = from_bytes(input, format);
+        assert_eq!(
+            wholes(&records),
+            [
+                &b"123456789012345678901234567890"[..],
+                b"-0",
+                b"1E400",
+                b"[1.50,2]",
+                b"{\"n\":-0.0}"
+            ]
+        );
+        assert!(records.iter().all(|r| r.invalid.is_none()));
+        assert_eq!(records[3].fields, [&b"1.50"[..], b"2"]);
     }
 
     #[test]
@@ -352,7 +381,8 @@ mod tests {
         let (rx, _) = spawn(
             Source::Reader(Box::new(std::io::Cursor::new(bytes)), "input".into()),
             format,
-        );
+        )
+        .unwrap();
         rx.iter().flatten().map(|r| r.whole).collect()
     }
 

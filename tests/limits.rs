@@ -1,0 +1,181 @@
+//! Resource limits and extreme option values: fewer slots or a clear error,
+//! never a panic, a hang or an absurd allocation; JSON numbers kept exact.
+
+use std::time::Duration;
+
+use crate::util::{ppool, stderr_of, stdout_of};
+
+/// Generous: a hang is what these tests catch, not slowness.
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn sorted_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn a_huge_jobs_count_runs_only_the_slots_the_input_needs() {
+    for jobs in ["4000000000", "1000000"] {
+        let out = ppool()
+            .args(["unordered", "-j", jobs, "echo", ":::", "a", "b"])
+            .timeout(LIMIT)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "-j {jobs}: {}", stderr_of(&out));
+        assert_eq!(sorted_lines(&stdout_of(&out)), ["a", "b"]);
+    }
+}
+
+#[test]
+fn a_huge_jobs_count_with_stdin_input() {
+    let input: String = (1..=50).map(|n| format!("{n}\n")).collect();
+    let expected: Vec<String> = (1..=50).map(|n| n.to_string()).collect();
+    for jobs in ["4000000000", "1000000"] {
+        let out = ppool()
+            .args(["imap", "-j", jobs, "echo"])
+            .write_stdin(input.clone())
+            .timeout(LIMIT)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "-j {jobs}: {}", stderr_of(&out));
+        assert_eq!(stdout_of(&out).lines().collect::<Vec<_>>(), expected);
+    }
+}
+
+#[test]
+fn a_huge_jobs_count_with_builtins_and_workers() {
+    let out = ppool()
+        .args(["unordered", "-j", "4000000000", "--builtin", "echo", ":::", "a", "b"])
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(sorted_lines(&stdout_of(&out)), ["a", "b"]);
+    let out = ppool()
+        .args([
+            "imap",
+            "-j",
+            "4000000000",
+            "--worker",
+            "while read l; do echo w$l; done",
+        ])
+        .write_stdin("1\n2\n3\n")
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "w1\nw2\nw3\n");
+}
+
+#[test]
+fn huge_durations_mean_never() {
+    let out = ppool()
+        .args([
+            "imap",
+            "--timeout",
+            "9223372036854775807s",
+            "--grace",
+            "1e300",
+            "echo",
+            ":::",
+            "a",
+        ])
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "a\n");
+}
+
+#[test]
+fn a_full_stderr_does_not_change_the_exit_status() {
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let status = crate::util::ppool_std()
+        .args(["unordered", "false", ":::", "a"])
+        .stdout(std::process::Stdio::null())
+        .stderr(full)
+        .status()
+        .unwrap();
+    // One failed task: 1, not a panic's status.
+    assert_eq!(status.code(), Some(1));
+}
+
+#[test]
+fn json_numbers_pass_through_as_written() {
+    let out = ppool()
+        .args(["imap", "--json", "echo", "{}"])
+        .write_stdin("123456789012345678901234567890\n-0\n1e400\n")
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "123456789012345678901234567890\n-0\n1e400\n");
+    let out = ppool()
+        .args(["imap", "--json", "echo", "{n}", "{a.1}"])
+        .write_stdin("{\"n\": 123456789012345678901234567890, \"a\": [1, -0.0]}\n")
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&out), "123456789012345678901234567890 -0.0\n");
+    let out = ppool()
+        .args(["imap", "--json", "--output", "json", "echo", "{}"])
+        .write_stdin("123456789012345678901234567890\n")
+        .timeout(LIMIT)
+        .output()
+        .unwrap();
+    let objects = crate::util::json_lines(&out.stdout);
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0]["stdout"], "123456789012345678901234567890\n");
+    assert_eq!(objects[0]["exit_code"], 0);
+}
+
+/// Runs ppool as `nobody` under a process limit; None where that cannot be
+/// arranged (not root, no setpriv or prlimit).
+fn as_nobody_with_nproc(nproc: u32, args: &[&str]) -> Option<std::process::Output> {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        return None;
+    }
+    let found = |tool: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !found("setpriv") || !found("prlimit") {
+        return None;
+    }
+    let mut command = assert_cmd::Command::new("prlimit");
+    command
+        .arg(format!("--nproc={nproc}"))
+        .args(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(assert_cmd::cargo::cargo_bin("ppool"))
+        .args(args)
+        .current_dir("/")
+        .timeout(LIMIT);
+    Some(command.output().unwrap())
+}
+
+#[test]
+fn a_process_limit_gives_fewer_slots_not_a_panic() {
+    let inputs: Vec<String> = (1..=100).map(|n| n.to_string()).collect();
+    let mut args = vec!["imap", "-j", "50", "echo", ":::"];
+    args.extend(inputs.iter().map(String::as_str));
+    let Some(out) = as_nobody_with_nproc(14, &args) else {
+        return;
+    };
+    let stderr = stderr_of(&out);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // The limit counts every process of `nobody` on the machine, so what
+    // is left for this run varies: it completes with fewer slots, or says
+    // at once that it cannot run at all.
+    match out.status.code() {
+        Some(0) => {
+            assert_eq!(stdout_of(&out).lines().collect::<Vec<_>>(), inputs);
+            assert!(stderr.contains("ppool: warning: only "), "{stderr}");
+        }
+        Some(255) => assert!(stderr.starts_with("ppool: "), "{stderr}"),
+        other => panic!("exit {other:?}: {stderr}"),
+    }
+}
