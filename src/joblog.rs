@@ -8,14 +8,14 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use anyhow::{anyhow, bail, Result};
 
 use crate::cancel::Cancel;
 use crate::config::Resume;
-use crate::exec::Executor;
-use crate::input::Record;
+use crate::observer::Observer;
 use crate::task::{Outcome, Status};
 
 /// The first line of every job log, as GNU parallel writes it.
@@ -307,31 +307,54 @@ fn parse(line: &[u8]) -> Option<(u64, i64, i64)> {
     Some((seq, number(fields[6])?, number(fields[7])?))
 }
 
-/// Wraps an executor so that each outcome carries its command line, as the
-/// job log shows it. Only used with `--joblog`, so other runs pay nothing.
-pub struct WithCommand<'a> {
-    pub inner: &'a dyn Executor,
-    pub render: &'a (dyn Fn(&Record, usize) -> Vec<u8> + Sync),
+/// The job log as an observer: each task's line is written on the thread
+/// that ended it, as it ends, whatever waits for stdout.
+pub struct Logger {
+    log: Mutex<JobLog>,
+    /// Told to start no more tasks when a line cannot be written, as GNU
+    /// parallel does on a full disk: a log that misses finished tasks
+    /// would have `--resume` run them again. `None` when nothing is left
+    /// to start (`apply`, whose one task has ended by then): the failed
+    /// write is then a warning, and the task's result stands.
+    stop: Option<Arc<Cancel>>,
 }
 
-impl Executor for WithCommand<'_> {
-    fn run(&self, record: &Record, slot: usize, cancel: &Cancel) -> Outcome {
-        let mut outcome = self.inner.run(record, slot, cancel);
-        outcome.command = (self.render)(record, slot);
-        outcome
+impl Logger {
+    pub fn new(log: JobLog, stop: Option<Arc<Cancel>>) -> Logger {
+        Logger {
+            log: Mutex::new(log),
+            stop,
+        }
     }
+}
 
-    fn batch_size(&self) -> usize {
-        self.inner.batch_size()
-    }
-
-    fn run_batch(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Outcome) -> bool) {
-        self.inner.run_batch(records, slot, cancel, &mut |mut outcome| {
-            if let Ok(at) = records.binary_search_by_key(&outcome.seq, |r| r.seq) {
-                outcome.command = (self.render)(&records[at], slot);
+impl Observer for Logger {
+    fn ended(&self, outcome: &Outcome) {
+        let mut log = crate::lock(&self.log);
+        if let Err(e) = log.record(outcome) {
+            let then = match &self.stop {
+                Some(_) => "starting no more tasks; the running ones finish",
+                None => "`--resume` will run this task again",
+            };
+            crate::say(&log.failure_note(&e, then));
+            if let Some(cancel) = &self.stop {
+                cancel.mark_stopping();
             }
-            emit(outcome)
-        });
+        }
+    }
+
+    /// Syncs the log; an error when the run stopped starting tasks
+    /// because a line could not be written.
+    fn finish(&self) -> Result<()> {
+        let mut log = crate::lock(&self.log);
+        log.finish();
+        if log.is_broken() && self.stop.is_some() {
+            bail!(
+                "the run stopped early: --joblog {} could not be written; make room, then run again with --resume",
+                log.path().display()
+            );
+        }
+        Ok(())
     }
 }
 

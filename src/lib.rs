@@ -11,6 +11,7 @@ pub mod guard;
 pub mod input;
 pub mod joblog;
 pub mod man;
+pub mod observer;
 pub mod output;
 pub mod progress;
 pub mod scheduler;
@@ -21,7 +22,8 @@ mod sys;
 pub mod task;
 pub mod template;
 
-use std::ffi::{OsStr, OsString};
+use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::{Arc, Mutex};
@@ -39,8 +41,9 @@ use exec::worker::WorkerExecutor;
 use exec::Executor;
 use exit::Ending;
 use input::{Record, Source};
+use observer::Observers;
 use output::Output;
-use scheduler::{Consumer, Plan};
+use scheduler::{Consumer, Plan, Render};
 use sink::Sink;
 use task::Outcome;
 
@@ -201,9 +204,6 @@ fn run_config(config: &Config) -> Result<Ending> {
     }
 }
 
-/// What `--dry-run` prints and the job log records for a record in a slot.
-type Render<'a> = &'a (dyn Fn(&Record, usize) -> Result<OsString, String> + Sync);
-
 /// The streaming modes: records from the input, through the scheduler and
 /// `executor`, to the sink. `close` ends the executor's workers once every
 /// slot is done; `window` bounds how far `imap` may run ahead of its oldest
@@ -236,74 +236,26 @@ fn run_stream(
     if config.dry_run {
         return dry_run(records, render);
     }
-    let (log, done) = match &config.joblog {
-        Some(path) => {
-            let (log, done) = joblog::JobLog::open(path, config.resume)?;
-            (Some(Mutex::new(log)), done)
-        }
-        None => Default::default(),
-    };
-    let skip = |record: &Record| done.contains(&record.seq);
-    let log_ended = |outcome: &Outcome| {
-        if let Some(log) = &log {
-            let mut log = lock(log);
-            // As GNU parallel does on a full disk: stop, since a log that
-            // misses finished tasks would have `--resume` run them again.
-            if let Err(e) = log.record(outcome) {
-                say(&log.failure_note(&e, "starting no more tasks; the running ones finish"));
-                cancel.mark_stopping();
-            }
-        }
-    };
-    let plan = Plan {
-        // No more slots than there are tasks, when that is known.
-        jobs: known_total.map_or(config.jobs, |total: u64| {
-            config.jobs.min(total.max(1).try_into().unwrap_or(usize::MAX))
-        }),
-        retries: config.retries,
-        policy: config.policy,
-        skip: (!done.is_empty()).then_some(&skip as scheduler::SkipFilter),
-        window: (window && config.mode == Mode::Imap).then_some(scheduler::REORDER_WINDOW),
-        ended: log.is_some().then_some(&log_ended as &(dyn Fn(&Outcome) + Sync)),
-    };
+    let watch = Watch::new(config, Some(cancel), Some((known_total, &read_end)))?;
+    let skip = |record: &Record| watch.done.contains(&record.seq);
+    // No more slots than there are tasks, when that is known.
+    let jobs = known_total.map_or(config.jobs, |total: u64| {
+        config.jobs.min(total.max(1).try_into().unwrap_or(usize::MAX))
+    });
+    let window = (window && config.mode == Mode::Imap).then_some(scheduler::REORDER_WINDOW);
+    let plan = watch.plan(config, jobs, window, &skip, render);
     let mut output = Output::new(config.output, config.tag);
-    let mut sink_observers: Vec<Box<dyn sink::Observer>> = Vec::new();
-    if config.progress {
-        if let Some(progress) = progress::Progress::start(known_total, Arc::clone(&read_end)) {
-            output.show_progress(progress.bar());
-            sink_observers.push(Box::new(progress));
-        }
-    }
-    let command_of = |record: &Record, slot: usize| {
-        use std::os::unix::ffi::OsStringExt;
-        render(record, slot).map(OsStringExt::into_vec).unwrap_or_default()
-    };
-    let logged;
-    let executor: &dyn Executor = match &config.joblog {
-        Some(_) => {
-            logged = joblog::WithCommand {
-                inner: executor,
-                render: &command_of,
-            };
-            &logged
-        }
-        None => executor,
-    };
-    let mut sink = Sink::new(config.mode, output);
-    for observer in sink_observers {
-        sink.observe_with(observer);
+    if let Some(bar) = &watch.bar {
+        output.show_progress(bar.clone());
     }
     let mut consumer = Printer {
-        sink,
+        sink: Sink::new(config.mode, output),
         cancel: Arc::clone(cancel),
         write_error: None,
     };
     scheduler::run(&plan, records, executor, cancel, &mut consumer)?;
     close();
-    let mut log = log.map(|log| log.into_inner().unwrap_or_else(|e| e.into_inner()));
-    if let Some(log) = &mut log {
-        log.finish();
-    }
+    let missed = watch.observers.finish();
     let Printer { sink, write_error, .. } = consumer;
     if let Some(e) = write_error {
         if e.kind() != io::ErrorKind::BrokenPipe {
@@ -318,15 +270,74 @@ fn run_stream(
     if let Some(error) = lock(&read_end).error.take() {
         bail!("{error}");
     }
-    if let (Some(log), Ending::Completed { .. }) = (&log, ending) {
-        if log.is_broken() {
-            bail!(
-                "the run stopped early: --joblog {} could not be written; make room, then run again with --resume",
-                log.path().display()
-            );
-        }
+    // A run stopped by a signal or a failure says that instead.
+    if let Ending::Completed { .. } = ending {
+        missed?;
     }
     Ok(ending)
+}
+
+/// What watches a run's tasks end, built once from the config for every
+/// mode, with what the run needs to know of it.
+struct Watch {
+    observers: Observers,
+    /// The tasks an earlier run did (`--resume`), from the job log.
+    done: HashSet<u64>,
+    /// The progress bar, for output to print through.
+    bar: Option<indicatif::ProgressBar>,
+    /// Whether an observer needs each outcome's command line.
+    commands: bool,
+}
+
+impl Watch {
+    /// `stop` is told to start no more tasks when the job log cannot be
+    /// written; `None` when there is nothing more to start. `progress` is
+    /// the task count when known and where the input tells how many it
+    /// read; `None` for no bar.
+    fn new(
+        config: &Config,
+        stop: Option<&Arc<Cancel>>,
+        progress: Option<(Option<u64>, &Arc<Mutex<input::ReadEnd>>)>,
+    ) -> Result<Watch> {
+        let mut watch = Watch {
+            observers: Observers::new(),
+            done: HashSet::new(),
+            bar: None,
+            commands: config.joblog.is_some(),
+        };
+        if let Some(path) = &config.joblog {
+            let (log, done) = joblog::JobLog::open(path, config.resume)?;
+            watch.done = done;
+            let logger = joblog::Logger::new(log, stop.map(Arc::clone));
+            watch.observers.push(Box::new(logger));
+        }
+        if let (true, Some((total, read_end))) = (config.progress, progress) {
+            if let Some(progress) = progress::Progress::start(total, Arc::clone(read_end)) {
+                watch.bar = Some(progress.bar());
+                watch.observers.push(Box::new(progress));
+            }
+        }
+        Ok(watch)
+    }
+
+    fn plan<'a>(
+        &'a self,
+        config: &Config,
+        jobs: usize,
+        window: Option<u64>,
+        skip: scheduler::SkipFilter<'a>,
+        render: Render<'a>,
+    ) -> Plan<'a> {
+        Plan {
+            jobs,
+            retries: config.retries,
+            policy: config.policy,
+            skip: (!self.done.is_empty()).then_some(skip),
+            window,
+            observers: &self.observers,
+            command: self.commands.then_some(render),
+        }
+    }
 }
 
 /// The consumer on the main thread: outcomes to the sink; a failed write
@@ -393,31 +404,17 @@ fn run_apply(
         let written = out.write_all(line.as_bytes()).and_then(|_| out.write_all(b"\n"));
         return written.map_or_else(quiet_broken_pipe, |_| Ok(Ending::Apply { code: 0 }));
     }
-    let mut log = match &config.joblog {
-        Some(path) => {
-            let (log, done) = joblog::JobLog::open(path, config.resume)?;
-            if done.contains(&1) {
-                return Ok(Ending::Apply { code: 0 });
-            }
-            Some(log)
-        }
-        None => None,
-    };
-    let mut outcome = scheduler::run_with_retries(&record, 1, config.retries, &executor, cancel);
+    // `apply` draws no bar: its output is passed straight through.
+    let watch = Watch::new(config, None, None)?;
+    let skip = |record: &Record| watch.done.contains(&record.seq);
+    let render = |record: &Record, slot: usize| executor.render_line(record, slot);
+    let plan = watch.plan(config, 1, None, &skip, &render);
+    let mut outcome = scheduler::run_one(&plan, &record, &executor, cancel);
+    // The task has ended and its result stands: a log that could not be
+    // written was a warning, given as the task ended.
+    let _ = watch.observers.finish();
     if let Some(error) = cancel.error() {
         bail!("{error}");
-    }
-    if let Some(log) = &mut log {
-        use std::os::unix::ffi::OsStringExt;
-        outcome.command = executor
-            .render_line(&record, 1)
-            .map(OsStringExt::into_vec)
-            .unwrap_or_default();
-        // The task has ended and its result stands: the note is all.
-        if let Err(e) = log.record(&outcome) {
-            say(&log.failure_note(&e, "`--resume` will run this task again"));
-        }
-        log.finish();
     }
     // With stdio passed through, only ppool's own notes were captured.
     outcome.stderr.copy_to(&mut io::stderr().lock(), None).ok();

@@ -1,6 +1,6 @@
 //! `--progress`: a bar on stderr with done/total, failures, rate and ETA.
-//! It only watches outcomes; it is drawn only when stderr is a terminal and
-//! cleared when the run ends, however it ends.
+//! It only watches tasks end, advancing as each one does; it is drawn only
+//! when stderr is a terminal and cleared when the run ends, however it ends.
 
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
@@ -9,7 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::input::ReadEnd;
-use crate::sink::Observer;
+use crate::observer::Observer;
 use crate::task::Outcome;
 
 /// How often the spinner, rate and ETA are redrawn while no task ends.
@@ -21,8 +21,10 @@ const OPEN_ENDED: &str = "{spinner} {pos} done (input still arriving)  {msg}  {p
 pub struct Progress {
     bar: ProgressBar,
     /// Until the total is known: where the input says how many records it read.
-    read_end: Option<Arc<Mutex<ReadEnd>>>,
-    failed: u64,
+    read_end: Mutex<Option<Arc<Mutex<ReadEnd>>>>,
+    /// Failures so far; the message is set under this lock, so slots that
+    /// end tasks at once never leave an older count showing.
+    failed: Mutex<u64>,
 }
 
 impl Progress {
@@ -34,10 +36,10 @@ impl Progress {
             return None;
         }
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
-        let mut progress = Progress {
+        let progress = Progress {
             bar,
-            read_end: total.is_none().then_some(read_end),
-            failed: 0,
+            read_end: Mutex::new(total.is_none().then_some(read_end)),
+            failed: Mutex::new(0),
         };
         progress
             .bar
@@ -53,15 +55,16 @@ impl Progress {
         self.bar.clone()
     }
 
-    fn check_total(&mut self) {
-        let Some(read_end) = &self.read_end else {
+    fn check_total(&self) {
+        let mut read_end = crate::lock(&self.read_end);
+        let Some(end) = &*read_end else {
             return;
         };
-        let total = crate::lock(read_end).total;
+        let total = crate::lock(end).total;
         if let Some(total) = total {
             self.bar.set_length(total);
             self.bar.set_style(style(COUNTING));
-            self.read_end = None;
+            *read_end = None;
         }
     }
 }
@@ -74,17 +77,19 @@ fn style(template: &str) -> ProgressStyle {
 }
 
 impl Observer for Progress {
-    fn observe(&mut self, outcome: &Outcome) {
+    fn ended(&self, outcome: &Outcome) {
         if outcome.status.is_failure() {
-            self.failed += 1;
-            self.bar.set_message(format!("{} failed", self.failed));
+            let mut failed = crate::lock(&self.failed);
+            *failed += 1;
+            self.bar.set_message(format!("{failed} failed"));
         }
         self.check_total();
         self.bar.inc(1);
     }
 
-    fn finish(&mut self) {
+    fn finish(&self) -> anyhow::Result<()> {
         self.bar.finish_and_clear();
+        Ok(())
     }
 }
 

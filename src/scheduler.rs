@@ -11,6 +11,7 @@ use crate::cancel::{Cancel, StopReason};
 use crate::config::Policy;
 use crate::exec::Executor;
 use crate::input::Record;
+use crate::observer::Observers;
 use crate::slot_table::SlotTable;
 use crate::task::{Outcome, Status};
 
@@ -25,6 +26,10 @@ const OUTCOME_BATCH: usize = 256;
 /// `skipped` outcome without running.
 pub type SkipFilter<'a> = &'a (dyn Fn(&Record) -> bool + Sync);
 
+/// A record's command line in a slot, shell-quoted, as `--dry-run` prints
+/// it and the job log records it.
+pub type Render<'a> = &'a (dyn Fn(&Record, usize) -> Result<std::ffi::OsString, String> + Sync);
+
 pub struct Plan<'a> {
     pub jobs: usize,
     pub retries: u32,
@@ -35,9 +40,41 @@ pub struct Plan<'a> {
     /// memory) stays bounded when one slot lags behind the others.
     pub window: Option<u64>,
     /// Told of each task that ended (after its retries), on the slot's
-    /// thread, before its outcome waits for the sink: the job log, so that
-    /// a slow stdout does not hold log lines back.
-    pub ended: Option<&'a (dyn Fn(&Outcome) + Sync)>,
+    /// thread, before its outcome waits for the sink: so a slow stdout
+    /// holds back neither job log lines nor the progress bar.
+    pub observers: &'a Observers,
+    /// Sets each outcome's command line before the observers see it; only
+    /// given when one of them needs it, so other runs pay nothing.
+    pub command: Option<Render<'a>>,
+}
+
+impl Plan<'_> {
+    /// A task has ended: its command line goes with it, then the observers
+    /// are told. Every outcome passes here exactly once.
+    fn ended(&self, record: &Record, slot: usize, outcome: &mut Outcome) {
+        if let Some(render) = self.command {
+            use std::os::unix::ffi::OsStringExt;
+            outcome.command = render(record, slot).map(OsStringExt::into_vec).unwrap_or_default();
+        }
+        self.observers.ended(outcome);
+    }
+
+    /// `record`'s outcome when `--resume` finds it done already: it does
+    /// not run.
+    fn skipped(&self, record: &Record) -> Option<Outcome> {
+        let skip = self.skip?;
+        skip(record).then(|| Outcome::without_run(record.seq, record.whole.clone(), Status::Skipped, ""))
+    }
+}
+
+/// Runs one task in slot 1 on the calling thread, as `apply` does: the same
+/// way from record to observed outcome as a task on a slot thread.
+pub fn run_one(plan: &Plan, record: &Record, executor: &dyn Executor, cancel: &Cancel) -> Outcome {
+    let mut outcome = plan
+        .skipped(record)
+        .unwrap_or_else(|| run_with_retries(record, 1, plan.retries, executor, cancel));
+    plan.ended(record, 1, &mut outcome);
+    outcome
 }
 
 /// A good `Plan::window` for batch-capable executors: many batches wide.
@@ -203,13 +240,8 @@ fn run_slot<'scope>(
         }
         tx.send(outcomes).is_ok()
     };
-    let ended = |outcome: &Outcome| {
-        if let Some(ended) = plan.ended {
-            ended(outcome);
-        }
-    };
-    let deliver = |outcome: Outcome| {
-        ended(&outcome);
+    let deliver = |record: &Record, mut outcome: Outcome| {
+        plan.ended(record, slot, &mut outcome);
         deliver_all(vec![outcome])
     };
     // A new slot is counted idle by whoever started it.
@@ -234,20 +266,23 @@ fn run_slot<'scope>(
             // Not even the first slot can fail here: this one exists.
             let _ = slots.start(scope, &tx);
         }
-        if let Some(skip) = plan.skip {
+        if plan.skip.is_some() {
             let mut run = Vec::with_capacity(records.len());
             for record in records {
-                if !skip(&record) {
-                    run.push(record);
-                } else if !deliver(Outcome::without_run(record.seq, record.whole, Status::Skipped, "")) {
-                    return;
+                match plan.skipped(&record) {
+                    None => run.push(record),
+                    Some(outcome) => {
+                        if !deliver(&record, outcome) {
+                            return;
+                        }
+                    }
                 }
             }
             records = run;
         }
         if batch_size == 1 {
             for record in &records {
-                if !deliver(run_with_retries(record, slot, plan.retries, executor, cancel)) {
+                if !deliver(record, run_with_retries(record, slot, plan.retries, executor, cancel)) {
                     return;
                 }
             }
@@ -258,7 +293,7 @@ fn run_slot<'scope>(
             for record in records {
                 match invalid_input(&record, slot) {
                     Some(outcome) => {
-                        if !deliver(outcome) {
+                        if !deliver(&record, outcome) {
                             return;
                         }
                     }
@@ -271,17 +306,19 @@ fn run_slot<'scope>(
         let mut outcomes = Vec::new();
         executor.run_batch(&records, slot, cancel, &mut |mut outcome| {
             outcome.ended_in_stop = cancel.is_stopping();
-            let outcome = if should_retry(&outcome, plan.retries, cancel) {
-                match records.binary_search_by_key(&outcome.seq, |r| r.seq) {
-                    Ok(at) => retry(&records[at], outcome, slot, plan.retries, executor, cancel),
-                    Err(_) => outcome,
+            match records.binary_search_by_key(&outcome.seq, |r| r.seq) {
+                Ok(at) => {
+                    if should_retry(&outcome, plan.retries, cancel) {
+                        outcome = retry(&records[at], outcome, slot, plan.retries, executor, cancel);
+                    }
+                    plan.ended(&records[at], slot, &mut outcome);
                 }
-            } else {
-                outcome
-            };
+                // Not one of the batch's records: an executor's bug, yet
+                // still an outcome, so it is delivered as it is.
+                Err(_) => plan.observers.ended(&outcome),
+            }
             // A failure that stops the run goes at once.
             let urgent = outcome.status.is_failure() && plan.policy == Policy::FailFast;
-            ended(&outcome);
             outcomes.push(outcome);
             if urgent || outcomes.len() >= OUTCOME_BATCH {
                 listening = deliver_all(std::mem::replace(&mut outcomes, Vec::with_capacity(OUTCOME_BATCH)));
@@ -489,6 +526,8 @@ mod tests {
         }
     }
 
+    static NO_OBSERVERS: Observers = Observers::new();
+
     fn plan(jobs: usize, policy: Policy) -> Plan<'static> {
         Plan {
             jobs,
@@ -496,7 +535,8 @@ mod tests {
             policy,
             skip: None,
             window: None,
-            ended: None,
+            observers: &NO_OBSERVERS,
+            command: None,
         }
     }
 

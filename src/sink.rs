@@ -14,13 +14,6 @@ use crate::task::{Outcome, Status};
 /// Failed tasks named one by one in the summary; the rest are counted.
 const SUMMARY_NAMED: usize = 20;
 
-/// Watches every outcome as it arrives (progress, job log); never decides.
-pub trait Observer {
-    fn observe(&mut self, outcome: &Outcome);
-    /// The run is over: clear what was drawn, flush what was written.
-    fn finish(&mut self) {}
-}
-
 /// The `SUMMARY_NAMED` failures with the lowest sequence numbers seen so
 /// far, as a max-heap: a lower one pushes out the highest.
 #[derive(Default)]
@@ -43,7 +36,6 @@ impl Named {
 
 pub struct Sink {
     mode: Mode,
-    observers: Vec<Box<dyn Observer>>,
     output: Output,
     /// Spilled output of the results held below, in one file.
     shelf: Shelf,
@@ -67,7 +59,6 @@ impl Sink {
     pub fn new(mode: Mode, output: Output) -> Sink {
         Sink {
             mode,
-            observers: Vec::new(),
             output,
             shelf: Shelf::default(),
             held: BTreeMap::new(),
@@ -80,15 +71,8 @@ impl Sink {
         }
     }
 
-    pub fn observe_with(&mut self, observer: Box<dyn Observer>) {
-        self.observers.push(observer);
-    }
-
     /// Takes one outcome. `stop` is the reason the run is stopping, if it is.
     pub fn accept(&mut self, mut outcome: Outcome, stop: Option<StopReason>) -> io::Result<()> {
-        for observer in &mut self.observers {
-            observer.observe(&outcome);
-        }
         self.total += 1;
         if outcome.status.is_failure() {
             self.failed += 1;
@@ -154,9 +138,6 @@ impl Sink {
 
     /// Prints what is still held and the summary; says how the run ended.
     pub fn finish(mut self, stop: Option<StopReason>) -> io::Result<Ending> {
-        for observer in &mut self.observers {
-            observer.finish();
-        }
         match (self.mode, stop) {
             // An interrupted map never completed: all-or-nothing prints nothing.
             (Mode::Map, Some(_)) => {}

@@ -1,0 +1,51 @@
+//! Observers: what watches tasks end (the progress bar, the job log) and
+//! never decides anything. Whatever runs tasks tells each one, once per
+//! task, on the thread that ended it; the run's end is told once.
+
+use crate::task::Outcome;
+
+/// Watches every task end. Calls come from several slot threads at once,
+/// hence `&self` and `Sync`.
+pub trait Observer: Sync {
+    /// A task has ended, after its retries; a skipped task too. `outcome`
+    /// carries its command line when the run renders one.
+    fn ended(&self, outcome: &Outcome);
+
+    /// The run is over: clear what was drawn, flush what was written. An
+    /// error says what the run missed because of this observer.
+    fn finish(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// The observers of one run, in the order they are told.
+#[derive(Default)]
+pub struct Observers(Vec<Box<dyn Observer>>);
+
+impl Observers {
+    pub const fn new() -> Observers {
+        Observers(Vec::new())
+    }
+
+    pub fn push(&mut self, observer: Box<dyn Observer>) {
+        self.0.push(observer);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn ended(&self, outcome: &Outcome) {
+        for observer in &self.0 {
+            observer.ended(outcome);
+        }
+    }
+
+    /// Finishes every observer, even after one fails; returns the first error.
+    pub fn finish(&self) -> anyhow::Result<()> {
+        self.0
+            .iter()
+            .map(|o| o.finish())
+            .fold(Ok(()), |first, next| first.and(next))
+    }
+}
