@@ -837,4 +837,212 @@ mod tests {
         assert!(report.outcome(1).ended_in_stop);
         assert!(!report.outcome(2).ended_in_stop);
     }
+
+    /// What an observer was told: each task's number, its command line and
+    /// the thread that told it.
+    #[derive(Clone, Default)]
+    struct Told(Arc<Mutex<Vec<(u64, String, String)>>>);
+
+    impl crate::observer::Observer for Told {
+        fn ended(&self, outcome: &Outcome) {
+            let thread = std::thread::current().name().unwrap_or_default().to_owned();
+            let command = String::from_utf8_lossy(&outcome.command).into_owned();
+            crate::lock(&self.0).push((outcome.seq, command, thread));
+        }
+    }
+
+    impl Told {
+        fn sorted(&self) -> Vec<(u64, String, String)> {
+            let mut told = crate::lock(&self.0).clone();
+            told.sort();
+            told
+        }
+    }
+
+    /// The command line the tests render: `run RECORD`.
+    fn render(record: &Record, _slot: usize) -> Result<std::ffi::OsString, String> {
+        Ok(format!("run {}", String::from_utf8_lossy(&record.whole)).into())
+    }
+
+    fn observed_by(told: &Told) -> Observers {
+        let mut observers = Observers::new();
+        observers.push(Box::new(told.clone()));
+        observers
+    }
+
+    #[test]
+    fn each_task_is_observed_once_with_its_command_on_the_thread_that_ended_it() {
+        for batch in [1, 4] {
+            let fake = Fake::new()
+                .batches_of(batch)
+                .task(1, Task::ok().fail_first(1))
+                .task(2, Task::fails(3))
+                .task(7, Task::status(Status::Timeout));
+            let told = Told::default();
+            let observers = observed_by(&told);
+            let skip = |record: &Record| record.seq == 6;
+            let mut plan = plan(3, Policy::CollectErrors);
+            plan.retries = 1;
+            plan.skip = Some(&skip);
+            plan.observers = &observers;
+            plan.command = Some(&render);
+            let mut input = records(8);
+            input[4].invalid = Some("not JSON".into());
+            let report = drive(Mode::Unordered, &plan, &fake, input);
+            assert_eq!(report.seen.len(), 8, "batches of {batch}");
+            let told = told.sorted();
+            let seqs: Vec<u64> = told.iter().map(|(seq, _, _)| *seq).collect();
+            assert_eq!(seqs, (1..=8).collect::<Vec<_>>(), "batches of {batch}: each task once");
+            for (seq, command, thread) in &told {
+                assert_eq!(*command, format!("run {seq}"), "batches of {batch}");
+                // On the slot's thread: not when the sink, on the main
+                // thread, gets to the outcome.
+                assert!(
+                    thread.starts_with("slot-"),
+                    "batches of {batch}: task {seq} on {thread}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn without_a_renderer_no_command_line_is_made() {
+        let told = Told::default();
+        let observers = observed_by(&told);
+        let mut plan = plan(2, Policy::CollectErrors);
+        plan.observers = &observers;
+        drive(Mode::Imap, &plan, &Fake::new(), records(3));
+        let commands: Vec<String> = told.sorted().into_iter().map(|(_, command, _)| command).collect();
+        assert_eq!(commands, ["", "", ""]);
+    }
+
+    /// The log's lines, with each Starttime (the fake's wall clock) checked
+    /// for its shape and replaced by `T`, sorted by task.
+    fn logged(path: &std::path::Path) -> Vec<String> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut lines: Vec<String> = text
+            .split_inclusive('\n')
+            .skip(1)
+            .map(|line| {
+                let mut fields: Vec<&str> = line.split('\t').collect();
+                let (secs, millis) = fields[2].split_once('.').expect("Starttime has decimals");
+                assert!(
+                    secs.bytes().all(|b| b.is_ascii_digit()) && millis.len() == 3,
+                    "{line:?}"
+                );
+                fields[2] = "T";
+                fields.join("\t")
+            })
+            .collect();
+        lines.sort_by_key(|line| line.split('\t').next().and_then(|seq| seq.parse::<u64>().ok()));
+        lines
+    }
+
+    #[test]
+    fn the_job_log_writes_one_line_per_task_in_gnu_parallels_format() {
+        for batch in [1, 3] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("log");
+            let (log, _) = crate::joblog::JobLog::open(&path, crate::config::Resume::No).unwrap();
+            let mut observers = Observers::new();
+            observers.push(Box::new(crate::joblog::Logger::new(log, None)));
+            let fake = Fake::new()
+                .batches_of(batch)
+                .task(2, Task::fails(3))
+                .task(3, Task::status(Status::Timeout));
+            let mut plan = plan(2, Policy::CollectErrors);
+            plan.observers = &observers;
+            plan.command = Some(&render);
+            let mut input = records(4);
+            input[3].whole = b"a\nb".to_vec();
+            drive(Mode::Imap, &plan, &fake, input);
+            observers.finish().unwrap();
+            assert!(std::fs::read_to_string(&path)
+                .unwrap()
+                .starts_with(crate::joblog::HEADER));
+            assert_eq!(
+                logged(&path),
+                [
+                    "1\t:\tT\t     0.000\t0\t2\t0\t0\trun 1\n",
+                    "2\t:\tT\t     0.000\t0\t2\t3\t0\trun 2\n",
+                    "3\t:\tT\t     0.000\t0\t2\t-1\t15\trun 3\n",
+                    "4\t:\tT\t     0.000\t0\t4\t0\t0\trun a\0b\n",
+                ],
+                "batches of {batch}"
+            );
+        }
+    }
+
+    #[test]
+    fn resumed_tasks_are_not_run_nor_logged_again() {
+        for batch in [1, 4] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("log");
+            let before = format!(
+                "{}2\t:\t1.000\t     0.100\t0\t2\t0\t0\trun 2\n4\t:\t1.000\t     0.100\t0\t2\t0\t0\trun 4\n",
+                crate::joblog::HEADER
+            );
+            std::fs::write(&path, &before).unwrap();
+            let (log, done) = crate::joblog::JobLog::open(&path, crate::config::Resume::All).unwrap();
+            let mut observers = Observers::new();
+            observers.push(Box::new(crate::joblog::Logger::new(log, None)));
+            let skip = |record: &Record| done.contains(&record.seq);
+            let fake = Fake::new().batches_of(batch);
+            let mut plan = plan(2, Policy::CollectErrors);
+            plan.skip = Some(&skip);
+            plan.observers = &observers;
+            plan.command = Some(&render);
+            let report = drive(Mode::Imap, &plan, &fake, records(5));
+            observers.finish().unwrap();
+            assert_eq!(report.stdout, "1\n3\n5\n", "batches of {batch}");
+            let after = std::fs::read_to_string(&path).unwrap();
+            assert!(after.starts_with(&before), "batches of {batch}: {after}");
+            let mut added: Vec<&str> = after[before.len()..]
+                .lines()
+                .map(|l| l.split('\t').next().unwrap())
+                .collect();
+            added.sort_unstable();
+            assert_eq!(added, ["1", "3", "5"], "batches of {batch}");
+        }
+    }
+
+    #[test]
+    fn a_single_task_goes_the_same_way_resumed_or_not() {
+        use crate::config::Resume;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        // The first run runs the task (twice: one retry) and logs it; the
+        // resumed one skips it and logs nothing more.
+        for (resume, status, attempts) in [(Resume::No, Status::Ok, 2), (Resume::All, Status::Skipped, 0)] {
+            let (log, done) = crate::joblog::JobLog::open(&path, resume).unwrap();
+            let told = Told::default();
+            let mut observers = observed_by(&told);
+            observers.push(Box::new(crate::joblog::Logger::new(log, None)));
+            let skip = |record: &Record| done.contains(&record.seq);
+            let fake = Fake::new().task(1, Task::ok().fail_first(1));
+            let mut plan = plan(1, Policy::CollectErrors);
+            plan.retries = 1;
+            plan.skip = Some(&skip);
+            plan.observers = &observers;
+            plan.command = Some(&render);
+            let cancel = Cancel::new(1, Duration::ZERO);
+            let outcome = run_one(&plan, &Record::text(1, b"x".to_vec()), &fake, &cancel);
+            observers.finish().unwrap();
+            assert_eq!(outcome.status, status, "{resume:?}");
+            assert_eq!(fake.runs().len(), attempts, "{resume:?}");
+            let told: Vec<(u64, String)> = told
+                .sorted()
+                .into_iter()
+                .map(|(seq, command, _)| (seq, command))
+                .collect();
+            assert_eq!(told, [(1, "run x".to_owned())], "{resume:?}");
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().skip(1).collect();
+            assert_eq!(lines.len(), 1, "{resume:?}: {text}");
+            assert!(
+                lines[0].starts_with("1\t:\t") && lines[0].ends_with("\t0\t0\trun x"),
+                "{text}"
+            );
+        }
+    }
 }
