@@ -234,7 +234,7 @@ fn run_stream(
         "cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)",
     )?;
     if config.dry_run {
-        return dry_run(records, render);
+        return dry_run(records.iter().flatten(), render);
     }
     let watch = Watch::new(config, Some(cancel), Some((known_total, &read_end)))?;
     let skip = |record: &Record| watch.done.contains(&record.seq);
@@ -398,16 +398,13 @@ fn run_apply(
         }
         _ => (Record::text(1, Vec::new()), executor.as_written(words)),
     };
+    let render = |record: &Record, slot: usize| executor.render_line(record, slot);
     if config.dry_run {
-        let line = executor.render_line(&record, 1).map_err(anyhow::Error::msg)?;
-        let mut out = io::stdout().lock();
-        let written = out.write_all(line.as_bytes()).and_then(|_| out.write_all(b"\n"));
-        return written.map_or_else(quiet_broken_pipe, |_| Ok(Ending::Apply { code: 0 }));
+        return dry_run([record], &render);
     }
     // `apply` draws no bar: its output is passed straight through.
     let watch = Watch::new(config, None, None)?;
     let skip = |record: &Record| watch.done.contains(&record.seq);
-    let render = |record: &Record, slot: usize| executor.render_line(record, slot);
     let plan = watch.plan(config, 1, None, &skip, &render);
     let mut outcome = scheduler::run_one(&plan, &record, &executor, cancel);
     // The task has ended and its result stands: a log that could not be
@@ -427,10 +424,10 @@ fn run_apply(
 }
 
 /// `--dry-run`: each command, shell-quoted, one per line; nothing runs.
-fn dry_run(records: std::sync::mpsc::Receiver<Vec<Record>>, render: Render) -> Result<Ending> {
+fn dry_run(records: impl IntoIterator<Item = Record>, render: Render) -> Result<Ending> {
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut failed = 0;
-    for record in records.iter().flatten() {
+    for record in records {
         match render(&record, 1) {
             Ok(line) => {
                 let written = out.write_all(line.as_bytes()).and_then(|_| out.write_all(b"\n"));
