@@ -31,10 +31,6 @@ impl Observers {
         self.0.push(observer);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn ended(&self, outcome: &Outcome) {
         for observer in &self.0 {
             observer.ended(outcome);
@@ -43,9 +39,13 @@ impl Observers {
 
     /// Finishes every observer, even after one fails; returns the first error.
     pub fn finish(&self) -> anyhow::Result<()> {
-        self.0
-            .iter()
-            .map(|o| o.finish())
-            .fold(Ok(()), |first, next| first.and(next))
+        let mut first = Ok(());
+        for observer in &self.0 {
+            let result = observer.finish();
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
     }
 }

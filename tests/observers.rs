@@ -38,7 +38,7 @@ fn apply_logs_its_task_once_after_its_retries_and_resume_skips_it_once_done() {
     assert_eq!(runs(dir), 3, "three attempts");
     assert_eq!(
         logged(dir),
-        [line.clone()],
+        std::slice::from_ref(&line),
         "one line for the task, not one per attempt"
     );
     // A failed task runs again with --resume-failed, and is logged again.
