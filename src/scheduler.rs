@@ -8,11 +8,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::cancel::{Cancel, StopReason};
-use crate::config::Policy;
 use crate::exec::Executor;
 use crate::input::Record;
 use crate::slot_table::SlotTable;
 use crate::task::{Outcome, Status};
+
+/// What a failed task does to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    FailFast,
+    CollectErrors,
+}
 
 /// Batches of outcomes waiting for the sink; a slow stdout holds the slots back.
 const OUTCOME_QUEUE: usize = 16;
@@ -421,11 +427,11 @@ impl Dispenser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::OutputFormat;
-    use crate::config::Mode;
     use crate::exec::fake::{Event, Fake, Task};
     use crate::exit::Ending;
     use crate::output::screen::Screen;
+    use crate::output::Format as OutputFormat;
+    use crate::sink::Mode;
     use crate::sink::Sink;
 
     /// One outcome as the consumer got it, and what stdout held right after.
