@@ -3,6 +3,7 @@
 
 pub mod builtins;
 pub mod cancel;
+pub mod capture;
 pub mod cli;
 pub mod config;
 mod duration;
@@ -159,7 +160,7 @@ fn run_config(config: &Config) -> Result<Ending> {
             };
             signals::watch(&cancel)?;
             let executor = PoolExecutor::new(
-                builtin,
+                builtin.name(),
                 config.chunksize,
                 config.max_tasks_per_worker,
                 config.timeout,

@@ -286,7 +286,7 @@ pub mod screen {
 mod tests {
     use super::screen::Screen;
     use super::*;
-    use crate::exec::capture::Captured;
+    use crate::capture::Captured;
     use crate::task::Status;
 
     fn outcome(seq: u64, input: &str, stdout: &[u8], stderr: &[u8]) -> Outcome {

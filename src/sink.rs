@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::io;
 
 use crate::cancel::StopReason;
-use crate::exec::capture::Shelf;
+use crate::capture::Shelf;
 use crate::exit::Ending;
 use crate::output::Output;
 use crate::task::{Outcome, Status};
@@ -282,7 +282,7 @@ fn describe(outcome: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::capture::Captured;
+    use crate::capture::Captured;
     use crate::output::screen::Screen;
     use crate::output::Format as OutputFormat;
 

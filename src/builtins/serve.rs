@@ -10,8 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 use super::Builtin;
-use crate::exec::coprocess::ReadBuf;
-use crate::exec::frame::{self, FLUSH, RUN_AND_FLUSH};
+use crate::exec::frame::{self, ReadBuf, FLUSH, RUN_AND_FLUSH};
 
 /// Held answers are written once they pass this size, even mid-chunk.
 const HOLD: usize = 1 << 20;

@@ -13,7 +13,71 @@
 //! then `out_len` stdout bytes and `err_len` stderr bytes (the builtin's
 //! failure message and a newline).
 
+use std::io::{self, Read};
 use std::time::Duration;
+
+/// Bytes read from a pipe and not yet used: frames or lines are parsed in
+/// place, so a buffer full of answers costs one read.
+#[derive(Debug)]
+pub struct ReadBuf {
+    buf: Vec<u8>,
+    start: usize,
+    /// Advanced by a [`super::coprocess::Coprocess`] that reads into
+    /// [`ReadBuf::space`] itself, between polls.
+    pub(super) end: usize,
+}
+
+impl ReadBuf {
+    pub fn new(capacity: usize) -> ReadBuf {
+        ReadBuf {
+            buf: vec![0; capacity],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    pub fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// Room to read into: moves what is left to the front, and grows the
+    /// buffer when a single frame fills it.
+    pub(super) fn space(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                let len = self.buf.len().max(4096) * 2;
+                self.buf.resize(len, 0);
+            }
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// One read from `reader` (blocking); `Ok(0)` at its end.
+    pub fn read_from(&mut self, reader: &mut impl Read) -> io::Result<usize> {
+        loop {
+            match reader.read(self.space()) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
 
 pub const RUN: u8 = b'r';
 pub const RUN_AND_FLUSH: u8 = b't';
