@@ -21,12 +21,12 @@ use crate::sink::Mode;
 
 /// The longest `--timeout` or `--grace`: longer ones mean "never" and are
 /// clamped to this, which the clock can still add to the present.
-pub const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+pub(crate) const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// What the command line asks for.
 #[derive(Debug)]
-pub enum Action {
-    Run(Config),
+pub(crate) enum Action {
+    Run(Box<Config>),
     Builtins,
     Completions(CompletionShell),
     Man,
@@ -37,7 +37,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub fn new(cli: Cli) -> Result<Action> {
+    pub(crate) fn new(cli: Cli) -> Result<Action> {
         let (mode, args) = match cli.command {
             Command::Apply(args) => (Mode::Apply, args),
             Command::Map(args) => (Mode::Map, args),
@@ -49,13 +49,13 @@ impl Action {
             Command::Worker { name } => return Ok(Action::Worker(name)),
             Command::Guard { grace_ms } => return Ok(Action::Guard(grace_ms)),
         };
-        Config::new(mode, args).map(Action::Run)
+        Config::new(mode, args).map(|config| Action::Run(Box::new(config)))
     }
 }
 
 /// Where records come from.
 #[derive(Debug, Clone, PartialEq)]
-pub enum InputSource {
+pub(crate) enum InputSource {
     Stdin,
     File(PathBuf),
     Groups(Vec<Vec<OsString>>),
@@ -65,7 +65,7 @@ pub enum InputSource {
 
 /// What runs for each record.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Runner {
+pub(crate) enum Runner {
     /// Command words (a template); with `shell`, run by that shell with -c.
     Command {
         words: Vec<OsString>,
@@ -76,31 +76,31 @@ pub enum Runner {
 }
 
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub mode: Mode,
-    pub jobs: usize,
-    pub source: InputSource,
-    pub format: Format,
-    pub runner: Runner,
-    pub policy: Policy,
-    pub retries: u32,
-    pub timeout: Option<Duration>,
-    pub grace: Duration,
-    pub line_buffer: bool,
-    pub tag: bool,
-    pub output: output::Format,
-    pub progress: bool,
-    pub joblog: Option<PathBuf>,
-    pub resume: Resume,
-    pub dry_run: bool,
+pub(crate) struct Config {
+    pub(crate) mode: Mode,
+    pub(crate) jobs: usize,
+    pub(crate) source: InputSource,
+    pub(crate) format: Format,
+    pub(crate) runner: Runner,
+    pub(crate) policy: Policy,
+    pub(crate) retries: u32,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) grace: Duration,
+    pub(crate) line_buffer: bool,
+    pub(crate) tag: bool,
+    pub(crate) output: output::Format,
+    pub(crate) progress: bool,
+    pub(crate) joblog: Option<PathBuf>,
+    pub(crate) resume: Resume,
+    pub(crate) dry_run: bool,
     /// `--ssh` / `--ssh-file`: the hosts; their slots together are `jobs`.
-    pub remote: Option<Remote>,
-    pub chunksize: Option<usize>,
-    pub max_tasks_per_worker: Option<u64>,
+    pub(crate) remote: Option<Remote>,
+    pub(crate) chunksize: Option<usize>,
+    pub(crate) max_tasks_per_worker: Option<u64>,
 }
 
 impl Config {
-    pub fn new(mode: Mode, args: RunArgs) -> Result<Config> {
+    pub(crate) fn new(mode: Mode, args: RunArgs) -> Result<Config> {
         let jobs = match args.jobs {
             Some(0) => bail!("--jobs must be at least 1"),
             Some(n) => n,
@@ -282,7 +282,7 @@ fn read_host_file(path: &Path) -> Result<Vec<String>> {
 
 /// Parses `-S` values: comma-separated `HOST`, `N/HOST`, `:`, `N/:`. A host
 /// named twice is one host with the larger slot count.
-pub fn parse_hosts(specs: &[String], remote_slots: usize, local_slots: usize) -> Result<Vec<Host>> {
+fn parse_hosts(specs: &[String], remote_slots: usize, local_slots: usize) -> Result<Vec<Host>> {
     let mut hosts: Vec<Host> = Vec::new();
     let mut seen: HashMap<Option<String>, usize> = HashMap::new();
     for spec in specs.iter().flat_map(|s| s.split(',')) {
@@ -322,7 +322,7 @@ pub fn parse_hosts(specs: &[String], remote_slots: usize, local_slots: usize) ->
 }
 
 /// `$PPOOL_SSH` (default `ssh`) split as a shell would, its program looked up in PATH.
-pub fn ssh_command(value: Option<OsString>) -> Result<Vec<OsString>> {
+fn ssh_command(value: Option<OsString>) -> Result<Vec<OsString>> {
     let value = value.filter(|v| !v.is_empty()).unwrap_or_else(|| "ssh".into());
     let Some(mut words) = shlex::bytes::split(value.as_bytes()) else {
         bail!(
@@ -358,7 +358,7 @@ mod tests {
     fn config(line: &[&str]) -> Result<Config> {
         let cli = Cli::try_parse_from(line).map_err(|e| anyhow::anyhow!("{e}"))?;
         match Action::new(cli)? {
-            Action::Run(config) => Ok(config),
+            Action::Run(config) => Ok(*config),
             other => panic!("not a run: {other:?}"),
         }
     }
