@@ -1,46 +1,61 @@
 //! Cli -> validated Config: every rule that spans several flags is checked
-//! here, once, so the engine never sees clap.
+//! here, once, and the environment is read here, so the engine never sees
+//! clap or `std::env`: it gets its own plain types.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
-use crate::cli::{OutputFormat, RunArgs};
-use crate::exec::ssh::Remote;
+use crate::cli::{Cli, Command, CompletionShell, OutputFormat, RunArgs};
+use crate::exec::command::resolve;
+use crate::exec::ssh::{Host, Remote, DEFAULT_DOWN_FOR};
 use crate::input::Format;
+use crate::joblog::Resume;
+use crate::output;
+use crate::scheduler::Policy;
+use crate::sink::Mode;
 
 /// The longest `--timeout` or `--grace`: longer ones mean "never" and are
 /// clamped to this, which the clock can still add to the present.
-pub const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+pub(crate) const LONGEST: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Apply,
-    Map,
-    Imap,
-    Unordered,
+/// What the command line asks for.
+#[derive(Debug)]
+pub(crate) enum Action {
+    Run(Box<Config>),
+    Builtins,
+    Completions(CompletionShell),
+    Man,
+    /// `__worker NAME`: serve that builtin.
+    Worker(String),
+    /// `__guard GRACE_MS`.
+    Guard(u64),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Policy {
-    FailFast,
-    CollectErrors,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resume {
-    No,
-    /// Skip every task the job log holds.
-    All,
-    /// Skip the tasks the job log holds as succeeded.
-    Failed,
+impl Action {
+    pub(crate) fn new(cli: Cli) -> Result<Action> {
+        let (mode, args) = match cli.command {
+            Command::Apply(args) => (Mode::Apply, args),
+            Command::Map(args) => (Mode::Map, args),
+            Command::Imap(args) => (Mode::Imap, args),
+            Command::Unordered(args) => (Mode::Unordered, args),
+            Command::Builtins => return Ok(Action::Builtins),
+            Command::Completions { shell } => return Ok(Action::Completions(shell)),
+            Command::Man => return Ok(Action::Man),
+            Command::Worker { name } => return Ok(Action::Worker(name)),
+            Command::Guard { grace_ms } => return Ok(Action::Guard(grace_ms)),
+        };
+        Config::new(mode, args).map(|config| Action::Run(Box::new(config)))
+    }
 }
 
 /// Where records come from.
 #[derive(Debug, Clone, PartialEq)]
-pub enum InputSource {
+pub(crate) enum InputSource {
     Stdin,
     File(PathBuf),
     Groups(Vec<Vec<OsString>>),
@@ -50,7 +65,7 @@ pub enum InputSource {
 
 /// What runs for each record.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Runner {
+pub(crate) enum Runner {
     /// Command words (a template); with `shell`, run by that shell with -c.
     Command {
         words: Vec<OsString>,
@@ -61,33 +76,31 @@ pub enum Runner {
 }
 
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub mode: Mode,
-    pub jobs: usize,
-    pub source: InputSource,
-    pub format: Format,
-    pub runner: Runner,
-    pub policy: Policy,
-    pub retries: u32,
-    pub timeout: Option<Duration>,
-    pub grace: Duration,
-    pub line_buffer: bool,
-    pub tag: bool,
-    pub output: OutputFormat,
-    pub progress: bool,
-    pub joblog: Option<PathBuf>,
-    pub resume: Resume,
-    pub dry_run: bool,
-    pub ssh: Vec<String>,
-    pub ssh_file: Option<PathBuf>,
+pub(crate) struct Config {
+    pub(crate) mode: Mode,
+    pub(crate) jobs: usize,
+    pub(crate) source: InputSource,
+    pub(crate) format: Format,
+    pub(crate) runner: Runner,
+    pub(crate) policy: Policy,
+    pub(crate) retries: u32,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) grace: Duration,
+    pub(crate) line_buffer: bool,
+    pub(crate) tag: bool,
+    pub(crate) output: output::Format,
+    pub(crate) progress: bool,
+    pub(crate) joblog: Option<PathBuf>,
+    pub(crate) resume: Resume,
+    pub(crate) dry_run: bool,
     /// `--ssh` / `--ssh-file`: the hosts; their slots together are `jobs`.
-    pub remote: Option<Remote>,
-    pub chunksize: Option<usize>,
-    pub max_tasks_per_worker: Option<u64>,
+    pub(crate) remote: Option<Remote>,
+    pub(crate) chunksize: Option<usize>,
+    pub(crate) max_tasks_per_worker: Option<u64>,
 }
 
 impl Config {
-    pub fn new(mode: Mode, args: RunArgs) -> Result<Config> {
+    pub(crate) fn new(mode: Mode, args: RunArgs) -> Result<Config> {
         let jobs = match args.jobs {
             Some(0) => bail!("--jobs must be at least 1"),
             Some(n) => n,
@@ -164,7 +177,7 @@ impl Config {
             (_, true) => Resume::Failed,
             _ => Resume::No,
         };
-        let remote = Remote::new(&args.ssh, args.ssh_file.as_deref(), args.jobs)?;
+        let remote = remote(&args.ssh, args.ssh_file.as_deref(), args.jobs)?;
         if remote.is_some() {
             if mode == Mode::Apply {
                 bail!("apply runs its one task here: use `ppool map --ssh` to run tasks on other hosts");
@@ -178,7 +191,6 @@ impl Config {
             (Some(remote), _) => remote.slots(),
             (None, _) => jobs,
         };
-        use std::os::unix::ffi::OsStringExt;
         Ok(Config {
             mode,
             jobs,
@@ -199,13 +211,14 @@ impl Config {
             grace: args.grace.min(LONGEST),
             line_buffer: args.line_buffer,
             tag: args.tag,
-            output: args.output,
+            output: match args.output {
+                OutputFormat::Text => output::Format::Text,
+                OutputFormat::Json => output::Format::Json,
+            },
             progress: args.progress,
             joblog: args.joblog,
             resume,
             dry_run: args.dry_run,
-            ssh: args.ssh,
-            ssh_file: args.ssh_file,
             remote,
             chunksize: args.chunksize.filter(|&k| k > 0),
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
@@ -221,23 +234,176 @@ fn split_groups(words: Vec<OsString>) -> (Vec<OsString>, Option<Vec<Vec<OsString
     (command, (!groups.is_empty()).then_some(groups))
 }
 
+/// Reads `-S` values, `--ssh-file` and the environment. `None` when no
+/// host was given. `jobs` is `--jobs` when given: the slots of a host
+/// named without `N/`.
+fn remote(specs: &[String], file: Option<&Path>, jobs: Option<usize>) -> Result<Option<Remote>> {
+    if specs.is_empty() && file.is_none() {
+        return Ok(None);
+    }
+    let local_slots = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let remote_slots = jobs.unwrap_or(1);
+    let mut lines: Vec<String> = specs.to_vec();
+    if let Some(path) = file {
+        lines.extend(read_host_file(path)?);
+    }
+    let hosts = parse_hosts(&lines, remote_slots, local_slots)?;
+    if hosts.is_empty() {
+        match file {
+            Some(path) => bail!("no hosts in --ssh {} or --ssh-file {}", specs.join(","), path.display()),
+            None => bail!("--ssh was given no host: give HOST, N/HOST or ':' (this machine)"),
+        }
+    }
+    let ssh = if hosts.iter().any(|h| h.name.is_some()) {
+        ssh_command(std::env::var_os("PPOOL_SSH"))?
+    } else {
+        Vec::new()
+    };
+    let down_for = match std::env::var("PPOOL_SSH_RETRY_AFTER") {
+        Ok(text) if !text.is_empty() => {
+            crate::duration::parse(&text).map_err(|e| anyhow::anyhow!("PPOOL_SSH_RETRY_AFTER: {e}"))?
+        }
+        _ => DEFAULT_DOWN_FOR,
+    };
+    Ok(Some(Remote { hosts, ssh, down_for }))
+}
+
+/// Lines of an `--ssh-file`: blank lines and `#` comments skipped.
+fn read_host_file(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --ssh-file {}: check the path", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Parses `-S` values: comma-separated `HOST`, `N/HOST`, `:`, `N/:`. A host
+/// named twice is one host with the larger slot count.
+fn parse_hosts(specs: &[String], remote_slots: usize, local_slots: usize) -> Result<Vec<Host>> {
+    let mut hosts: Vec<Host> = Vec::new();
+    let mut seen: HashMap<Option<String>, usize> = HashMap::new();
+    for spec in specs.iter().flat_map(|s| s.split(',')) {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            continue;
+        }
+        let (slots, name) = match spec.split_once('/') {
+            Some((n, name)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                let slots: usize = n
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .with_context(|| format!("--ssh {spec}: the slot count must be a number from 1"))?;
+                (Some(slots), name)
+            }
+            _ => (None, spec),
+        };
+        let name = match name {
+            ":" => None,
+            "" => bail!("--ssh {spec}: no host name after the slot count"),
+            _ if name.contains(char::is_whitespace) => {
+                bail!("--ssh {spec}: a host name has no spaces; put ssh options in PPOOL_SSH or ~/.ssh/config")
+            }
+            _ => Some(name.to_owned()),
+        };
+        let slots = slots.unwrap_or(if name.is_some() { remote_slots } else { local_slots });
+        match seen.get(&name) {
+            Some(&at) => hosts[at].slots = hosts[at].slots.max(slots),
+            None => {
+                seen.insert(name.clone(), hosts.len());
+                hosts.push(Host { name, slots });
+            }
+        }
+    }
+    Ok(hosts)
+}
+
+/// `$PPOOL_SSH` (default `ssh`) split as a shell would, its program looked up in PATH.
+fn ssh_command(value: Option<OsString>) -> Result<Vec<OsString>> {
+    let value = value.filter(|v| !v.is_empty()).unwrap_or_else(|| "ssh".into());
+    let Some(mut words) = shlex::bytes::split(value.as_bytes()) else {
+        bail!(
+            "PPOOL_SSH={} cannot be split into words: check its quotes",
+            value.to_string_lossy()
+        );
+    };
+    if words.is_empty() {
+        bail!("PPOOL_SSH holds no program: set it to an ssh command such as 'ssh -p 2222'");
+    }
+    let program = OsString::from_vec(words.remove(0));
+    let program = resolve(&program).map_err(|m| {
+        anyhow::anyhow!(
+            "{}; install an ssh client or set PPOOL_SSH",
+            m.trim_start_matches("ppool: ")
+        )
+    })?;
+    let mut command = vec![program.into_os_string()];
+    command.extend(words.into_iter().map(OsString::from_vec));
+    // ssh runs in a background process group: a password or host-key prompt
+    // would stop it (SIGTTIN) and hang the task. ssh takes the first value it
+    // sees for an option, so a BatchMode in PPOOL_SSH still wins.
+    command.extend(["-o".into(), "BatchMode=yes".into()]);
+    Ok(command)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
     use clap::Parser;
     use proptest::prelude::*;
 
     fn config(line: &[&str]) -> Result<Config> {
         let cli = Cli::try_parse_from(line).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let (mode, args) = match cli.command {
-            Command::Apply(a) => (Mode::Apply, a),
-            Command::Map(a) => (Mode::Map, a),
-            Command::Imap(a) => (Mode::Imap, a),
-            Command::Unordered(a) => (Mode::Unordered, a),
-            _ => panic!("not a run"),
-        };
-        Config::new(mode, args)
+        match Action::new(cli)? {
+            Action::Run(config) => Ok(*config),
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    fn hosts(specs: &[&str]) -> Result<Vec<Host>> {
+        parse_hosts(&specs.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 2, 8)
+    }
+
+    fn host(name: Option<&str>, slots: usize) -> Host {
+        Host {
+            name: name.map(str::to_owned),
+            slots,
+        }
+    }
+
+    #[test]
+    fn host_lists() {
+        assert_eq!(
+            hosts(&["4/a,b", ":", "user@c"]).unwrap(),
+            vec![
+                host(Some("a"), 4),
+                host(Some("b"), 2),
+                host(None, 8),
+                host(Some("user@c"), 2)
+            ]
+        );
+        assert_eq!(
+            hosts(&["3/:,a,", "1/a"]).unwrap(),
+            vec![host(None, 3), host(Some("a"), 2)]
+        );
+        assert_eq!(hosts(&["a/b"]).unwrap(), vec![host(Some("a/b"), 2)]);
+        assert!(hosts(&["0/a"]).is_err());
+        assert!(hosts(&["4/"]).is_err());
+        let e = hosts(&["ssh -p 2 a"]).unwrap_err();
+        assert!(e.to_string().contains("PPOOL_SSH"), "{e}");
+    }
+
+    #[test]
+    fn ssh_command_splits_like_a_shell() {
+        let words = ssh_command(Some("sh -p '2 2' -o \"A=b c\"".into())).unwrap();
+        assert!(Path::new(&words[0]).is_absolute());
+        assert_eq!(&words[1..], ["-p", "2 2", "-o", "A=b c", "-o", "BatchMode=yes"]);
+        assert!(ssh_command(Some("ssh 'open".into())).is_err());
+        let e = ssh_command(Some("no-such-ssh-xyz".into())).unwrap_err();
+        assert!(e.to_string().contains("PPOOL_SSH"), "{e}");
     }
 
     #[test]

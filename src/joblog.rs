@@ -14,9 +14,18 @@ use std::time::UNIX_EPOCH;
 use anyhow::{anyhow, bail, Result};
 
 use crate::cancel::Cancel;
-use crate::config::Resume;
 use crate::observer::Observer;
 use crate::task::{Outcome, Status};
+
+/// Which tasks of an earlier run's log are not run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    No,
+    /// Skip every task the job log holds.
+    All,
+    /// Skip the tasks the job log holds as succeeded.
+    Failed,
+}
 
 /// The first line of every job log, as GNU parallel writes it.
 pub const HEADER: &str = "Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n";

@@ -3,8 +3,10 @@
 
 pub mod builtins;
 pub mod cancel;
+pub mod capture;
 pub mod cli;
 pub mod config;
+mod duration;
 pub mod exec;
 pub mod exit;
 pub mod guard;
@@ -32,8 +34,8 @@ use anyhow::{bail, Context, Result};
 use clap::CommandFactory;
 
 use cancel::{Cancel, StopReason};
-use cli::{Cli, Command, CompletionShell};
-use config::{Config, InputSource, Mode, Runner};
+use cli::{Cli, CompletionShell};
+use config::{Action, Config, InputSource, Runner};
 use exec::command::CommandExecutor;
 use exec::pool::PoolExecutor;
 use exec::ssh::SshExecutor;
@@ -44,7 +46,7 @@ use input::{Record, Source};
 use observer::Observers;
 use output::Output;
 use scheduler::{Consumer, Plan, Render};
-use sink::Sink;
+use sink::{Mode, Sink};
 use task::Outcome;
 
 /// Locks `m`. A poisoned lock means a thread panicked while holding it; what
@@ -63,28 +65,23 @@ pub(crate) fn say(line: &str) {
 
 /// Runs the parsed command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<i32> {
-    let (mode, args) = match cli.command {
-        Command::Apply(args) => (Mode::Apply, args),
-        Command::Map(args) => (Mode::Map, args),
-        Command::Imap(args) => (Mode::Imap, args),
-        Command::Unordered(args) => (Mode::Unordered, args),
-        Command::Builtins => {
+    match Action::new(cli)? {
+        Action::Run(config) => run_config(&config).map(exit::code),
+        Action::Builtins => {
             builtins::list(&mut io::stdout().lock())?;
-            return Ok(0);
+            Ok(0)
         }
-        Command::Completions { shell } => {
+        Action::Completions(shell) => {
             print_completions(shell, &mut io::stdout().lock())?;
-            return Ok(0);
+            Ok(0)
         }
-        Command::Man => {
+        Action::Man => {
             print_man(&mut io::stdout().lock())?;
-            return Ok(0);
+            Ok(0)
         }
-        Command::Worker { name } => return builtins::serve::main(&name),
-        Command::Guard { grace_ms } => return guard::serve(grace_ms),
-    };
-    let config = Config::new(mode, args)?;
-    run_config(&config).map(exit::code)
+        Action::Worker(name) => builtins::serve::main(&name),
+        Action::Guard(grace_ms) => guard::serve(grace_ms),
+    }
 }
 
 pub fn print_completions(shell: CompletionShell, out: &mut dyn Write) -> Result<()> {
@@ -166,7 +163,7 @@ fn run_config(config: &Config) -> Result<Ending> {
             };
             signals::watch(&cancel)?;
             let executor = PoolExecutor::new(
-                builtin,
+                builtin.name(),
                 config.chunksize,
                 config.max_tasks_per_worker,
                 config.timeout,

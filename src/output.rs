@@ -7,8 +7,16 @@ use base64::Engine;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::task::Outcome;
+
+/// How each outcome is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Each task's stdout and stderr, whole.
+    Text,
+    /// One JSON object per task on stdout.
+    Json,
+}
 
 /// Bytes of stdout gathered before they are written out.
 const STDOUT_BUFFER: usize = 64 * 1024;
@@ -18,7 +26,7 @@ pub struct Output {
     /// flush (or once per write larger than the buffer), not once a task.
     stdout: BufWriter<Box<dyn Write>>,
     stderr: ErrorStream,
-    format: OutputFormat,
+    format: Format,
     tag: bool,
     /// Each task is flushed as soon as it is printed: a terminal's reader
     /// sees it at once.
@@ -49,7 +57,7 @@ impl ErrorStream {
 
 impl Output {
     /// The process's own stdout and stderr.
-    pub fn new(format: OutputFormat, tag: bool) -> Output {
+    pub fn new(format: Format, tag: bool) -> Output {
         let stdout = io::stdout();
         Output {
             interactive: stdout.is_terminal(),
@@ -65,7 +73,7 @@ impl Output {
     /// Output to the given writers instead. Each task is flushed as it is
     /// printed, so a reader of `stdout` sees what a terminal would, when it
     /// would; nothing checks whether its reader has gone.
-    pub fn with_writers(format: OutputFormat, tag: bool, stdout: Box<dyn Write>, stderr: Box<dyn Write>) -> Output {
+    pub fn with_writers(format: Format, tag: bool, stdout: Box<dyn Write>, stderr: Box<dyn Write>) -> Output {
         Output {
             interactive: true,
             watched: false,
@@ -100,8 +108,8 @@ impl Output {
     /// Prints one task. `with_stdout` false holds its stdout back (`map --fail-fast`).
     pub fn write(&mut self, outcome: &mut Outcome, with_stdout: bool) -> io::Result<()> {
         self.around_bar(|out| match out.format {
-            OutputFormat::Json => out.write_json(outcome),
-            OutputFormat::Text => out.write_text(outcome, with_stdout),
+            Format::Json => out.write_json(outcome),
+            Format::Text => out.write_text(outcome, with_stdout),
         })
     }
 
@@ -231,8 +239,8 @@ pub mod screen {
     use std::io::{self, Write};
     use std::sync::{Arc, Mutex};
 
+    use super::Format as OutputFormat;
     use super::Output;
-    use crate::cli::OutputFormat;
 
     #[derive(Clone, Default)]
     pub struct Screen {
@@ -278,7 +286,7 @@ pub mod screen {
 mod tests {
     use super::screen::Screen;
     use super::*;
-    use crate::exec::capture::Captured;
+    use crate::capture::Captured;
     use crate::task::Status;
 
     fn outcome(seq: u64, input: &str, stdout: &[u8], stderr: &[u8]) -> Outcome {
@@ -291,7 +299,7 @@ mod tests {
     #[test]
     fn text_goes_to_the_injected_writers_tagged_and_each_task_at_once() {
         let screen = Screen::default();
-        let mut output = screen.output(OutputFormat::Text, true);
+        let mut output = screen.output(Format::Text, true);
         output
             .write(&mut outcome(1, "a", b"one\ntwo\n", b"err\n"), true)
             .unwrap();
@@ -309,7 +317,7 @@ mod tests {
     #[test]
     fn json_goes_to_the_injected_stdout_with_base64_for_binary() {
         let screen = Screen::default();
-        let mut output = screen.output(OutputFormat::Json, false);
+        let mut output = screen.output(Format::Json, false);
         output.write(&mut outcome(3, "x", b"\xff", b"e\n"), true).unwrap();
         let line: serde_json::Value = serde_json::from_str(screen.stdout().trim_end()).unwrap();
         assert_eq!(line["seq"], 3);

@@ -8,12 +8,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::cancel::{Cancel, StopReason};
-use crate::config::Policy;
 use crate::exec::Executor;
 use crate::input::Record;
 use crate::observer::Observers;
 use crate::slot_table::SlotTable;
 use crate::task::{Outcome, Status};
+
+/// What a failed task does to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    FailFast,
+    CollectErrors,
+}
 
 /// Batches of outcomes waiting for the sink; a slow stdout holds the slots back.
 const OUTCOME_QUEUE: usize = 16;
@@ -458,11 +464,11 @@ impl Dispenser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::OutputFormat;
-    use crate::config::Mode;
     use crate::exec::fake::{Event, Fake, Task};
     use crate::exit::Ending;
     use crate::output::screen::Screen;
+    use crate::output::Format as OutputFormat;
+    use crate::sink::Mode;
     use crate::sink::Sink;
 
     /// One outcome as the consumer got it, and what stdout held right after.
@@ -943,7 +949,7 @@ mod tests {
         for batch in [1, 3] {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("log");
-            let (log, _) = crate::joblog::JobLog::open(&path, crate::config::Resume::No).unwrap();
+            let (log, _) = crate::joblog::JobLog::open(&path, crate::joblog::Resume::No).unwrap();
             let mut observers = Observers::new();
             observers.push(Box::new(crate::joblog::Logger::new(log, None)));
             let fake = Fake::new()
@@ -983,7 +989,7 @@ mod tests {
                 crate::joblog::HEADER
             );
             std::fs::write(&path, &before).unwrap();
-            let (log, done) = crate::joblog::JobLog::open(&path, crate::config::Resume::All).unwrap();
+            let (log, done) = crate::joblog::JobLog::open(&path, crate::joblog::Resume::All).unwrap();
             let mut observers = Observers::new();
             observers.push(Box::new(crate::joblog::Logger::new(log, None)));
             let skip = |record: &Record| done.contains(&record.seq);
@@ -1008,7 +1014,7 @@ mod tests {
 
     #[test]
     fn a_single_task_goes_the_same_way_resumed_or_not() {
-        use crate::config::Resume;
+        use crate::joblog::Resume;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
         // The first run runs the task (twice: one retry) and logs it; the

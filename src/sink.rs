@@ -5,11 +5,19 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::io;
 
 use crate::cancel::StopReason;
-use crate::config::Mode;
-use crate::exec::capture::Shelf;
+use crate::capture::Shelf;
 use crate::exit::Ending;
 use crate::output::Output;
 use crate::task::{Outcome, Status};
+
+/// How results are printed: the `ppool` subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    Map,
+    Imap,
+    Unordered,
+}
 
 /// Failed tasks named one by one in the summary; the rest are counted.
 const SUMMARY_NAMED: usize = 20;
@@ -255,9 +263,9 @@ fn describe(outcome: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::OutputFormat;
-    use crate::exec::capture::Captured;
+    use crate::capture::Captured;
     use crate::output::screen::Screen;
+    use crate::output::Format as OutputFormat;
 
     fn sink(mode: Mode) -> (Sink, Screen) {
         let screen = Screen::default();

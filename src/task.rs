@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::exec::capture::Captured;
+use crate::capture::Captured;
 use crate::input::Record;
 
 /// How a task ended. A failed task is data, never an `Err`.

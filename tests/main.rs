@@ -7,6 +7,7 @@ mod docs;
 mod dry_run;
 mod help;
 mod joblog;
+mod layers;
 mod limits;
 mod observers;
 mod policies;

@@ -2,7 +2,7 @@
 
 use super::{Builtin, Failure};
 
-pub struct Echo;
+pub(crate) struct Echo;
 
 impl Builtin for Echo {
     fn name(&self) -> &'static str {

@@ -2,7 +2,7 @@
 
 use super::{Builtin, Failure};
 
-pub struct Exit;
+pub(crate) struct Exit;
 
 impl Builtin for Exit {
     fn name(&self) -> &'static str {

@@ -11,7 +11,7 @@ use std::path::Path;
 
 mod echo;
 mod exit;
-pub mod serve;
+pub(crate) mod serve;
 mod sha256;
 mod sleep;
 mod stat;
@@ -19,12 +19,12 @@ mod wc;
 
 /// How a builtin task failed: an exit code (as a command would have) and a message for stderr.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    pub code: i32,
-    pub message: String,
+pub(crate) struct Failure {
+    pub(crate) code: i32,
+    pub(crate) message: String,
 }
 
-pub trait Builtin: Sync {
+pub(crate) trait Builtin: Sync {
     fn name(&self) -> &'static str;
     /// One line for `ppool builtins`.
     fn help(&self) -> &'static str;
@@ -34,7 +34,7 @@ pub trait Builtin: Sync {
     fn run(&self, record: &[u8], out: &mut Vec<u8>) -> Result<(), Failure>;
 }
 
-pub static REGISTRY: &[&dyn Builtin] = &[
+pub(crate) static REGISTRY: &[&dyn Builtin] = &[
     &echo::Echo,
     &sleep::Sleep,
     &exit::Exit,
@@ -43,12 +43,12 @@ pub static REGISTRY: &[&dyn Builtin] = &[
     &stat::Stat,
 ];
 
-pub fn find(name: &str) -> Option<&'static dyn Builtin> {
+pub(crate) fn find(name: &str) -> Option<&'static dyn Builtin> {
     REGISTRY.iter().copied().find(|b| b.name() == name)
 }
 
 /// Writes "name<pad>help\n" for every builtin, names aligned.
-pub fn list(out: &mut impl io::Write) -> io::Result<()> {
+pub(crate) fn list(out: &mut impl io::Write) -> io::Result<()> {
     let width = REGISTRY.iter().map(|b| b.name().len()).max().unwrap_or(0);
     for b in REGISTRY {
         writeln!(out, "{:width$}  {}", b.name(), b.help())?;

@@ -10,8 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 use super::Builtin;
-use crate::exec::coprocess::ReadBuf;
-use crate::exec::frame::{self, FLUSH, RUN_AND_FLUSH};
+use crate::exec::frame::{self, ReadBuf, FLUSH, RUN_AND_FLUSH};
 
 /// Held answers are written once they pass this size, even mid-chunk.
 const HOLD: usize = 1 << 20;
@@ -19,7 +18,7 @@ const HOLD: usize = 1 << 20;
 /// Serves until stdin ends; returns the worker's exit status. A builtin
 /// that panics ends the worker (status 101) after the answers of the tasks
 /// before it are written, so the pool knows which task was running.
-pub fn serve(builtin: &dyn Builtin) -> io::Result<i32> {
+pub(crate) fn serve(builtin: &dyn Builtin) -> io::Result<i32> {
     // SAFETY: fds 0 and 1 stay open for the life of the process, and
     // ManuallyDrop keeps these handles from closing them.
     let (mut input, mut output) = unsafe {
@@ -85,7 +84,7 @@ fn write_answers(output: &mut impl Write, answers: &mut Vec<u8>) -> io::Result<(
 
 /// `ppool __worker NAME`: the builtin, served; a closed pipe to the pool is
 /// a quiet end (the pool has gone or replaced this worker).
-pub fn main(name: &str) -> anyhow::Result<i32> {
+pub(crate) fn main(name: &str) -> anyhow::Result<i32> {
     let Some(builtin) = super::find(name) else {
         anyhow::bail!("unknown builtin '{name}': run `ppool builtins` to list them");
     };

@@ -6,7 +6,7 @@ use sha2::Digest;
 
 use super::{for_each_chunk, io_failure, record_path, Builtin, Failure};
 
-pub struct Sha256;
+pub(crate) struct Sha256;
 
 impl Builtin for Sha256 {
     fn name(&self) -> &'static str {

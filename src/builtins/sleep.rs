@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{Builtin, Failure};
 
-pub struct Sleep;
+pub(crate) struct Sleep;
 
 impl Builtin for Sleep {
     fn name(&self) -> &'static str {

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::{io_failure, record_path, Builtin, Failure};
 
-pub struct Stat;
+pub(crate) struct Stat;
 
 #[derive(Serialize)]
 struct Entry<'a> {

@@ -23,7 +23,7 @@ use std::fs::File;
 
 use super::{for_each_chunk, io_failure, record_path, Builtin, Failure};
 
-pub struct Wc;
+pub(crate) struct Wc;
 
 impl Builtin for Wc {
     fn name(&self) -> &'static str {

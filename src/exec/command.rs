@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::capture::LineSink;
 use super::process::{self, Lines, Spawn};
 use super::Executor;
 use crate::cancel::Cancel;
+use crate::capture::LineSink;
 use crate::input::Record;
 use crate::task::{Outcome, Status};
 use crate::template::{quote_argv, Template};

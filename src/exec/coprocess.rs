@@ -8,74 +8,9 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use super::frame::ReadBuf;
 use super::process::signal_group;
 use crate::cancel::Cancel;
-
-/// Bytes read from a pipe and not yet used: frames or lines are parsed in
-/// place, so a buffer full of answers costs one read.
-#[derive(Debug)]
-pub struct ReadBuf {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-}
-
-impl ReadBuf {
-    pub fn new(capacity: usize) -> ReadBuf {
-        ReadBuf {
-            buf: vec![0; capacity],
-            start: 0,
-            end: 0,
-        }
-    }
-
-    pub fn data(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
-    }
-
-    pub fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
-    }
-
-    pub fn clear(&mut self) {
-        self.start = 0;
-        self.end = 0;
-    }
-
-    /// Room to read into: moves what is left to the front, and grows the
-    /// buffer when a single frame fills it.
-    fn space(&mut self) -> &mut [u8] {
-        if self.start == self.end {
-            self.start = 0;
-            self.end = 0;
-        }
-        if self.end == self.buf.len() {
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            } else {
-                let len = self.buf.len().max(4096) * 2;
-                self.buf.resize(len, 0);
-            }
-        }
-        &mut self.buf[self.end..]
-    }
-
-    /// One read from `reader` (blocking); `Ok(0)` at its end.
-    pub fn read_from(&mut self, reader: &mut impl Read) -> io::Result<usize> {
-        loop {
-            match reader.read(self.space()) {
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
 
 /// What one [`Coprocess::pump`] saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::Executor;
 use crate::cancel::Cancel;
-use crate::exec::capture::Captured;
+use crate::capture::Captured;
 use crate::input::Record;
 use crate::lock;
 use crate::task::{Outcome, Status};

@@ -13,26 +13,90 @@
 //! then `out_len` stdout bytes and `err_len` stderr bytes (the builtin's
 //! failure message and a newline).
 
+use std::io::{self, Read};
 use std::time::Duration;
 
-pub const RUN: u8 = b'r';
-pub const RUN_AND_FLUSH: u8 = b't';
-pub const FLUSH: u8 = b'f';
+/// Bytes read from a pipe and not yet used: frames or lines are parsed in
+/// place, so a buffer full of answers costs one read.
+#[derive(Debug)]
+pub struct ReadBuf {
+    buf: Vec<u8>,
+    start: usize,
+    /// Advanced by a [`super::coprocess::Coprocess`] that reads into
+    /// [`ReadBuf::space`] itself, between polls.
+    pub(super) end: usize,
+}
+
+impl ReadBuf {
+    pub(crate) fn new(capacity: usize) -> ReadBuf {
+        ReadBuf {
+            buf: vec![0; capacity],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+
+    /// Room to read into: moves what is left to the front, and grows the
+    /// buffer when a single frame fills it.
+    pub(super) fn space(&mut self) -> &mut [u8] {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else {
+                let len = self.buf.len().max(4096) * 2;
+                self.buf.resize(len, 0);
+            }
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// One read from `reader` (blocking); `Ok(0)` at its end.
+    pub(crate) fn read_from(&mut self, reader: &mut impl Read) -> io::Result<usize> {
+        loop {
+            match reader.read(self.space()) {
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+pub(crate) const RUN: u8 = b'r';
+pub(crate) const RUN_AND_FLUSH: u8 = b't';
+pub(crate) const FLUSH: u8 = b'f';
 
 const REQUEST_HEAD: usize = 1 + 8 + 4;
-pub const RESPONSE_HEAD: usize = 8 + 1 + 4 + 8 + 4 + 4;
+pub(crate) const RESPONSE_HEAD: usize = 8 + 1 + 4 + 8 + 4 + 4;
 
 /// The longest record a frame can carry.
-pub const MAX_RECORD: usize = u32::MAX as usize;
+pub(crate) const MAX_RECORD: usize = u32::MAX as usize;
 
-pub struct Request<'a> {
-    pub kind: u8,
-    pub seq: u64,
-    pub record: &'a [u8],
+pub(crate) struct Request<'a> {
+    pub(crate) kind: u8,
+    pub(crate) seq: u64,
+    pub(crate) record: &'a [u8],
 }
 
 /// Appends one request; `record` must be at most [`MAX_RECORD`] bytes.
-pub fn push_request(buf: &mut Vec<u8>, kind: u8, seq: u64, record: &[u8]) {
+pub(crate) fn push_request(buf: &mut Vec<u8>, kind: u8, seq: u64, record: &[u8]) {
     debug_assert!(record.len() <= MAX_RECORD);
     buf.reserve(REQUEST_HEAD + record.len());
     buf.push(kind);
@@ -43,7 +107,7 @@ pub fn push_request(buf: &mut Vec<u8>, kind: u8, seq: u64, record: &[u8]) {
 
 /// The whole request at the start of `data` and its length in bytes, or
 /// `None` while it has not fully arrived.
-pub fn parse_request(data: &[u8]) -> Option<(Request<'_>, usize)> {
+pub(crate) fn parse_request(data: &[u8]) -> Option<(Request<'_>, usize)> {
     let head = data.get(..REQUEST_HEAD)?;
     let seq = u64::from_le_bytes(head[1..9].try_into().ok()?);
     let len = u32::from_le_bytes(head[9..13].try_into().ok()?) as usize;
@@ -60,7 +124,7 @@ pub fn parse_request(data: &[u8]) -> Option<(Request<'_>, usize)> {
 
 /// Starts a response in `buf`: the builtin appends its stdout after this
 /// and [`end_response`] fills the head in. Returns where the head starts.
-pub fn begin_response(buf: &mut Vec<u8>, seq: u64) -> usize {
+pub(crate) fn begin_response(buf: &mut Vec<u8>, seq: u64) -> usize {
     let at = buf.len();
     buf.extend_from_slice(&seq.to_le_bytes());
     buf.extend_from_slice(&[0; RESPONSE_HEAD - 8]);
@@ -69,7 +133,7 @@ pub fn begin_response(buf: &mut Vec<u8>, seq: u64) -> usize {
 
 /// Completes the response begun at `at`: the bytes after its head are
 /// `out_len` of stdout, then the rest is stderr.
-pub fn end_response(buf: &mut [u8], at: usize, failure: Option<i32>, duration: Duration, out_len: usize) {
+pub(crate) fn end_response(buf: &mut [u8], at: usize, failure: Option<i32>, duration: Duration, out_len: usize) {
     let err_len = buf.len() - at - RESPONSE_HEAD - out_len;
     let head = &mut buf[at + 8..at + RESPONSE_HEAD];
     head[0] = u8::from(failure.is_some());
@@ -80,18 +144,18 @@ pub fn end_response(buf: &mut [u8], at: usize, failure: Option<i32>, duration: D
     head[17..21].copy_from_slice(&(err_len as u32).to_le_bytes());
 }
 
-pub struct Response<'a> {
-    pub seq: u64,
+pub(crate) struct Response<'a> {
+    pub(crate) seq: u64,
     /// The builtin failed with this exit code.
-    pub failure: Option<i32>,
-    pub duration: Duration,
-    pub stdout: &'a [u8],
-    pub stderr: &'a [u8],
+    pub(crate) failure: Option<i32>,
+    pub(crate) duration: Duration,
+    pub(crate) stdout: &'a [u8],
+    pub(crate) stderr: &'a [u8],
 }
 
 /// The whole response at the start of `data` and its length, or `None`
 /// while it has not fully arrived.
-pub fn parse_response(data: &[u8]) -> Option<(Response<'_>, usize)> {
+pub(crate) fn parse_response(data: &[u8]) -> Option<(Response<'_>, usize)> {
     let head = data.get(..RESPONSE_HEAD)?;
     let word = |at: usize| u32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
     let seq = u64::from_le_bytes(head[..8].try_into().ok()?);

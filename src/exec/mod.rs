@@ -1,6 +1,5 @@
 //! Executors: how a task becomes an outcome (a process, a builtin worker, …).
 
-pub mod capture;
 pub mod command;
 pub mod coprocess;
 #[cfg(test)]

@@ -10,12 +10,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::capture::Captured;
 use super::coprocess::{describe_exit, end_all, Coprocess, Pump};
 use super::frame::{self, FLUSH, RUN, RUN_AND_FLUSH};
 use super::Executor;
-use crate::builtins::Builtin;
 use crate::cancel::Cancel;
+use crate::capture::Captured;
 use crate::input::Record;
 use crate::lock;
 use crate::slot_table::SlotTable;
@@ -31,7 +30,9 @@ const MAX_CHUNK: usize = 10_000;
 const GROWTH: usize = 8;
 
 pub struct PoolExecutor {
-    builtin: &'static dyn Builtin,
+    /// The builtin's name: each worker is `ppool __worker NAME`, which finds
+    /// the builtin in the registry itself, so the pool need not know it.
+    builtin: &'static str,
     program: PathBuf,
     chunksize: Option<usize>,
     max_tasks: Option<u64>,
@@ -67,7 +68,7 @@ enum ChunkEnd {
 
 impl PoolExecutor {
     pub fn new(
-        builtin: &'static dyn Builtin,
+        builtin: &'static str,
         chunksize: Option<usize>,
         max_tasks: Option<u64>,
         timeout: Option<Duration>,
@@ -104,7 +105,7 @@ impl PoolExecutor {
         let mut command = Command::new(&self.program);
         command
             .arg("__worker")
-            .arg(self.builtin.name())
+            .arg(self.builtin)
             .env("PPOOL_SLOT", slot.to_string());
         Coprocess::spawn(&mut command)
     }
@@ -145,7 +146,7 @@ impl PoolExecutor {
                     Err(e) => {
                         let message = format!(
                             "ppool: cannot start a worker for builtin {} ({}): {e}",
-                            self.builtin.name(),
+                            self.builtin,
                             self.program.display()
                         );
                         for record in rest {
@@ -195,7 +196,7 @@ impl PoolExecutor {
                         let message = format!(
                             "ppool: task {}: the {} worker {} ({}); it was replaced",
                             record.seq,
-                            self.builtin.name(),
+                            self.builtin,
                             why,
                             describe_exit(status)
                         );

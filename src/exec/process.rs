@@ -9,9 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::capture::{Captured, LineSink};
 use super::spawn::{self, Request, Stdio};
 use crate::cancel::Cancel;
+use crate::capture::{Captured, LineSink};
 use crate::input::Record;
 use crate::signals;
 use crate::task::{timeout_note, Outcome, Status};

@@ -22,16 +22,13 @@
 //! reads end-of-file and sends SIGTERM, then SIGKILL after `--grace`, to the
 //! remote process group, which sshd made for this session alone.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{bail, Context, Result};
-
-use super::command::{resolve, CommandExecutor};
+use super::command::CommandExecutor;
 use super::process::{self, Spawn};
 use super::Executor;
 use crate::cancel::Cancel;
@@ -58,8 +55,8 @@ pub struct Host {
     pub slots: usize,
 }
 
-/// The hosts, the ssh client and the timing, as the command line and the
-/// environment set them.
+/// The hosts, the ssh client and the timing, as the configuration built
+/// them from the command line and the environment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Remote {
     pub hosts: Vec<Host>,
@@ -69,125 +66,10 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// Reads `-S` values, `--ssh-file` and the environment. `None` when no
-    /// host was given. `jobs` is `--jobs` when given: the slots of a host
-    /// named without `N/`.
-    pub fn new(specs: &[String], file: Option<&Path>, jobs: Option<usize>) -> Result<Option<Remote>> {
-        if specs.is_empty() && file.is_none() {
-            return Ok(None);
-        }
-        let local_slots = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let remote_slots = jobs.unwrap_or(1);
-        let mut lines: Vec<String> = specs.to_vec();
-        if let Some(path) = file {
-            lines.extend(read_host_file(path)?);
-        }
-        let hosts = parse_hosts(&lines, remote_slots, local_slots)?;
-        if hosts.is_empty() {
-            match file {
-                Some(path) => bail!("no hosts in --ssh {} or --ssh-file {}", specs.join(","), path.display()),
-                None => bail!("--ssh was given no host: give HOST, N/HOST or ':' (this machine)"),
-            }
-        }
-        let ssh = if hosts.iter().any(|h| h.name.is_some()) {
-            ssh_command(std::env::var_os("PPOOL_SSH"))?
-        } else {
-            Vec::new()
-        };
-        let down_for = match std::env::var("PPOOL_SSH_RETRY_AFTER") {
-            Ok(text) if !text.is_empty() => {
-                crate::cli::parse_duration(&text).map_err(|e| anyhow::anyhow!("PPOOL_SSH_RETRY_AFTER: {e}"))?
-            }
-            _ => DEFAULT_DOWN_FOR,
-        };
-        Ok(Some(Remote { hosts, ssh, down_for }))
-    }
-
     /// Slots of all hosts together: the size of the pool.
     pub fn slots(&self) -> usize {
         self.hosts.iter().map(|h| h.slots).sum()
     }
-}
-
-/// Lines of an `--ssh-file`: blank lines and `#` comments skipped.
-fn read_host_file(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read --ssh-file {}: check the path", path.display()))?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect())
-}
-
-/// Parses `-S` values: comma-separated `HOST`, `N/HOST`, `:`, `N/:`. A host
-/// named twice is one host with the larger slot count.
-pub fn parse_hosts(specs: &[String], remote_slots: usize, local_slots: usize) -> Result<Vec<Host>> {
-    let mut hosts: Vec<Host> = Vec::new();
-    let mut seen: HashMap<Option<String>, usize> = HashMap::new();
-    for spec in specs.iter().flat_map(|s| s.split(',')) {
-        let spec = spec.trim();
-        if spec.is_empty() {
-            continue;
-        }
-        let (slots, name) = match spec.split_once('/') {
-            Some((n, name)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-                let slots: usize = n
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .with_context(|| format!("--ssh {spec}: the slot count must be a number from 1"))?;
-                (Some(slots), name)
-            }
-            _ => (None, spec),
-        };
-        let name = match name {
-            ":" => None,
-            "" => bail!("--ssh {spec}: no host name after the slot count"),
-            _ if name.contains(char::is_whitespace) => {
-                bail!("--ssh {spec}: a host name has no spaces; put ssh options in PPOOL_SSH or ~/.ssh/config")
-            }
-            _ => Some(name.to_owned()),
-        };
-        let slots = slots.unwrap_or(if name.is_some() { remote_slots } else { local_slots });
-        match seen.get(&name) {
-            Some(&at) => hosts[at].slots = hosts[at].slots.max(slots),
-            None => {
-                seen.insert(name.clone(), hosts.len());
-                hosts.push(Host { name, slots });
-            }
-        }
-    }
-    Ok(hosts)
-}
-
-/// `$PPOOL_SSH` (default `ssh`) split as a shell would, its program looked up in PATH.
-pub fn ssh_command(value: Option<OsString>) -> Result<Vec<OsString>> {
-    let value = value.filter(|v| !v.is_empty()).unwrap_or_else(|| "ssh".into());
-    let Some(mut words) = shlex::bytes::split(value.as_bytes()) else {
-        bail!(
-            "PPOOL_SSH={} cannot be split into words: check its quotes",
-            value.to_string_lossy()
-        );
-    };
-    if words.is_empty() {
-        bail!("PPOOL_SSH holds no program: set it to an ssh command such as 'ssh -p 2222'");
-    }
-    let program = OsString::from_vec(words.remove(0));
-    let program = resolve(&program).map_err(|m| {
-        anyhow::anyhow!(
-            "{}; install an ssh client or set PPOOL_SSH",
-            m.trim_start_matches("ppool: ")
-        )
-    })?;
-    let mut command = vec![program.into_os_string()];
-    command.extend(words.into_iter().map(OsString::from_vec));
-    // ssh runs in a background process group: a password or host-key prompt
-    // would stop it (SIGTTIN) and hang the task. ssh takes the first value it
-    // sees for an option, so a BatchMode in PPOOL_SSH still wins.
-    command.extend(["-o".into(), "BatchMode=yes".into()]);
-    Ok(command)
 }
 
 /// What the remote login shell runs: the wrapper, by `sh -c`, with the task's
@@ -458,47 +340,11 @@ impl SshExecutor<'_> {
 mod tests {
     use super::*;
 
-    fn hosts(specs: &[&str]) -> Result<Vec<Host>> {
-        parse_hosts(&specs.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 2, 8)
-    }
-
     fn host(name: Option<&str>, slots: usize) -> Host {
         Host {
             name: name.map(str::to_owned),
             slots,
         }
-    }
-
-    #[test]
-    fn host_lists() {
-        assert_eq!(
-            hosts(&["4/a,b", ":", "user@c"]).unwrap(),
-            vec![
-                host(Some("a"), 4),
-                host(Some("b"), 2),
-                host(None, 8),
-                host(Some("user@c"), 2)
-            ]
-        );
-        assert_eq!(
-            hosts(&["3/:,a,", "1/a"]).unwrap(),
-            vec![host(None, 3), host(Some("a"), 2)]
-        );
-        assert_eq!(hosts(&["a/b"]).unwrap(), vec![host(Some("a/b"), 2)]);
-        assert!(hosts(&["0/a"]).is_err());
-        assert!(hosts(&["4/"]).is_err());
-        let e = hosts(&["ssh -p 2 a"]).unwrap_err();
-        assert!(e.to_string().contains("PPOOL_SSH"), "{e}");
-    }
-
-    #[test]
-    fn ssh_command_splits_like_a_shell() {
-        let words = ssh_command(Some("sh -p '2 2' -o \"A=b c\"".into())).unwrap();
-        assert!(Path::new(&words[0]).is_absolute());
-        assert_eq!(&words[1..], ["-p", "2 2", "-o", "A=b c", "-o", "BatchMode=yes"]);
-        assert!(ssh_command(Some("ssh 'open".into())).is_err());
-        let e = ssh_command(Some("no-such-ssh-xyz".into())).unwrap_err();
-        assert!(e.to_string().contains("PPOOL_SSH"), "{e}");
     }
 
     /// Runs a remote line here, as sshd would: in a process group of its

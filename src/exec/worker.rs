@@ -15,10 +15,10 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::capture::Captured;
 use super::coprocess::{describe_exit, end_all, Coprocess, Pump};
 use super::Executor;
 use crate::cancel::Cancel;
+use crate::capture::Captured;
 use crate::input::Record;
 use crate::lock;
 use crate::slot_table::SlotTable;
