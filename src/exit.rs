@@ -84,8 +84,8 @@ pub struct Row {
     pub when: &'static str,
 }
 
-/// Every status ppool can exit with. It does not handle SIGHUP, so none is
-/// listed for it.
+/// Every status ppool can exit with. SIGHUP is not caught: it kills ppool,
+/// which then exits with no status of its own.
 pub const TABLE: &[Row] = &[
     Row {
         codes: Codes::Each(&[0]),
@@ -93,7 +93,7 @@ pub const TABLE: &[Row] = &[
     },
     Row {
         codes: Codes::Range(1, MOST_COUNTED as i32),
-        when: "`--collect-errors` (the default): that many tasks failed",
+        when: "with `--collect-errors` (the default): that many tasks failed",
     },
     Row {
         codes: Codes::Each(&[MORE_THAN_COUNTED]),
@@ -101,7 +101,7 @@ pub const TABLE: &[Row] = &[
     },
     Row {
         codes: Codes::Task,
-        when: "`--fail-fast`, and `apply` (124 for a timeout, 128+N for signal N, 1 when it has none, as for invalid input)",
+        when: "with `--fail-fast`, and in `apply` (124 for a timeout, 128+N for signal N, 1 when it has none, as for invalid input)",
     },
     Row {
         codes: Codes::Each(&[killed_by(libc::SIGINT), killed_by(libc::SIGTERM)]),
@@ -109,11 +109,11 @@ pub const TABLE: &[Row] = &[
     },
     Row {
         codes: Codes::Each(&[BROKEN_PIPE]),
-        when: "stdout was closed by its reader (`ppool … | head -1`), as for a process killed by SIGPIPE; nothing is printed",
+        when: "its reader closed stdout (`ppool … | head -1`), as for a process killed by SIGPIPE; nothing is printed",
     },
     Row {
         codes: Codes::Each(&[INTERNAL]),
-        when: "an internal error, a bug in `ppool`: it prints `ppool: internal error: …`",
+        when: "an internal error, a bug in `ppool`: it prints `ppool: internal error:` and the message",
     },
     Row {
         codes: Codes::Each(&[USAGE]),
@@ -235,7 +235,10 @@ mod tests {
     fn each_ending_has_its_row() {
         for (ending, label) in endings() {
             let status = code(ending);
-            assert!(row(label).codes.contains(status), "{ending:?} gives {status}, not in row {label}");
+            assert!(
+                row(label).codes.contains(status),
+                "{ending:?} gives {status}, not in row {label}"
+            );
         }
     }
 
@@ -274,7 +277,12 @@ mod tests {
                     let both = [row.codes, other.codes]
                         .iter()
                         .all(|codes| *codes != Codes::Task && codes.contains(status));
-                    assert!(!both, "{status} is in {} and {}", row.codes.label(), other.codes.label());
+                    assert!(
+                        !both,
+                        "{status} is in {} and {}",
+                        row.codes.label(),
+                        other.codes.label()
+                    );
                 }
             }
         }
@@ -300,7 +308,7 @@ mod tests {
         assert!(text.contains("\n  0          every task succeeded\n"), "{text}");
         assert!(text.contains("\n  130 / 143  stopped by SIGINT / SIGTERM\n"), "{text}");
         assert!(
-            text.contains("\n  the failed task's code\n             --fail-fast, and apply (124"),
+            text.contains("\n  the failed task's code\n             with --fail-fast, and in apply (124 for"),
             "{text}"
         );
         assert!(text.contains("ppool … | head -1"), "{text}");

@@ -136,7 +136,10 @@ mod tests {
         assert_eq!(ended(Status::Failed, Some(127), None).own_exit_code(), 127);
         assert_eq!(ended(Status::Timeout, None, Some(libc::SIGTERM)).own_exit_code(), 124);
         assert_eq!(ended(Status::Failed, None, Some(libc::SIGKILL)).own_exit_code(), 137);
-        assert_eq!(ended(Status::WorkerDied, None, Some(libc::SIGSEGV)).own_exit_code(), 139);
+        assert_eq!(
+            ended(Status::WorkerDied, None, Some(libc::SIGSEGV)).own_exit_code(),
+            139
+        );
         assert_eq!(ended(Status::InvalidInput, None, None).own_exit_code(), 1);
         assert_eq!(ended(Status::WorkerDied, None, None).own_exit_code(), 1);
     }
