@@ -24,7 +24,7 @@ Modes (Python's multiprocessing.Pool method in brackets):
 
 /// `--help` ends with the exit statuses, from the one table of them.
 fn examples_and_exit_status() -> String {
-    format!("{EXAMPLES}\n\n{}", crate::exit::help())
+    format!("{EXAMPLES}\n\n{}", crate::exit::HELP)
 }
 
 /// A parallel runner with the semantics of Python's multiprocessing.Pool.

@@ -121,39 +121,24 @@ pub const TABLE: &[Row] = &[
     },
 ];
 
-/// The table as `--help` shows it, wrapped to 80 columns.
-pub fn help() -> String {
-    const INDENT: usize = 13;
-    const WIDTH: usize = 80;
-    let mut text = String::from("Exit status:");
-    for row in TABLE {
-        let label = row.codes.label();
-        text.push_str("\n  ");
-        text.push_str(&label);
-        let mut column = 2 + label.chars().count();
-        if column >= INDENT {
-            text.push('\n');
-            column = 0;
-        }
-        text.extend(std::iter::repeat(' ').take(INDENT - column));
-        column = INDENT;
-        for word in row.when.split(' ') {
-            let word = word.replace('`', "");
-            let len = word.chars().count();
-            if column > INDENT && column + 1 + len > WIDTH {
-                text.push('\n');
-                text.extend(std::iter::repeat(' ').take(INDENT));
-                column = INDENT;
-            } else if column > INDENT {
-                text.push(' ');
-                column += 1;
-            }
-            text.push_str(&word);
-            column += len;
-        }
-    }
-    text
-}
+/// The table as the end of `--help` shows it. The command line is built at
+/// every start-up, so this is text written out, not rendered at run time; a
+/// test holds it to [`TABLE`].
+pub const HELP: &str = "\
+Exit status:
+  0          every task succeeded
+  1–100      with --collect-errors (the default): that many tasks failed
+  101        more than 100 tasks failed
+  the failed task's code
+             with --fail-fast, and in apply (124 for a timeout, 128+N for signal
+             N, 1 when it has none, as for invalid input)
+  130 / 143  stopped by SIGINT / SIGTERM
+  141        its reader closed stdout (ppool … | head -1), as for a process
+             killed by SIGPIPE; nothing is printed
+  254        an internal error, a bug in ppool: it prints ppool: internal error:
+             and the message
+  255        ppool's own error: bad usage, unreadable input file or job log,
+             resource limits, …";
 
 /// What the panic hook prints: `ppool: internal error: MESSAGE (at FILE:LINE)`.
 pub fn report_panic(payload: &(dyn std::any::Any + Send), location: Option<&std::panic::Location>) {
@@ -297,9 +282,52 @@ mod tests {
         assert!(task.contains(&format!("{FAILED} when it has none")), "{task}");
     }
 
+    /// The table for `--help`, wrapped to 80 columns.
+    fn render_help() -> String {
+        const INDENT: usize = 13;
+        const WIDTH: usize = 80;
+        let mut text = String::from("Exit status:");
+        for row in TABLE {
+            let label = row.codes.label();
+            text.push_str("\n  ");
+            text.push_str(&label);
+            let mut column = 2 + label.chars().count();
+            if column >= INDENT {
+                text.push('\n');
+                column = 0;
+            }
+            text.extend(std::iter::repeat(' ').take(INDENT - column));
+            column = INDENT;
+            for word in row.when.split(' ') {
+                let word = word.replace('`', "");
+                let len = word.chars().count();
+                if column > INDENT && column + 1 + len > WIDTH {
+                    text.push('\n');
+                    text.extend(std::iter::repeat(' ').take(INDENT));
+                    column = INDENT;
+                } else if column > INDENT {
+                    text.push(' ');
+                    column += 1;
+                }
+                text.push_str(&word);
+                column += len;
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn help_is_the_table() {
+        let rendered = render_help();
+        assert!(
+            HELP == rendered,
+            "exit::HELP differs from exit::TABLE; make it:\n{rendered}"
+        );
+    }
+
     #[test]
     fn help_lists_every_row_within_80_columns() {
-        let text = help();
+        let text = render_help();
         assert!(text.starts_with("Exit status:\n"), "{text}");
         for line in text.lines() {
             assert!(line.chars().count() <= 80, "too long: {line}");

@@ -177,7 +177,7 @@ fn readme_table_parser_reads_escaped_pipes_and_stops_at_the_table_end() {
 fn help_ends_with_the_exit_status_table() {
     let text = generated(&["--help"]);
     let block = &text[text.find("\nExit status:\n").expect("no Exit status block in --help")..];
-    assert!(block.contains(&ppool::exit::help()), "{text}");
+    assert!(block.contains(ppool::exit::HELP), "{text}");
     assert!(block.contains("\n  0          every task succeeded\n"), "{block}");
     assert!(block.contains("\n  255        ppool's own error: bad usage"), "{block}");
 }
