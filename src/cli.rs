@@ -22,6 +22,11 @@ Modes (Python's multiprocessing.Pool method in brackets):
   imap       [imap]            print each result once it and all before it end
   unordered  [imap_unordered]  print each result as soon as it ends";
 
+/// `--help` ends with the exit statuses, from the one table of them.
+fn examples_and_exit_status() -> String {
+    format!("{EXAMPLES}\n\n{}", crate::exit::HELP)
+}
+
 /// A parallel runner with the semantics of Python's multiprocessing.Pool.
 ///
 /// ppool reads records (lines of stdin, NUL-separated items, `:::` arguments
@@ -33,6 +38,7 @@ Modes (Python's multiprocessing.Pool method in brackets):
     version,
     before_long_help = MODES,
     after_help = EXAMPLES,
+    after_long_help = examples_and_exit_status(),
     subcommand_required = true,
     arg_required_else_help = true
 )]

@@ -7,6 +7,7 @@ use clap::CommandFactory;
 use clap_mangen::Man;
 
 use crate::cli::Cli;
+use crate::exit::{Codes, TABLE};
 
 /// The forms of the SPEC's synopsis; clap's own would only say `<subcommands>`.
 const SYNOPSIS: &str = r#".SH SYNOPSIS
@@ -64,37 +65,6 @@ After an interrupted run: run only the tasks the log does not hold yet.
 Print each command, shell\-quoted, and run nothing.
 "#;
 
-const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
-.TP
-.B 0
-Every task succeeded.
-.TP
-.B 1\(en100
-With \-\-collect\-errors (the default): that many tasks failed.
-.TP
-.B 101
-More than 100 tasks failed.
-.TP
-.I code
-With \-\-fail\-fast, and in
-.BR apply :
-the failed task's own exit code (124 for a timeout, 128+N for signal N).
-.TP
-.B 130 / 143
-Stopped by SIGINT / SIGTERM.
-.TP
-.B 141
-stdout was closed by its reader; nothing is printed.
-.TP
-.B 254
-An internal error (a bug in ppool): it prints
-.B ppool: internal error:
-and the message.
-.TP
-.B 255
-ppool's own error: bad usage, an unreadable input file or job log, \&...
-"#;
-
 /// Writes the roff man page `ppool.1`.
 pub fn render(out: &mut dyn Write) -> io::Result<()> {
     let cmd = Cli::command();
@@ -127,7 +97,7 @@ pub fn render(out: &mut dyn Write) -> io::Result<()> {
         }
     }
     out.write_all(EXAMPLES.as_bytes())?;
-    out.write_all(EXIT_STATUS.as_bytes())?;
+    render_exit_status(out)?;
     man.render_version_section(out)?;
     Ok(())
 }
@@ -140,4 +110,92 @@ fn title_case(heading: &str) -> String {
         .next()
         .map(|first| first.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+/// The EXIT STATUS section, one tagged paragraph per row of the table.
+fn render_exit_status(out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, ".SH \"EXIT STATUS\"")?;
+    for row in TABLE {
+        let label = roff(&row.codes.label());
+        // A row for any status names it in italics, as a placeholder.
+        let font = if row.codes == Codes::Task { "I" } else { "B" };
+        writeln!(out, ".TP\n.{font} {label}\n{}", roff(&sentence(row.when)))?;
+    }
+    Ok(())
+}
+
+/// `every task succeeded` -> `Every task succeeded.`
+fn sentence(phrase: &str) -> String {
+    let mut text = String::with_capacity(phrase.len() + 1);
+    let mut chars = phrase.chars();
+    text.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+    text.extend(chars);
+    if !text.ends_with(['.', '…']) {
+        text.push('.');
+    }
+    text
+}
+
+/// One line of roff text from the table's Markdown-like text: `code` in
+/// bold, and the characters roff reads as its own escaped.
+fn roff(text: &str) -> String {
+    let mut line = String::with_capacity(text.len() + 16);
+    if text.starts_with(['.', '\'']) {
+        line.push_str("\\&");
+    }
+    let mut bold = false;
+    for c in text.chars() {
+        match c {
+            '`' => {
+                line.push_str(if bold { "\\fR" } else { "\\fB" });
+                bold = !bold;
+            }
+            '\\' => line.push_str("\\e"),
+            '-' => line.push_str("\\-"),
+            '–' => line.push_str("\\(en"),
+            '…' => line.push_str("\\&..."),
+            c => line.push(c),
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roff_escapes_and_sets_code_in_bold() {
+        assert_eq!(
+            roff("`--fail-fast`, and `apply`"),
+            "\\fB\\-\\-fail\\-fast\\fR, and \\fBapply\\fR"
+        );
+        assert_eq!(roff("1–100"), "1\\(en100");
+        assert_eq!(roff(".x a\\b …"), "\\&.x a\\eb \\&...");
+        assert_eq!(roff("'quoted'"), "\\&'quoted'");
+    }
+
+    #[test]
+    fn sentences_start_upper_case_and_end_with_a_stop() {
+        assert_eq!(sentence("every task succeeded"), "Every task succeeded.");
+        assert_eq!(sentence("`ppool`'s own error, …"), "`ppool`'s own error, …");
+    }
+
+    #[test]
+    fn every_row_is_a_tagged_paragraph() {
+        let mut page = Vec::new();
+        render_exit_status(&mut page).unwrap();
+        let page = String::from_utf8(page).unwrap();
+        assert_eq!(page.matches(".TP\n").count(), TABLE.len(), "{page}");
+        for tag in [
+            ".B 0\n",
+            ".B 1\\(en100\n",
+            ".B 130 / 143\n",
+            ".I the failed task's code\n",
+            ".B 255\n",
+        ] {
+            assert!(page.contains(tag), "{tag} missing: {page}");
+        }
+        assert!(page.contains("\nEvery task succeeded.\n"), "{page}");
+    }
 }

@@ -3,6 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::capture::Captured;
+use crate::exit;
 use crate::input::Record;
 
 /// How a task ended. A failed task is data, never an `Err`.
@@ -95,15 +96,15 @@ impl Outcome {
         outcome
     }
 
-    /// The exit status this task stands for on its own: its code, 124 for a
-    /// timeout, 128+N for signal N, 1 for anything else that failed.
+    /// The exit status this task stands for on its own, as the table in
+    /// [`crate::exit`] says.
     pub fn own_exit_code(&self) -> i32 {
         match (self.status, self.exit_code, self.signal) {
             (Status::Ok | Status::Skipped, _, _) => 0,
-            (Status::Timeout, _, _) => 124,
+            (Status::Timeout, _, _) => exit::TIMEOUT,
             (_, Some(code), _) if code != 0 => code,
-            (_, _, Some(sig)) => 128 + sig,
-            _ => 1,
+            (_, _, Some(sig)) => exit::killed_by(sig),
+            _ => exit::FAILED,
         }
     }
 }
@@ -114,4 +115,32 @@ pub fn timeout_note(seq: u64, timeout: Option<Duration>) -> String {
         .map(|t| humantime::format_duration(t).to_string())
         .unwrap_or_default();
     format!("ppool: task {seq} timed out after {limit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ended(status: Status, exit_code: Option<i32>, signal: Option<i32>) -> Outcome {
+        let mut outcome = Outcome::without_run(1, b"a".to_vec(), status, "");
+        outcome.exit_code = exit_code;
+        outcome.signal = signal;
+        outcome
+    }
+
+    #[test]
+    fn own_exit_code_follows_the_table() {
+        assert_eq!(ended(Status::Ok, Some(0), None).own_exit_code(), 0);
+        assert_eq!(ended(Status::Skipped, None, None).own_exit_code(), 0);
+        assert_eq!(ended(Status::Failed, Some(3), None).own_exit_code(), 3);
+        assert_eq!(ended(Status::Failed, Some(127), None).own_exit_code(), 127);
+        assert_eq!(ended(Status::Timeout, None, Some(libc::SIGTERM)).own_exit_code(), 124);
+        assert_eq!(ended(Status::Failed, None, Some(libc::SIGKILL)).own_exit_code(), 137);
+        assert_eq!(
+            ended(Status::WorkerDied, None, Some(libc::SIGSEGV)).own_exit_code(),
+            139
+        );
+        assert_eq!(ended(Status::InvalidInput, None, None).own_exit_code(), 1);
+        assert_eq!(ended(Status::WorkerDied, None, None).own_exit_code(), 1);
+    }
 }
