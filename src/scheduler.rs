@@ -2,7 +2,7 @@
 //! where and when, and when to stop starting new ones.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,10 +15,159 @@ use crate::slot_table::SlotTable;
 use crate::task::{Outcome, Status};
 
 /// What a failed task does to the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Policy {
+    /// `--fail-fast`, GNU's `--halt now,fail=1`.
     FailFast,
+    /// `--collect-errors`, GNU's `--halt never`: the default.
     CollectErrors,
+    /// Any other `--halt WHEN,WHY=N`.
+    Halt(Halt),
+}
+
+/// `--halt now|soon,fail|success|done=N|N%`, as GNU parallel spells it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Halt {
+    /// `now`: stop the running tasks; `soon`: let them finish.
+    pub now: bool,
+    pub on: HaltOn,
+    pub at: Threshold,
+}
+
+/// Which tasks count towards a halt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HaltOn {
+    Fail,
+    Success,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    Count(u64),
+    /// Of all the tasks: judged once their number is known.
+    Percent(f64),
+}
+
+impl Halt {
+    /// Parses GNU's spellings: `never`, `now,fail=1`, `soon,success=30%`,
+    /// and the old numbers `0`, `1`, `2`, `-1`, `-2` and `1-99%`.
+    pub fn parse(text: &str) -> Result<Policy, String> {
+        let bad = || {
+            format!(
+                "--halt {text}: give never, or WHEN,WHY=N: WHEN is now or soon, WHY is fail, success or done, N a count from 1 or a percentage (now,fail=1, soon,fail=10%)"
+            )
+        };
+        let halt = |now, on, at| Policy::Halt(Halt { now, on, at });
+        let policy = match text {
+            "never" | "0" => return Ok(Policy::CollectErrors),
+            "1" => halt(false, HaltOn::Fail, Threshold::Count(1)),
+            "2" => halt(true, HaltOn::Fail, Threshold::Count(1)),
+            "-1" => halt(false, HaltOn::Success, Threshold::Count(1)),
+            "-2" => halt(true, HaltOn::Success, Threshold::Count(1)),
+            _ if text.ends_with('%') && !text.contains(',') => {
+                halt(false, HaltOn::Fail, parse_threshold(text).ok_or_else(bad)?)
+            }
+            _ => {
+                let (when, why) = text.split_once(',').ok_or_else(bad)?;
+                let now = match when {
+                    "now" => true,
+                    "soon" => false,
+                    _ => return Err(bad()),
+                };
+                let (on, n) = why.split_once('=').ok_or_else(bad)?;
+                let on = match on {
+                    "fail" => HaltOn::Fail,
+                    "success" => HaltOn::Success,
+                    "done" => HaltOn::Done,
+                    _ => return Err(bad()),
+                };
+                halt(now, on, parse_threshold(n).ok_or_else(bad)?)
+            }
+        };
+        Ok(match policy {
+            Policy::Halt(Halt {
+                now: true,
+                on: HaltOn::Fail,
+                at: Threshold::Count(1),
+            }) => Policy::FailFast,
+            other => other,
+        })
+    }
+
+    /// Whether the tasks counted so far reach the threshold; `total` is
+    /// the number of tasks, when known.
+    fn reached(&self, tally: &Tally, total: Option<u64>) -> bool {
+        let count = match self.on {
+            HaltOn::Fail => tally.failed,
+            HaltOn::Success => tally.succeeded,
+            HaltOn::Done => tally.ended,
+        };
+        match self.at {
+            Threshold::Count(n) => count >= n,
+            Threshold::Percent(pct) => total.is_some_and(|total| total > 0 && count as f64 * 100.0 >= pct * total as f64),
+        }
+    }
+}
+
+/// `N` (from 1) or `N%` (above 0, at most 100).
+fn parse_threshold(text: &str) -> Option<Threshold> {
+    match text.strip_suffix('%') {
+        Some(pct) => {
+            let pct: f64 = pct.parse().ok()?;
+            (pct > 0.0 && pct <= 100.0).then_some(Threshold::Percent(pct))
+        }
+        None => text.parse().ok().filter(|&n| n >= 1).map(Threshold::Count),
+    }
+}
+
+/// The tasks of a run that ended by themselves (not by a stop, not
+/// skipped), as a halt counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub ended: u64,
+    pub failed: u64,
+    pub succeeded: u64,
+}
+
+/// A halt that happened: the task that reached the threshold, and its own
+/// exit status.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Halted {
+    pub halt: Halt,
+    pub seq: u64,
+    pub code: i32,
+}
+
+/// How the scheduler saw a run end: what a halt needs for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RunEnd {
+    pub tally: Tally,
+    pub halted: Option<Halted>,
+}
+
+impl RunEnd {
+    /// The exit status GNU parallel gives for a `--halt` run, from how the
+    /// sink saw it end: with a threshold of 1 the status of the task that
+    /// reached it; after `success`, 0; with a percentage, the percentage
+    /// of all tasks that failed; else the number of failed tasks.
+    pub fn ending(&self, policy: Policy, total: Option<u64>, ending: crate::exit::Ending) -> crate::exit::Ending {
+        use crate::exit::Ending;
+        let (Policy::Halt(halt), Ending::Completed { failed }) = (policy, ending) else {
+            return ending;
+        };
+        match (self.halted, halt.at) {
+            (Some(h), _) if h.halt.on == HaltOn::Success => Ending::Completed { failed: 0 },
+            (Some(h), Threshold::Count(1)) => Ending::FailFast { code: h.code },
+            (_, Threshold::Percent(_)) => {
+                let total = total.unwrap_or(self.tally.ended).max(1);
+                Ending::Completed {
+                    failed: (self.tally.failed * 100).div_ceil(total).min(100),
+                }
+            }
+            _ => Ending::Completed { failed },
+        }
+    }
 }
 
 /// Batches of outcomes waiting for the sink; a slow stdout holds the slots back.
@@ -52,6 +201,11 @@ pub struct Plan<'a> {
     /// Sets each outcome's command line before the observers see it; only
     /// given when one of them needs it, so other runs pay nothing.
     pub command: Option<Render<'a>>,
+    /// The number of tasks, once known: a `--halt` percentage is of it.
+    pub total: Option<&'a (dyn Fn() -> Option<u64> + Sync)>,
+    /// `--jobs FILE`: the slots the file asks for now, read again at most
+    /// every second as tasks end.
+    pub jobs_from: Option<&'a (dyn Fn() -> Option<usize> + Sync)>,
 }
 
 impl Plan<'_> {
@@ -107,12 +261,13 @@ pub fn run(
     executor: &dyn Executor,
     cancel: &Arc<Cancel>,
     consumer: &mut dyn Consumer,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<RunEnd> {
     let dispenser = Dispenser {
         inner: Mutex::new((records, VecDeque::new())),
         window: plan.window,
         oldest: SlotTable::new(),
         next: AtomicU64::new(1),
+        halted: AtomicBool::new(false),
     };
     let slots = Slots {
         plan,
@@ -122,7 +277,10 @@ pub fn run(
         started: AtomicUsize::new(0),
         idle: AtomicUsize::new(0),
         limit: AtomicUsize::new(plan.jobs.max(1)),
+        wanted: AtomicUsize::new(plan.jobs_from.and_then(|read| read()).unwrap_or(plan.jobs).max(1)),
+        read_at: Mutex::new(std::time::Instant::now()),
         starting: Mutex::new(()),
+        end: Mutex::new(RunEnd::default()),
     };
     let (tx, rx) = sync_channel(OUTCOME_QUEUE);
     std::thread::scope(|scope| {
@@ -152,7 +310,9 @@ pub fn run(
             }
         }
         Ok(())
-    })
+    })?;
+    let end = *crate::lock(&slots.end);
+    Ok(end)
 }
 
 /// The slot threads of a run, started as they are needed.
@@ -167,8 +327,15 @@ struct Slots<'a> {
     idle: AtomicUsize,
     /// The most slots to start: `--jobs`, fewer once the system refused one.
     limit: AtomicUsize,
+    /// The slots `--jobs FILE` asks for now (else `--jobs`): a slot above
+    /// it waits instead of taking records.
+    wanted: AtomicUsize,
+    /// When `--jobs FILE` was last read.
+    read_at: Mutex<std::time::Instant>,
     /// Held while a slot starts, so slot numbers have no gaps.
     starting: Mutex<()>,
+    /// What a `--halt` counts, and the halt once it happened.
+    end: Mutex<RunEnd>,
 }
 
 impl<'a> Slots<'a> {
@@ -183,7 +350,7 @@ impl<'a> Slots<'a> {
     ) -> std::io::Result<()> {
         let _starting = crate::lock(&self.starting);
         let started = self.started.load(Ordering::SeqCst);
-        let limit = self.limit.load(Ordering::SeqCst);
+        let limit = self.limit.load(Ordering::SeqCst).min(self.wanted.load(Ordering::SeqCst));
         if started >= limit {
             return Ok(());
         }
@@ -220,6 +387,56 @@ impl<'a> Slots<'a> {
             }
         }
     }
+
+    /// Counts ended tasks for `--halt` and halts the run when they reach
+    /// its threshold: `now` stops the running tasks, `soon` only starts no
+    /// more.
+    fn count(&self, outcomes: &[Outcome]) {
+        let Policy::Halt(halt) = self.plan.policy else {
+            return;
+        };
+        let mut end = crate::lock(&self.end);
+        for outcome in outcomes {
+            if outcome.ended_in_stop || outcome.status == Status::Skipped {
+                continue;
+            }
+            end.tally.ended += 1;
+            if outcome.status.is_failure() {
+                end.tally.failed += 1;
+            } else {
+                end.tally.succeeded += 1;
+            }
+            if end.halted.is_none() && halt.reached(&end.tally, self.plan.total.and_then(|total| total())) {
+                end.halted = Some(Halted {
+                    halt,
+                    seq: outcome.seq,
+                    code: outcome.own_exit_code(),
+                });
+                self.dispenser.halted.store(true, Ordering::SeqCst);
+                if halt.now {
+                    self.cancel.stop(StopReason::Halt { seq: outcome.seq });
+                }
+            }
+        }
+    }
+
+    /// `--jobs FILE`: reads the file again when a second has passed since
+    /// it was last read.
+    fn reread_jobs(&self) {
+        let Some(read) = self.plan.jobs_from else {
+            return;
+        };
+        {
+            let mut at = crate::lock(&self.read_at);
+            if at.elapsed() < Duration::from_secs(1) {
+                return;
+            }
+            *at = std::time::Instant::now();
+        }
+        if let Some(wanted) = read() {
+            self.wanted.store(wanted.clamp(1, self.plan.jobs.max(1)), Ordering::SeqCst);
+        }
+    }
 }
 
 fn run_slot<'scope>(
@@ -244,6 +461,7 @@ fn run_slot<'scope>(
                 cancel.stop(StopReason::FailFast { seq: failed.seq });
             }
         }
+        slots.count(&outcomes);
         tx.send(outcomes).is_ok()
     };
     let deliver = |record: &Record, mut outcome: Outcome| {
@@ -260,6 +478,17 @@ fn run_slot<'scope>(
             // Retired: the system had no room for this many slots.
             dispenser.oldest[slot].store(0, Ordering::SeqCst);
             return;
+        }
+        slots.reread_jobs();
+        if slot > slots.wanted.load(Ordering::SeqCst) {
+            // `--jobs FILE` asks for fewer slots: this one waits until it
+            // asks for more again, or the run ends.
+            dispenser.oldest[slot].store(0, Ordering::SeqCst);
+            if cancel.is_stopping() || dispenser.halted.load(Ordering::SeqCst) || dispenser.is_drained() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
         }
         // Asked each time: an executor may learn its best batch size as it goes.
         let batch_size = executor.batch_size().max(1);
@@ -405,9 +634,28 @@ struct Dispenser {
     oldest: SlotTable<AtomicU64>,
     /// The sequence number of the next record handed out.
     next: AtomicU64,
+    /// A `--halt` was reached: hand out no more records.
+    halted: AtomicBool,
 }
 
 impl Dispenser {
+    /// Whether the input has ended and every record was handed out.
+    fn is_drained(&self) -> bool {
+        let mut guard = crate::lock(&self.inner);
+        let (rx, pending) = &mut *guard;
+        if !pending.is_empty() {
+            return false;
+        }
+        match rx.try_recv() {
+            Ok(batch) => {
+                pending.extend(batch);
+                false
+            }
+            Err(TryRecvError::Empty) => false,
+            Err(TryRecvError::Disconnected) => true,
+        }
+    }
+
     /// Up to `count` records: fewer when no more are ready just now.
     fn take(&self, slot: usize, count: usize, cancel: &Cancel) -> Option<Vec<Record>> {
         self.oldest[slot].store(0, Ordering::SeqCst);
@@ -433,7 +681,7 @@ impl Dispenser {
         let mut guard = crate::lock(&self.inner);
         let (rx, pending) = &mut *guard;
         loop {
-            if cancel.is_stopping() {
+            if cancel.is_stopping() || self.halted.load(Ordering::SeqCst) {
                 return None;
             }
             if !pending.is_empty() {
@@ -543,6 +791,8 @@ mod tests {
             window: None,
             observers: &NO_OBSERVERS,
             command: None,
+            total: None,
+            jobs_from: None,
         }
     }
 
