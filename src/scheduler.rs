@@ -762,6 +762,8 @@ mod tests {
 
     struct Report {
         ending: Ending,
+        /// What the scheduler counted for `--halt`, and the halt.
+        end: RunEnd,
         stdout: String,
         stderr: String,
         seen: Vec<Seen>,
@@ -824,14 +826,16 @@ mod tests {
             screen: screen.clone(),
             seen: Vec::new(),
         };
-        std::thread::scope(|scope| {
+        let end = std::thread::scope(|scope| {
             scope.spawn(|| stop(&cancel));
-            run(plan, rx, fake, &cancel, &mut watch).expect("the slots start");
+            run(plan, rx, fake, &cancel, &mut watch).expect("the slots start")
         });
         let Watch { sink, seen, .. } = watch;
-        let ending = sink.finish(cancel.reason()).unwrap();
+        let total = plan.total.and_then(|total| total());
+        let ending = end.ending(plan.policy, total, sink.finish(cancel.reason()).unwrap());
         Report {
             ending,
+            end,
             stdout: screen.stdout(),
             stderr: screen.stderr(),
             seen,
@@ -964,6 +968,135 @@ mod tests {
                 report.stderr
             );
         }
+    }
+
+    fn halt(text: &str) -> Policy {
+        Halt::parse(text).unwrap()
+    }
+
+    #[test]
+    fn halt_reads_gnu_parallels_spellings() {
+        let h = |now, on, at| Policy::Halt(Halt { now, on, at });
+        assert_eq!(halt("never"), Policy::CollectErrors);
+        assert_eq!(halt("0"), Policy::CollectErrors);
+        assert_eq!(halt("now,fail=1"), Policy::FailFast);
+        assert_eq!(halt("2"), Policy::FailFast);
+        assert_eq!(halt("1"), h(false, HaltOn::Fail, Threshold::Count(1)));
+        assert_eq!(halt("-2"), h(true, HaltOn::Success, Threshold::Count(1)));
+        assert_eq!(halt("soon,done=3"), h(false, HaltOn::Done, Threshold::Count(3)));
+        assert_eq!(halt("now,success=2.5%"), h(true, HaltOn::Success, Threshold::Percent(2.5)));
+        assert_eq!(halt("10%"), h(false, HaltOn::Fail, Threshold::Percent(10.0)));
+        for bad in ["", "now", "now,fail", "now,fail=0", "later,fail=1", "now,oops=1", "now,fail=0%", "now,fail=101%", "now,fail=-1"] {
+            let e = Halt::parse(bad).unwrap_err();
+            assert!(e.starts_with(&format!("--halt {bad}:")), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn halt_soon_starts_no_more_and_lets_the_running_task_finish() {
+        // Task 1 fails while task 2 runs; task 2 ends after task 1 reached the sink.
+        let fake = Fake::new()
+            .task(1, Task::fails(7).after_start_of(2))
+            .task(2, Task::ok().after(1));
+        let report = drive(Mode::Imap, &plan(2, halt("soon,fail=1")), &fake, records(5));
+        assert_eq!(report.outcome(2).status, Status::Ok);
+        assert!(!report.outcome(2).ended_in_stop);
+        assert_eq!([3, 4, 5].map(|seq| fake.attempts(seq)), [0, 0, 0]);
+        assert_eq!(report.stdout, "1\n2\n");
+        assert_eq!(report.end.halted.map(|h| h.seq), Some(1));
+        // GNU parallel: with fail=1, the failed task's own status.
+        assert_eq!(report.ending, Ending::FailFast { code: 7 });
+    }
+
+    #[test]
+    fn halt_now_on_a_count_stops_the_running_tasks_and_exits_with_the_number_failed() {
+        let fake = Fake::new()
+            .task(1, Task::ok().until_stopped())
+            .task(2, Task::fails(5))
+            .task(3, Task::fails(6));
+        let report = drive(Mode::Unordered, &plan(2, halt("now,fail=2")), &fake, records(6));
+        assert!(report.outcome(1).ended_in_stop);
+        assert_eq!([4, 5, 6].map(|seq| fake.attempts(seq)), [0, 0, 0]);
+        assert_eq!(report.end.halted.map(|h| h.seq), Some(3));
+        assert_eq!(report.end.tally.failed, 2);
+        // The task the stop killed is not printed; the others are.
+        assert_eq!(report.stdout, "2\n3\n");
+        assert_eq!(report.ending, Ending::Completed { failed: 3 });
+    }
+
+    #[test]
+    fn halt_on_success_exits_0_whatever_failed_before() {
+        for mode in [Mode::Map, Mode::Imap, Mode::Unordered] {
+            let fake = Fake::new().task(1, Task::fails(3)).task(2, Task::ok());
+            let report = drive(mode, &plan(1, halt("now,success=1")), &fake, records(4));
+            assert_eq!(fake.attempts(3), 0, "{mode:?}");
+            assert_eq!(report.stdout, "1\n2\n", "{mode:?}");
+            assert_eq!(crate::exit::code(report.ending), 0, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn halt_on_a_percentage_counts_all_tasks_and_exits_with_the_percentage_failed() {
+        let total = || Some(8);
+        // 2 of 8 failed: 25%.
+        let fake = Fake::new().task(1, Task::fails(1)).task(3, Task::fails(1));
+        let mut plan = plan(1, halt("soon,fail=25%"));
+        plan.total = Some(&total);
+        let report = drive(Mode::Imap, &plan, &fake, records(8));
+        assert_eq!(report.end.halted.map(|h| h.seq), Some(3));
+        assert_eq!(fake.attempts(4), 0);
+        assert_eq!(report.ending, Ending::Completed { failed: 25 });
+        // Not reached: still the percentage that failed (1 of 8: 13%).
+        let fake = Fake::new().task(2, Task::fails(1));
+        let report = drive(Mode::Imap, &plan, &fake, records(8));
+        assert_eq!(report.end.halted, None);
+        assert_eq!(fake.runs().len(), 8);
+        assert_eq!(report.ending, Ending::Completed { failed: 13 });
+    }
+
+    #[test]
+    fn done_counts_every_task_and_its_threshold_of_one_gives_that_tasks_status() {
+        let fake = Fake::new().task(1, Task::fails(4));
+        let report = drive(Mode::Imap, &plan(1, halt("now,done=1")), &fake, records(3));
+        assert_eq!(fake.runs().len(), 1);
+        assert_eq!(report.ending, Ending::FailFast { code: 4 });
+        let fake = Fake::new().task(3, Task::fails(4));
+        let report = drive(Mode::Imap, &plan(1, halt("soon,done=2")), &fake, records(3));
+        assert_eq!(fake.runs().len(), 2);
+        assert_eq!(report.ending, Ending::Completed { failed: 0 });
+    }
+
+    #[test]
+    fn the_jobs_file_is_read_again_as_tasks_end() {
+        // The file asks for 1 slot at first, then for 2 while task 1
+        // runs: tasks 2 and 3 can only end by running together, after task
+        // 1 ended and the file was read again (a second after the start).
+        let wanted = AtomicUsize::new(1);
+        let read = || Some(wanted.load(Ordering::SeqCst));
+        let fake = Fake::new()
+            .task(1, Task::ok().runs_for(Duration::from_millis(1100)))
+            .task(2, Task::ok().together(2))
+            .task(3, Task::ok().together(2));
+        let mut plan = plan(4, Policy::CollectErrors);
+        plan.jobs_from = Some(&read);
+        let report = drive_with(Mode::Imap, &plan, &fake, records(3), |_| {
+            fake.wait_until("task 1 to start", |events| events.contains(&Event::Start(1)));
+            assert_eq!(fake.max_running(), 1);
+            wanted.store(2, Ordering::SeqCst);
+        });
+        assert_eq!(report.stdout, "1\n2\n3\n");
+        assert_eq!(fake.max_running(), 2);
+    }
+
+    #[test]
+    fn the_jobs_file_caps_the_slots() {
+        let read = || Some(1);
+        let fake = Fake::new();
+        let mut plan = plan(4, Policy::CollectErrors);
+        plan.jobs_from = Some(&read);
+        let report = drive(Mode::Unordered, &plan, &fake, records(6));
+        assert_eq!(report.seen.len(), 6);
+        assert_eq!(fake.max_running(), 1);
     }
 
     #[test]
