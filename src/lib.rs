@@ -245,7 +245,9 @@ fn run_stream(
     let jobs_file = config.jobs_file.as_deref().map(|path| move || jobs_from(path));
     let mut plan = watch.plan(config, jobs, window, &skip, render);
     plan.total = Some(&total);
-    plan.jobs_from = jobs_file.as_ref().map(|read| read as &(dyn Fn() -> Option<usize> + Sync));
+    plan.jobs_from = jobs_file
+        .as_ref()
+        .map(|read| read as &(dyn Fn() -> Option<usize> + Sync));
     let mut output = Output::new(config.output, config.tag);
     if let Some(bar) = &watch.bar {
         output.show_progress(bar.clone());

@@ -105,7 +105,9 @@ impl Halt {
         };
         match self.at {
             Threshold::Count(n) => count >= n,
-            Threshold::Percent(pct) => total.is_some_and(|total| total > 0 && count as f64 * 100.0 >= pct * total as f64),
+            Threshold::Percent(pct) => {
+                total.is_some_and(|total| total > 0 && count as f64 * 100.0 >= pct * total as f64)
+            }
         }
     }
 }
@@ -350,7 +352,10 @@ impl<'a> Slots<'a> {
     ) -> std::io::Result<()> {
         let _starting = crate::lock(&self.starting);
         let started = self.started.load(Ordering::SeqCst);
-        let limit = self.limit.load(Ordering::SeqCst).min(self.wanted.load(Ordering::SeqCst));
+        let limit = self
+            .limit
+            .load(Ordering::SeqCst)
+            .min(self.wanted.load(Ordering::SeqCst));
         if started >= limit {
             return Ok(());
         }
@@ -434,7 +439,8 @@ impl<'a> Slots<'a> {
             *at = std::time::Instant::now();
         }
         if let Some(wanted) = read() {
-            self.wanted.store(wanted.clamp(1, self.plan.jobs.max(1)), Ordering::SeqCst);
+            self.wanted
+                .store(wanted.clamp(1, self.plan.jobs.max(1)), Ordering::SeqCst);
         }
     }
 }
@@ -984,9 +990,22 @@ mod tests {
         assert_eq!(halt("1"), h(false, HaltOn::Fail, Threshold::Count(1)));
         assert_eq!(halt("-2"), h(true, HaltOn::Success, Threshold::Count(1)));
         assert_eq!(halt("soon,done=3"), h(false, HaltOn::Done, Threshold::Count(3)));
-        assert_eq!(halt("now,success=2.5%"), h(true, HaltOn::Success, Threshold::Percent(2.5)));
+        assert_eq!(
+            halt("now,success=2.5%"),
+            h(true, HaltOn::Success, Threshold::Percent(2.5))
+        );
         assert_eq!(halt("10%"), h(false, HaltOn::Fail, Threshold::Percent(10.0)));
-        for bad in ["", "now", "now,fail", "now,fail=0", "later,fail=1", "now,oops=1", "now,fail=0%", "now,fail=101%", "now,fail=-1"] {
+        for bad in [
+            "",
+            "now",
+            "now,fail",
+            "now,fail=0",
+            "later,fail=1",
+            "now,oops=1",
+            "now,fail=0%",
+            "now,fail=101%",
+            "now,fail=-1",
+        ] {
             let e = Halt::parse(bad).unwrap_err();
             assert!(e.starts_with(&format!("--halt {bad}:")), "{bad:?}: {e}");
         }

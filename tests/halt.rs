@@ -48,7 +48,12 @@ const CASES: &[(&str, &[&str], &str, i32)] = &[
     ("now,success=2", &["5", "0", "6"], "5\n0\n6\n", 2),
     ("now,done=1", &["4", "0"], "4\n", 4),
     ("now,done=3", &["0", "5", "6", "0"], "0\n5\n6\n", 2),
-    ("now,fail=20%", &["0", "5", "0", "0", "0", "0", "0", "0", "0", "0"], "0\n5\n0\n0\n0\n0\n0\n0\n0\n0\n", 10),
+    (
+        "now,fail=20%",
+        &["0", "5", "0", "0", "0", "0", "0", "0", "0", "0"],
+        "0\n5\n0\n0\n0\n0\n0\n0\n0\n0\n",
+        10,
+    ),
     ("now,done=50%", &["3", "0", "0", "0"], "3\n0\n", 25),
     ("soon,success=50%", &["3", "0", "0", "0"], "3\n0\n0\n", 0),
     ("never", &["0", "3", "4"], "0\n3\n4\n", 2),
@@ -69,14 +74,29 @@ fn each_halt_form_matches_gnu_parallel() {
         return;
     };
     for (halt, records, _, _) in CASES {
-        assert_eq!(ppool_run(halt, records), gnu_run(parallel, halt, records), "--halt {halt}");
+        assert_eq!(
+            ppool_run(halt, records),
+            gnu_run(parallel, halt, records),
+            "--halt {halt}"
+        );
     }
 }
 
 #[test]
 fn a_halt_says_why_and_fail_fast_is_now_fail_1() {
     let out = ppool()
-        .args(["imap", "-j1", "--halt", "soon,fail=2", "-s", "exit {}", ":::", "1", "2", "3"])
+        .args([
+            "imap",
+            "-j1",
+            "--halt",
+            "soon,fail=2",
+            "-s",
+            "exit {}",
+            ":::",
+            "1",
+            "2",
+            "3",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -86,11 +106,33 @@ fn a_halt_says_why_and_fail_fast_is_now_fail_1() {
     );
     // The last of --fail-fast, --collect-errors and --halt counts.
     ppool()
-        .args(["imap", "-j1", "--halt", "now,fail=1", "--collect-errors", "-s", "exit {}", ":::", "1", "2"])
+        .args([
+            "imap",
+            "-j1",
+            "--halt",
+            "now,fail=1",
+            "--collect-errors",
+            "-s",
+            "exit {}",
+            ":::",
+            "1",
+            "2",
+        ])
         .assert()
         .code(2);
     ppool()
-        .args(["imap", "-j1", "--collect-errors", "--halt", "2", "-s", "exit {}", ":::", "1", "2"])
+        .args([
+            "imap",
+            "-j1",
+            "--collect-errors",
+            "--halt",
+            "2",
+            "-s",
+            "exit {}",
+            ":::",
+            "1",
+            "2",
+        ])
         .assert()
         .code(1);
 }
@@ -100,7 +142,10 @@ fn a_bad_halt_is_a_usage_error_that_shows_the_form() {
     let out = ppool().args(["imap", "--halt", "later", "true"]).output().unwrap();
     assert_eq!(out.status.code(), Some(255));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("ppool: --halt later: give never, or WHEN,WHY=N"), "{err}");
+    assert!(
+        err.starts_with("ppool: --halt later: give never, or WHEN,WHY=N"),
+        "{err}"
+    );
 }
 
 /// `{%}` of each task: the slots a run used.
@@ -148,7 +193,10 @@ fn jobs_from_a_file() {
     std::fs::write(&file, "1\n").unwrap();
     assert_eq!(slots_used(file.to_str().unwrap(), 3), 1);
     std::fs::write(&file, "many\n").unwrap();
-    let out = ppool().args(["imap", "-j", file.to_str().unwrap(), "true"]).output().unwrap();
+    let out = ppool()
+        .args(["imap", "-j", file.to_str().unwrap(), "true"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(255));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--jobs"));
 }
