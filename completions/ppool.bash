@@ -85,7 +85,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__apply)
-            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -s -b -r -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -128,6 +128,10 @@ _ppool() {
                     return 0
                     ;;
                 --max-tasks-per-worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --halt)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -325,7 +329,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__imap)
-            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -s -b -r -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -368,6 +372,10 @@ _ppool() {
                     return 0
                     ;;
                 --max-tasks-per-worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --halt)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -425,7 +433,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__map)
-            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -s -b -r -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,6 +476,10 @@ _ppool() {
                     return 0
                     ;;
                 --max-tasks-per-worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --halt)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -511,7 +523,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__unordered)
-            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -s -b -r -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -554,6 +566,10 @@ _ppool() {
                     return 0
                     ;;
                 --max-tasks-per-worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --halt)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

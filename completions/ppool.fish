@@ -34,14 +34,15 @@ complete -c ppool -n "__fish_ppool_needs_command" -f -a "builtins" -d 'List the 
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l retries -d 'Run a failed task up to N more times' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
@@ -54,6 +55,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l json -d 'Each line
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l collect-errors -d 'Run every task, then report every failure (the default)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l tag -d 'Prefix each output line with the record and a TAB'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
@@ -61,14 +63,15 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume -d 'With --
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l retries -d 'Run a failed task up to N more times' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
@@ -81,6 +84,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l json -d 'Each line i
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l collect-errors -d 'Run every task, then report every failure (the default)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l tag -d 'Prefix each output line with the record and a TAB'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
@@ -88,14 +92,15 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume -d 'With --jo
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l retries -d 'Run a failed task up to N more times' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
@@ -108,6 +113,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l json -d 'Each line 
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l collect-errors -d 'Run every task, then report every failure (the default)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l tag -d 'Prefix each output line with the record and a TAB'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
@@ -115,14 +121,15 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume -d 'With --j
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l retries -d 'Run a failed task up to N more times' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
@@ -135,6 +142,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l json -d 'Each 
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l collect-errors -d 'Run every task, then report every failure (the default)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l tag -d 'Prefix each output line with the record and a TAB'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'

@@ -17,6 +17,11 @@ pub enum StopReason {
     FailFast {
         seq: u64,
     },
+    /// `--halt now,…` other than fail=1: the task with this sequence number
+    /// reached the threshold.
+    Halt {
+        seq: u64,
+    },
     Signal(i32),
     BrokenPipe,
     /// ppool's own error (see [`Cancel::error`]) while it ran this task.

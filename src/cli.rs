@@ -121,9 +121,9 @@ pub enum OutputFormat {
 /// Options shared by the four modes.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Run N tasks at once, fewer if the system's thread limit allows fewer [default: number of CPUs]
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Run N tasks at once, fewer if the system's thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]
+    #[arg(short, long, value_name = "N", allow_hyphen_values = true)]
+    pub jobs: Option<String>,
 
     /// Input records are separated by NUL, not newline
     #[arg(short = '0', long, help_heading = "Input")]
@@ -162,14 +162,22 @@ pub struct RunArgs {
     pub max_tasks_per_worker: Option<u64>,
 
     /// On the first failed task: start no more, stop the running ones, exit with its code
-    #[arg(long, overrides_with = "collect_errors", help_heading = "Failures")]
+    #[arg(long, overrides_with_all = ["collect_errors", "halt"], help_heading = "Failures")]
     pub fail_fast: bool,
 
     /// Run every task, then report every failure (the default)
-    #[arg(long, overrides_with = "fail_fast", help_heading = "Failures")]
+    #[arg(long, overrides_with_all = ["fail_fast", "halt"], help_heading = "Failures")]
     pub collect_errors: bool,
 
-    /// Run a failed task up to N more times
+    /// When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)
+    #[arg(long, value_name = "WHEN,WHY=N", overrides_with_all = ["fail_fast", "collect_errors"], help_heading = "Failures")]
+    pub halt: Option<String>,
+
+    /// Accepted for xargs: a run with no input runs no task
+    #[arg(short = 'r', long, help_heading = "Input")]
+    pub no_run_if_empty: bool,
+
+    /// Run a failed task up to N more times (N+1 attempts in all; GNU parallel's --retries N means N in all)
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Failures")]
     pub retries: u32,
 

@@ -83,6 +83,10 @@ pub(crate) struct Config {
     pub(crate) format: Format,
     pub(crate) runner: Runner,
     pub(crate) policy: Policy,
+    /// `--halt` as given, for the note a halt prints.
+    pub(crate) halt_text: Option<String>,
+    /// `--jobs FILE`: read again as tasks end; `jobs` is its first value.
+    pub(crate) jobs_file: Option<PathBuf>,
     pub(crate) retries: u32,
     pub(crate) timeout: Option<Duration>,
     pub(crate) grace: Duration,
@@ -101,12 +105,25 @@ pub(crate) struct Config {
 
 impl Config {
     pub(crate) fn new(mode: Mode, args: RunArgs) -> Result<Config> {
-        let jobs = match args.jobs {
-            Some(0) => bail!("--jobs must be at least 1"),
-            Some(n) => n,
+        let (jobs, jobs_file) = match args.jobs.as_deref() {
+            Some(text) => match parse_jobs(text, cpus) {
+                Some(n) => (n, None),
+                None => {
+                    let path = PathBuf::from(text);
+                    let n = read_jobs_file(&path).with_context(|| {
+                        format!("--jobs {text}: give N, N%, +N, -N, 0 or a file that holds one of them")
+                    })?;
+                    (n, Some(path))
+                }
+            },
             // apply runs one task: no need to ask the system for its CPUs.
-            None if mode == Mode::Apply => 1,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            None if mode == Mode::Apply => (1, None),
+            None => (cpus(), None),
+        };
+        let policy = match (&args.halt, args.fail_fast) {
+            (Some(text), _) => crate::scheduler::Halt::parse(text).map_err(anyhow::Error::msg)?,
+            (None, true) => Policy::FailFast,
+            (None, false) => Policy::CollectErrors,
         };
         let (words, groups) = split_groups(args.command);
         let runner = match (&args.builtin, &args.worker) {
@@ -177,7 +194,7 @@ impl Config {
             (_, true) => Resume::Failed,
             _ => Resume::No,
         };
-        let remote = remote(&args.ssh, args.ssh_file.as_deref(), args.jobs)?;
+        let remote = remote(&args.ssh, args.ssh_file.as_deref(), args.jobs.is_some().then_some(jobs))?;
         if remote.is_some() {
             if mode == Mode::Apply {
                 bail!("apply runs its one task here: use `ppool map --ssh` to run tasks on other hosts");
@@ -201,11 +218,9 @@ impl Config {
                 json: args.json,
             },
             runner,
-            policy: if args.fail_fast {
-                Policy::FailFast
-            } else {
-                Policy::CollectErrors
-            },
+            policy,
+            halt_text: args.halt.clone(),
+            jobs_file,
             retries: args.retries,
             timeout: args.timeout.map(|t| t.min(LONGEST)),
             grace: args.grace.min(LONGEST),
@@ -224,6 +239,59 @@ impl Config {
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
         })
     }
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The slots `-j 0` asks for: as many as the system allows. Slots start
+/// only as tasks keep them busy, and fewer when threads run out; each
+/// task holds a few descriptors (its pipes), so the descriptor limit
+/// bounds them.
+fn as_many_as_possible() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only the struct it is given, which lives here.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    let files = if ok { limit.rlim_cur } else { 1024 };
+    usize::try_from(files / 4).unwrap_or(usize::MAX).clamp(1, 32_768)
+}
+
+/// `--jobs` as GNU parallel reads it: `N`, `N%` of the CPUs, `+N` and `-N`
+/// (the CPUs plus or minus N, at least 1), `0`: as many as possible.
+/// `None` when it is none of these (then it names a file).
+fn parse_jobs(text: &str, cpus: fn() -> usize) -> Option<usize> {
+    let text = text.trim();
+    if let Some(pct) = text.strip_suffix('%') {
+        let pct: f64 = pct.parse().ok().filter(|p: &f64| p.is_finite() && *p >= 0.0)?;
+        return Some(((cpus() as f64 * pct / 100.0).floor() as usize).max(1));
+    }
+    if let Some(n) = text.strip_prefix('+') {
+        return Some(cpus().saturating_add(n.parse().ok()?));
+    }
+    if let Some(n) = text.strip_prefix('-') {
+        return Some(cpus().saturating_sub(n.parse().ok()?).max(1));
+    }
+    match text.parse::<usize>().ok()? {
+        0 => Some(as_many_as_possible()),
+        n => Some(n),
+    }
+}
+
+/// `--jobs FILE`: the first line of FILE, read as `--jobs` itself.
+fn read_jobs_file(path: &Path) -> Result<usize> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let first = text.lines().next().unwrap_or("").trim();
+    parse_jobs(first, cpus).with_context(|| format!("{} holds {first:?}", path.display()))
+}
+
+/// `--jobs FILE` again while the run goes on; `None` when it cannot be read
+/// or holds no count just now (the slots stay as they are).
+pub(crate) fn reread_jobs_file(path: &Path) -> Option<usize> {
+    read_jobs_file(path).ok()
 }
 
 /// Splits `cmd a ::: x y ::: 1 2` into the command words and the groups.
@@ -424,7 +492,7 @@ mod tests {
 
     #[test]
     fn usage_errors_say_what_to_do() {
-        let e = config(&["ppool", "map", "-j", "0", "true"]).unwrap_err();
+        let e = config(&["ppool", "map", "-j", "x/no/such", "true"]).unwrap_err();
         assert!(e.to_string().contains("--jobs"), "{e}");
         let e = config(&["ppool", "apply", "echo", ":::", "a", "b"]).unwrap_err();
         assert!(e.to_string().contains("ppool map"), "{e}");

@@ -89,11 +89,11 @@ pub struct Row {
 pub const TABLE: &[Row] = &[
     Row {
         codes: Codes::Each(&[0]),
-        when: "every task succeeded",
+        when: "every task succeeded, or a `--halt …,success=N` was reached",
     },
     Row {
         codes: Codes::Range(1, MOST_COUNTED as i32),
-        when: "with `--collect-errors` (the default): that many tasks failed",
+        when: "with `--collect-errors` (the default) or a `--halt` count: that many tasks failed; with a `--halt` percentage: that percentage of all tasks",
     },
     Row {
         codes: Codes::Each(&[MORE_THAN_COUNTED]),
@@ -101,7 +101,7 @@ pub const TABLE: &[Row] = &[
     },
     Row {
         codes: Codes::Task,
-        when: "with `--fail-fast`, and in `apply` (124 for a timeout, 128+N for signal N, 1 when it has none, as for invalid input)",
+        when: "with `--fail-fast` or a `--halt` threshold of 1, and in `apply` (124 for a timeout, 128+N for signal N, 1 when it has none, as for invalid input)",
     },
     Row {
         codes: Codes::Each(&[killed_by(libc::SIGINT), killed_by(libc::SIGTERM)]),
@@ -126,12 +126,15 @@ pub const TABLE: &[Row] = &[
 /// test holds it to [`TABLE`].
 pub const HELP: &str = "\
 Exit status:
-  0          every task succeeded
-  1–100      with --collect-errors (the default): that many tasks failed
+  0          every task succeeded, or a --halt …,success=N was reached
+  1–100      with --collect-errors (the default) or a --halt count: that many
+             tasks failed; with a --halt percentage: that percentage of all
+             tasks
   101        more than 100 tasks failed
   the failed task's code
-             with --fail-fast, and in apply (124 for a timeout, 128+N for signal
-             N, 1 when it has none, as for invalid input)
+             with --fail-fast or a --halt threshold of 1, and in apply (124 for
+             a timeout, 128+N for signal N, 1 when it has none, as for invalid
+             input)
   130 / 143  stopped by SIGINT / SIGTERM
   141        its reader closed stdout (ppool … | head -1), as for a process
              killed by SIGPIPE; nothing is printed
@@ -333,10 +336,15 @@ mod tests {
             assert!(line.chars().count() <= 80, "too long: {line}");
             assert!(!line.contains('`'), "markup left: {line}");
         }
-        assert!(text.contains("\n  0          every task succeeded\n"), "{text}");
+        assert!(
+            text.contains("\n  0          every task succeeded, or a --halt"),
+            "{text}"
+        );
         assert!(text.contains("\n  130 / 143  stopped by SIGINT / SIGTERM\n"), "{text}");
         assert!(
-            text.contains("\n  the failed task's code\n             with --fail-fast, and in apply (124 for"),
+            text.contains(
+                "\n  the failed task's code\n             with --fail-fast or a --halt threshold of 1, and in apply"
+            ),
             "{text}"
         );
         assert!(text.contains("ppool … | head -1"), "{text}");

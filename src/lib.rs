@@ -240,7 +240,14 @@ fn run_stream(
         config.jobs.min(total.max(1).try_into().unwrap_or(usize::MAX))
     });
     let window = (window && config.mode == Mode::Imap).then_some(scheduler::REORDER_WINDOW);
-    let plan = watch.plan(config, jobs, window, &skip, render);
+    let total = || known_total.or_else(|| lock(&read_end).total);
+    let jobs_from = |path: &std::path::Path| config::reread_jobs_file(path);
+    let jobs_file = config.jobs_file.as_deref().map(|path| move || jobs_from(path));
+    let mut plan = watch.plan(config, jobs, window, &skip, render);
+    plan.total = Some(&total);
+    plan.jobs_from = jobs_file
+        .as_ref()
+        .map(|read| read as &(dyn Fn() -> Option<usize> + Sync));
     let mut output = Output::new(config.output, config.tag);
     if let Some(bar) = &watch.bar {
         output.show_progress(bar.clone());
@@ -250,7 +257,7 @@ fn run_stream(
         cancel: Arc::clone(cancel),
         write_error: None,
     };
-    scheduler::run(&plan, records, executor, cancel, &mut consumer)?;
+    let run_end = scheduler::run(&plan, records, executor, cancel, &mut consumer)?;
     close();
     let missed = watch.observers.finish();
     let Printer { sink, write_error, .. } = consumer;
@@ -261,6 +268,7 @@ fn run_stream(
         return Ok(Ending::BrokenPipe);
     }
     let ending = sink.finish(cancel.reason()).or_else(quiet_broken_pipe)?;
+    let ending = halted(config, &run_end, total(), ending);
     if let Some(error) = cancel.error() {
         bail!("{error}");
     }
@@ -333,8 +341,32 @@ impl Watch {
             window,
             observers: &self.observers,
             command: self.commands.then_some(render),
+            total: None,
+            jobs_from: None,
         }
     }
+}
+
+/// A run that `--halt` stopped says so and exits as GNU parallel would.
+fn halted(config: &Config, run_end: &scheduler::RunEnd, total: Option<u64>, ending: Ending) -> Ending {
+    if let (Some(halted), Ending::Completed { .. }) = (run_end.halted, ending) {
+        let why = match halted.halt.on {
+            scheduler::HaltOn::Fail => "failed",
+            scheduler::HaltOn::Success => "succeeded",
+            scheduler::HaltOn::Done => "ended",
+        };
+        let how = if halted.halt.now {
+            "stopped the running tasks"
+        } else {
+            "started no more tasks"
+        };
+        say(&format!(
+            "ppool: {how} after task {} {why} (--halt {})",
+            halted.seq,
+            config.halt_text.as_deref().unwrap_or("")
+        ));
+    }
+    run_end.ending(config.policy, total, ending)
 }
 
 /// The consumer on the main thread: outcomes to the sink; a failed write

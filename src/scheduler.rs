@@ -2,7 +2,7 @@
 //! where and when, and when to stop starting new ones.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,10 +15,161 @@ use crate::slot_table::SlotTable;
 use crate::task::{Outcome, Status};
 
 /// What a failed task does to the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Policy {
+    /// `--fail-fast`, GNU's `--halt now,fail=1`.
     FailFast,
+    /// `--collect-errors`, GNU's `--halt never`: the default.
     CollectErrors,
+    /// Any other `--halt WHEN,WHY=N`.
+    Halt(Halt),
+}
+
+/// `--halt now|soon,fail|success|done=N|N%`, as GNU parallel spells it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Halt {
+    /// `now`: stop the running tasks; `soon`: let them finish.
+    pub now: bool,
+    pub on: HaltOn,
+    pub at: Threshold,
+}
+
+/// Which tasks count towards a halt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HaltOn {
+    Fail,
+    Success,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    Count(u64),
+    /// Of all the tasks: judged once their number is known.
+    Percent(f64),
+}
+
+impl Halt {
+    /// Parses GNU's spellings: `never`, `now,fail=1`, `soon,success=30%`,
+    /// and the old numbers `0`, `1`, `2`, `-1`, `-2` and `1-99%`.
+    pub fn parse(text: &str) -> Result<Policy, String> {
+        let bad = || {
+            format!(
+                "--halt {text}: give never, or WHEN,WHY=N: WHEN is now or soon, WHY is fail, success or done, N a count from 1 or a percentage (now,fail=1, soon,fail=10%)"
+            )
+        };
+        let halt = |now, on, at| Policy::Halt(Halt { now, on, at });
+        let policy = match text {
+            "never" | "0" => return Ok(Policy::CollectErrors),
+            "1" => halt(false, HaltOn::Fail, Threshold::Count(1)),
+            "2" => halt(true, HaltOn::Fail, Threshold::Count(1)),
+            "-1" => halt(false, HaltOn::Success, Threshold::Count(1)),
+            "-2" => halt(true, HaltOn::Success, Threshold::Count(1)),
+            _ if text.ends_with('%') && !text.contains(',') => {
+                halt(false, HaltOn::Fail, parse_threshold(text).ok_or_else(bad)?)
+            }
+            _ => {
+                let (when, why) = text.split_once(',').ok_or_else(bad)?;
+                let now = match when {
+                    "now" => true,
+                    "soon" => false,
+                    _ => return Err(bad()),
+                };
+                let (on, n) = why.split_once('=').ok_or_else(bad)?;
+                let on = match on {
+                    "fail" => HaltOn::Fail,
+                    "success" => HaltOn::Success,
+                    "done" => HaltOn::Done,
+                    _ => return Err(bad()),
+                };
+                halt(now, on, parse_threshold(n).ok_or_else(bad)?)
+            }
+        };
+        Ok(match policy {
+            Policy::Halt(Halt {
+                now: true,
+                on: HaltOn::Fail,
+                at: Threshold::Count(1),
+            }) => Policy::FailFast,
+            other => other,
+        })
+    }
+
+    /// Whether the tasks counted so far reach the threshold; `total` is
+    /// the number of tasks, when known.
+    fn reached(&self, tally: &Tally, total: Option<u64>) -> bool {
+        let count = match self.on {
+            HaltOn::Fail => tally.failed,
+            HaltOn::Success => tally.succeeded,
+            HaltOn::Done => tally.ended,
+        };
+        match self.at {
+            Threshold::Count(n) => count >= n,
+            Threshold::Percent(pct) => {
+                total.is_some_and(|total| total > 0 && count as f64 * 100.0 >= pct * total as f64)
+            }
+        }
+    }
+}
+
+/// `N` (from 1) or `N%` (above 0, at most 100).
+fn parse_threshold(text: &str) -> Option<Threshold> {
+    match text.strip_suffix('%') {
+        Some(pct) => {
+            let pct: f64 = pct.parse().ok()?;
+            (pct > 0.0 && pct <= 100.0).then_some(Threshold::Percent(pct))
+        }
+        None => text.parse().ok().filter(|&n| n >= 1).map(Threshold::Count),
+    }
+}
+
+/// The tasks of a run that ended by themselves (not by a stop, not
+/// skipped), as a halt counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub ended: u64,
+    pub failed: u64,
+    pub succeeded: u64,
+}
+
+/// A halt that happened: the task that reached the threshold, and its own
+/// exit status.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Halted {
+    pub halt: Halt,
+    pub seq: u64,
+    pub code: i32,
+}
+
+/// How the scheduler saw a run end: what a halt needs for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RunEnd {
+    pub tally: Tally,
+    pub halted: Option<Halted>,
+}
+
+impl RunEnd {
+    /// The exit status GNU parallel gives for a `--halt` run, from how the
+    /// sink saw it end: with a threshold of 1 the status of the task that
+    /// reached it; after `success`, 0; with a percentage, the percentage
+    /// of all tasks that failed; else the number of failed tasks.
+    pub fn ending(&self, policy: Policy, total: Option<u64>, ending: crate::exit::Ending) -> crate::exit::Ending {
+        use crate::exit::Ending;
+        let (Policy::Halt(halt), Ending::Completed { failed }) = (policy, ending) else {
+            return ending;
+        };
+        match (self.halted, halt.at) {
+            (Some(h), _) if h.halt.on == HaltOn::Success => Ending::Completed { failed: 0 },
+            (Some(h), Threshold::Count(1)) => Ending::FailFast { code: h.code },
+            (_, Threshold::Percent(_)) => {
+                let total = total.unwrap_or(self.tally.ended).max(1);
+                Ending::Completed {
+                    failed: (self.tally.failed * 100).div_ceil(total).min(100),
+                }
+            }
+            _ => Ending::Completed { failed },
+        }
+    }
 }
 
 /// Batches of outcomes waiting for the sink; a slow stdout holds the slots back.
@@ -52,6 +203,11 @@ pub struct Plan<'a> {
     /// Sets each outcome's command line before the observers see it; only
     /// given when one of them needs it, so other runs pay nothing.
     pub command: Option<Render<'a>>,
+    /// The number of tasks, once known: a `--halt` percentage is of it.
+    pub total: Option<&'a (dyn Fn() -> Option<u64> + Sync)>,
+    /// `--jobs FILE`: the slots the file asks for now, read again at most
+    /// every second as tasks end.
+    pub jobs_from: Option<&'a (dyn Fn() -> Option<usize> + Sync)>,
 }
 
 impl Plan<'_> {
@@ -107,12 +263,13 @@ pub fn run(
     executor: &dyn Executor,
     cancel: &Arc<Cancel>,
     consumer: &mut dyn Consumer,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<RunEnd> {
     let dispenser = Dispenser {
         inner: Mutex::new((records, VecDeque::new())),
         window: plan.window,
         oldest: SlotTable::new(),
         next: AtomicU64::new(1),
+        halted: AtomicBool::new(false),
     };
     let slots = Slots {
         plan,
@@ -122,7 +279,10 @@ pub fn run(
         started: AtomicUsize::new(0),
         idle: AtomicUsize::new(0),
         limit: AtomicUsize::new(plan.jobs.max(1)),
+        wanted: AtomicUsize::new(plan.jobs_from.and_then(|read| read()).unwrap_or(plan.jobs).max(1)),
+        read_at: Mutex::new(std::time::Instant::now()),
         starting: Mutex::new(()),
+        end: Mutex::new(RunEnd::default()),
     };
     let (tx, rx) = sync_channel(OUTCOME_QUEUE);
     std::thread::scope(|scope| {
@@ -152,7 +312,9 @@ pub fn run(
             }
         }
         Ok(())
-    })
+    })?;
+    let end = *crate::lock(&slots.end);
+    Ok(end)
 }
 
 /// The slot threads of a run, started as they are needed.
@@ -167,8 +329,15 @@ struct Slots<'a> {
     idle: AtomicUsize,
     /// The most slots to start: `--jobs`, fewer once the system refused one.
     limit: AtomicUsize,
+    /// The slots `--jobs FILE` asks for now (else `--jobs`): a slot above
+    /// it waits instead of taking records.
+    wanted: AtomicUsize,
+    /// When `--jobs FILE` was last read.
+    read_at: Mutex<std::time::Instant>,
     /// Held while a slot starts, so slot numbers have no gaps.
     starting: Mutex<()>,
+    /// What a `--halt` counts, and the halt once it happened.
+    end: Mutex<RunEnd>,
 }
 
 impl<'a> Slots<'a> {
@@ -183,7 +352,10 @@ impl<'a> Slots<'a> {
     ) -> std::io::Result<()> {
         let _starting = crate::lock(&self.starting);
         let started = self.started.load(Ordering::SeqCst);
-        let limit = self.limit.load(Ordering::SeqCst);
+        let limit = self
+            .limit
+            .load(Ordering::SeqCst)
+            .min(self.wanted.load(Ordering::SeqCst));
         if started >= limit {
             return Ok(());
         }
@@ -220,6 +392,57 @@ impl<'a> Slots<'a> {
             }
         }
     }
+
+    /// Counts ended tasks for `--halt` and halts the run when they reach
+    /// its threshold: `now` stops the running tasks, `soon` only starts no
+    /// more.
+    fn count(&self, outcomes: &[Outcome]) {
+        let Policy::Halt(halt) = self.plan.policy else {
+            return;
+        };
+        let mut end = crate::lock(&self.end);
+        for outcome in outcomes {
+            if outcome.ended_in_stop || outcome.status == Status::Skipped {
+                continue;
+            }
+            end.tally.ended += 1;
+            if outcome.status.is_failure() {
+                end.tally.failed += 1;
+            } else {
+                end.tally.succeeded += 1;
+            }
+            if end.halted.is_none() && halt.reached(&end.tally, self.plan.total.and_then(|total| total())) {
+                end.halted = Some(Halted {
+                    halt,
+                    seq: outcome.seq,
+                    code: outcome.own_exit_code(),
+                });
+                self.dispenser.halted.store(true, Ordering::SeqCst);
+                if halt.now {
+                    self.cancel.stop(StopReason::Halt { seq: outcome.seq });
+                }
+            }
+        }
+    }
+
+    /// `--jobs FILE`: reads the file again when a second has passed since
+    /// it was last read.
+    fn reread_jobs(&self) {
+        let Some(read) = self.plan.jobs_from else {
+            return;
+        };
+        {
+            let mut at = crate::lock(&self.read_at);
+            if at.elapsed() < Duration::from_secs(1) {
+                return;
+            }
+            *at = std::time::Instant::now();
+        }
+        if let Some(wanted) = read() {
+            self.wanted
+                .store(wanted.clamp(1, self.plan.jobs.max(1)), Ordering::SeqCst);
+        }
+    }
 }
 
 fn run_slot<'scope>(
@@ -244,6 +467,7 @@ fn run_slot<'scope>(
                 cancel.stop(StopReason::FailFast { seq: failed.seq });
             }
         }
+        slots.count(&outcomes);
         tx.send(outcomes).is_ok()
     };
     let deliver = |record: &Record, mut outcome: Outcome| {
@@ -260,6 +484,17 @@ fn run_slot<'scope>(
             // Retired: the system had no room for this many slots.
             dispenser.oldest[slot].store(0, Ordering::SeqCst);
             return;
+        }
+        slots.reread_jobs();
+        if slot > slots.wanted.load(Ordering::SeqCst) {
+            // `--jobs FILE` asks for fewer slots: this one waits until it
+            // asks for more again, or the run ends.
+            dispenser.oldest[slot].store(0, Ordering::SeqCst);
+            if cancel.is_stopping() || dispenser.halted.load(Ordering::SeqCst) || dispenser.is_drained() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
         }
         // Asked each time: an executor may learn its best batch size as it goes.
         let batch_size = executor.batch_size().max(1);
@@ -405,9 +640,28 @@ struct Dispenser {
     oldest: SlotTable<AtomicU64>,
     /// The sequence number of the next record handed out.
     next: AtomicU64,
+    /// A `--halt` was reached: hand out no more records.
+    halted: AtomicBool,
 }
 
 impl Dispenser {
+    /// Whether the input has ended and every record was handed out.
+    fn is_drained(&self) -> bool {
+        let mut guard = crate::lock(&self.inner);
+        let (rx, pending) = &mut *guard;
+        if !pending.is_empty() {
+            return false;
+        }
+        match rx.try_recv() {
+            Ok(batch) => {
+                pending.extend(batch);
+                false
+            }
+            Err(TryRecvError::Empty) => false,
+            Err(TryRecvError::Disconnected) => true,
+        }
+    }
+
     /// Up to `count` records: fewer when no more are ready just now.
     fn take(&self, slot: usize, count: usize, cancel: &Cancel) -> Option<Vec<Record>> {
         self.oldest[slot].store(0, Ordering::SeqCst);
@@ -433,7 +687,7 @@ impl Dispenser {
         let mut guard = crate::lock(&self.inner);
         let (rx, pending) = &mut *guard;
         loop {
-            if cancel.is_stopping() {
+            if cancel.is_stopping() || self.halted.load(Ordering::SeqCst) {
                 return None;
             }
             if !pending.is_empty() {
@@ -514,6 +768,8 @@ mod tests {
 
     struct Report {
         ending: Ending,
+        /// What the scheduler counted for `--halt`, and the halt.
+        end: RunEnd,
         stdout: String,
         stderr: String,
         seen: Vec<Seen>,
@@ -543,6 +799,8 @@ mod tests {
             window: None,
             observers: &NO_OBSERVERS,
             command: None,
+            total: None,
+            jobs_from: None,
         }
     }
 
@@ -574,14 +832,16 @@ mod tests {
             screen: screen.clone(),
             seen: Vec::new(),
         };
-        std::thread::scope(|scope| {
+        let end = std::thread::scope(|scope| {
             scope.spawn(|| stop(&cancel));
-            run(plan, rx, fake, &cancel, &mut watch).expect("the slots start");
+            run(plan, rx, fake, &cancel, &mut watch).expect("the slots start")
         });
         let Watch { sink, seen, .. } = watch;
-        let ending = sink.finish(cancel.reason()).unwrap();
+        let total = plan.total.and_then(|total| total());
+        let ending = end.ending(plan.policy, total, sink.finish(cancel.reason()).unwrap());
         Report {
             ending,
+            end,
             stdout: screen.stdout(),
             stderr: screen.stderr(),
             seen,
@@ -714,6 +974,148 @@ mod tests {
                 report.stderr
             );
         }
+    }
+
+    fn halt(text: &str) -> Policy {
+        Halt::parse(text).unwrap()
+    }
+
+    #[test]
+    fn halt_reads_gnu_parallels_spellings() {
+        let h = |now, on, at| Policy::Halt(Halt { now, on, at });
+        assert_eq!(halt("never"), Policy::CollectErrors);
+        assert_eq!(halt("0"), Policy::CollectErrors);
+        assert_eq!(halt("now,fail=1"), Policy::FailFast);
+        assert_eq!(halt("2"), Policy::FailFast);
+        assert_eq!(halt("1"), h(false, HaltOn::Fail, Threshold::Count(1)));
+        assert_eq!(halt("-2"), h(true, HaltOn::Success, Threshold::Count(1)));
+        assert_eq!(halt("soon,done=3"), h(false, HaltOn::Done, Threshold::Count(3)));
+        assert_eq!(
+            halt("now,success=2.5%"),
+            h(true, HaltOn::Success, Threshold::Percent(2.5))
+        );
+        assert_eq!(halt("10%"), h(false, HaltOn::Fail, Threshold::Percent(10.0)));
+        for bad in [
+            "",
+            "now",
+            "now,fail",
+            "now,fail=0",
+            "later,fail=1",
+            "now,oops=1",
+            "now,fail=0%",
+            "now,fail=101%",
+            "now,fail=-1",
+        ] {
+            let e = Halt::parse(bad).unwrap_err();
+            assert!(e.starts_with(&format!("--halt {bad}:")), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn halt_soon_starts_no_more_and_lets_the_running_task_finish() {
+        // Task 1 fails while task 2 runs; task 2 ends after task 1 reached the sink.
+        let fake = Fake::new()
+            .task(1, Task::fails(7).after_start_of(2))
+            .task(2, Task::ok().after(1));
+        let report = drive(Mode::Imap, &plan(2, halt("soon,fail=1")), &fake, records(5));
+        assert_eq!(report.outcome(2).status, Status::Ok);
+        assert!(!report.outcome(2).ended_in_stop);
+        assert_eq!([3, 4, 5].map(|seq| fake.attempts(seq)), [0, 0, 0]);
+        assert_eq!(report.stdout, "1\n2\n");
+        assert_eq!(report.end.halted.map(|h| h.seq), Some(1));
+        // GNU parallel: with fail=1, the failed task's own status.
+        assert_eq!(report.ending, Ending::FailFast { code: 7 });
+    }
+
+    #[test]
+    fn halt_now_on_a_count_stops_the_running_tasks_and_exits_with_the_number_failed() {
+        let fake = Fake::new()
+            .task(1, Task::ok().until_stopped())
+            .task(2, Task::fails(5))
+            .task(3, Task::fails(6));
+        let report = drive(Mode::Unordered, &plan(2, halt("now,fail=2")), &fake, records(6));
+        assert!(report.outcome(1).ended_in_stop);
+        assert_eq!([4, 5, 6].map(|seq| fake.attempts(seq)), [0, 0, 0]);
+        assert_eq!(report.end.halted.map(|h| h.seq), Some(3));
+        assert_eq!(report.end.tally.failed, 2);
+        // The task the stop killed is not printed; the others are.
+        assert_eq!(report.stdout, "2\n3\n");
+        assert_eq!(report.ending, Ending::Completed { failed: 3 });
+    }
+
+    #[test]
+    fn halt_on_success_exits_0_whatever_failed_before() {
+        for mode in [Mode::Map, Mode::Imap, Mode::Unordered] {
+            let fake = Fake::new().task(1, Task::fails(3)).task(2, Task::ok());
+            let report = drive(mode, &plan(1, halt("now,success=1")), &fake, records(4));
+            assert_eq!(fake.attempts(3), 0, "{mode:?}");
+            assert_eq!(report.stdout, "1\n2\n", "{mode:?}");
+            assert_eq!(crate::exit::code(report.ending), 0, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn halt_on_a_percentage_counts_all_tasks_and_exits_with_the_percentage_failed() {
+        let total = || Some(8);
+        // 2 of 8 failed: 25%.
+        let fake = Fake::new().task(1, Task::fails(1)).task(3, Task::fails(1));
+        let mut plan = plan(1, halt("soon,fail=25%"));
+        plan.total = Some(&total);
+        let report = drive(Mode::Imap, &plan, &fake, records(8));
+        assert_eq!(report.end.halted.map(|h| h.seq), Some(3));
+        assert_eq!(fake.attempts(4), 0);
+        assert_eq!(report.ending, Ending::Completed { failed: 25 });
+        // Not reached: still the percentage that failed (1 of 8: 13%).
+        let fake = Fake::new().task(2, Task::fails(1));
+        let report = drive(Mode::Imap, &plan, &fake, records(8));
+        assert_eq!(report.end.halted, None);
+        assert_eq!(fake.runs().len(), 8);
+        assert_eq!(report.ending, Ending::Completed { failed: 13 });
+    }
+
+    #[test]
+    fn done_counts_every_task_and_its_threshold_of_one_gives_that_tasks_status() {
+        let fake = Fake::new().task(1, Task::fails(4));
+        let report = drive(Mode::Imap, &plan(1, halt("now,done=1")), &fake, records(3));
+        assert_eq!(fake.runs().len(), 1);
+        assert_eq!(report.ending, Ending::FailFast { code: 4 });
+        let fake = Fake::new().task(3, Task::fails(4));
+        let report = drive(Mode::Imap, &plan(1, halt("soon,done=2")), &fake, records(3));
+        assert_eq!(fake.runs().len(), 2);
+        assert_eq!(report.ending, Ending::Completed { failed: 0 });
+    }
+
+    #[test]
+    fn the_jobs_file_is_read_again_as_tasks_end() {
+        // The file asks for 1 slot at first, then for 2 while task 1
+        // runs: tasks 2 and 3 can only end by running together, after task
+        // 1 ended and the file was read again (a second after the start).
+        let wanted = AtomicUsize::new(1);
+        let read = || Some(wanted.load(Ordering::SeqCst));
+        let fake = Fake::new()
+            .task(1, Task::ok().runs_for(Duration::from_millis(1100)))
+            .task(2, Task::ok().together(2))
+            .task(3, Task::ok().together(2));
+        let mut plan = plan(4, Policy::CollectErrors);
+        plan.jobs_from = Some(&read);
+        let report = drive_with(Mode::Imap, &plan, &fake, records(3), |_| {
+            fake.wait_until("task 1 to start", |events| events.contains(&Event::Start(1)));
+            assert_eq!(fake.max_running(), 1);
+            wanted.store(2, Ordering::SeqCst);
+        });
+        assert_eq!(report.stdout, "1\n2\n3\n");
+        assert_eq!(fake.max_running(), 2);
+    }
+
+    #[test]
+    fn the_jobs_file_caps_the_slots() {
+        let read = || Some(1);
+        let fake = Fake::new();
+        let mut plan = plan(4, Policy::CollectErrors);
+        plan.jobs_from = Some(&read);
+        let report = drive(Mode::Unordered, &plan, &fake, records(6));
+        assert_eq!(report.seen.len(), 6);
+        assert_eq!(fake.max_running(), 1);
     }
 
     #[test]

@@ -147,6 +147,13 @@ impl Sink {
     /// Prints what is still held and the summary; says how the run ended.
     pub fn finish(mut self, stop: Option<StopReason>) -> io::Result<Ending> {
         match (self.mode, stop) {
+            // A halt keeps what ended before it, in input order.
+            (Mode::Map, Some(StopReason::Halt { .. })) => {
+                let held = std::mem::take(&mut self.held).into_values();
+                for mut outcome in held {
+                    self.output.write(&mut outcome, true)?;
+                }
+            }
             // An interrupted map never completed: all-or-nothing prints nothing.
             (Mode::Map, Some(_)) => {}
             (Mode::Map, None) | (Mode::Imap, _) => {
@@ -170,6 +177,8 @@ impl Sink {
                     code: self.stopped_code.unwrap_or(1),
                 });
             }
+            // The caller tells of the halt and gives its exit status.
+            Some(StopReason::Halt { .. }) => Ending::Completed { failed: self.failed },
             // The caller ends the run with ppool's own error instead.
             Some(StopReason::Error { .. }) => return Ok(Ending::Completed { failed: self.failed }),
             None => Ending::Completed { failed: self.failed },
@@ -212,13 +221,15 @@ enum Shown {
 /// the outcome's own record, not the time its outcome reaches the sink.
 fn shown(mode: Mode, stop: Option<StopReason>, outcome: &Outcome) -> Shown {
     let failed = match stop {
-        Some(StopReason::FailFast { seq } | StopReason::Error { seq }) => Some(seq),
+        Some(StopReason::FailFast { seq } | StopReason::Error { seq } | StopReason::Halt { seq }) => Some(seq),
         _ => None,
     };
     let is_failed = failed == Some(outcome.seq);
-    let fail_fast = matches!(stop, Some(StopReason::FailFast { .. }));
+    let halt = matches!(stop, Some(StopReason::Halt { .. }));
+    let fail_fast = halt || matches!(stop, Some(StopReason::FailFast { .. }));
     match mode {
-        Mode::Map if is_failed && fail_fast => Shown::StderrOnly,
+        Mode::Map if halt && outcome.ended_in_stop && !is_failed => Shown::Not,
+        Mode::Map if is_failed && fail_fast && !halt => Shown::StderrOnly,
         Mode::Map => Shown::InTurn,
         Mode::Imap if outcome.seq > last_shown(stop) => Shown::Not,
         Mode::Imap => Shown::InTurn,
@@ -234,7 +245,7 @@ fn shown(mode: Mode, stop: Option<StopReason>, outcome: &Outcome) -> Shown {
 /// `imap`: the last task a stop lets through, in input order.
 fn last_shown(stop: Option<StopReason>) -> u64 {
     match stop {
-        Some(StopReason::FailFast { seq }) => seq,
+        Some(StopReason::FailFast { seq } | StopReason::Halt { seq }) => seq,
         Some(StopReason::Error { seq }) => seq.saturating_sub(1),
         _ => u64::MAX,
     }

@@ -338,7 +338,7 @@ fn exit_status_counts_failures_and_caps_at_101() {
 fn usage_errors_exit_255_with_a_ppool_message_and_no_stdout() {
     for args in [
         &["imap", "--no-such-flag", "true"][..],
-        &["imap", "-j", "0", "true"],
+        &["imap", "-j", "/no/such/jobs-file", "true"],
         &["apply", "echo", ":::", "a", "b"],
         &["imap"],
         &["frobnicate"],

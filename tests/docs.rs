@@ -178,7 +178,10 @@ fn help_ends_with_the_exit_status_table() {
     let text = generated(&["--help"]);
     let block = &text[text.find("\nExit status:\n").expect("no Exit status block in --help")..];
     assert!(block.contains(ppool::exit::HELP), "{text}");
-    assert!(block.contains("\n  0          every task succeeded\n"), "{block}");
+    assert!(
+        block.contains("\n  0          every task succeeded, or a --halt"),
+        "{block}"
+    );
     assert!(block.contains("\n  255        ppool's own error: bad usage"), "{block}");
 }
 

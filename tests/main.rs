@@ -5,6 +5,7 @@ mod builtins;
 mod core;
 mod docs;
 mod dry_run;
+mod halt;
 mod help;
 mod joblog;
 mod layers;
