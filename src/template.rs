@@ -338,6 +338,10 @@ impl Template {
                 argv.push(word.raw.clone());
                 continue;
             }
+            if word.is_record_past(members.len()) {
+                // As the shell drops an empty word GNU parallel gives it.
+                continue;
+            }
             let mut out = Vec::new();
             if self.batch_style == BatchStyle::Repeat && word.per_record() {
                 for member in members {
@@ -387,6 +391,11 @@ impl Template {
 }
 
 impl Word {
+    /// Whether the word is only `{N}` (or `{N.}`, …) with N past a batch of `count` records.
+    fn is_record_past(&self, count: usize) -> bool {
+        matches!(&self.segments[..], [Segment::Placeholder(Placeholder::Value(Some(index), _), _)] if *index >= count)
+    }
+
     /// Whether the word holds a placeholder whose value differs from record
     /// to record of a batch (`{}`, `{.}`, a JSON field; not `{#}` or `{N}`).
     fn per_record(&self) -> bool {
@@ -422,10 +431,10 @@ fn batch_word(
             Segment::Placeholder(Placeholder::Slot, _) => write_number(last(out), slot as u64),
             Segment::Placeholder(placeholder, context) => {
                 let values: Vec<(Cow<'_, [u8]>, &Record)> = match (placeholder, member) {
-                    // `{N}` is the batch's record N, empty past its end (GNU parallel).
+                    // `{N}` is the batch's record N, nothing past its end (GNU parallel).
                     (Placeholder::Value(Some(index), rule), _) => match members.get(*index) {
                         Some(m) => vec![(apply_rule(*rule, &m.whole), m)],
-                        None => vec![(Cow::Borrowed(&b""[..]), batch)],
+                        None => Vec::new(),
                     },
                     (_, Some(m)) => vec![(value(placeholder, m, slot)?, m)],
                     (_, None) => members
