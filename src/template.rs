@@ -2098,7 +2098,39 @@ mod tests {
                 fields,
                 json,
                 invalid,
+                batch: Vec::new(),
             })
+    }
+
+    #[test]
+    fn a_batch_is_never_longer_than_its_measured_size() {
+        let records: Vec<Record> = ["a", "bb b", "it's", ""]
+            .iter()
+            .enumerate()
+            .map(|(i, w)| Record::text(i as u64 + 1, w.as_bytes().to_vec()))
+            .collect();
+        let batch = Record::batch(12345, records.clone());
+        for style in [BatchStyle::Repeat, BatchStyle::Join] {
+            for template in [
+                Template::parse(&words(&["echo", "x{}y", "{.}", "{#}"]), false).unwrap(),
+                Template::parse(&words(&["echo"]), false).unwrap(),
+                Template::parse_shell(&words(&["echo", "'{}'", "{}", "{#}"]), false).unwrap(),
+            ] {
+                let template = template.with_batch_style(style);
+                let measured = template.batch_base() + records.iter().map(|r| template.batch_size(r)).sum::<usize>();
+                let actual = if template.shell {
+                    template.render_shell(&batch, 1).unwrap().len() + 1
+                } else {
+                    template
+                        .render_argv(&batch, 1)
+                        .unwrap()
+                        .iter()
+                        .map(|w| w.len() + 1)
+                        .sum()
+                };
+                assert!(actual <= measured, "{style:?} {template:?}: {actual} > {measured}");
+            }
+        }
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {

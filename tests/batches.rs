@@ -162,16 +162,28 @@ fn x_fills_the_command_line_as_xargs_does_and_a_record_too_long_fails_alone() {
 #[test]
 fn batches_are_usage_errors_with_builtins_workers_and_apply() {
     for (args, says) in [
-        (&["map", "-n", "2", "--builtin", "echo", ":::", "a"][..], "not --builtin or --worker"),
-        (&["map", "-X", "--worker", "cat", ":::", "a"], "not --builtin or --worker"),
+        (
+            &["map", "-n", "2", "--builtin", "echo", ":::", "a"][..],
+            "not --builtin or --worker",
+        ),
+        (
+            &["map", "-X", "--worker", "cat", ":::", "a"],
+            "not --builtin or --worker",
+        ),
         (&["apply", "-n", "2", "echo", ":::", "a"], "for map, imap and unordered"),
         (&["map", "-n", "0", "echo", ":::", "a"], "at least 1"),
-        (&["map", "--max-chars", "100", "echo", ":::", "a"], "give -X, -m or -n N"),
+        (
+            &["map", "--max-chars", "100", "echo", ":::", "a"],
+            "give -X, -m or -n N",
+        ),
     ] {
         let output = run(args);
         assert_eq!(output.status.code(), Some(255), "{args:?}");
         let stderr = stderr_of(&output);
-        assert!(stderr.starts_with("ppool: ") && stderr.contains(says), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("ppool: ") && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
     }
 }
 
