@@ -15,7 +15,7 @@ usage: benches/compare.sh [options]
                       (default: "2 $(nproc)", duplicates removed)
   --quick             smaller sizes and fewer runs: a smoke test of the harness
   --only LIST         run only these workloads (comma or space separated):
-                      true echo shell imap builtin-echo memory startup
+                      true echo shell imap builtin-echo memory startup batch
   --tools LIST        run only these tools (comma or space separated):
                       ppool xargs parallel rust-parallel floor python
   --runs N            hyperfine runs per measurement (default 5, quick 3)
@@ -113,19 +113,21 @@ if [ "$quick" = 1 ]; then
     sleep_tasks=40      # tasks in imap
     stream=1000000      # records through builtin echo and in the memory workload
     startup_runs=30
+    batch_paths=20000   # paths through `stat` in the batch workload
     : "${runs:=3}"
 else
     tasks=10000
     sleep_tasks=200
     stream=10000000
     startup_runs=200
+    batch_paths=20000
     : "${runs:=5}"
 fi
 big=1000000000          # bytes printed by the one big task (1 GB), quick too
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "bad --runs: $runs"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "bad --rounds: $rounds"
 
-all_workloads="true echo shell imap builtin-echo memory startup"
+all_workloads="true echo shell imap builtin-echo memory startup batch"
 wanted_workloads=$(tr ',' ' ' <<<"${only:-$all_workloads}")
 for w in $wanted_workloads; do
     [[ " $all_workloads " == *" $w "* ]] || die "unknown workload: $w (one of: $all_workloads)"
@@ -190,7 +192,12 @@ awk -v n="$sleep_tasks" 'BEGIN { for (i = 1; i <= n; i++) print (i % 8 == 1) ? "
 if want_workload builtin-echo || want_workload memory; then
     seq "$stream" >"$work/stream.in"
 fi
+if want_workload batch; then
+    # Real paths for `stat`: 20,000 files (fewer where the system has fewer).
+    find /usr -type f 2>/dev/null | head -n "$batch_paths" >"$work/paths.in" || true
+fi
 T_IN=$(q "$work/tasks.in")
+P_IN=$(q "$work/paths.in")
 S_IN=$(q "$work/sleep.in")
 B_IN=$(q "$work/stream.in")
 
@@ -326,6 +333,25 @@ for j in "${jobs_arr[@]}"; do
             "rust-parallel -j$j true < $T_IN"
         bench true "$j" floor "$tasks" "$FLOOR -i $j 0 echo < $T_IN | wc -l" "$tasks" \
             "$FLOOR -i $j 0 true < $T_IN"
+        flush
+    fi
+
+    # batch: many records per command, `stat -c %s` over real paths. The
+    # `batch` rows group 500 paths a command; the `batch-x` rows as many as
+    # fit a command line (xargs' own default, ppool -X).
+    if want_workload batch; then
+        n=$(wc -l <"$work/paths.in")
+        c="$PP unordered -j$j -n 500 stat -c %s < $P_IN"
+        bench batch "$j" "ppool" "$n" "$c | wc -l" "$n" "$c"
+        c="xargs -P $j -n 500 -d '\n' stat -c %s < $P_IN"
+        bench batch "$j" xargs "$n" "$c | wc -l" "$n" "$c"
+        c="$PAR -j$j -m -n 500 stat -c %s < $P_IN"
+        bench batch "$j" "parallel -m" "$n" "$c | wc -l" "$n" "$c"
+        flush
+        c="$PP unordered -j$j -X stat -c %s < $P_IN"
+        bench batch-x "$j" "ppool -X" "$n" "$c | wc -l" "$n" "$c"
+        c="xargs -P $j -d '\n' stat -c %s < $P_IN"
+        bench batch-x "$j" xargs "$n" "$c | wc -l" "$n" "$c"
         flush
     fi
 

@@ -85,7 +85,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__apply)
-            opts="-j -0 -a -s -b -r -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -N -n -L -X -m -s -b -r -S -h --jobs --null --arg-file --colsep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -108,6 +108,30 @@ _ppool() {
                     return 0
                     ;;
                 --colsep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -L)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-chars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -329,7 +353,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__imap)
-            opts="-j -0 -a -s -b -r -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -N -n -L -X -m -s -b -r -S -h --jobs --null --arg-file --colsep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,6 +376,30 @@ _ppool() {
                     return 0
                     ;;
                 --colsep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -L)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-chars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -433,7 +481,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__map)
-            opts="-j -0 -a -s -b -r -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -N -n -L -X -m -s -b -r -S -h --jobs --null --arg-file --colsep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,6 +504,30 @@ _ppool() {
                     return 0
                     ;;
                 --colsep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -L)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-chars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -523,7 +595,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__unordered)
-            opts="-j -0 -a -s -b -r -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -N -n -L -X -m -s -b -r -S -h --jobs --null --arg-file --colsep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,6 +618,30 @@ _ppool() {
                     return 0
                     ;;
                 --colsep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-args)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -L)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-chars)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

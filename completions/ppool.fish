@@ -37,6 +37,9 @@ complete -c ppool -n "__fish_ppool_needs_command" -f -a "help" -d 'Print this me
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
@@ -52,6 +55,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -s S -l ssh -d 'Run t
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l collect-errors -d 'Run every task, then report every failure (the default)'
@@ -66,6 +71,9 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Prin
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
@@ -81,6 +89,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -s S -l ssh -d 'Run tas
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l collect-errors -d 'Run every task, then report every failure (the default)'
@@ -95,6 +105,9 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -s h -l help -d 'Print 
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
@@ -110,6 +123,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -s S -l ssh -d 'Run ta
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l collect-errors -d 'Run every task, then report every failure (the default)'
@@ -124,6 +139,9 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -s h -l help -d 'Print
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
@@ -139,6 +157,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s S -l ssh -d 'R
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l collect-errors -d 'Run every task, then report every failure (the default)'

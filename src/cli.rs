@@ -141,6 +141,39 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Input")]
     pub json: bool,
 
+    /// Up to N records per command (xargs -n; -N is GNU parallel's spelling): with no placeholder they are appended as arguments; {1}..{N} name them
+    #[arg(
+        short = 'n',
+        long,
+        visible_short_alias = 'N',
+        value_name = "N",
+        overrides_with = "max_lines",
+        help_heading = "Batches"
+    )]
+    pub max_args: Option<usize>,
+
+    /// Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)
+    #[arg(
+        short = 'L',
+        long,
+        value_name = "N",
+        overrides_with = "max_args",
+        help_heading = "Batches"
+    )]
+    pub max_lines: Option<usize>,
+
+    /// As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)
+    #[arg(short = 'X', long = "xargs", help_heading = "Batches", conflicts_with = "multi")]
+    pub xargs: bool,
+
+    /// As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)
+    #[arg(short = 'm', help_heading = "Batches")]
+    pub multi: bool,
+
+    /// With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system's limit less the environment, the lower]
+    #[arg(long, value_name = "N", help_heading = "Batches")]
+    pub max_chars: Option<usize>,
+
     /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted
     #[arg(short, long, help_heading = "Running")]
     pub shell: bool,

@@ -18,6 +18,12 @@ use crate::joblog::Resume;
 use crate::output;
 use crate::scheduler::Policy;
 use crate::sink::Mode;
+use crate::template::BatchStyle;
+
+/// xargs' own command-line size when it is not given (`-s`): 128 KiB.
+const XARGS_DEFAULT_CHARS: usize = 128 * 1024;
+/// Room xargs leaves below the system's limit, which ppool leaves too.
+const XARGS_HEADROOM: usize = 2048;
 
 /// The longest `--timeout` or `--grace`: longer ones mean "never" and are
 /// clamped to this, which the clock can still add to the present.
@@ -101,10 +107,39 @@ pub(crate) struct Config {
     pub(crate) remote: Option<Remote>,
     pub(crate) chunksize: Option<usize>,
     pub(crate) max_tasks_per_worker: Option<u64>,
+    /// `-n`, `-L`, `-X`, `-m`: several records per task.
+    pub(crate) batch: Option<Batch>,
+}
+
+/// `-n`, `-L`, `-X`, `-m`: consecutive records grouped into one task.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Batch {
+    /// At most this many records (`usize::MAX`: as many as fit).
+    pub(crate) max_records: usize,
+    /// At most this many bytes per command line, counted as xargs does.
+    pub(crate) max_chars: usize,
+    pub(crate) style: BatchStyle,
+}
+
+impl Batch {
+    /// How the run groups its records, as the job log records it: a
+    /// resumed run must group them the same way.
+    pub(crate) fn describe(&self) -> String {
+        // -X and -n alone make the same batches; -m counts a separator more.
+        let records = match self.max_records {
+            usize::MAX => String::new(),
+            n => format!("-n {n} "),
+        };
+        let style = match self.style {
+            BatchStyle::Repeat => "",
+            BatchStyle::Join => "-m ",
+        };
+        format!("{records}{style}--max-chars {}", self.max_chars)
+    }
 }
 
 impl Config {
-    pub(crate) fn new(mode: Mode, args: RunArgs) -> Result<Config> {
+    pub(crate) fn new(mode: Mode, mut args: RunArgs) -> Result<Config> {
         let (jobs, jobs_file) = match args.jobs.as_deref() {
             Some(text) => match parse_jobs(text, cpus) {
                 Some(n) => (n, None),
@@ -125,7 +160,7 @@ impl Config {
             (None, true) => Policy::FailFast,
             (None, false) => Policy::CollectErrors,
         };
-        let (words, groups) = split_groups(args.command);
+        let (words, groups) = split_groups(std::mem::take(&mut args.command));
         let runner = match (&args.builtin, &args.worker) {
             (Some(name), _) => {
                 if !words.is_empty() {
@@ -151,6 +186,7 @@ impl Config {
                 Runner::Command { words, shell }
             }
         };
+        let batch = batch(&args, &runner, mode)?;
         if args.arg_file.is_some() && groups.is_some() {
             bail!("give inputs either with --arg-file or after :::, not both");
         }
@@ -237,6 +273,7 @@ impl Config {
             remote,
             chunksize: args.chunksize.filter(|&k| k > 0),
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
+            batch,
         })
     }
 }
@@ -292,6 +329,46 @@ fn read_jobs_file(path: &Path) -> Result<usize> {
 /// or holds no count just now (the slots stay as they are).
 pub(crate) fn reread_jobs_file(path: &Path) -> Option<usize> {
     read_jobs_file(path).ok()
+}
+
+/// `-n`/`-L`, `-X`, `-m` and `--max-chars`, checked against the rest.
+fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
+    let count = args.max_args.or(args.max_lines);
+    if count == Some(0) {
+        bail!("-n/-L must be at least 1 record per command");
+    }
+    if count.is_none() && !args.xargs && !args.multi {
+        if args.max_chars.is_some() {
+            bail!("--max-chars limits a batch's command line: give -X, -m or -n N with it");
+        }
+        return Ok(None);
+    }
+    if mode == Mode::Apply {
+        bail!("apply runs one task: -n, -L, -X and -m are for map, imap and unordered");
+    }
+    let Runner::Command { shell, .. } = runner else {
+        bail!("-n, -L, -X and -m put several records on one command line: they work with a COMMAND, not --builtin or --worker");
+    };
+    let environment: usize = std::env::vars_os().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let mut most = crate::sys::arg_max().saturating_sub(environment + XARGS_HEADROOM);
+    if shell.is_some() {
+        // The shell line is a single argument.
+        most = crate::sys::max_arg_len().map_or(most, |len| most.min(len));
+    }
+    let max_chars = match args.max_chars {
+        Some(0) => bail!("--max-chars must be at least 1"),
+        Some(n) => n.min(most),
+        None => XARGS_DEFAULT_CHARS.min(most),
+    };
+    Ok(Some(Batch {
+        max_records: count.unwrap_or(usize::MAX),
+        max_chars,
+        style: if args.multi {
+            BatchStyle::Join
+        } else {
+            BatchStyle::Repeat
+        },
+    }))
 }
 
 /// Splits `cmd a ::: x y ::: 1 2` into the command words and the groups.

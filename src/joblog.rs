@@ -48,6 +48,14 @@ impl JobLog {
     /// file starts over, as GNU parallel does without `--resume`. The
     /// header is written to a new or empty file.
     pub fn open(path: &Path, resume: Resume) -> Result<(JobLog, HashSet<u64>)> {
+        JobLog::open_batched(path, resume, None)
+    }
+
+    /// As [`JobLog::open`], for a run that groups its records as `batches`
+    /// says (`-n 2 -X --max-chars 131072`), which the header's Command
+    /// column records: `Command (batches: …)`. Tasks are batches, matched by
+    /// number, so a log written with other batches (or none) is refused.
+    pub fn open_batched(path: &Path, resume: Resume, batches: Option<&str>) -> Result<(JobLog, HashSet<u64>)> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -75,6 +83,7 @@ impl JobLog {
                     file.set_len(whole as u64).map_err(|e| write_error(path, e))?;
                     bytes.truncate(whole);
                 }
+                check_batches(&bytes, path, batches)?;
                 done = done_in(&bytes, path, resume)?;
             }
         }
@@ -84,7 +93,11 @@ impl JobLog {
             broken: false,
         };
         if log.file.metadata().map_err(|e| write_error(path, e))?.len() == 0 {
-            log.write_line(HEADER.as_bytes()).map_err(|e| write_error(path, e))?;
+            let header = match batches {
+                None => HEADER.to_owned(),
+                Some(batches) => format!("{} (batches: {batches})\n", HEADER.trim_end()),
+            };
+            log.write_line(header.as_bytes()).map_err(|e| write_error(path, e))?;
         }
         Ok((log, done))
     }
@@ -268,6 +281,29 @@ fn exit_columns(outcome: &Outcome) -> (i64, i32) {
             (None, None) => (-1, 0),
         },
     }
+}
+
+/// Refuses to resume from a log whose tasks were other batches of records.
+fn check_batches(bytes: &[u8], path: &Path, batches: Option<&str>) -> Result<()> {
+    let Some(header) = bytes.split(|&b| b == b'\n').next().filter(|l| l.starts_with(b"Seq\t")) else {
+        return Ok(());
+    };
+    let column = header.rsplit(|&b| b == b'\t').next().unwrap_or_default();
+    let logged = column
+        .strip_prefix(b"Command (batches: ")
+        .and_then(|rest| rest.strip_suffix(b")"))
+        .map(|b| String::from_utf8_lossy(b).into_owned());
+    if logged.as_deref() == batches {
+        return Ok(());
+    }
+    let describe = |b: Option<&str>| b.map_or_else(|| "one record per task".to_owned(), |b| format!("batches {b}"));
+    bail!(
+        "--joblog {} was written by a run with {}, and this run makes {}: its task numbers would name \
+         other records. Resume with the same -n/-L/-X/-m/--max-chars, or start a new log without --resume",
+        path.display(),
+        describe(logged.as_deref()),
+        describe(batches)
+    )
 }
 
 /// The sequence numbers an earlier run has done, from the log's `bytes`:

@@ -145,16 +145,29 @@ fn run_config(config: &Config) -> Result<Ending> {
             } else {
                 executor
             };
+            let executor = match &config.batch {
+                Some(batch) => executor.with_batch_style(batch.style),
+                None => executor,
+            };
             if config.mode == Mode::Apply {
                 return run_apply(config, executor, words, &cancel);
             }
             let render = |record: &Record, slot: usize| executor.render_line(record, slot);
+            let grouping = config.batch.as_ref().map(|batch| {
+                let template = executor.template().clone();
+                input::Grouping {
+                    max_records: batch.max_records,
+                    max_size: batch.max_chars,
+                    base: template.batch_base(),
+                    size: Box::new(move |record: &Record| template.batch_size(record)),
+                }
+            });
             match &config.remote {
                 Some(remote) => {
                     let remote = SshExecutor::new(&executor, remote, config.timeout, config.grace);
-                    run_stream(config, &remote, &cancel, &render, &|| {}, false)
+                    run_stream(config, &remote, &cancel, &render, &|| {}, false, grouping)
                 }
-                None => run_stream(config, &executor, &cancel, &render, &|| {}, false),
+                None => run_stream(config, &executor, &cancel, &render, &|| {}, false, grouping),
             }
         }
         Runner::Builtin(name) => {
@@ -183,6 +196,7 @@ fn run_config(config: &Config) -> Result<Ending> {
                 &render,
                 &|| executor.close(Some(&cancel)),
                 true,
+                None,
             )
         }
         Runner::Worker(command) => {
@@ -196,6 +210,7 @@ fn run_config(config: &Config) -> Result<Ending> {
                 &render,
                 &|| executor.close(Some(&cancel)),
                 false,
+                None,
             )
         }
     }
@@ -212,6 +227,7 @@ fn run_stream(
     render: Render,
     close: &dyn Fn(),
     window: bool,
+    grouping: Option<input::Grouping>,
 ) -> Result<Ending> {
     let source = match &config.source {
         InputSource::Stdin => Source::Reader(Box::new(io::stdin()), "stdin".into()),
@@ -223,11 +239,13 @@ fn run_stream(
         InputSource::None => Source::Groups(Vec::new()),
     };
     // Known before any record is read: the product of the `:::` groups.
-    let known_total = match &config.source {
-        InputSource::Groups(groups) => Some(groups.iter().map(|g| g.len() as u64).product()),
+    // How many batches they make depends on the records' sizes, known as
+    // they are read.
+    let known_total = match (&config.source, &config.batch) {
+        (InputSource::Groups(groups), None) => Some(groups.iter().map(|g| g.len() as u64).product()),
         _ => None,
     };
-    let (records, read_end) = input::spawn(source, config.format.clone()).context(
+    let (records, read_end) = input::spawn(source, config.format.clone(), grouping).context(
         "cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)",
     )?;
     if config.dry_run {
@@ -311,7 +329,8 @@ impl Watch {
             commands: config.joblog.is_some(),
         };
         if let Some(path) = &config.joblog {
-            let (log, done) = joblog::JobLog::open(path, config.resume)?;
+            let batches = config.batch.as_ref().map(config::Batch::describe);
+            let (log, done) = joblog::JobLog::open_batched(path, config.resume, batches.as_deref())?;
             watch.done = done;
             let logger = joblog::Logger::new(log, stop.map(Arc::clone));
             watch.observers.push(Box::new(logger));

@@ -141,10 +141,17 @@ impl Output {
         let stderr = outcome.stderr.to_vec()?;
         let (stdout, stdout_base64) = text_or_base64(stdout);
         let (stderr, stderr_base64) = text_or_base64(stderr);
-        let (input, input_base64) = text_or_base64(outcome.input.clone());
+        let (input, input_base64) = match &outcome.batch {
+            Some(records) => batch_input(records),
+            None => {
+                let (input, base64) = text_or_base64(outcome.input.clone());
+                let input = input.unwrap_or_else(|| String::from_utf8_lossy(&outcome.input).into_owned());
+                (input.into(), base64.map(Into::into))
+            }
+        };
         let record = JsonOutcome {
             seq: outcome.seq,
-            input: input.unwrap_or_else(|| String::from_utf8_lossy(&outcome.input).into_owned()),
+            input,
             input_base64,
             status: outcome.status.as_str(),
             exit_code: outcome.exit_code,
@@ -198,12 +205,28 @@ impl Output {
     }
 }
 
+/// A batch's `input`: an array of its records' texts. When one is not
+/// UTF-8, `input` holds lossy renderings and `input_base64` every record in
+/// base64, in the same order.
+fn batch_input(records: &[Vec<u8>]) -> (serde_json::Value, Option<serde_json::Value>) {
+    let texts = records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r).into_owned().into())
+        .collect();
+    let base64 = records.iter().any(|r| std::str::from_utf8(r).is_err()).then(|| {
+        let engine = base64::engine::general_purpose::STANDARD;
+        records.iter().map(|r| engine.encode(r).into()).collect()
+    });
+    (serde_json::Value::Array(texts), base64.map(serde_json::Value::Array))
+}
+
 #[derive(Serialize)]
 struct JsonOutcome<'a> {
     seq: u64,
-    input: String,
+    /// A string; for a batch, an array of its records.
+    input: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
-    input_base64: Option<String>,
+    input_base64: Option<serde_json::Value>,
     status: &'a str,
     exit_code: Option<i32>,
     signal: Option<i32>,

@@ -225,7 +225,11 @@ impl Plan<'_> {
     /// not run.
     fn skipped(&self, record: &Record) -> Option<Outcome> {
         let skip = self.skip?;
-        skip(record).then(|| Outcome::without_run(record.seq, record.whole.clone(), Status::Skipped, ""))
+        skip(record).then(|| {
+            let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), Status::Skipped, "");
+            outcome.batch = record.batch_inputs();
+            outcome
+        })
     }
 }
 

@@ -50,3 +50,20 @@ pub(crate) fn punch_hole(file: &std::fs::File, offset: u64, len: u64) {
     #[cfg(not(target_os = "linux"))]
     let _ = (file, offset, len);
 }
+
+/// The system's limit on a new program's arguments and environment
+/// together, in bytes (`ARG_MAX`); POSIX's smallest when it cannot be read.
+pub(crate) fn arg_max() -> usize {
+    // SAFETY: sysconf only reads a system value; no memory is involved.
+    let value = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
+    usize::try_from(value).ok().filter(|&n| n > 0).unwrap_or(4096)
+}
+
+/// The longest single argument, with its NUL, where the system has such a
+/// limit (Linux: 32 pages); a shell line is one argument.
+pub(crate) fn max_arg_len() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    return Some(32 * 4096);
+    #[cfg(not(target_os = "linux"))]
+    return None;
+}

@@ -40,8 +40,10 @@ impl Status {
 #[derive(Debug)]
 pub struct Outcome {
     pub seq: u64,
-    /// The record as `{}` renders it.
+    /// The record as `{}` renders it (a batch: its records joined by spaces).
     pub input: Vec<u8>,
+    /// A batch's records, each as `{}` renders it.
+    pub batch: Option<Vec<Vec<u8>>>,
     pub status: Status,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
@@ -72,6 +74,7 @@ impl Outcome {
         Outcome {
             seq,
             input,
+            batch: None,
             status,
             exit_code: None,
             signal: None,
@@ -91,6 +94,7 @@ impl Outcome {
     /// bad input, a program that cannot be found, a worker that died.
     pub fn not_run(record: &Record, slot: usize, status: Status, message: &str) -> Outcome {
         let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), status, message);
+        outcome.batch = record.batch_inputs();
         outcome.slot = slot;
         outcome.attempts = 1;
         outcome

@@ -59,6 +59,21 @@ pub struct Template {
     has_placeholder: bool,
     /// The context the shell text ends in, for the values appended to it.
     tail: Context,
+    /// `--shell`: the words are one line of shell text.
+    shell: bool,
+    batch_style: BatchStyle,
+}
+
+/// How a batch's records fill a word that holds a placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BatchStyle {
+    /// `-X`, and `-n` alone: the word is repeated once per record (GNU
+    /// parallel's context replace).
+    #[default]
+    Repeat,
+    /// `-m`: the records' values, separated as arguments, take the
+    /// placeholder's place (GNU parallel's `-m`).
+    Join,
 }
 
 /// A record that cannot be rendered (a missing JSON field, …): becomes a failed task with status invalid-input.
@@ -155,28 +170,81 @@ impl Template {
             .enumerate()
             .map(|(i, w)| parse_word(w, json, Some(i) == script))
             .collect::<Result<Vec<Word>, String>>()?;
-        Ok(Template::new(words, Context::Bare))
+        Ok(Template::new(words, Context::Bare, false))
     }
 
     /// `--shell`: the words joined with spaces are one shell line; each
     /// value is quoted for the context it stands in.
     pub fn parse_shell(words: &[OsString], json: bool) -> Result<Template, String> {
         if words.is_empty() {
-            return Ok(Template::new(Vec::new(), Context::Bare));
+            return Ok(Template::new(Vec::new(), Context::Bare, true));
         }
         let line = OsString::from_vec(words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>().join(&b' '));
         let word = parse_word(&line, json, true)?;
         let tail = word.tail;
-        Ok(Template::new(vec![word], tail))
+        Ok(Template::new(vec![word], tail, true))
     }
 
-    fn new(words: Vec<Word>, tail: Context) -> Template {
+    fn new(words: Vec<Word>, tail: Context, shell: bool) -> Template {
         let has_placeholder = words.iter().any(|w| w.has_placeholder);
         Template {
             words,
             has_placeholder,
             tail,
+            shell,
+            batch_style: BatchStyle::default(),
         }
+    }
+
+    /// How a batch's records fill the words with a placeholder.
+    pub fn with_batch_style(mut self, style: BatchStyle) -> Template {
+        self.batch_style = style;
+        self
+    }
+
+    /// The bytes a command line of `records` (a batch) takes, counted as
+    /// xargs counts them: each argument with its terminating NUL. `None`
+    /// when the records cannot be rendered (their task fails on its own).
+    fn size_of(&self, records: &[Record]) -> Option<usize> {
+        let batch = Record::default();
+        if self.shell {
+            let line = self.shell_members(&batch, records, 1).ok()?;
+            // `/bin/sh -c LINE`.
+            Some(line.len() + 1 + 11)
+        } else {
+            let argv = self.argv_members(&batch, records, 1).ok()?;
+            Some(argv.iter().map(|w| w.len() + 1).sum())
+        }
+    }
+
+    /// The size of a batch's command with no record in it, with room for
+    /// the longest batch and slot numbers.
+    pub fn batch_base(&self) -> usize {
+        let numbers = self
+            .segments()
+            .filter(|s| matches!(s, Segment::Placeholder(Placeholder::Seq | Placeholder::Slot, _)))
+            .count();
+        self.size_of(&[]).unwrap_or(0) + numbers * 19
+    }
+
+    /// What `record` adds to a batch's command line (see
+    /// [`Template::size_of`]), with the separator before it where the
+    /// record's values share a word or a shell line with others.
+    pub fn batch_size(&self, record: &Record) -> usize {
+        let with = self.size_of(std::slice::from_ref(record)).unwrap_or(0);
+        let without = self.size_of(&[]).unwrap_or(0);
+        let separators = if self.shell || self.batch_style == BatchStyle::Join {
+            self.segments()
+                .filter(|s| matches!(s, Segment::Placeholder(..)))
+                .count()
+        } else {
+            0
+        };
+        with.saturating_sub(without) + separators
+    }
+
+    fn segments(&self) -> impl Iterator<Item = &Segment> {
+        self.words.iter().flat_map(|w| &w.segments)
     }
 
     /// True when any word holds a placeholder (otherwise the record is appended, as xargs does).
@@ -191,6 +259,9 @@ impl Template {
 
     /// Direct exec: the argv after substitution (program first). With no placeholder, `record.implicit_args()` are appended as extra words.
     pub fn render_argv(&self, record: &Record, slot: usize) -> Result<Vec<OsString>, RenderError> {
+        if !record.batch.is_empty() {
+            return self.argv_members(record, &record.batch, slot);
+        }
         check_record(record)?;
         if !self.has_placeholder {
             let implicit = record.implicit_args();
@@ -217,6 +288,9 @@ impl Template {
 
     /// `--shell`: the shell line with each substituted value quoted for its context (implicit args appended quoted, separated by spaces). Literal template text is NOT quoted (the user wrote shell syntax).
     pub fn render_shell(&self, record: &Record, slot: usize) -> Result<OsString, RenderError> {
+        if !record.batch.is_empty() {
+            return self.shell_members(record, &record.batch, slot);
+        }
         check_record(record)?;
         let literal: usize = self.words.iter().map(|w| w.literal_len + 1).sum();
         let mut out = Vec::with_capacity(literal + record.whole.len() + 8);
@@ -239,6 +313,157 @@ impl Template {
         }
         Ok(OsString::from_vec(out))
     }
+
+    /// Direct exec of a batch (`batch` gives `{#}`): with no placeholder,
+    /// each record's arguments are appended; a word with a per-record
+    /// placeholder is repeated for each record (`Repeat`), or its values
+    /// become arguments of their own in its place (`Join`).
+    fn argv_members(&self, batch: &Record, members: &[Record], slot: usize) -> Result<Vec<OsString>, RenderError> {
+        for member in members {
+            check_record(member)?;
+        }
+        let mut argv = Vec::with_capacity(self.words.len() + members.len());
+        if !self.has_placeholder {
+            argv.extend(self.words.iter().map(|w| w.raw.clone()));
+            for member in members {
+                for arg in member.implicit_args() {
+                    check_nul(arg, member)?;
+                    argv.push(OsString::from_vec(arg.to_vec()));
+                }
+            }
+            return Ok(argv);
+        }
+        for word in &self.words {
+            if !word.has_placeholder {
+                argv.push(word.raw.clone());
+                continue;
+            }
+            if word.is_record_past(members.len()) {
+                // As the shell drops an empty word GNU parallel gives it.
+                continue;
+            }
+            let mut out = Vec::new();
+            if self.batch_style == BatchStyle::Repeat && word.per_record() {
+                for member in members {
+                    out.push(Vec::new());
+                    batch_word(word, batch, members, Some(member), slot, false, &mut out)?;
+                }
+            } else {
+                out.push(Vec::new());
+                batch_word(word, batch, members, None, slot, false, &mut out)?;
+            }
+            argv.extend(out.into_iter().map(OsString::from_vec));
+        }
+        Ok(argv)
+    }
+
+    /// `--shell` with a batch: each placeholder stands for every record's
+    /// value, each quoted for its context, separated by spaces; with no
+    /// placeholder, every record's arguments are appended.
+    fn shell_members(&self, batch: &Record, members: &[Record], slot: usize) -> Result<OsString, RenderError> {
+        for member in members {
+            check_record(member)?;
+        }
+        let mut out = vec![Vec::new()];
+        for (i, word) in self.words.iter().enumerate() {
+            if i > 0 {
+                out[0].push(b' ');
+            }
+            batch_word(word, batch, members, None, slot, true, &mut out)?;
+        }
+        // Shell text stays one word: values are separated by spaces in it.
+        let mut line = out.pop().unwrap_or_default();
+        if !self.has_placeholder {
+            let mut separate = !self.words.is_empty();
+            for member in members {
+                for arg in member.implicit_args() {
+                    check_nul(arg, member)?;
+                    if separate {
+                        line.push(b' ');
+                    }
+                    quote_into(self.tail, arg, &mut line);
+                    separate = true;
+                }
+            }
+        }
+        Ok(OsString::from_vec(line))
+    }
+}
+
+impl Word {
+    /// Whether the word is only `{N}` (or `{N.}`, …) with N past a batch of `count` records.
+    fn is_record_past(&self, count: usize) -> bool {
+        matches!(&self.segments[..], [Segment::Placeholder(Placeholder::Value(Some(index), _), _)] if *index >= count)
+    }
+
+    /// Whether the word holds a placeholder whose value differs from record
+    /// to record of a batch (`{}`, `{.}`, a JSON field; not `{#}` or `{N}`).
+    fn per_record(&self) -> bool {
+        self.segments.iter().any(|s| {
+            matches!(
+                s,
+                Segment::Placeholder(Placeholder::Value(None, _) | Placeholder::Json(_), _)
+            )
+        })
+    }
+}
+
+/// Appends one word of a batch's command to the last of `out`. `member`: the
+/// record this copy of the word is for; `None`: every record's value in
+/// turn, each starting a new argument (or, in shell text, after a space).
+fn batch_word(
+    word: &Word,
+    batch: &Record,
+    members: &[Record],
+    member: Option<&Record>,
+    slot: usize,
+    shell: bool,
+    out: &mut Vec<Vec<u8>>,
+) -> Result<(), RenderError> {
+    fn last(out: &mut [Vec<u8>]) -> &mut Vec<u8> {
+        let n = out.len() - 1;
+        &mut out[n]
+    }
+    for segment in &word.segments {
+        match segment {
+            Segment::Literal(bytes) => last(out).extend_from_slice(bytes),
+            Segment::Placeholder(Placeholder::Seq, _) => write_number(last(out), batch.seq),
+            Segment::Placeholder(Placeholder::Slot, _) => write_number(last(out), slot as u64),
+            Segment::Placeholder(placeholder, context) => {
+                let values: Vec<(Cow<'_, [u8]>, &Record)> = match (placeholder, member) {
+                    // `{N}` is the batch's record N, nothing past its end (GNU parallel).
+                    (Placeholder::Value(Some(index), rule), _) => match members.get(*index) {
+                        Some(m) => vec![(apply_rule(*rule, &m.whole), m)],
+                        None => Vec::new(),
+                    },
+                    (_, Some(m)) => vec![(value(placeholder, m, slot)?, m)],
+                    (_, None) => members
+                        .iter()
+                        .map(|m| value(placeholder, m, slot).map(|v| (v, m)))
+                        .collect::<Result<_, _>>()?,
+                };
+                for (k, (value, owner)) in values.iter().enumerate() {
+                    check_nul(value, owner)?;
+                    if *context == Context::Arithmetic && !is_integer(value) {
+                        return Err(RenderError(format!(
+                            "record {} is used in shell arithmetic, where only an integer is safe: {}",
+                            owner.line,
+                            show(owner)
+                        )));
+                    }
+                    if k > 0 {
+                        if shell {
+                            last(out).push(b' ');
+                        } else {
+                            out.push(Vec::new());
+                        }
+                    }
+                    quote_into(*context, value, last(out));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Quote bytes for a POSIX shell so that `sh -c "printf %s <quoted>"` prints
@@ -1317,6 +1542,7 @@ mod tests {
             fields,
             json: Some(value),
             invalid: None,
+            batch: Vec::new(),
         }
     }
 
@@ -1872,7 +2098,39 @@ mod tests {
                 fields,
                 json,
                 invalid,
+                batch: Vec::new(),
             })
+    }
+
+    #[test]
+    fn a_batch_is_never_longer_than_its_measured_size() {
+        let records: Vec<Record> = ["a", "bb b", "it's", ""]
+            .iter()
+            .enumerate()
+            .map(|(i, w)| Record::text(i as u64 + 1, w.as_bytes().to_vec()))
+            .collect();
+        let batch = Record::batch(12345, records.clone());
+        for style in [BatchStyle::Repeat, BatchStyle::Join] {
+            for template in [
+                Template::parse(&words(&["echo", "x{}y", "{.}", "{#}"]), false).unwrap(),
+                Template::parse(&words(&["echo"]), false).unwrap(),
+                Template::parse_shell(&words(&["echo", "'{}'", "{}", "{#}"]), false).unwrap(),
+            ] {
+                let template = template.with_batch_style(style);
+                let measured = template.batch_base() + records.iter().map(|r| template.batch_size(r)).sum::<usize>();
+                let actual = if template.shell {
+                    template.render_shell(&batch, 1).unwrap().len() + 1
+                } else {
+                    template
+                        .render_argv(&batch, 1)
+                        .unwrap()
+                        .iter()
+                        .map(|w| w.len() + 1)
+                        .sum()
+                };
+                assert!(actual <= measured, "{style:?} {template:?}: {actual} > {measured}");
+            }
+        }
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {

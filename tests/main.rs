@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per subject, each driving the
 //! real `ppool` with assert_cmd.
 
+mod batches;
 mod builtins;
 mod core;
 mod docs;

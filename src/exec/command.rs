@@ -76,6 +76,17 @@ impl CommandExecutor {
         self
     }
 
+    /// How a batch's records fill the words with a placeholder.
+    pub fn with_batch_style(mut self, style: crate::template::BatchStyle) -> CommandExecutor {
+        self.template = self.template.with_batch_style(style);
+        self
+    }
+
+    /// The parsed command, to measure batches by.
+    pub fn template(&self) -> &Template {
+        &self.template
+    }
+
     /// Runs the words as written: there is no record to substitute.
     pub fn as_written(mut self, words: &[OsString]) -> CommandExecutor {
         self.as_written = Some(words.to_vec());

@@ -361,6 +361,7 @@ fn answer(record: &Record, slot: usize, response: &frame::Response, now: SystemT
     Outcome {
         seq: record.seq,
         input: record.whole.clone(),
+        batch: None,
         status: if response.failure.is_some() {
             Status::Failed
         } else {

@@ -51,6 +51,7 @@ impl Ended {
         Outcome {
             seq: record.seq,
             input: record.whole.clone(),
+            batch: record.batch_inputs(),
             status,
             exit_code: self.exit_code,
             signal: self.signal,

@@ -191,6 +191,7 @@ impl Executor for WorkerExecutor {
                 Outcome {
                     seq: record.seq,
                     input: record.whole.clone(),
+                    batch: None,
                     status: Status::Ok,
                     exit_code: Some(0),
                     signal: None,

@@ -36,6 +36,18 @@ pub struct Format {
     pub json: bool,
 }
 
+/// `-n`, `-X`, `-m`: consecutive records grouped into one task, as many as
+/// `max_records` and the command-line size allow.
+pub struct Grouping {
+    pub max_records: usize,
+    /// The command line's limit, in `size` units.
+    pub max_size: usize,
+    /// The size of a command with no record in it.
+    pub base: usize,
+    /// What one record adds to the command line.
+    pub size: Box<dyn Fn(&Record) -> usize + Send>,
+}
+
 /// What the reader thread leaves behind: how many records it read, and the
 /// error that stopped it early, if any.
 #[derive(Debug, Default)]
@@ -50,19 +62,29 @@ pub type Reading = (Receiver<Vec<Record>>, Arc<Mutex<ReadEnd>>);
 /// Starts reading on a thread of its own. The receiver yields batches in
 /// order; when it closes, `end` says whether input ended or failed.
 /// Fails only when the thread cannot be started (the thread limit).
-pub fn spawn(source: Source, format: Format) -> io::Result<Reading> {
+pub fn spawn(source: Source, format: Format, grouping: Option<Grouping>) -> io::Result<Reading> {
     let (tx, rx) = sync_channel(READ_AHEAD);
     let end = Arc::new(Mutex::new(ReadEnd::default()));
     let end_writer = Arc::clone(&end);
     thread::Builder::new().name("input".into()).spawn(move || {
-        let mut batcher = Batcher::new(tx);
+        let mut batcher = Batcher::new(tx, grouping);
         let (result, name) = match source {
             Source::Reader(reader, name) => (read_items(reader, &format, &mut batcher), name),
             Source::Groups(groups) => (product(&groups, &format, &mut batcher), String::new()),
         };
+        // The last group is not full, and runs all the same; after a read
+        // error too, as the records read before it do.
+        let result = match result {
+            Ok(()) => batcher.finish_group(),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(e),
+            Err(e) => {
+                let _ = batcher.finish_group();
+                Err(e)
+            }
+        };
         let mut end = crate::lock(&end_writer);
         match result {
-            Ok(()) => end.total = Some(batcher.seq),
+            Ok(()) => end.total = Some(batcher.tasks),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
             Err(e) => end.error = Some(format!("cannot read {name}: {e}")),
         }
@@ -74,18 +96,77 @@ pub fn spawn(source: Source, format: Format) -> io::Result<Reading> {
 struct Batcher {
     tx: SyncSender<Vec<Record>>,
     batch: Vec<Record>,
+    /// Items read.
     seq: u64,
+    /// Records sent on: items, or groups of them.
+    tasks: u64,
     closed: bool,
+    grouping: Option<Grouping>,
+    /// The records of the group being filled, and its size so far.
+    group: Vec<Record>,
+    group_size: usize,
 }
 
 impl Batcher {
-    fn new(tx: SyncSender<Vec<Record>>) -> Batcher {
+    fn new(tx: SyncSender<Vec<Record>>, grouping: Option<Grouping>) -> Batcher {
         Batcher {
             tx,
             batch: Vec::with_capacity(BATCH),
             seq: 0,
+            tasks: 0,
             closed: false,
+            grouping,
+            group: Vec::new(),
+            group_size: 0,
         }
+    }
+
+    /// Adds a record to the group being filled: a group that is full, or
+    /// that the record would make too long, goes on first. A record too long
+    /// for any command becomes a task of its own that fails.
+    fn push(&mut self, record: Record, ready: bool) -> io::Result<()> {
+        let Some(grouping) = &self.grouping else {
+            self.tasks += 1;
+            return self.send(record, ready);
+        };
+        let size = (grouping.size)(&record);
+        let (base, max_size, max_records) = (grouping.base, grouping.max_size, grouping.max_records);
+        if base.saturating_add(size) > max_size {
+            self.finish_group()?;
+            let mut alone = record;
+            alone.invalid = Some(format!(
+                "record {} is too long for a command line ({} bytes with the command, the limit is {}): \
+                 shorten it, or raise --max-chars",
+                alone.line,
+                base.saturating_add(size),
+                max_size
+            ));
+            self.tasks += 1;
+            let seq = self.tasks;
+            return self.send(Record::batch(seq, vec![alone]), ready);
+        }
+        if !self.group.is_empty() && base + self.group_size + size > max_size {
+            self.finish_group()?;
+        }
+        self.group.push(record);
+        self.group_size += size;
+        if self.group.len() >= max_records {
+            self.finish_group()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the group being filled, if any, as one record.
+    fn finish_group(&mut self) -> io::Result<()> {
+        if self.group.is_empty() {
+            return Ok(());
+        }
+        let records = std::mem::take(&mut self.group);
+        self.group_size = 0;
+        self.tasks += 1;
+        let seq = self.tasks;
+        // A full group is sent at once: the next may be slow to come.
+        self.send(Record::batch(seq, records), false)
     }
 
     fn next_seq(&mut self) -> u64 {
@@ -94,7 +175,7 @@ impl Batcher {
     }
 
     /// Queues a record; `ready` says the next one may be slow to come.
-    fn push(&mut self, record: Record, ready: bool) -> io::Result<()> {
+    fn send(&mut self, record: Record, ready: bool) -> io::Result<()> {
         self.batch.push(record);
         if !ready || self.batch.len() >= BATCH {
             self.flush();
@@ -237,6 +318,7 @@ fn json_record(seq: u64, item: Vec<u8>) -> Record {
                 fields,
                 json: Some(value),
                 invalid: None,
+                batch: Vec::new(),
             }
         }
         Err(e) => Record {
@@ -268,7 +350,7 @@ mod tests {
     use super::*;
 
     fn collect(source: Source, format: Format) -> Vec<Record> {
-        let (rx, end) = spawn(source, format).unwrap();
+        let (rx, end) = spawn(source, format, None).unwrap();
         let records: Vec<Record> = rx.iter().flatten().collect();
         let end = end.lock().unwrap();
         assert_eq!(end.total, Some(records.len() as u64));
@@ -381,6 +463,7 @@ mod tests {
         let (rx, _) = spawn(
             Source::Reader(Box::new(std::io::Cursor::new(bytes)), "input".into()),
             format,
+            None,
         )
         .unwrap();
         rx.iter().flatten().map(|r| r.whole).collect()

@@ -1,7 +1,8 @@
 //! One input record, numbered, as every later stage sees it.
 
 /// One unit of input: a line, a NUL-separated item, one combination of
-/// `:::` groups, or one JSON Lines value.
+/// `:::` groups, one JSON Lines value, or a batch of those (`-n`, `-X`,
+/// `-m`), which is one task.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Record {
     /// Task sequence number (`{#}`), from 1, in input order.
@@ -19,6 +20,10 @@ pub struct Record {
     /// Why this record cannot become a task (invalid JSON and such); it
     /// still yields an outcome, with status `invalid-input`.
     pub invalid: Option<String>,
+    /// A batch's records, in input order (each numbered by its item); empty
+    /// for a single record. A batch's `seq` is its batch number and its
+    /// `whole` the records joined by a space (for `--tag` and messages).
+    pub batch: Vec<Record>,
 }
 
 impl Record {
@@ -30,6 +35,30 @@ impl Record {
             whole,
             ..Record::default()
         }
+    }
+
+    /// Records grouped into one task, numbered `seq`.
+    pub fn batch(seq: u64, records: Vec<Record>) -> Record {
+        let mut whole = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            if i > 0 {
+                whole.push(b' ');
+            }
+            whole.extend_from_slice(&record.whole);
+        }
+        Record {
+            seq,
+            line: records.first().map_or(seq, |r| r.line),
+            whole,
+            batch: records,
+            ..Record::default()
+        }
+    }
+
+    /// A batch's records' texts, for the JSON `input` array; `None` for a
+    /// single record.
+    pub fn batch_inputs(&self) -> Option<Vec<Vec<u8>>> {
+        (!self.batch.is_empty()).then(|| self.batch.iter().map(|r| r.whole.clone()).collect())
     }
 
     /// The arguments appended to a command that has no placeholder: every
