@@ -27,7 +27,7 @@ pub struct Cancel {
     grace: Duration,
     /// Told of every group as it is registered, to stop them should ppool
     /// be killed with SIGKILL.
-    guard: Option<Guard>,
+    guard: Option<&'static Guard>,
 }
 
 impl Cancel {
@@ -36,12 +36,12 @@ impl Cancel {
     }
 
     /// Like [`Cancel::new`], with a guard that stops the registered groups
-    /// if ppool is killed outright.
+    /// if ppool is killed outright. It forks: call it before any thread starts.
     pub fn guarded(slots: usize, grace: Duration) -> Arc<Cancel> {
-        Cancel::with_guard(slots, grace, Guard::start(grace))
+        Cancel::with_guard(slots, grace, Guard::start(slots, grace))
     }
 
-    fn with_guard(slots: usize, grace: Duration, guard: Option<Guard>) -> Arc<Cancel> {
+    fn with_guard(slots: usize, grace: Duration, guard: Option<&'static Guard>) -> Arc<Cancel> {
         Arc::new(Cancel {
             stopping: AtomicBool::new(false),
             reason: Mutex::new(None),
@@ -91,12 +91,20 @@ impl Cancel {
         self.signal_all(libc::SIGKILL);
     }
 
+    /// Task `seq` is about to be spawned in `slot`: until it is registered,
+    /// the guard knows to look for it.
+    pub fn spawning(&self, slot: usize, seq: u64) {
+        if let Some(guard) = self.guard {
+            guard.spawning(slot, seq);
+        }
+    }
+
     /// Records the process group running in `slot`. A stop that came just
     /// before is applied to it at once, so no task escapes a stop.
     pub fn register(&self, slot: usize, pid: i32) {
         let mut entry = lock(&self.groups[slot]);
         *entry = pid;
-        if let Some(guard) = &self.guard {
+        if let Some(guard) = self.guard {
             guard.note(slot, pid);
         }
         if self.is_stopping() {
@@ -114,7 +122,7 @@ impl Cancel {
     pub fn unregister(&self, slot: usize) {
         let mut entry = lock(&self.groups[slot]);
         *entry = 0;
-        if let Some(guard) = &self.guard {
+        if let Some(guard) = self.guard {
             guard.note(slot, 0);
         }
     }

@@ -9,7 +9,7 @@ pub enum Ending {
     FailFast { code: i32 },
     /// `apply`: the one task's own status.
     Apply { code: i32 },
-    /// Stopped by SIGINT or SIGTERM.
+    /// Stopped by SIGINT, SIGTERM or SIGHUP.
     Signal(i32),
     /// stdout was closed by its reader.
     BrokenPipe,

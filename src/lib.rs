@@ -68,7 +68,6 @@ pub fn run(cli: Cli) -> Result<i32> {
             return Ok(0);
         }
         Command::Worker { name } => return builtins::serve::main(&name),
-        Command::Guard { grace_ms } => return guard::serve(grace_ms),
     };
     let config = Config::new(mode, args)?;
     run_config(&config).map(exit::code)
@@ -108,7 +107,8 @@ pub fn print_man(out: &mut dyn Write) -> Result<()> {
 
 fn run_config(config: &Config) -> Result<Ending> {
     // A run that starts tasks has a guard to stop them should ppool be
-    // killed outright; `apply` is one foreground task, like a shell's.
+    // killed outright; `apply` is one foreground task, like a shell's. The
+    // guard is forked, so this comes first: no thread may exist yet.
     let cancel = if config.mode == Mode::Apply || config.dry_run {
         Cancel::new(config.jobs, config.grace)
     } else {

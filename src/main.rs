@@ -11,20 +11,35 @@ use ppool::cli::Cli;
 
 #[no_mangle]
 pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
-    reopen_closed_stdio();
+    let stdout_closed = reopen_closed_stdio();
     // As std does: a write to a closed pipe is an EPIPE error, not a signal.
     // SAFETY: setting a signal's disposition touches no memory of ours.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
-    // A panic is a bug; it ends the run with 101, as under std's main.
+    let code = if stdout_closed {
+        use std::io::Write;
+        // stderr may be closed too; there is nobody else to tell.
+        let _ = writeln!(
+            std::io::stderr(),
+            "ppool: stdout is closed: give ppool somewhere to write, e.g. >/dev/null to discard the output"
+        );
+        ppool::exit::USAGE
+    } else {
+        // A panic is a bug; it ends the run with 101, as under std's main.
+        std::panic::catch_unwind(run).unwrap_or(101)
+    };
+    // Every way out passes here: the guard, if the run started one, is
+    // ended and reaped before ppool goes.
+    ppool::guard::release();
     // `exit` flushes stdout, as returning from std's main would.
-    std::process::exit(std::panic::catch_unwind(run).unwrap_or(101))
+    std::process::exit(code)
 }
 
 /// As std does: a closed stdin, stdout or stderr becomes /dev/null, so that
-/// no pipe or file ppool opens later takes its number.
-fn reopen_closed_stdio() {
+/// no pipe or file ppool opens later takes its number. Says whether stdout
+/// was closed: output written there would be lost without a word.
+fn reopen_closed_stdio() -> bool {
     let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
         fd,
         events: 0,
@@ -32,7 +47,7 @@ fn reopen_closed_stdio() {
     });
     // SAFETY: poll reads and writes only the three entries of `fds`.
     if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } <= 0 {
-        return;
+        return false;
     }
     for fd in fds {
         if fd.revents & libc::POLLNVAL != 0 {
@@ -42,6 +57,7 @@ fn reopen_closed_stdio() {
             }
         }
     }
+    fds[1].revents & libc::POLLNVAL != 0
 }
 
 /// Parses the command line and runs it; the process's exit status.

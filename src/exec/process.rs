@@ -106,6 +106,7 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
             true,
         )
     };
+    cancel.spawning(spec.slot, spec.seq);
     let child = spawn::spawn(&Request {
         program: spec.program.as_os_str(),
         args: spec.args,
@@ -113,7 +114,8 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
         slot: spec.slot,
         stdio,
         own_group,
-    })?;
+    })
+    .inspect_err(|_| cancel.unregister(spec.slot))?;
     let pid = child.pid;
     cancel.register(spec.slot, pid);
     if spec.inherit_stdio {
