@@ -35,10 +35,14 @@ impl Cancel {
         Cancel::with_guard(slots, grace, None)
     }
 
-    /// Like [`Cancel::new`], with a guard that stops the registered groups
-    /// if ppool is killed outright. It forks: call it before any thread starts.
+    /// Like [`Cancel::new`], with the guard forked at start (if any) told
+    /// of every registered group, to stop them if ppool is killed outright.
     pub fn guarded(slots: usize, grace: Duration) -> Arc<Cancel> {
-        Cancel::with_guard(slots, grace, Guard::start(slots, grace))
+        let guard = Guard::get();
+        if let Some(guard) = guard {
+            guard.set_grace(grace);
+        }
+        Cancel::with_guard(slots, grace, guard)
     }
 
     fn with_guard(slots: usize, grace: Duration, guard: Option<&'static Guard>) -> Arc<Cancel> {

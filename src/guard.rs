@@ -47,6 +47,19 @@ pub const SPAWN_WAIT: Duration = Duration::from_secs(2);
 pub const NAME: &str = "ppool-guard";
 /// The environment variable that marks every process of a run.
 pub const RUN_VARIABLE: &str = "PPOOL_RUN";
+/// Slots the table has room for; pages are only allocated once touched.
+/// Tasks in slots beyond are found by their marker alone.
+const MAX_SLOTS: usize = 1 << 20;
+/// The grace used should ppool die before it has read `--grace`.
+const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+/// Whether a command line whose first argument is `first` gets a guard:
+/// the streaming modes, told apart before parsing (which allocates, and
+/// would make the fork dearer). A `--dry-run` or `--help` among them gets
+/// one too, unused.
+pub fn needed(first: &[u8]) -> bool {
+    matches!(first, b"map" | b"imap" | b"unordered")
+}
 
 /// One slot of the shared table.
 #[repr(C)]
@@ -62,7 +75,8 @@ struct Entry {
 struct Header {
     /// One past the highest slot used, so the guard reads no more.
     used: AtomicUsize,
-    _pad: u64,
+    /// `--grace`, known once the command line is parsed; 0: not yet.
+    grace_ms: AtomicU64,
 }
 
 /// The shared mapping: a header, then one entry per slot (0 unused).
@@ -150,17 +164,17 @@ pub struct Guard {
 static GUARD: OnceLock<Guard> = OnceLock::new();
 
 impl Guard {
-    /// Forks the guard for a run of `slots` slots. Call it before any thread
-    /// starts: the child runs on after `fork` as a copy of this one thread.
-    /// A guard that cannot start leaves tasks unguarded (as in `apply`).
-    pub fn start(slots: usize, grace: Duration) -> Option<&'static Guard> {
+    /// Forks the guard. Call it before any thread starts: the child runs
+    /// on after `fork` as a copy of this one thread. A guard that cannot
+    /// start leaves tasks unguarded (as in `apply`).
+    pub fn start() -> Option<&'static Guard> {
         if let Some(guard) = GUARD.get() {
             return Some(guard);
         }
         let run = run_id();
         // Inherited by every process the run starts, so the guard finds them.
         std::env::set_var(RUN_VARIABLE, &run);
-        let table = Table::new(slots)?;
+        let table = Table::new(MAX_SLOTS)?;
         let (read, write) = crate::exec::spawn::pipe().ok()?;
         // SAFETY: getpgrp cannot fail and touches no memory.
         let ppool_group = unsafe { libc::getpgrp() };
@@ -168,7 +182,7 @@ impl Guard {
         // whole copy of it; it runs `serve` and never returns.
         match unsafe { libc::fork() } {
             -1 => None,
-            0 => serve(read.into_raw_fd(), &table, &run, grace, ppool_group),
+            0 => serve(read.into_raw_fd(), &table, &run, ppool_group),
             pid => {
                 drop(read);
                 let guard = Guard {
@@ -180,6 +194,17 @@ impl Guard {
                 Some(GUARD.get_or_init(|| guard))
             }
         }
+    }
+
+    /// This process's guard, if it started one.
+    pub fn get() -> Option<&'static Guard> {
+        GUARD.get()
+    }
+
+    /// The grace between SIGTERM and SIGKILL, for when ppool is gone.
+    pub fn set_grace(&self, grace: Duration) {
+        let ms = grace.as_millis().clamp(1, u64::MAX as u128) as u64;
+        self.table.header().grace_ms.store(ms, Ordering::Release);
     }
 
     /// Marks `slot` as about to spawn task `seq`.
@@ -226,7 +251,7 @@ fn run_id() -> String {
 }
 
 /// The guard's life, in the forked child.
-fn serve(hangup: i32, table: &Table, run: &str, grace: Duration, ppool_group: i32) -> ! {
+fn serve(hangup: i32, table: &Table, run: &str, ppool_group: i32) -> ! {
     // SAFETY: plain system calls on descriptors and attributes of this
     // process; the C strings are literals.
     unsafe {
@@ -244,6 +269,10 @@ fn serve(hangup: i32, table: &Table, run: &str, grace: Duration, ppool_group: i3
         close_from(4);
     }
     wait_for_hangup(3);
+    let grace = match table.header().grace_ms.load(Ordering::Acquire) {
+        0 => DEFAULT_GRACE,
+        ms => Duration::from_millis(ms),
+    };
     stop_left(table, run, grace, ppool_group);
     // SAFETY: ends this process without running ppool's exit handlers.
     unsafe { libc::_exit(0) }

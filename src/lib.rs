@@ -106,9 +106,9 @@ pub fn print_man(out: &mut dyn Write) -> Result<()> {
 }
 
 fn run_config(config: &Config) -> Result<Ending> {
-    // A run that starts tasks has a guard to stop them should ppool be
-    // killed outright; `apply` is one foreground task, like a shell's. The
-    // guard is forked, so this comes first: no thread may exist yet.
+    // A run that starts tasks has a guard (forked in main) to stop them
+    // should ppool be killed outright; `apply` is one foreground task, like
+    // a shell's.
     let cancel = if config.mode == Mode::Apply || config.dry_run {
         Cancel::new(config.jobs, config.grace)
     } else {
