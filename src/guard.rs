@@ -474,7 +474,9 @@ impl Marked {
                     .find_map(|v| v.strip_prefix(key))
                     .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok())
             };
-            let task = number(b"PPOOL_SLOT=").zip(number(b"PPOOL_SEQ=")).map(|(s, q)| (s as usize, q));
+            let task = number(b"PPOOL_SLOT=")
+                .zip(number(b"PPOOL_SEQ="))
+                .map(|(s, q)| (s as usize, q));
             let target = if group > 0 && group != self.ppool_group && group != me as i32 {
                 -group
             } else {

@@ -5,6 +5,7 @@ mod builtins;
 mod core;
 mod docs;
 mod dry_run;
+mod guard;
 mod help;
 mod joblog;
 mod policies;
