@@ -10,7 +10,7 @@ use clap::{CommandFactory, FromArgMatches};
 use ppool::cli::Cli;
 
 #[no_mangle]
-pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
     let stdout_closed = reopen_closed_stdio();
     // As std does: a write to a closed pipe is an EPIPE error, not a signal.
     // SAFETY: setting a signal's disposition touches no memory of ours.
@@ -28,8 +28,10 @@ pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> l
     } else {
         // The guard is forked now, while ppool has one thread and little
         // memory to copy, and before any task exists.
-        // SAFETY: argv holds argc valid C strings, as C's main is given.
-        if argc > 1 && ppool::guard::needed(unsafe { std::ffi::CStr::from_ptr(*argv.add(1)) }.to_bytes()) {
+        if std::env::args_os()
+            .nth(1)
+            .is_some_and(|mode| ppool::guard::needed(mode.as_encoded_bytes()))
+        {
             ppool::guard::Guard::start();
         }
         // A panic is a bug; it ends the run with 101, as under std's main.

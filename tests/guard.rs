@@ -215,6 +215,8 @@ impl UnderReaper {
         if reaper == 0 {
             // SAFETY: as above.
             unsafe {
+                // Away from signals other tests send to the test's group.
+                libc::setpgid(0, 0);
                 libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
                 let pid = libc::fork();
                 if pid == 0 {
