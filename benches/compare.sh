@@ -432,10 +432,14 @@ if want_workload memory && [ -n "$time_bin" ]; then
         "$ppool_bin" unordered -j1 -- head -c "$big" ::: /dev/zero
 fi
 
-# startup: one `true` task, no shell in between (hyperfine -N).
+# startup: one `true` task, no shell in between (hyperfine -N). `apply` has
+# no guard; the streaming modes fork one, so each is timed too.
 if want_workload startup; then
     hf_opts=(-N --runs "$startup_runs")
     bench startup 1 "ppool" 1 "$PP apply echo ok" ok "$PP apply true"
+    for mode in unordered imap map; do
+        bench startup 1 "ppool $mode" 1 "$PP $mode echo ok ::: 1" ok1 "$PP $mode true ::: 1"
+    done
     bench startup 1 xargs 1 "xargs echo ok </dev/null" ok "xargs true"
     bench startup 1 parallel 1 "" "" "$PAR true ::: x"
     bench startup 1 rust-parallel 1 "" "" "rust-parallel true ::: x"

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use crate::exec::process::Target;
 use crate::guard::Guard;
 use crate::lock;
 use crate::slot_table::SlotTable;
+use crate::target::Target;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -43,7 +43,7 @@ pub struct Cancel {
     grace: Duration,
     /// Told of every group as it is registered, to stop them should ppool
     /// be killed with SIGKILL.
-    guard: Option<Guard>,
+    guard: Option<&'static Guard>,
     /// A pipe that becomes readable when the run stops (one byte, never
     /// read), so that a task's reader, waiting in poll(2) for pipes that a
     /// stray descendant holds open, wakes up.
@@ -59,13 +59,17 @@ impl Cancel {
         Cancel::with_guard(slots, grace, None)
     }
 
-    /// Like [`Cancel::new`], with a guard that stops the registered groups
-    /// if ppool is killed outright.
+    /// Like [`Cancel::new`], with the guard forked at start (if any) told
+    /// of every registered group, to stop them if ppool is killed outright.
     pub fn guarded(slots: usize, grace: Duration) -> Arc<Cancel> {
-        Cancel::with_guard(slots, grace, Guard::start(grace))
+        let guard = Guard::get();
+        if let Some(guard) = guard {
+            guard.set_grace(grace);
+        }
+        Cancel::with_guard(slots, grace, guard)
     }
 
-    fn with_guard(_slots: usize, grace: Duration, guard: Option<Guard>) -> Arc<Cancel> {
+    fn with_guard(_slots: usize, grace: Duration, guard: Option<&'static Guard>) -> Arc<Cancel> {
         Arc::new_cyclic(|me| Cancel {
             stopping: AtomicBool::new(false),
             killed: AtomicBool::new(false),
@@ -74,7 +78,7 @@ impl Cancel {
             groups: SlotTable::new(),
             grace,
             guard,
-            wake: crate::exec::spawn::pipe().ok(),
+            wake: crate::sys::pipe().ok(),
             me: me.clone(),
         })
     }
@@ -157,6 +161,14 @@ impl Cancel {
         self.signal_all(libc::SIGKILL);
     }
 
+    /// Task `seq` is about to be spawned in `slot`: until it is registered,
+    /// the guard knows to look for it.
+    pub fn spawning(&self, slot: usize, seq: u64) {
+        if let Some(guard) = self.guard {
+            guard.spawning(slot, seq);
+        }
+    }
+
     /// Records the process group `pid` leads as running in `slot`.
     pub fn register(&self, slot: usize, pid: i32) {
         self.register_task(slot, Target::group(pid));
@@ -167,7 +179,7 @@ impl Cancel {
     pub fn register_task(&self, slot: usize, target: Target) {
         let mut entry = lock(&self.groups[slot]);
         *entry = target.raw();
-        if let Some(guard) = &self.guard {
+        if let Some(guard) = self.guard {
             guard.note(slot, target.group_id().unwrap_or(0));
         }
         if self.is_stopping() {
@@ -185,7 +197,7 @@ impl Cancel {
     pub fn unregister(&self, slot: usize) {
         let mut entry = lock(&self.groups[slot]);
         *entry = 0;
-        if let Some(guard) = &self.guard {
+        if let Some(guard) = self.guard {
             guard.note(slot, 0);
         }
     }

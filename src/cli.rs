@@ -95,12 +95,6 @@ pub enum Command {
         /// The builtin this worker runs
         name: String,
     },
-    /// Stops the tasks of a ppool that was killed (internal)
-    #[command(name = "__guard", hide = true)]
-    Guard {
-        /// SIGKILL follows SIGTERM after this many milliseconds
-        grace_ms: u64,
-    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -38,8 +38,6 @@ pub(crate) enum Action {
     Man,
     /// `__worker NAME`: serve that builtin.
     Worker(String),
-    /// `__guard GRACE_MS`.
-    Guard(u64),
 }
 
 impl Action {
@@ -53,7 +51,6 @@ impl Action {
             Command::Completions { shell } => return Ok(Action::Completions(shell)),
             Command::Man => return Ok(Action::Man),
             Command::Worker { name } => return Ok(Action::Worker(name)),
-            Command::Guard { grace_ms } => return Ok(Action::Guard(grace_ms)),
         };
         Config::new(mode, args).map(|config| Action::Run(Box::new(config)))
     }

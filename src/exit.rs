@@ -11,7 +11,7 @@ pub enum Ending {
     FailFast { code: i32 },
     /// `apply`: the one task's own status.
     Apply { code: i32 },
-    /// Stopped by SIGINT or SIGTERM.
+    /// Stopped by SIGINT, SIGTERM or SIGHUP.
     Signal(i32),
     /// stdout was closed by its reader.
     BrokenPipe,
@@ -104,8 +104,8 @@ pub const TABLE: &[Row] = &[
         when: "with `--fail-fast` or a `--halt` threshold of 1, and in `apply` (124 for a timeout, 128+N for signal N, 1 when it has none, as for invalid input)",
     },
     Row {
-        codes: Codes::Each(&[killed_by(libc::SIGINT), killed_by(libc::SIGTERM)]),
-        when: "stopped by SIGINT / SIGTERM",
+        codes: Codes::Each(&[killed_by(libc::SIGHUP), killed_by(libc::SIGINT), killed_by(libc::SIGTERM)]),
+        when: "stopped by SIGHUP / SIGINT / SIGTERM",
     },
     Row {
         codes: Codes::Each(&[BROKEN_PIPE]),
@@ -117,7 +117,7 @@ pub const TABLE: &[Row] = &[
     },
     Row {
         codes: Codes::Each(&[USAGE]),
-        when: "`ppool`'s own error: bad usage, unreadable input file or job log, resource limits, …",
+        when: "`ppool`'s own error: bad usage, unreadable input file or job log, stdout closed at start, resource limits, …",
     },
 ];
 
@@ -135,13 +135,14 @@ Exit status:
              with --fail-fast or a --halt threshold of 1, and in apply (124 for
              a timeout, 128+N for signal N, 1 when it has none, as for invalid
              input)
-  130 / 143  stopped by SIGINT / SIGTERM
+  129 / 130 / 143
+             stopped by SIGHUP / SIGINT / SIGTERM
   141        its reader closed stdout (ppool … | head -1), as for a process
              killed by SIGPIPE; nothing is printed
   254        an internal error, a bug in ppool: it prints ppool: internal error:
              and the message
   255        ppool's own error: bad usage, unreadable input file or job log,
-             resource limits, …";
+             stdout closed at start, resource limits, …";
 
 /// What the panic hook prints: `ppool: internal error: MESSAGE (at FILE:LINE)`.
 pub fn report_panic(payload: &(dyn std::any::Any + Send), location: Option<&std::panic::Location>) {
@@ -206,8 +207,9 @@ mod tests {
             endings.push((Ending::FailFast { code }, "the failed task's code"));
             endings.push((Ending::Apply { code }, "the failed task's code"));
         }
-        endings.push((Ending::Signal(libc::SIGINT), "130 / 143"));
-        endings.push((Ending::Signal(libc::SIGTERM), "130 / 143"));
+        endings.push((Ending::Signal(libc::SIGINT), "129 / 130 / 143"));
+        endings.push((Ending::Signal(libc::SIGTERM), "129 / 130 / 143"));
+        endings.push((Ending::Signal(libc::SIGHUP), "129 / 130 / 143"));
         endings.push((Ending::BrokenPipe, "141"));
         endings
     }
@@ -340,7 +342,10 @@ mod tests {
             text.contains("\n  0          every task succeeded, or a --halt"),
             "{text}"
         );
-        assert!(text.contains("\n  130 / 143  stopped by SIGINT / SIGTERM\n"), "{text}");
+        assert!(
+            text.contains("\n  129 / 130 / 143\n             stopped by SIGHUP / SIGINT / SIGTERM\n"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "\n  the failed task's code\n             with --fail-fast or a --halt threshold of 1, and in apply"

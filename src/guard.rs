@@ -1,154 +1,505 @@
-//! The guard: a small process (`ppool __guard`) that outlives a `ppool`
-//! killed with SIGKILL and stops the tasks it left running.
+//! The guard: a process forked from `ppool` before its first task, which
+//! stops the tasks of a `ppool` killed outright (SIGKILL, the OOM killer).
+//! Tasks run in process groups of their own, so nothing else would.
 //!
-//! Tasks run in process groups of their own, so nothing else would stop
-//! them. `ppool` tells the guard, through a pipe, which process group runs
-//! in each slot (and when the slot is free again); when the pipe closes, the
-//! guard stops whatever groups are still listed: SIGTERM, then SIGKILL after
-//! the grace. A run that ends normally has freed every slot first, so its
-//! guard just exits.
+//! It is a `fork` of ppool taken at the start of a streaming run, before any
+//! thread exists: no `exec`, so it costs a fraction of starting a second
+//! program, and it exists before any task does. It leaves ppool's process
+//! group (terminal signals do not reach it), names itself `ppool-guard`,
+//! holds nothing of ppool's but its end of one pipe (stdin, stdout and
+//! stderr are /dev/null: no reader of ppool's output waits for it), and
+//! sleeps in `poll` until that pipe hangs up. Only ppool holds the write
+//! end (close-on-exec, so no task inherits it): it hangs up when ppool dies.
 //!
-//! A message is 8 bytes (slot, then group id, little-endian u32 and i32; 0
-//! frees the slot), under `PIPE_BUF`, so writes from several slot threads
-//! never interleave. The guard wakes at once when the pipe closes, and
-//! otherwise only every [`POLL`] to read what came in bulk, so a task costs
-//! `ppool` two small writes and no wake-up of another process.
+//! What it knows. A shared anonymous mapping, made before the fork, holds
+//! the process group of each slot's task. ppool writes it with an atomic
+//! store and no system call; the guard reads it only once ppool is dead, so
+//! a stopped or slow guard never holds ppool up. A slot is marked
+//! [`SPAWNING`] (with the task's number) before its task is spawned and
+//! holds the task's group from just after, so no task is ever unknown: it
+//! is listed, or its slot says it may be on its way. Every process ppool
+//! starts carries `PPOOL_RUN=<run id>` in its environment (ppool sets it in
+//! its own, before the fork), so on Linux the guard also finds them in
+//! /proc: the task whose spawn was under way, workers, and children that
+//! left their task's group. Elsewhere it stops the listed groups only.
+//!
+//! When ppool dies the guard sends SIGTERM to every listed group and to the
+//! groups of the marked processes it finds (scanning at least twice, and
+//! until each slot that was spawning has its task, for up to
+//! [`SPAWN_WAIT`]), then SIGKILL to what is left after the grace, and ends.
+//!
+//! A ppool that exits by itself (normal end, error, signal, closed stdout)
+//! has no task left, and ends its guard with SIGKILL and reaps it
+//! ([`release`]): a stopped guard cannot delay that. Should a task still be
+//! listed then (a panic), the guard is left to stop it as above.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::collections::HashSet;
+use std::os::fd::{IntoRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::exec::process::signal_group;
+/// A slot whose task is being spawned: its group is not known yet.
+pub const SPAWNING: i32 = -1;
+/// How long a dead ppool's guard looks for a task whose spawn was under way.
+pub const SPAWN_WAIT: Duration = Duration::from_secs(2);
+/// The guard's process name, as `ps` and /proc/PID/comm show it.
+pub const NAME: &str = "ppool-guard";
+/// The environment variable that marks every process of a run.
+pub const RUN_VARIABLE: &str = "PPOOL_RUN";
+/// Slots the table has room for; pages are only allocated once touched.
+/// Tasks in slots beyond are found by their marker alone.
+const MAX_SLOTS: usize = 1 << 20;
+/// The grace used should ppool die before it has read `--grace`.
+const DEFAULT_GRACE: Duration = Duration::from_secs(2);
 
-/// How often the guard empties its pipe.
-const POLL: Duration = Duration::from_millis(50);
-const MESSAGE: usize = 8;
-
-/// `ppool`'s end of the pipe to its guard.
-pub struct Guard {
-    pipe: File,
+/// Whether a command line whose first argument is `first` gets a guard:
+/// the streaming modes, told apart before parsing (which allocates, and
+/// would make the fork dearer). A `--dry-run` or `--help` among them gets
+/// one too, unused.
+pub fn needed(first: &[u8]) -> bool {
+    matches!(first, b"map" | b"imap" | b"unordered")
 }
 
-impl Guard {
-    /// Starts the guard on a thread of its own, so the run does not wait
-    /// for it: what is written before it runs waits in the pipe. A guard
-    /// that cannot start leaves tasks unguarded (as they are in `apply`).
-    pub fn start(grace: Duration) -> Option<Guard> {
-        let (reader, writer) = crate::exec::spawn::pipe().ok()?;
-        let program = std::env::current_exe().ok()?;
-        std::thread::Builder::new()
-            .name("guard".into())
-            .spawn(move || {
-                let _ = Command::new(program)
-                    .arg("__guard")
-                    .arg(grace.as_millis().to_string())
-                    .stdin(reader)
-                    // Holding ppool's stdout or stderr would keep a reader waiting.
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    // Away from the terminal's signals: it must outlive ppool.
-                    .process_group(0)
-                    // Not waited for: it ends when the pipe closes, after ppool.
-                    .spawn();
+/// One slot of the shared table.
+#[repr(C)]
+struct Entry {
+    /// The task's process group; 0: none; [`SPAWNING`].
+    group: AtomicI32,
+    /// The task being spawned (`PPOOL_SEQ`), valid with [`SPAWNING`].
+    seq: AtomicU64,
+}
+
+/// The start of the shared mapping, before the entries.
+#[repr(C)]
+struct Header {
+    /// One past the highest slot used, so the guard reads no more.
+    used: AtomicUsize,
+    /// `--grace`, known once the command line is parsed; 0: not yet.
+    grace_ms: AtomicU64,
+}
+
+/// The shared mapping: a header, then one entry per slot (0 unused).
+struct Table {
+    base: *mut libc::c_void,
+    slots: usize,
+}
+
+// SAFETY: the table is only accessed through atomics; the mapping lives
+// until the process ends.
+unsafe impl Sync for Table {}
+// SAFETY: as above; the pointer is to process-wide shared memory.
+unsafe impl Send for Table {}
+
+impl Table {
+    fn bytes(slots: usize) -> usize {
+        std::mem::size_of::<Header>() + (slots + 1) * std::mem::size_of::<Entry>()
+    }
+
+    /// An all-zero table, shared with processes forked later. Pages are
+    /// only allocated once touched, so a large `--jobs` costs nothing up front.
+    fn new(slots: usize) -> Option<Table> {
+        // SAFETY: a fresh anonymous mapping; no existing memory is involved.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                Table::bytes(slots),
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS | crate::sys::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        (base != libc::MAP_FAILED).then_some(Table { base, slots })
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the mapping starts with a zeroed Header (all atomics, for
+        // which zero is valid) and is page-aligned.
+        unsafe { &*(self.base as *const Header) }
+    }
+
+    fn entry(&self, slot: usize) -> Option<&Entry> {
+        if slot > self.slots {
+            return None;
+        }
+        // SAFETY: entry `slot` lies within the mapping (checked above), after
+        // the 16-byte header, so it is aligned; zero is a valid Entry.
+        Some(unsafe { &*((self.base as *const Header).add(1) as *const Entry).add(slot) })
+    }
+
+    fn set(&self, slot: usize, group: i32, seq: u64) {
+        let Some(entry) = self.entry(slot) else {
+            return;
+        };
+        if group != 0 {
+            self.header().used.fetch_max(slot + 1, Ordering::Relaxed);
+        }
+        entry.seq.store(seq, Ordering::Relaxed);
+        entry.group.store(group, Ordering::Release);
+    }
+
+    /// (slot, group, seq) of every slot that is not free.
+    fn taken(&self) -> Vec<(usize, i32, u64)> {
+        let used = self.header().used.load(Ordering::Acquire).min(self.slots + 1);
+        (0..used)
+            .filter_map(|slot| {
+                let entry = self.entry(slot)?;
+                let group = entry.group.load(Ordering::Acquire);
+                (group != 0).then(|| (slot, group, entry.seq.load(Ordering::Relaxed)))
             })
-            .ok()?;
-        Some(Guard {
-            pipe: File::from(writer),
-        })
+            .collect()
+    }
+}
+
+/// ppool's side of its guard.
+pub struct Guard {
+    pid: libc::pid_t,
+    table: Table,
+    /// The write end of the pipe; it hangs up when ppool dies.
+    _hangup: OwnedFd,
+    released: AtomicBool,
+}
+
+static GUARD: OnceLock<Guard> = OnceLock::new();
+
+impl Guard {
+    /// Forks the guard. Call it before any thread starts: the child runs
+    /// on after `fork` as a copy of this one thread. A guard that cannot
+    /// start leaves tasks unguarded (as in `apply`).
+    pub fn start() -> Option<&'static Guard> {
+        if let Some(guard) = GUARD.get() {
+            return Some(guard);
+        }
+        let run = run_id();
+        // Inherited by every process the run starts, so the guard finds them.
+        std::env::set_var(RUN_VARIABLE, &run);
+        let table = Table::new(MAX_SLOTS)?;
+        let (read, write) = crate::sys::pipe().ok()?;
+        // SAFETY: getpgrp cannot fail and touches no memory.
+        let ppool_group = unsafe { libc::getpgrp() };
+        // SAFETY: ppool has one thread here (see above), so the child is a
+        // whole copy of it; it runs `serve` and never returns.
+        match unsafe { libc::fork() } {
+            -1 => None,
+            0 => serve(read.into_raw_fd(), &table, &run, ppool_group),
+            pid => {
+                drop(read);
+                let guard = Guard {
+                    pid,
+                    table,
+                    _hangup: write,
+                    released: AtomicBool::new(false),
+                };
+                Some(GUARD.get_or_init(|| guard))
+            }
+        }
+    }
+
+    /// This process's guard, if it started one.
+    pub fn get() -> Option<&'static Guard> {
+        GUARD.get()
+    }
+
+    /// The grace between SIGTERM and SIGKILL, for when ppool is gone.
+    pub fn set_grace(&self, grace: Duration) {
+        let ms = grace.as_millis().clamp(1, u64::MAX as u128) as u64;
+        self.table.header().grace_ms.store(ms, Ordering::Release);
+    }
+
+    /// Marks `slot` as about to spawn task `seq`.
+    pub fn spawning(&self, slot: usize, seq: u64) {
+        self.table.set(slot, SPAWNING, seq);
     }
 
     /// The process group now running in `slot`; 0: none.
     pub fn note(&self, slot: usize, group: i32) {
-        let mut message = [0u8; MESSAGE];
-        message[..4].copy_from_slice(&(slot as u32).to_le_bytes());
-        message[4..].copy_from_slice(&group.to_le_bytes());
-        // A guard that is gone cannot be helped; the run goes on.
-        let _ = (&self.pipe).write_all(&message);
+        self.table.set(slot, group, 0);
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
     }
 }
 
-/// `ppool __guard GRACE_MS`: the guard's side.
-pub fn serve(grace_ms: u64) -> anyhow::Result<i32> {
-    // Only the guard holds this end of the pipe: non-blocking, it can be
-    // drained without waiting.
-    // SAFETY: fcntl on stdin's descriptor; no memory is involved.
-    unsafe {
-        let flags = libc::fcntl(0, libc::F_GETFL);
-        libc::fcntl(0, libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
-    let mut input = std::io::stdin().lock();
-    let mut groups: HashMap<u32, i32> = HashMap::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut held = 0;
-    'run: loop {
-        wait_for_hangup(POLL);
-        loop {
-            let n = match input.read(&mut buf[held..]) {
-                Ok(0) => break 'run,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                Err(_) => break 'run,
-            };
-            let end = held + n;
-            let whole = end - end % MESSAGE;
-            apply(&buf[..whole], &mut groups);
-            buf.copy_within(whole..end, 0);
-            held = end - whole;
-        }
-    }
-    let left: Vec<i32> = groups.into_values().filter(|&g| g > 0).collect();
-    stop(&left, Duration::from_millis(grace_ms));
-    Ok(0)
-}
-
-/// Waits up to `limit` for ppool's end of the pipe to close. Messages do
-/// not wake it (it asks for no event; a hang-up is always reported), so a
-/// task costs the guard nothing, and a killed ppool is noticed at once.
-fn wait_for_hangup(limit: Duration) {
-    let mut stdin = libc::pollfd {
-        fd: 0,
-        events: 0,
-        revents: 0,
+/// Ends this process's guard, if it has one, and reaps it; call before
+/// exiting. With tasks still listed it is left to stop them after ppool.
+pub fn release() {
+    let Some(guard) = GUARD.get() else {
+        return;
     };
-    // SAFETY: poll reads and writes the one entry it is given.
-    unsafe {
-        libc::poll(&mut stdin, 1, limit.as_millis() as libc::c_int);
-    }
-}
-
-fn apply(messages: &[u8], groups: &mut HashMap<u32, i32>) {
-    for message in messages.chunks_exact(MESSAGE) {
-        let slot = u32::from_le_bytes([message[0], message[1], message[2], message[3]]);
-        let group = i32::from_le_bytes([message[4], message[5], message[6], message[7]]);
-        groups.insert(slot, group);
-    }
-}
-
-/// SIGTERM to each group, SIGKILL to those still there after `grace`.
-fn stop(groups: &[i32], grace: Duration) {
-    if groups.is_empty() {
+    if guard.released.swap(true, Ordering::SeqCst) || !guard.table.taken().is_empty() {
         return;
     }
-    for &group in groups {
-        signal_group(group, libc::SIGTERM);
-    }
-    let deadline = Instant::now() + grace;
-    while Instant::now() < deadline && groups.iter().any(|&g| alive(g)) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for &group in groups {
-        signal_group(group, libc::SIGKILL);
+    // SAFETY: kill and waitpid on our own child; status is a valid place.
+    unsafe {
+        // SIGKILL: it has nothing to do, and ends even if stopped.
+        libc::kill(guard.pid, libc::SIGKILL);
+        let mut status = 0;
+        while libc::waitpid(guard.pid, &mut status, 0) < 0
+            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {}
     }
 }
 
-/// Whether any process is left in the group.
-fn alive(group: i32) -> bool {
-    // SAFETY: kill(2) with signal 0 only checks; no memory is involved.
-    unsafe { libc::kill(-group, 0) == 0 }
+/// Unique to this run: ppool's pid and the time.
+fn run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}.{}", std::process::id(), now.as_nanos())
+}
+
+/// The guard's life, in the forked child.
+fn serve(hangup: i32, table: &Table, run: &str, ppool_group: i32) -> ! {
+    // SAFETY: plain system calls on descriptors and attributes of this
+    // process; the C strings are literals.
+    unsafe {
+        libc::setpgid(0, 0);
+        #[cfg(target_os = "linux")]
+        libc::prctl(libc::PR_SET_NAME, c"ppool-guard".as_ptr());
+        // It must outlive a terminal's hang-up or ^C to do its work.
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        for fd in 0..3 {
+            libc::dup2(null, fd);
+        }
+        libc::dup2(hangup, 3);
+        close_from(4);
+    }
+    wait_for_hangup(3);
+    let grace = match table.header().grace_ms.load(Ordering::Acquire) {
+        0 => DEFAULT_GRACE,
+        ms => Duration::from_millis(ms),
+    };
+    stop_left(table, run, grace, ppool_group);
+    // SAFETY: ends this process without running ppool's exit handlers.
+    unsafe { libc::_exit(0) }
+}
+
+/// Closes every descriptor from `first` on.
+fn close_from(first: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: close_range only closes descriptors.
+    if unsafe { libc::syscall(libc::SYS_close_range, first as libc::c_uint, libc::c_uint::MAX, 0) } == 0 {
+        return;
+    }
+    // SAFETY: sysconf and close touch no memory of ours.
+    let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) }.clamp(256, 65536) as i32;
+    for fd in first..max {
+        // SAFETY: as above.
+        unsafe {
+            libc::close(fd);
+        }
+    }
+}
+
+/// Sleeps until the write end of `fd` is closed everywhere. Asking for no
+/// event, it wakes for the hang-up alone.
+fn wait_for_hangup(fd: i32) {
+    loop {
+        let mut pipe = libc::pollfd {
+            fd,
+            events: 0,
+            revents: 0,
+        };
+        // SAFETY: poll reads and writes the one entry it is given.
+        let r = unsafe { libc::poll(&mut pipe, 1, -1) };
+        if r > 0 || (r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted) {
+            return;
+        }
+    }
+}
+
+/// What a dead ppool left: SIGTERM to each, SIGKILL after `grace`.
+fn stop_left(table: &Table, run: &str, grace: Duration, ppool_group: i32) {
+    let mut targets = Targets::default();
+    let mut spawning = Vec::new();
+    for (slot, group, seq) in table.taken() {
+        if group > 0 {
+            targets.add(-group);
+        } else {
+            spawning.push((slot, seq));
+        }
+    }
+    let found = Marked::new(run, ppool_group);
+    let deadline = Instant::now() + SPAWN_WAIT;
+    for round in 0.. {
+        for process in found.scan() {
+            spawning.retain(|&(slot, seq)| process.task != Some((slot, seq)));
+            targets.add(process.target);
+        }
+        if (round >= 1 && spawning.is_empty()) || Instant::now() >= deadline || !found.can_scan() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline && targets.any_alive() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    targets.kill_all();
+    // A process that left its group during the grace.
+    for process in found.scan() {
+        targets.add(process.target);
+    }
+    targets.kill_all();
+}
+
+/// kill(2) targets (`-group` or a pid), each sent SIGTERM once as added.
+#[derive(Default)]
+struct Targets {
+    all: Vec<i32>,
+    seen: HashSet<i32>,
+}
+
+impl Targets {
+    fn add(&mut self, target: i32) {
+        if self.seen.insert(target) {
+            send(target, libc::SIGTERM);
+            self.all.push(target);
+        }
+    }
+
+    /// Whether a target still has a process that is not a zombie. kill(2)
+    /// with signal 0 cannot tell: the leaders, orphaned by ppool's death,
+    /// stay zombies where nothing reaps them.
+    #[cfg(target_os = "linux")]
+    fn any_alive(&self) -> bool {
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return false;
+        };
+        dir.flatten().any(|entry| {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                return false;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                return false;
+            };
+            let Some((_, state, group)) = parse_stat(&stat) else {
+                return false;
+            };
+            state != 'Z' && (self.seen.contains(&-group) || self.seen.contains(&pid))
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn any_alive(&self) -> bool {
+        // SAFETY: kill(2) with signal 0 only checks; no memory is involved.
+        self.all.iter().any(|&t| unsafe { libc::kill(t, 0) } == 0)
+    }
+
+    fn kill_all(&self) {
+        for &target in &self.all {
+            send(target, libc::SIGKILL);
+        }
+    }
+}
+
+fn send(target: i32, signal: i32) {
+    // SAFETY: kill(2) has no memory effects and fails harmlessly when the
+    // target is gone.
+    unsafe {
+        libc::kill(target, signal);
+    }
+}
+
+/// A process found carrying the run's marker.
+struct Found {
+    /// Its group (`-pgid`), or the process alone when its group is ppool's
+    /// or the guard's.
+    target: i32,
+    /// `(PPOOL_SLOT, PPOOL_SEQ)` when it has both.
+    task: Option<(usize, u64)>,
+}
+
+/// Finds the run's processes by their environment (in /proc: Linux only).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+struct Marked {
+    /// `PPOOL_RUN=<id>`, as it appears in an environment.
+    needle: Vec<u8>,
+    ppool_group: i32,
+}
+
+impl Marked {
+    fn new(run: &str, ppool_group: i32) -> Marked {
+        Marked {
+            needle: format!("{RUN_VARIABLE}={run}").into_bytes(),
+            ppool_group,
+        }
+    }
+
+    fn can_scan(&self) -> bool {
+        cfg!(target_os = "linux")
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn scan(&self) -> Vec<Found> {
+        Vec::new()
+    }
+
+    #[cfg(target_os = "linux")]
+    fn scan(&self) -> Vec<Found> {
+        let me = std::process::id();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for entry in dir.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            if pid == me {
+                continue;
+            }
+            let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+                continue;
+            };
+            let vars = environ.split(|&b| b == 0);
+            if !vars.clone().any(|v| v == self.needle) {
+                continue;
+            }
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            let Some((name, state, group)) = parse_stat(&stat) else {
+                continue;
+            };
+            // Another run's guard (a nested ppool's) has its own work to do.
+            if name == NAME || state == 'Z' {
+                continue;
+            }
+            let number = |key: &[u8]| {
+                vars.clone()
+                    .find_map(|v| v.strip_prefix(key))
+                    .and_then(|v| std::str::from_utf8(v).ok()?.parse::<u64>().ok())
+            };
+            let task = number(b"PPOOL_SLOT=")
+                .zip(number(b"PPOOL_SEQ="))
+                .map(|(s, q)| (s as usize, q));
+            let target = if group > 0 && group != self.ppool_group && group != me as i32 {
+                -group
+            } else {
+                pid as i32
+            };
+            found.push(Found { target, task });
+        }
+        found
+    }
+}
+
+/// The command name, state and process group from /proc/PID/stat.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn parse_stat(stat: &str) -> Option<(&str, char, i32)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat.get(open + 1..close)?;
+    // After the name: state, parent, group.
+    let mut fields = stat.get(close + 2..)?.split(' ');
+    let state = fields.next()?.chars().next()?;
+    let group = fields.nth(1)?.parse().ok()?;
+    Some((name, state, group))
 }
 
 #[cfg(test)]
@@ -156,16 +507,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_last_message_for_a_slot_wins() {
-        let mut bytes = Vec::new();
-        for (slot, group) in [(1u32, 100i32), (2, 200), (1, 0), (3, 300), (3, 301)] {
-            bytes.extend(slot.to_le_bytes());
-            bytes.extend(group.to_le_bytes());
-        }
-        let mut groups = HashMap::new();
-        apply(&bytes, &mut groups);
-        assert_eq!(groups.get(&1), Some(&0));
-        assert_eq!(groups.get(&2), Some(&200));
-        assert_eq!(groups.get(&3), Some(&301));
+    fn the_table_lists_taken_slots_up_to_the_highest_used() {
+        let table = Table::new(100).unwrap();
+        assert!(table.taken().is_empty());
+        table.set(3, 300, 0);
+        table.set(7, SPAWNING, 42);
+        table.set(3, 0, 0);
+        table.set(101, 5, 0);
+        assert_eq!(table.taken(), vec![(7, SPAWNING, 42)]);
+    }
+
+    #[test]
+    fn stat_gives_name_state_and_group() {
+        let stat = "1234 (a (b) c) S 1 777 777 0 -1 4194304";
+        assert_eq!(parse_stat(stat), Some(("a (b) c", 'S', 777)));
     }
 }

@@ -21,6 +21,7 @@ pub mod signals;
 pub mod sink;
 pub mod slot_table;
 mod sys;
+pub mod target;
 pub mod task;
 pub mod template;
 
@@ -58,7 +59,7 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Writes one line of ppool's own to stderr. A stderr that cannot be
 /// written to (a full disk, a closed pipe) has nowhere to report that, so a
 /// failed write is ignored rather than a panic, as `eprintln!` would.
-pub(crate) fn say(line: &str) {
+pub fn say(line: &str) {
     let mut err = io::stderr().lock();
     let _ = err.write_all(line.as_bytes()).and_then(|()| err.write_all(b"\n"));
 }
@@ -80,7 +81,6 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Action::Worker(name) => builtins::serve::main(&name),
-        Action::Guard(grace_ms) => guard::serve(grace_ms),
     }
 }
 
@@ -117,8 +117,9 @@ pub fn print_man(out: &mut dyn Write) -> Result<()> {
 }
 
 fn run_config(config: &Config) -> Result<Ending> {
-    // A run that starts tasks has a guard to stop them should ppool be
-    // killed outright; `apply` is one foreground task, like a shell's.
+    // A run that starts tasks has a guard (forked in main) to stop them
+    // should ppool be killed outright; `apply` is one foreground task, like
+    // a shell's.
     let cancel = if config.mode == Mode::Apply || config.dry_run {
         Cancel::new(config.jobs, config.grace)
     } else {

@@ -1,33 +1,82 @@
-// `main` is ours, not std's: std's start-up work (it reads /proc/self/maps
-// to place a stack guard, and installs handlers for it) was a tenth of the
-// instructions of a whole `ppool apply true`. What of it matters is done in
-// `main` below.
-#![no_main]
+// On Linux `main` is ours, not std's: std's start-up work (it reads
+// /proc/self/maps to place a stack guard, and installs handlers for it) was a
+// tenth of the instructions of a whole `ppool apply true`. What of it matters
+// is done in `start` below, and the arguments are read from `main`'s own
+// `argv`, which works on glibc and musl alike (std fills its own copy only
+// through glibc). Elsewhere std's `main` runs first and then `start`.
+#![cfg_attr(target_os = "linux", no_main)]
+
+use std::ffi::OsString;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches};
 
 use ppool::cli::Cli;
 
+/// # Safety
+/// Called by the C runtime only, with its `argc` and `argv`.
+#[cfg(target_os = "linux")]
 #[no_mangle]
-pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
-    reopen_closed_stdio();
+pub unsafe extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    use std::os::unix::ffi::OsStrExt;
+    let count = usize::try_from(argc).unwrap_or(0);
+    let args = (0..count)
+        .map(|i| {
+            // SAFETY: the C runtime passes `argc` valid, NUL-terminated
+            // strings in `argv`, alive for the whole process.
+            let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+            std::ffi::OsStr::from_bytes(arg.to_bytes()).to_os_string()
+        })
+        .collect();
+    start(args)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn main() {
+    start(std::env::args_os().collect())
+}
+
+/// Everything before and after the run that std's `main` would do, the
+/// guard, and the exit. Never returns.
+fn start(args: Vec<OsString>) -> ! {
+    // Under std's `main` (not Linux) the streams were already reopened, so a
+    // closed stdout cannot be told from /dev/null there.
+    let stdout_closed = reopen_closed_stdio();
     // As std does: a write to a closed pipe is an EPIPE error, not a signal.
     // SAFETY: setting a signal's disposition touches no memory of ours.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
-    // A panic is a bug: it says so and ends the run with a status of its
-    // own. `exit` flushes stdout, as returning from std's main would.
+    // A panic is a bug: it says so and ends the run with a status of its own.
     std::panic::set_hook(Box::new(|info| {
         ppool::exit::report_panic(info.payload(), info.location())
     }));
-    std::process::exit(std::panic::catch_unwind(run).unwrap_or(ppool::exit::INTERNAL))
+    let code = if stdout_closed {
+        // stderr may be closed too; there is nobody else to tell.
+        ppool::say("ppool: stdout is closed: give ppool somewhere to write, e.g. >/dev/null to discard the output");
+        ppool::exit::USAGE
+    } else {
+        // The guard is forked now, while ppool has one thread and little
+        // memory to copy, and before any task exists.
+        if args
+            .get(1)
+            .is_some_and(|mode| ppool::guard::needed(mode.as_encoded_bytes()))
+        {
+            ppool::guard::Guard::start();
+        }
+        std::panic::catch_unwind(|| run(args)).unwrap_or(ppool::exit::INTERNAL)
+    };
+    // Every way out passes here: the guard, if the run started one, is
+    // ended and reaped before ppool goes.
+    ppool::guard::release();
+    // `exit` flushes stdout, as returning from std's main would.
+    std::process::exit(code)
 }
 
 /// As std does: a closed stdin, stdout or stderr becomes /dev/null, so that
-/// no pipe or file ppool opens later takes its number.
-fn reopen_closed_stdio() {
+/// no pipe or file ppool opens later takes its number. Says whether stdout
+/// was closed: output written there would be lost without a word.
+fn reopen_closed_stdio() -> bool {
     let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
         fd,
         events: 0,
@@ -35,7 +84,7 @@ fn reopen_closed_stdio() {
     });
     // SAFETY: poll reads and writes only the three entries of `fds`.
     if unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } <= 0 {
-        return;
+        return false;
     }
     for fd in fds {
         if fd.revents & libc::POLLNVAL != 0 {
@@ -45,11 +94,12 @@ fn reopen_closed_stdio() {
             }
         }
     }
+    fds[1].revents & libc::POLLNVAL != 0
 }
 
 /// Parses the command line and runs it; the process's exit status.
-fn run() -> i32 {
-    let cli = match parse() {
+fn run(args: Vec<OsString>) -> i32 {
+    let cli = match parse(args) {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             return match e.print() {
@@ -59,7 +109,10 @@ fn run() -> i32 {
         }
         Err(e) => {
             let text = e.render().to_string();
-            eprint!("ppool: {}", text.strip_prefix("error: ").unwrap_or(&text));
+            ppool::say(&format!(
+                "ppool: {}",
+                text.strip_prefix("error: ").unwrap_or(&text).trim_end()
+            ));
             return ppool::exit::USAGE;
         }
     };
@@ -68,7 +121,7 @@ fn run() -> i32 {
         // A closed stdout (`ppool man | head`) is a quiet stop, not an error.
         Err(e) if is_broken_pipe(&e) => ppool::exit::code(ppool::exit::Ending::BrokenPipe),
         Err(e) => {
-            eprintln!("ppool: {e:#}");
+            ppool::say(&format!("ppool: {e:#}"));
             ppool::exit::USAGE
         }
     }
@@ -77,9 +130,9 @@ fn run() -> i32 {
 /// `Cli::try_parse`, without dropping the parser: it lives until the process
 /// exits, and freeing its many small allocations cost a tenth of the
 /// start-up's instructions.
-fn parse() -> Result<Cli, clap::Error> {
+fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
     let command = Box::leak(Box::new(Cli::command()));
-    let mut matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let mut matches = command.try_get_matches_from_mut(args)?;
     let cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(command));
     std::mem::forget(matches);
     cli

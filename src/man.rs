@@ -190,7 +190,7 @@ mod tests {
         for tag in [
             ".B 0\n",
             ".B 1\\(en100\n",
-            ".B 130 / 143\n",
+            ".B 129 / 130 / 143\n",
             ".I the failed task's code\n",
             ".B 255\n",
         ] {

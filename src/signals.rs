@@ -1,17 +1,18 @@
-//! SIGINT and SIGTERM: the first stops the run gracefully, a second SIGINT
-//! kills every running task at once.
+//! SIGINT, SIGTERM and SIGHUP: the first stops the run gracefully, a second
+//! SIGINT kills every running task at once. SIGHUP (the terminal went away)
+//! is a SIGTERM, unless it was ignored when ppool started (`nohup`).
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::cancel::{Cancel, StopReason};
 
 /// Watches for signals on a thread of its own for the rest of the run.
 pub fn watch(cancel: &Arc<Cancel>) -> Result<()> {
-    let mut signals = Signals::new([SIGINT, SIGTERM]).context("installing signal handlers")?;
+    let mut signals = Signals::new(stopping_signals()).context("installing signal handlers")?;
     let cancel = Arc::clone(cancel);
     std::thread::Builder::new()
         .name("signals".into())
@@ -33,9 +34,25 @@ pub fn watch(cancel: &Arc<Cancel>) -> Result<()> {
     Ok(())
 }
 
+/// The signals that stop a run: SIGHUP only if it is not ignored, so that
+/// `nohup ppool …` goes on after a hang-up.
+fn stopping_signals() -> Vec<i32> {
+    let mut signals = vec![SIGINT, SIGTERM];
+    // SAFETY: sigaction with no new action only reads the current one into
+    // `old`, which outlives the call.
+    let ignored = unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(SIGHUP, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    };
+    if !ignored {
+        signals.push(SIGHUP);
+    }
+    signals
+}
+
 /// `apply` runs one task in the foreground. Rather than start a watcher
 /// thread, a measurable share of a one-task run, its handlers act directly,
-/// with async-signal-safe calls only: the first SIGINT or SIGTERM sends
+/// with async-signal-safe calls only: the first SIGINT, SIGTERM or SIGHUP sends
 /// SIGTERM to the task and arms a timer for SIGKILL after the grace; a
 /// second SIGINT sends SIGKILL at once.
 pub mod foreground {
@@ -44,10 +61,10 @@ pub mod foreground {
     use std::time::Duration;
 
     use anyhow::{Context, Result};
-    use signal_hook::consts::{SIGALRM, SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGALRM, SIGINT};
 
     use crate::cancel::Cancel;
-    use crate::exec::process::Target;
+    use crate::target::Target;
 
     /// Where signals go, as [`Target::raw`]; 0: none.
     static TASK: AtomicI32 = AtomicI32::new(0);
@@ -68,8 +85,8 @@ pub mod foreground {
         let timer = libc::itimerval {
             it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
             it_value: libc::timeval {
-                tv_sec: (grace / 1_000_000) as libc::time_t,
-                tv_usec: (grace % 1_000_000) as libc::suseconds_t,
+                tv_sec: (grace / 1_000_000) as _,
+                tv_usec: (grace % 1_000_000) as _,
             },
         };
         // SAFETY: setitimer is a plain system call; timer outlives it.
@@ -82,7 +99,7 @@ pub mod foreground {
     /// store, safe in a handler) so that no retry starts after a signal.
     pub fn install(cancel: &Arc<Cancel>, grace: Duration) -> Result<()> {
         GRACE_US.store(grace.as_micros().min(u64::MAX as u128) as u64, Ordering::SeqCst);
-        for signal in [SIGINT, SIGTERM] {
+        for signal in super::stopping_signals() {
             let cancel = Arc::clone(cancel);
             let handler = move || {
                 cancel.mark_stopping();

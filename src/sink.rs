@@ -196,7 +196,11 @@ impl Sink {
             }
         }
         if let Ending::Signal(signal) = ending {
-            let name = if signal == libc::SIGINT { "SIGINT" } else { "SIGTERM" };
+            let name = match signal {
+                libc::SIGINT => "SIGINT",
+                libc::SIGHUP => "SIGHUP",
+                _ => "SIGTERM",
+            };
             self.output.note(&format!("ppool: stopped by {name}"))?;
         }
         Ok(ending)

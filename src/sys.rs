@@ -67,3 +67,11 @@ pub(crate) fn max_arg_len() -> Option<usize> {
     #[cfg(not(target_os = "linux"))]
     return None;
 }
+
+/// Pages of a shared mapping are given memory only when touched, without
+/// reserving swap for all of it up front; where the flag does not exist,
+/// untouched pages cost nothing either.
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+pub(crate) const MAP_NORESERVE: libc::c_int = libc::MAP_NORESERVE;
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+pub(crate) const MAP_NORESERVE: libc::c_int = 0;

@@ -225,7 +225,7 @@ fn sigkill_of_ppool_leaves_no_task_running() {
     let mut child = start_tasks_with_grandchildren(&mark, dir.path(), Stdio::inherit());
     let guard = children_of(child.id())
         .into_iter()
-        .find(|&pid| cmdline_of(pid).contains("__guard"))
+        .find(|&pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "ppool-guard"))
         .expect("ppool runs a guard");
     child.kill().unwrap();
     child.wait().unwrap();

@@ -53,12 +53,17 @@ fn closed_standard_streams_act_as_dev_null() {
         .unwrap();
     assert_eq!(
         stdout_of(&out),
-        "closed stdout: 0\nclosed stdin: 0\nout-a\nout-b\nclosed stderr: 0\n",
+        "closed stdout: 255\nclosed stdin: 0\nout-a\nout-b\nclosed stderr: 0\n",
         "{}",
         stderr_of(&out)
     );
-    // Only the first run had a stderr.
-    assert_eq!(stderr_of(&out), "err-a\nerr-b\nerr-c\n");
+    // A closed stdout is refused before any task runs; only that run had a stderr.
+    assert!(
+        stderr_of(&out).starts_with("ppool: stdout is closed: "),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!stderr_of(&out).contains("err-a"), "{}", stderr_of(&out));
     let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
     assert_eq!(log.lines().count(), 3, "{log}");
 }
@@ -72,7 +77,7 @@ fn closed_standard_streams_are_reopened_on_dev_null() {
         .current_dir(dir.path())
         .args([
             "-c",
-            r#"exec "$0" unordered sh -c 'touch started; sleep 30' ::: a <&- >&- 2>&-"#,
+            r#"exec "$0" unordered sh -c 'touch started; sleep 30' ::: a <&- >/dev/null 2>&-"#,
         ])
         .arg(crate::util::bin())
         .spawn()
