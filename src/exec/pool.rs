@@ -4,8 +4,8 @@
 //! dies or overruns `--timeout` is replaced; the tasks of its chunk that had
 //! not been answered go to the replacement.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -101,12 +101,8 @@ impl PoolExecutor {
     }
 
     fn spawn(&self, slot: usize) -> std::io::Result<Coprocess> {
-        let mut command = Command::new(&self.program);
-        command
-            .arg("__worker")
-            .arg(self.builtin.name())
-            .env("PPOOL_SLOT", slot.to_string());
-        Coprocess::spawn(&mut command)
+        let args = [OsString::from("__worker"), OsString::from(self.builtin.name())];
+        Coprocess::spawn(self.program.as_os_str(), &args, slot)
     }
 
     /// Learns from a chunk of `tasks` that took `took`: the next chunks
@@ -190,7 +186,7 @@ impl PoolExecutor {
                     rest = after;
                     let outcome = if cancel.is_stopping() {
                         // Stopped by the run's stop, as a command would be.
-                        failed(record, slot, Status::Failed, None, status.signal_number(), "")
+                        failed(record, slot, Status::Failed, None, status.signal, "")
                     } else {
                         let message = format!(
                             "ppool: task {}: the {} worker {} ({}); it was replaced",
@@ -199,7 +195,7 @@ impl PoolExecutor {
                             why,
                             describe_exit(status)
                         );
-                        failed(record, slot, Status::WorkerDied, None, status.signal_number(), &message)
+                        failed(record, slot, Status::WorkerDied, None, status.signal, &message)
                     };
                     if !emit(outcome) {
                         return false;
@@ -212,7 +208,7 @@ impl PoolExecutor {
                     };
                     rest = after;
                     let message = timeout_note(record.seq, self.timeout);
-                    let outcome = failed(record, slot, Status::Timeout, None, status.signal_number(), &message);
+                    let outcome = failed(record, slot, Status::Timeout, None, status.signal, &message);
                     if !emit(outcome) {
                         return false;
                     }
@@ -392,15 +388,4 @@ fn failed(
     outcome.exit_code = code;
     outcome.signal = signal;
     outcome
-}
-
-trait SignalNumber {
-    fn signal_number(&self) -> Option<i32>;
-}
-
-impl SignalNumber for ExitStatus {
-    fn signal_number(&self) -> Option<i32> {
-        use std::os::unix::process::ExitStatusExt;
-        self.signal()
-    }
 }

@@ -116,7 +116,7 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     let child = spawn::spawn(&Request {
         program: spec.program.as_os_str(),
         args: spec.args,
-        seq: spec.seq,
+        seq: Some(spec.seq),
         slot: spec.slot,
         stdio,
         own_group,
@@ -146,7 +146,10 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     }
     ended.stdout.end_lines();
     ended.stderr.end_lines();
-    wait_exited(pid, &mut clock, target);
+    // The task may have closed its output and run on: the clock still runs.
+    while !spawn::wait_exited(pid, clock.next) {
+        clock.tick(target);
+    }
     // The leader stays a zombie until reaped below, so its group id cannot be
     // reused while it is still registered for signalling.
     cancel.unregister(spec.slot);
@@ -255,15 +258,12 @@ impl Clock {
 
     /// Milliseconds to the next step, for poll(2); -1 when there is none.
     fn poll_timeout(&self) -> i32 {
-        let mut left = self.next.map(|at| at.saturating_duration_since(Instant::now()));
+        let mut next = self.next;
         if self.stopping {
-            left = Some(left.map_or(STOPPING_POLL, |left| left.min(STOPPING_POLL)));
+            let look = Instant::now() + STOPPING_POLL;
+            next = Some(next.map_or(look, |next| next.min(look)));
         }
-        match left {
-            None => -1,
-            // Round up so a wake-up never comes just before the deadline.
-            Some(left) => left.as_millis().min(i32::MAX as u128 - 1) as i32 + 1,
-        }
+        spawn::poll_timeout(next)
     }
 
     fn is_due(&self) -> bool {
@@ -446,35 +446,5 @@ impl Reader<'_> {
             self.lost = true;
             self.cancel.fail(self.seq, format!("task {}: {reason}", self.seq));
         }
-    }
-}
-
-/// Waits until the process has exited without reaping it, still enforcing
-/// the timeout (the task may have closed its output and run on).
-fn wait_exited(pid: i32, clock: &mut Clock, target: Target) {
-    loop {
-        let flags = if clock.next.is_some() {
-            libc::WEXITED | libc::WNOWAIT | libc::WNOHANG
-        } else {
-            libc::WEXITED | libc::WNOWAIT
-        };
-        // SAFETY: siginfo_t is plain data; zeroed is a valid value.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid writes into info, which outlives the call.
-        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
-        if r < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
-        }
-        // SAFETY: waitid filled info (or left it zeroed under WNOHANG).
-        if unsafe { info.si_pid() } != 0 {
-            return;
-        }
-        // Right after a look that found it running, so that an exit during
-        // a hold-up of ppool's own is never taken for a timeout.
-        clock.tick(target);
-        std::thread::sleep(Duration::from_millis(5));
     }
 }

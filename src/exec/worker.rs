@@ -11,7 +11,7 @@
 //! stderr is ppool's own: it passes straight through, unbuffered and
 //! ungrouped, since it belongs to no single task.
 
-use std::process::Command;
+use std::ffi::{OsStr, OsString};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -65,9 +65,8 @@ impl WorkerExecutor {
     }
 
     fn spawn(&self, slot: usize) -> std::io::Result<Coprocess> {
-        let mut command = Command::new(SHELL);
-        command.arg("-c").arg(&self.command).env("PPOOL_SLOT", slot.to_string());
-        Coprocess::spawn(&mut command)
+        let args = [OsString::from("-c"), OsString::from(&self.command)];
+        Coprocess::spawn(OsStr::new(SHELL), &args, slot)
     }
 }
 
@@ -221,23 +220,18 @@ impl Executor for WorkerExecutor {
                 )
             }
             Ended::Exited | Ended::TimedOut => {
-                use std::os::unix::process::ExitStatusExt;
                 let timed_out = matches!(ended, Ended::TimedOut);
                 let signal_first = timed_out.then_some(libc::SIGTERM);
                 let status = worker.end(signal_first, self.grace, Some((cancel, slot)));
                 drop(guard);
                 if timed_out {
-                    fail(
-                        Status::Timeout,
-                        status.signal(),
-                        &timeout_note(record.seq, self.timeout),
-                    )
+                    fail(Status::Timeout, status.signal, &timeout_note(record.seq, self.timeout))
                 } else if cancel.is_stopping() {
-                    fail(Status::Failed, status.signal(), "")
+                    fail(Status::Failed, status.signal, "")
                 } else {
                     fail(
                         Status::WorkerDied,
-                        status.signal(),
+                        status.signal,
                         &format!(
                             "ppool: task {}: the worker {} before answering; it was replaced",
                             record.seq,
