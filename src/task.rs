@@ -60,7 +60,63 @@ pub struct Outcome {
     pub ended_in_stop: bool,
 }
 
+/// How a task's process (or a worker's answer for it) ended: what
+/// [`Outcome::ended`] turns into a status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct End {
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    /// `--timeout` stopped it: the limit it ran into.
+    pub timed_out: Option<Duration>,
+}
+
+impl End {
+    /// Timeout when stopped by `--timeout`; ok for exit code 0; failed
+    /// otherwise (another code, a signal, no status at all).
+    pub fn status(&self) -> Status {
+        if self.timed_out.is_some() {
+            Status::Timeout
+        } else if self.exit_code == Some(0) {
+            Status::Ok
+        } else {
+            Status::Failed
+        }
+    }
+}
+
 impl Outcome {
+    /// The outcome of one attempt at `record`'s task in `slot` that ran
+    /// from `start` for `duration` and ended so: a timed-out task gets
+    /// ppool's note at the end of its stderr.
+    pub fn ended(
+        record: &Record,
+        slot: usize,
+        (start, duration): (SystemTime, Duration),
+        end: End,
+        stdout: Captured,
+        mut stderr: Captured,
+    ) -> Outcome {
+        if let Some(limit) = end.timed_out {
+            stderr.push_message(&timeout_note(record.seq, Some(limit)));
+        }
+        Outcome {
+            seq: record.seq,
+            input: record.whole.clone(),
+            status: end.status(),
+            exit_code: end.exit_code,
+            signal: end.signal,
+            stdout,
+            stderr,
+            attempts: 1,
+            slot,
+            start,
+            duration,
+            command: Vec::new(),
+            host: None,
+            ended_in_stop: false,
+        }
+    }
+
     /// An outcome for a task that never ran a process: invalid input, a
     /// program that cannot be found, a skipped task.
     pub fn without_run(seq: u64, input: Vec<u8>, status: Status, message: &str) -> Outcome {

@@ -19,7 +19,7 @@ use crate::cancel::Cancel;
 use crate::input::Record;
 use crate::lock;
 use crate::slot_table::SlotTable;
-use crate::task::{timeout_note, Outcome, Status};
+use crate::task::{End, Outcome, Status};
 
 /// The automatic chunk size aims at about this much work per chunk: enough
 /// to spread the pipe round trip over many cheap tasks, little enough that
@@ -207,8 +207,14 @@ impl PoolExecutor {
                         return true;
                     };
                     rest = after;
-                    let message = timeout_note(record.seq, self.timeout);
-                    let outcome = failed(record, slot, Status::Timeout, None, status.signal, &message);
+                    let end = End {
+                        exit_code: None,
+                        signal: status.signal,
+                        timed_out: Some(self.timeout.unwrap_or_default()),
+                    };
+                    let (stdout, stderr) = (Captured::default(), Captured::default());
+                    let outcome =
+                        Outcome::ended(record, slot, (SystemTime::now(), Duration::ZERO), end, stdout, stderr);
                     if !emit(outcome) {
                         return false;
                     }
@@ -353,26 +359,12 @@ fn answer(record: &Record, slot: usize, response: &frame::Response, now: SystemT
     if !response.stderr.is_empty() {
         let _ = stderr.push(response.stderr);
     }
-    Outcome {
-        seq: record.seq,
-        input: record.whole.clone(),
-        status: if response.failure.is_some() {
-            Status::Failed
-        } else {
-            Status::Ok
-        },
+    let end = End {
         exit_code: Some(response.failure.unwrap_or(0)),
-        signal: None,
-        stdout,
-        stderr,
-        attempts: 1,
-        slot,
-        start: now.checked_sub(response.duration).unwrap_or(now),
-        duration: response.duration,
-        command: Vec::new(),
-        host: None,
-        ended_in_stop: false,
-    }
+        ..End::default()
+    };
+    let start = now.checked_sub(response.duration).unwrap_or(now);
+    Outcome::ended(record, slot, (start, response.duration), end, stdout, stderr)
 }
 
 /// The outcome of a task that has no answer.

@@ -14,7 +14,7 @@ use super::spawn::{self, Request, Stdio};
 use crate::cancel::Cancel;
 use crate::input::Record;
 use crate::signals;
-use crate::task::{timeout_note, Outcome, Status};
+use crate::task::{End, Outcome};
 
 /// How the process ended.
 #[derive(Debug, Default)]
@@ -27,8 +27,7 @@ pub struct Ended {
 }
 
 impl Ended {
-    /// The outcome of `record`'s task that ended so: status from the exit
-    /// and the timeout, and a note on stderr when it timed out.
+    /// The outcome of `record`'s task that ended so.
     pub fn into_outcome(
         self,
         record: &Record,
@@ -37,33 +36,12 @@ impl Ended {
         took: Duration,
         timeout: Option<Duration>,
     ) -> Outcome {
-        let status = if self.timed_out {
-            Status::Timeout
-        } else if self.exit_code == Some(0) {
-            Status::Ok
-        } else {
-            Status::Failed
-        };
-        let mut stderr = self.stderr;
-        if status == Status::Timeout {
-            stderr.push_message(&timeout_note(record.seq, timeout));
-        }
-        Outcome {
-            seq: record.seq,
-            input: record.whole.clone(),
-            status,
+        let end = End {
             exit_code: self.exit_code,
             signal: self.signal,
-            stdout: self.stdout,
-            stderr,
-            attempts: 1,
-            slot,
-            start,
-            duration: took,
-            command: Vec::new(),
-            host: None,
-            ended_in_stop: false,
-        }
+            timed_out: self.timed_out.then(|| timeout.unwrap_or_default()),
+        };
+        Outcome::ended(record, slot, (start, took), end, self.stdout, self.stderr)
     }
 }
 
