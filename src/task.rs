@@ -171,3 +171,87 @@ pub fn timeout_note(seq: u64, timeout: Option<Duration>) -> String {
         .unwrap_or_default();
     format!("ppool: task {seq} timed out after {limit}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        Record {
+            seq: 4,
+            whole: b"in".to_vec(),
+            ..Record::default()
+        }
+    }
+
+    fn ended(end: End) -> Outcome {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(9);
+        let mut stdout = Captured::default();
+        stdout.push(b"out\n").unwrap();
+        Outcome::ended(
+            &record(),
+            2,
+            (start, Duration::from_millis(5)),
+            end,
+            stdout,
+            Captured::default(),
+        )
+    }
+
+    fn stderr(outcome: &mut Outcome) -> String {
+        String::from_utf8(outcome.stderr.to_vec().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_ended_process_becomes_one_attempt_with_its_status() {
+        let mut ok = ended(End {
+            exit_code: Some(0),
+            ..End::default()
+        });
+        assert_eq!(
+            (ok.seq, ok.input.as_slice(), ok.slot, ok.attempts),
+            (4, &b"in"[..], 2, 1)
+        );
+        assert_eq!(ok.start, SystemTime::UNIX_EPOCH + Duration::from_secs(9));
+        assert_eq!(ok.duration, Duration::from_millis(5));
+        assert_eq!((ok.status, ok.exit_code, ok.signal), (Status::Ok, Some(0), None));
+        assert_eq!(ok.stdout.to_vec().unwrap(), b"out\n");
+        assert_eq!(stderr(&mut ok), "");
+
+        let code = ended(End {
+            exit_code: Some(3),
+            ..End::default()
+        });
+        assert_eq!((code.status, code.own_exit_code()), (Status::Failed, 3));
+
+        let killed = ended(End {
+            signal: Some(9),
+            ..End::default()
+        });
+        assert_eq!(
+            (killed.status, killed.exit_code, killed.own_exit_code()),
+            (Status::Failed, None, 137)
+        );
+    }
+
+    #[test]
+    fn a_timed_out_process_gets_ppools_note() {
+        let mut late = ended(End {
+            exit_code: None,
+            signal: Some(15),
+            timed_out: Some(Duration::from_secs(2)),
+        });
+        assert_eq!(
+            (late.status, late.signal, late.own_exit_code()),
+            (Status::Timeout, Some(15), 124)
+        );
+        assert_eq!(stderr(&mut late), "ppool: task 4 timed out after 2s\n");
+        // A timeout wins over a clean exit that came with it.
+        let raced = ended(End {
+            exit_code: Some(0),
+            signal: None,
+            timed_out: Some(Duration::from_secs(2)),
+        });
+        assert_eq!(raced.status, Status::Timeout);
+    }
+}

@@ -250,7 +250,10 @@ pub fn poll_timeout(deadline: Option<Instant>) -> i32 {
     let Some(at) = deadline else {
         return -1;
     };
-    let left = at.saturating_duration_since(Instant::now());
+    millis_up(at.saturating_duration_since(Instant::now()))
+}
+
+fn millis_up(left: Duration) -> i32 {
     let millis = left.as_millis() + u128::from(left.subsec_nanos() % 1_000_000 != 0);
     i32::try_from(millis).unwrap_or(i32::MAX)
 }
@@ -383,5 +386,77 @@ mod tests {
         .err()
         .unwrap();
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn poll_timeouts_round_up_and_are_clamped() {
+        assert_eq!(millis_up(Duration::ZERO), 0);
+        assert_eq!(millis_up(Duration::from_nanos(1)), 1);
+        assert_eq!(millis_up(Duration::from_millis(1)), 1);
+        assert_eq!(millis_up(Duration::from_nanos(1_000_001)), 2);
+        assert_eq!(millis_up(Duration::from_millis(i32::MAX as u64)), i32::MAX);
+        assert_eq!(millis_up(Duration::from_secs(u64::MAX)), i32::MAX);
+        assert_eq!(poll_timeout(None), -1);
+        let past = Instant::now();
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(poll_timeout(Some(past)), 0);
+        let soon = poll_timeout(Some(Instant::now() + Duration::from_secs(60)));
+        assert!(soon > 0 && soon <= 60_000, "{soon}");
+    }
+
+    fn start(script: &str) -> Child {
+        let args: Vec<OsString> = vec!["-c".into(), script.into()];
+        spawn(&Request {
+            program: OsStr::new("/bin/sh"),
+            args: &args,
+            seq: None,
+            slot: 1,
+            stdio: Stdio::Coprocess,
+            own_group: true,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_wait_leaves_the_child_to_one_reap() {
+        let child = start("exit 3");
+        assert!(wait_exited(child.pid, None));
+        // Not reaped: still there to look at, and to reap once.
+        assert!(wait_exited(child.pid, Some(Instant::now())));
+        assert_eq!(
+            reap(child.pid).unwrap(),
+            Exit {
+                code: Some(3),
+                signal: None
+            }
+        );
+        assert_eq!(reap(child.pid).unwrap_err().raw_os_error(), Some(libc::ECHILD));
+    }
+
+    #[test]
+    fn a_wait_ends_at_its_deadline_and_the_child_runs_on() {
+        // It runs until its stdin closes.
+        let child = start("read line");
+        let deadline = Instant::now() + Duration::from_millis(20);
+        assert!(!wait_exited(child.pid, Some(deadline)));
+        assert!(Instant::now() >= deadline);
+        // SAFETY: kill(2) touches no memory; the child is not reaped, so its pid is ours.
+        unsafe { libc::kill(child.pid, libc::SIGKILL) };
+        assert!(wait_exited(child.pid, Some(Instant::now() + Duration::from_secs(60))));
+        assert_eq!(reap(child.pid).unwrap().signal, Some(libc::SIGKILL));
+    }
+
+    #[test]
+    fn a_coprocess_has_pipes_for_stdin_and_stdout_and_no_task_number() {
+        let child = start("read line; echo \"$line ${PPOOL_SEQ-none} $PPOOL_SLOT\"; echo err >&2");
+        assert!(child.stderr.is_none());
+        let mut stdin = std::fs::File::from(child.stdin.unwrap());
+        std::io::Write::write_all(&mut stdin, b"hi\n").unwrap();
+        let mut out = String::new();
+        std::fs::File::from(child.stdout.unwrap())
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "hi none 1\n");
+        assert_eq!(reap(child.pid).unwrap().code, Some(0));
     }
 }
