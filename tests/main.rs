@@ -9,6 +9,7 @@ mod help;
 mod joblog;
 mod limits;
 mod policies;
+mod process;
 mod progress;
 mod quoting;
 mod reliability;
