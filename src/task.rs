@@ -63,7 +63,64 @@ pub struct Outcome {
     pub ended_in_stop: bool,
 }
 
+/// How a task's process (or a worker's answer for it) ended: what
+/// [`Outcome::ended`] turns into a status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct End {
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    /// `--timeout` stopped it: the limit it ran into.
+    pub timed_out: Option<Duration>,
+}
+
+impl End {
+    /// Timeout when stopped by `--timeout`; ok for exit code 0; failed
+    /// otherwise (another code, a signal, no status at all).
+    pub fn status(&self) -> Status {
+        if self.timed_out.is_some() {
+            Status::Timeout
+        } else if self.exit_code == Some(0) {
+            Status::Ok
+        } else {
+            Status::Failed
+        }
+    }
+}
+
 impl Outcome {
+    /// The outcome of one attempt at `record`'s task in `slot` that ran
+    /// from `start` for `duration` and ended so: a timed-out task gets
+    /// ppool's note at the end of its stderr.
+    pub fn ended(
+        record: &Record,
+        slot: usize,
+        (start, duration): (SystemTime, Duration),
+        end: End,
+        stdout: Captured,
+        mut stderr: Captured,
+    ) -> Outcome {
+        if let Some(limit) = end.timed_out {
+            stderr.push_message(&timeout_note(record.seq, Some(limit)));
+        }
+        Outcome {
+            seq: record.seq,
+            input: record.whole.clone(),
+            batch: record.batch_inputs(),
+            status: end.status(),
+            exit_code: end.exit_code,
+            signal: end.signal,
+            stdout,
+            stderr,
+            attempts: 1,
+            slot,
+            start,
+            duration,
+            command: Vec::new(),
+            host: None,
+            ended_in_stop: false,
+        }
+    }
+
     /// An outcome for a task that never ran a process: invalid input, a
     /// program that cannot be found, a skipped task.
     pub fn without_run(seq: u64, input: Vec<u8>, status: Status, message: &str) -> Outcome {
@@ -125,7 +182,7 @@ pub fn timeout_note(seq: u64, timeout: Option<Duration>) -> String {
 mod tests {
     use super::*;
 
-    fn ended(status: Status, exit_code: Option<i32>, signal: Option<i32>) -> Outcome {
+    fn finished(status: Status, exit_code: Option<i32>, signal: Option<i32>) -> Outcome {
         let mut outcome = Outcome::without_run(1, b"a".to_vec(), status, "");
         outcome.exit_code = exit_code;
         outcome.signal = signal;
@@ -134,17 +191,99 @@ mod tests {
 
     #[test]
     fn own_exit_code_follows_the_table() {
-        assert_eq!(ended(Status::Ok, Some(0), None).own_exit_code(), 0);
-        assert_eq!(ended(Status::Skipped, None, None).own_exit_code(), 0);
-        assert_eq!(ended(Status::Failed, Some(3), None).own_exit_code(), 3);
-        assert_eq!(ended(Status::Failed, Some(127), None).own_exit_code(), 127);
-        assert_eq!(ended(Status::Timeout, None, Some(libc::SIGTERM)).own_exit_code(), 124);
-        assert_eq!(ended(Status::Failed, None, Some(libc::SIGKILL)).own_exit_code(), 137);
+        assert_eq!(finished(Status::Ok, Some(0), None).own_exit_code(), 0);
+        assert_eq!(finished(Status::Skipped, None, None).own_exit_code(), 0);
+        assert_eq!(finished(Status::Failed, Some(3), None).own_exit_code(), 3);
+        assert_eq!(finished(Status::Failed, Some(127), None).own_exit_code(), 127);
         assert_eq!(
-            ended(Status::WorkerDied, None, Some(libc::SIGSEGV)).own_exit_code(),
+            finished(Status::Timeout, None, Some(libc::SIGTERM)).own_exit_code(),
+            124
+        );
+        assert_eq!(finished(Status::Failed, None, Some(libc::SIGKILL)).own_exit_code(), 137);
+        assert_eq!(
+            finished(Status::WorkerDied, None, Some(libc::SIGSEGV)).own_exit_code(),
             139
         );
-        assert_eq!(ended(Status::InvalidInput, None, None).own_exit_code(), 1);
-        assert_eq!(ended(Status::WorkerDied, None, None).own_exit_code(), 1);
+        assert_eq!(finished(Status::InvalidInput, None, None).own_exit_code(), 1);
+        assert_eq!(finished(Status::WorkerDied, None, None).own_exit_code(), 1);
+    }
+
+    fn record() -> Record {
+        Record {
+            seq: 4,
+            whole: b"in".to_vec(),
+            ..Record::default()
+        }
+    }
+
+    fn ended(end: End) -> Outcome {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(9);
+        let mut stdout = Captured::default();
+        stdout.push(b"out\n").unwrap();
+        Outcome::ended(
+            &record(),
+            2,
+            (start, Duration::from_millis(5)),
+            end,
+            stdout,
+            Captured::default(),
+        )
+    }
+
+    fn stderr(outcome: &mut Outcome) -> String {
+        String::from_utf8(outcome.stderr.to_vec().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_ended_process_becomes_one_attempt_with_its_status() {
+        let mut ok = ended(End {
+            exit_code: Some(0),
+            ..End::default()
+        });
+        assert_eq!(
+            (ok.seq, ok.input.as_slice(), ok.slot, ok.attempts),
+            (4, &b"in"[..], 2, 1)
+        );
+        assert_eq!(ok.start, SystemTime::UNIX_EPOCH + Duration::from_secs(9));
+        assert_eq!(ok.duration, Duration::from_millis(5));
+        assert_eq!((ok.status, ok.exit_code, ok.signal), (Status::Ok, Some(0), None));
+        assert_eq!(ok.stdout.to_vec().unwrap(), b"out\n");
+        assert_eq!(stderr(&mut ok), "");
+
+        let code = ended(End {
+            exit_code: Some(3),
+            ..End::default()
+        });
+        assert_eq!((code.status, code.own_exit_code()), (Status::Failed, 3));
+
+        let killed = ended(End {
+            signal: Some(9),
+            ..End::default()
+        });
+        assert_eq!(
+            (killed.status, killed.exit_code, killed.own_exit_code()),
+            (Status::Failed, None, 137)
+        );
+    }
+
+    #[test]
+    fn a_timed_out_process_gets_ppools_note() {
+        let mut late = ended(End {
+            exit_code: None,
+            signal: Some(15),
+            timed_out: Some(Duration::from_secs(2)),
+        });
+        assert_eq!(
+            (late.status, late.signal, late.own_exit_code()),
+            (Status::Timeout, Some(15), 124)
+        );
+        assert_eq!(stderr(&mut late), "ppool: task 4 timed out after 2s\n");
+        // A timeout wins over a clean exit that came with it.
+        let raced = ended(End {
+            exit_code: Some(0),
+            signal: None,
+            timed_out: Some(Duration::from_secs(2)),
+        });
+        assert_eq!(raced.status, Status::Timeout);
     }
 }

@@ -14,6 +14,7 @@ mod layers;
 mod limits;
 mod observers;
 mod policies;
+mod process;
 mod progress;
 mod quoting;
 mod reliability;

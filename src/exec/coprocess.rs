@@ -2,14 +2,15 @@
 //! command): its own process group, non-blocking pipes driven with poll(2)
 //! so a deadline is always kept, and an ending that always reaps it.
 
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
-use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use super::frame::ReadBuf;
 use super::process::signal_group;
+use super::spawn::{self, Exit, Request, Stdio};
 use crate::cancel::Cancel;
 
 /// What one [`Coprocess::pump`] saw.
@@ -23,37 +24,47 @@ pub enum Pump {
 }
 
 pub struct Coprocess {
-    child: Child,
     pub pid: i32,
-    stdin: Option<ChildStdin>,
-    stdout: ChildStdout,
+    stdin: Option<OwnedFd>,
+    stdout: File,
     pub read: ReadBuf,
     /// Tasks sent to it so far, for `--max-tasks-per-worker`.
     pub tasks: u64,
 }
 
 impl Coprocess {
-    /// Starts `command` in its own process group with piped stdin and
-    /// stdout; stderr is left as the command has it.
-    pub fn spawn(command: &mut Command) -> io::Result<Coprocess> {
-        use std::os::unix::process::CommandExt;
-        let mut child = command
-            .process_group(0)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()?;
-        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            unreachable!("stdin and stdout were piped");
+    /// Starts `program` (a path: it is not looked up) with `args` in its
+    /// own process group, with `PPOOL_SLOT` set to `slot`, piped stdin and
+    /// stdout; stderr is ppool's.
+    pub fn spawn(program: &OsStr, args: &[OsString], slot: usize) -> io::Result<Coprocess> {
+        let child = spawn::spawn(&Request {
+            program,
+            args,
+            seq: None,
+            slot,
+            stdio: Stdio::Coprocess,
+            own_group: true,
+        })?;
+        let ended = |pid| {
+            // It cannot be used: it goes at once, and is reaped.
+            signal_group(pid, libc::SIGKILL);
+            let _ = spawn::reap(pid);
+        };
+        let (Some(stdin), Some(stdout)) = (child.stdin, child.stdout) else {
+            ended(child.pid);
+            return Err(io::Error::other("a coprocess was started without its pipes"));
         };
         for fd in [stdin.as_raw_fd(), stdout.as_raw_fd()] {
-            set_nonblocking(fd)?;
+            if let Err(e) = set_nonblocking(fd) {
+                ended(child.pid);
+                return Err(e);
+            }
             widen_pipe(fd);
         }
         Ok(Coprocess {
-            pid: child.id() as i32,
-            child,
+            pid: child.pid,
             stdin: Some(stdin),
-            stdout,
+            stdout: File::from(stdout),
             read: ReadBuf::new(256 * 1024),
             tasks: 0,
         })
@@ -85,17 +96,10 @@ impl Coprocess {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Ok(Pump::Eof),
             }
-            let timeout = match deadline {
-                None => -1,
-                Some(at) => {
-                    let left = at.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Ok(Pump::TimedOut);
-                    }
-                    // Round up so a wake-up never comes just before the deadline.
-                    left.as_millis().min(i32::MAX as u128 - 1) as i32 + 1
-                }
-            };
+            let timeout = spawn::poll_timeout(deadline);
+            if timeout == 0 {
+                return Ok(Pump::TimedOut);
+            }
             let writing = *written < out.len() && self.stdin.is_some();
             let mut fds = [
                 libc::pollfd {
@@ -154,27 +158,30 @@ impl Coprocess {
     /// the group. `registered` (the cancel token and slot it was registered
     /// for) is cleared just before the reap, while the group id cannot have
     /// been reused.
-    pub fn end(mut self, signal: Option<i32>, grace: Duration, registered: Option<(&Cancel, usize)>) -> ExitStatus {
+    pub fn end(mut self, signal: Option<i32>, grace: Duration, registered: Option<(&Cancel, usize)>) -> Exit {
         self.stdin = None;
         if let Some(signal) = signal {
             signal_group(self.pid, signal);
         }
-        if !wait_exited(self.pid, Some(Instant::now() + grace)) {
+        if !spawn::wait_exited(self.pid, Some(Instant::now() + grace)) {
             signal_group(self.pid, libc::SIGKILL);
-            wait_exited(self.pid, None);
+            spawn::wait_exited(self.pid, None);
         }
         // Whatever the leader left behind in its group goes with it.
         signal_group(self.pid, libc::SIGKILL);
         if let Some((cancel, slot)) = registered {
             cancel.unregister(slot);
         }
-        self.child.wait().unwrap_or_else(|_| ExitStatus::from_raw(0))
+        spawn::reap(self.pid).unwrap_or(Exit {
+            code: None,
+            signal: None,
+        })
     }
 }
 
 /// How a child ended, in words: `exited with code 101`, `killed by signal 9`.
-pub fn describe_exit(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
+pub fn describe_exit(status: Exit) -> String {
+    match (status.code, status.signal) {
         (Some(code), _) => format!("exited with code {code}"),
         (None, Some(signal)) => format!("killed by signal {signal}"),
         _ => "ended".to_string(),
@@ -231,35 +238,6 @@ fn widen_pipe(fd: i32) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = fd;
-}
-
-/// Waits, without reaping, until `pid` has exited or `deadline` passes;
-/// says whether it exited.
-fn wait_exited(pid: i32, deadline: Option<Instant>) -> bool {
-    let mut nap = Duration::from_micros(200);
-    loop {
-        let flags = libc::WEXITED | libc::WNOWAIT | if deadline.is_some() { libc::WNOHANG } else { 0 };
-        // SAFETY: siginfo_t is plain data; zeroed is a valid value.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid writes into info, which outlives the call.
-        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
-        if r < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return true;
-        }
-        // SAFETY: waitid filled info (or left it zeroed under WNOHANG).
-        if unsafe { info.si_pid() } != 0 {
-            return true;
-        }
-        match deadline {
-            Some(at) if Instant::now() >= at => return false,
-            _ => {}
-        }
-        std::thread::sleep(nap);
-        nap = (nap * 2).min(Duration::from_millis(10));
-    }
 }
 
 /// Ends every worker of a pool: all stdins are closed first, so they wind

@@ -4,8 +4,8 @@
 //! dies or overruns `--timeout` is replaced; the tasks of its chunk that had
 //! not been answered go to the replacement.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -18,7 +18,7 @@ use crate::capture::Captured;
 use crate::input::Record;
 use crate::lock;
 use crate::slot_table::SlotTable;
-use crate::task::{timeout_note, Outcome, Status};
+use crate::task::{End, Outcome, Status};
 
 /// The automatic chunk size aims at about this much work per chunk: enough
 /// to spread the pipe round trip over many cheap tasks, little enough that
@@ -102,12 +102,8 @@ impl PoolExecutor {
     }
 
     fn spawn(&self, slot: usize) -> std::io::Result<Coprocess> {
-        let mut command = Command::new(&self.program);
-        command
-            .arg("__worker")
-            .arg(self.builtin)
-            .env("PPOOL_SLOT", slot.to_string());
-        Coprocess::spawn(&mut command)
+        let args = [OsString::from("__worker"), OsString::from(self.builtin)];
+        Coprocess::spawn(self.program.as_os_str(), &args, slot)
     }
 
     /// Learns from a chunk of `tasks` that took `took`: the next chunks
@@ -191,7 +187,7 @@ impl PoolExecutor {
                     rest = after;
                     let outcome = if cancel.is_stopping() {
                         // Stopped by the run's stop, as a command would be.
-                        failed(record, slot, Status::Failed, None, status.signal_number(), "")
+                        failed(record, slot, Status::Failed, None, status.signal, "")
                     } else {
                         let message = format!(
                             "ppool: task {}: the {} worker {} ({}); it was replaced",
@@ -200,7 +196,7 @@ impl PoolExecutor {
                             why,
                             describe_exit(status)
                         );
-                        failed(record, slot, Status::WorkerDied, None, status.signal_number(), &message)
+                        failed(record, slot, Status::WorkerDied, None, status.signal, &message)
                     };
                     if !emit(outcome) {
                         return false;
@@ -212,8 +208,14 @@ impl PoolExecutor {
                         return true;
                     };
                     rest = after;
-                    let message = timeout_note(record.seq, self.timeout);
-                    let outcome = failed(record, slot, Status::Timeout, None, status.signal_number(), &message);
+                    let end = End {
+                        exit_code: None,
+                        signal: status.signal,
+                        timed_out: Some(self.timeout.unwrap_or_default()),
+                    };
+                    let (stdout, stderr) = (Captured::default(), Captured::default());
+                    let outcome =
+                        Outcome::ended(record, slot, (SystemTime::now(), Duration::ZERO), end, stdout, stderr);
                     if !emit(outcome) {
                         return false;
                     }
@@ -358,27 +360,12 @@ fn answer(record: &Record, slot: usize, response: &frame::Response, now: SystemT
     if !response.stderr.is_empty() {
         let _ = stderr.push(response.stderr);
     }
-    Outcome {
-        seq: record.seq,
-        input: record.whole.clone(),
-        batch: None,
-        status: if response.failure.is_some() {
-            Status::Failed
-        } else {
-            Status::Ok
-        },
+    let end = End {
         exit_code: Some(response.failure.unwrap_or(0)),
-        signal: None,
-        stdout,
-        stderr,
-        attempts: 1,
-        slot,
-        start: now.checked_sub(response.duration).unwrap_or(now),
-        duration: response.duration,
-        command: Vec::new(),
-        host: None,
-        ended_in_stop: false,
-    }
+        ..End::default()
+    };
+    let start = now.checked_sub(response.duration).unwrap_or(now);
+    Outcome::ended(record, slot, (start, response.duration), end, stdout, stderr)
 }
 
 /// The outcome of a task that has no answer.
@@ -394,15 +381,4 @@ fn failed(
     outcome.exit_code = code;
     outcome.signal = signal;
     outcome
-}
-
-trait SignalNumber {
-    fn signal_number(&self) -> Option<i32>;
-}
-
-impl SignalNumber for ExitStatus {
-    fn signal_number(&self) -> Option<i32> {
-        use std::os::unix::process::ExitStatusExt;
-        self.signal()
-    }
 }

@@ -15,7 +15,7 @@ use crate::capture::{Captured, LineSink};
 use crate::input::Record;
 use crate::signals;
 pub use crate::target::{signal_group, Target};
-use crate::task::{timeout_note, Outcome, Status};
+use crate::task::{End, Outcome};
 
 /// How the process ended.
 #[derive(Debug, Default)]
@@ -28,8 +28,7 @@ pub struct Ended {
 }
 
 impl Ended {
-    /// The outcome of `record`'s task that ended so: status from the exit
-    /// and the timeout, and a note on stderr when it timed out.
+    /// The outcome of `record`'s task that ended so.
     pub fn into_outcome(
         self,
         record: &Record,
@@ -38,34 +37,12 @@ impl Ended {
         took: Duration,
         timeout: Option<Duration>,
     ) -> Outcome {
-        let status = if self.timed_out {
-            Status::Timeout
-        } else if self.exit_code == Some(0) {
-            Status::Ok
-        } else {
-            Status::Failed
-        };
-        let mut stderr = self.stderr;
-        if status == Status::Timeout {
-            stderr.push_message(&timeout_note(record.seq, timeout));
-        }
-        Outcome {
-            seq: record.seq,
-            input: record.whole.clone(),
-            batch: record.batch_inputs(),
-            status,
+        let end = End {
             exit_code: self.exit_code,
             signal: self.signal,
-            stdout: self.stdout,
-            stderr,
-            attempts: 1,
-            slot,
-            start,
-            duration: took,
-            command: Vec::new(),
-            host: None,
-            ended_in_stop: false,
-        }
+            timed_out: self.timed_out.then(|| timeout.unwrap_or_default()),
+        };
+        Outcome::ended(record, slot, (start, took), end, self.stdout, self.stderr)
     }
 }
 
@@ -119,7 +96,7 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     let child = spawn::spawn(&Request {
         program: spec.program.as_os_str(),
         args: spec.args,
-        seq: spec.seq,
+        seq: Some(spec.seq),
         slot: spec.slot,
         stdio,
         own_group,
@@ -150,7 +127,10 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     }
     ended.stdout.end_lines();
     ended.stderr.end_lines();
-    wait_exited(pid, &mut clock, target);
+    // The task may have closed its output and run on: the clock still runs.
+    while !spawn::wait_exited(pid, clock.next) {
+        clock.tick(target);
+    }
     // The leader stays a zombie until reaped below, so its group id cannot be
     // reused while it is still registered for signalling.
     cancel.unregister(spec.slot);
@@ -215,15 +195,12 @@ impl Clock {
 
     /// Milliseconds to the next step, for poll(2); -1 when there is none.
     fn poll_timeout(&self) -> i32 {
-        let mut left = self.next.map(|at| at.saturating_duration_since(Instant::now()));
+        let mut next = self.next;
         if self.stopping {
-            left = Some(left.map_or(STOPPING_POLL, |left| left.min(STOPPING_POLL)));
+            let look = Instant::now() + STOPPING_POLL;
+            next = Some(next.map_or(look, |next| next.min(look)));
         }
-        match left {
-            None => -1,
-            // Round up so a wake-up never comes just before the deadline.
-            Some(left) => left.as_millis().min(i32::MAX as u128 - 1) as i32 + 1,
-        }
+        spawn::poll_timeout(next)
     }
 
     fn is_due(&self) -> bool {
@@ -406,35 +383,5 @@ impl Reader<'_> {
             self.lost = true;
             self.cancel.fail(self.seq, format!("task {}: {reason}", self.seq));
         }
-    }
-}
-
-/// Waits until the process has exited without reaping it, still enforcing
-/// the timeout (the task may have closed its output and run on).
-fn wait_exited(pid: i32, clock: &mut Clock, target: Target) {
-    loop {
-        let flags = if clock.next.is_some() {
-            libc::WEXITED | libc::WNOWAIT | libc::WNOHANG
-        } else {
-            libc::WEXITED | libc::WNOWAIT
-        };
-        // SAFETY: siginfo_t is plain data; zeroed is a valid value.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid writes into info, which outlives the call.
-        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
-        if r < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
-        }
-        // SAFETY: waitid filled info (or left it zeroed under WNOHANG).
-        if unsafe { info.si_pid() } != 0 {
-            return;
-        }
-        // Right after a look that found it running, so that an exit during
-        // a hold-up of ppool's own is never taken for a timeout.
-        clock.tick(target);
-        std::thread::sleep(Duration::from_millis(5));
     }
 }

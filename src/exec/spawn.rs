@@ -1,7 +1,9 @@
-//! Starting a task's process with `posix_spawn` directly. A process start is
-//! the floor of a command task's cost, so this path builds nothing per spawn
-//! that can be built once: the environment is captured at the first spawn
-//! and each task adds only its `PPOOL_SEQ` and `PPOOL_SLOT`.
+//! Every child ppool starts (a task, a builtin worker, a `--worker`
+//! coprocess, ssh) starts here, with `posix_spawn` directly, and is waited
+//! for and reaped here. A process start is the floor of a command task's
+//! cost, so this path builds nothing per spawn that can be built once: the
+//! environment is captured at the first spawn and each child adds only its
+//! `PPOOL_SEQ` and `PPOOL_SLOT`.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -9,6 +11,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::ptr;
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// How the child's stdin, stdout and stderr are set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +21,9 @@ pub enum Stdio {
     Piped { hold_stdin: bool },
     /// All three passed through (`apply`).
     Inherit,
+    /// stdin and stdout are pipes ppool writes and reads; stderr is passed
+    /// through (a builtin worker or a `--worker` coprocess).
+    Coprocess,
 }
 
 /// A started process: its pid and ppool's ends of its pipes.
@@ -39,7 +45,8 @@ pub struct Request<'a> {
     pub program: &'a OsStr,
     /// The arguments after the program.
     pub args: &'a [OsString],
-    pub seq: u64,
+    /// `PPOOL_SEQ`: the task's number; a worker that serves many has none.
+    pub seq: Option<u64>,
     pub slot: usize,
     pub stdio: Stdio,
     /// Start the process in a process group of its own.
@@ -171,11 +178,14 @@ pub fn spawn(request: &Request) -> io::Result<Child> {
     argv.push(ptr::null());
 
     let base = base_environment();
-    let seq = c_string(format!("PPOOL_SEQ={}", request.seq).as_bytes())?;
+    let seq = match request.seq {
+        Some(seq) => Some(c_string(format!("PPOOL_SEQ={seq}").as_bytes())?),
+        None => None,
+    };
     let slot = c_string(format!("PPOOL_SLOT={}", request.slot).as_bytes())?;
     let mut envp: Vec<*const libc::c_char> = Vec::with_capacity(base.len() + 3);
     envp.extend(base.iter().map(|e| e.as_ptr()));
-    envp.push(seq.as_ptr());
+    envp.extend(seq.iter().map(|e| e.as_ptr()));
     envp.push(slot.as_ptr());
     envp.push(ptr::null());
 
@@ -188,19 +198,26 @@ pub fn spawn(request: &Request) -> io::Result<Child> {
     };
     // The child's ends: close-on-exec here, dup'ed onto 0, 1 and 2 in the child.
     let mut child_ends = Vec::new();
-    if let Stdio::Piped { hold_stdin } = request.stdio {
-        if hold_stdin {
-            let (read, write) = pipe()?;
-            actions.dup2(read.as_raw_fd(), 0)?;
-            child.stdin = Some(write);
-            child_ends.push(read);
-        } else {
-            actions.dup2(dev_null()?, 0)?;
-        }
+    let (stdin, stdout, stderr) = match request.stdio {
+        Stdio::Piped { hold_stdin } => (hold_stdin, true, true),
+        Stdio::Inherit => (false, false, false),
+        Stdio::Coprocess => (true, true, false),
+    };
+    if stdin {
+        let (read, write) = pipe()?;
+        actions.dup2(read.as_raw_fd(), 0)?;
+        child.stdin = Some(write);
+        child_ends.push(read);
+    } else if stdout {
+        actions.dup2(dev_null()?, 0)?;
+    }
+    if stdout {
         let (read, write) = pipe()?;
         actions.dup2(write.as_raw_fd(), 1)?;
         child.stdout = Some(read);
         child_ends.push(write);
+    }
+    if stderr {
         let (read, write) = pipe()?;
         actions.dup2(write.as_raw_fd(), 2)?;
         child.stderr = Some(read);
@@ -224,6 +241,55 @@ pub fn spawn(request: &Request) -> io::Result<Child> {
     drop(child_ends);
     child.pid = pid;
     Ok(child)
+}
+
+/// Milliseconds from now to `deadline`, for poll(2): rounded up, so a
+/// wake-up never comes before the deadline; 0 once it has passed; -1 (wait
+/// for ever) without one; never more than poll takes.
+pub fn poll_timeout(deadline: Option<Instant>) -> i32 {
+    let Some(at) = deadline else {
+        return -1;
+    };
+    millis_up(at.saturating_duration_since(Instant::now()))
+}
+
+fn millis_up(left: Duration) -> i32 {
+    let millis = left.as_millis() + u128::from(left.subsec_nanos() % 1_000_000 != 0);
+    i32::try_from(millis).unwrap_or(i32::MAX)
+}
+
+/// Waits, without reaping, until the child `pid` has exited or `deadline`
+/// passes; says whether it exited. The child stays a zombie until
+/// [`reap`], so its pid and process group id cannot be reused meanwhile.
+/// Without a deadline it sleeps in the kernel; with one it looks, and
+/// between looks naps a little longer each time, up to 10 ms.
+pub fn wait_exited(pid: i32, deadline: Option<Instant>) -> bool {
+    let mut nap = Duration::from_micros(200);
+    loop {
+        let flags = libc::WEXITED | libc::WNOWAIT | if deadline.is_some() { libc::WNOHANG } else { 0 };
+        // SAFETY: siginfo_t is plain data; zeroed is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid writes into info, which outlives the call.
+        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) };
+        if r < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            // Not a child of ours (any more): nothing to wait for.
+            return true;
+        }
+        // SAFETY: waitid filled info (or left it zeroed under WNOHANG).
+        if unsafe { info.si_pid() } != 0 {
+            return true;
+        }
+        let Some(at) = deadline else { continue };
+        let left = at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        std::thread::sleep(nap.min(left));
+        nap = (nap * 2).min(Duration::from_millis(10));
+    }
 }
 
 /// Reaps an exited child and decodes its status.
@@ -268,7 +334,7 @@ mod tests {
         let child = spawn(&Request {
             program: OsStr::new(program),
             args: &args,
-            seq: 7,
+            seq: Some(7),
             slot: 2,
             stdio,
             own_group: true,
@@ -312,7 +378,7 @@ mod tests {
         let error = spawn(&Request {
             program: OsStr::new("/no/such/program"),
             args: &args,
-            seq: 1,
+            seq: Some(1),
             slot: 1,
             stdio: Stdio::Piped { hold_stdin: false },
             own_group: true,
@@ -320,5 +386,77 @@ mod tests {
         .err()
         .unwrap();
         assert_eq!(error.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn poll_timeouts_round_up_and_are_clamped() {
+        assert_eq!(millis_up(Duration::ZERO), 0);
+        assert_eq!(millis_up(Duration::from_nanos(1)), 1);
+        assert_eq!(millis_up(Duration::from_millis(1)), 1);
+        assert_eq!(millis_up(Duration::from_nanos(1_000_001)), 2);
+        assert_eq!(millis_up(Duration::from_millis(i32::MAX as u64)), i32::MAX);
+        assert_eq!(millis_up(Duration::from_secs(u64::MAX)), i32::MAX);
+        assert_eq!(poll_timeout(None), -1);
+        let past = Instant::now();
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(poll_timeout(Some(past)), 0);
+        let soon = poll_timeout(Some(Instant::now() + Duration::from_secs(60)));
+        assert!(soon > 0 && soon <= 60_000, "{soon}");
+    }
+
+    fn start(script: &str) -> Child {
+        let args: Vec<OsString> = vec!["-c".into(), script.into()];
+        spawn(&Request {
+            program: OsStr::new("/bin/sh"),
+            args: &args,
+            seq: None,
+            slot: 1,
+            stdio: Stdio::Coprocess,
+            own_group: true,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_wait_leaves_the_child_to_one_reap() {
+        let child = start("exit 3");
+        assert!(wait_exited(child.pid, None));
+        // Not reaped: still there to look at, and to reap once.
+        assert!(wait_exited(child.pid, Some(Instant::now())));
+        assert_eq!(
+            reap(child.pid).unwrap(),
+            Exit {
+                code: Some(3),
+                signal: None
+            }
+        );
+        assert_eq!(reap(child.pid).unwrap_err().raw_os_error(), Some(libc::ECHILD));
+    }
+
+    #[test]
+    fn a_wait_ends_at_its_deadline_and_the_child_runs_on() {
+        // It runs until its stdin closes.
+        let child = start("read line");
+        let deadline = Instant::now() + Duration::from_millis(20);
+        assert!(!wait_exited(child.pid, Some(deadline)));
+        assert!(Instant::now() >= deadline);
+        // SAFETY: kill(2) touches no memory; the child is not reaped, so its pid is ours.
+        unsafe { libc::kill(child.pid, libc::SIGKILL) };
+        assert!(wait_exited(child.pid, Some(Instant::now() + Duration::from_secs(60))));
+        assert_eq!(reap(child.pid).unwrap().signal, Some(libc::SIGKILL));
+    }
+
+    #[test]
+    fn a_coprocess_has_pipes_for_stdin_and_stdout_and_no_task_number() {
+        let child = start("read line; echo \"$line ${PPOOL_SEQ-none} $PPOOL_SLOT\"; echo err >&2");
+        assert!(child.stderr.is_none());
+        let mut stdin = std::fs::File::from(child.stdin.unwrap());
+        std::io::Write::write_all(&mut stdin, b"hi\n").unwrap();
+        let mut out = String::new();
+        std::fs::File::from(child.stdout.unwrap())
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "hi none 1\n");
+        assert_eq!(reap(child.pid).unwrap().code, Some(0));
     }
 }

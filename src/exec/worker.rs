@@ -11,7 +11,7 @@
 //! stderr is ppool's own: it passes straight through, unbuffered and
 //! ungrouped, since it belongs to no single task.
 
-use std::process::Command;
+use std::ffi::{OsStr, OsString};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,7 +22,7 @@ use crate::capture::Captured;
 use crate::input::Record;
 use crate::lock;
 use crate::slot_table::SlotTable;
-use crate::task::{timeout_note, Outcome, Status};
+use crate::task::{End, Outcome, Status};
 
 const SHELL: &str = "/bin/sh";
 
@@ -65,9 +65,8 @@ impl WorkerExecutor {
     }
 
     fn spawn(&self, slot: usize) -> std::io::Result<Coprocess> {
-        let mut command = Command::new(SHELL);
-        command.arg("-c").arg(&self.command).env("PPOOL_SLOT", slot.to_string());
-        Coprocess::spawn(&mut command)
+        let args = [OsString::from("-c"), OsString::from(&self.command)];
+        Coprocess::spawn(OsStr::new(SHELL), &args, slot)
     }
 }
 
@@ -188,23 +187,11 @@ impl Executor for WorkerExecutor {
                     state.answered = Some(record.seq);
                 }
                 drop(guard);
-                Outcome {
-                    seq: record.seq,
-                    input: record.whole.clone(),
-                    batch: None,
-                    status: Status::Ok,
+                let end = End {
                     exit_code: Some(0),
-                    signal: None,
-                    stdout,
-                    stderr: Captured::default(),
-                    attempts: 1,
-                    slot,
-                    start,
-                    duration: clock.elapsed(),
-                    command: Vec::new(),
-                    host: None,
-                    ended_in_stop: false,
-                }
+                    ..End::default()
+                };
+                Outcome::ended(record, slot, (start, clock.elapsed()), end, stdout, Captured::default())
             }
             Ended::Stray { line, answered } => {
                 let who = self.describe(slot, worker.pid);
@@ -222,23 +209,22 @@ impl Executor for WorkerExecutor {
                 )
             }
             Ended::Exited | Ended::TimedOut => {
-                use std::os::unix::process::ExitStatusExt;
                 let timed_out = matches!(ended, Ended::TimedOut);
                 let signal_first = timed_out.then_some(libc::SIGTERM);
                 let status = worker.end(signal_first, self.grace, Some((cancel, slot)));
                 drop(guard);
-                if timed_out {
-                    fail(
-                        Status::Timeout,
-                        status.signal(),
-                        &timeout_note(record.seq, self.timeout),
-                    )
-                } else if cancel.is_stopping() {
-                    fail(Status::Failed, status.signal(), "")
+                if timed_out || cancel.is_stopping() {
+                    let end = End {
+                        exit_code: None,
+                        signal: status.signal,
+                        timed_out: timed_out.then(|| self.timeout.unwrap_or_default()),
+                    };
+                    let (stdout, stderr) = (Captured::default(), Captured::default());
+                    Outcome::ended(record, slot, (start, clock.elapsed()), end, stdout, stderr)
                 } else {
                     fail(
                         Status::WorkerDied,
-                        status.signal(),
+                        status.signal,
                         &format!(
                             "ppool: task {}: the worker {} before answering; it was replaced",
                             record.seq,
