@@ -440,7 +440,7 @@ fn a_stopped_guard_does_not_block_the_run() {
 
 #[test]
 fn a_stdout_closed_at_start_is_an_error() {
-    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    let bin = crate::util::bin();
     let output = std::process::Command::new("sh")
         .args(["-c", r#"exec "$0" imap echo ::: a >&-"#])
         .arg(bin)

@@ -353,3 +353,25 @@ fn paths_are_found_in_groups_and_relative_to_the_module() {
         .collect();
     assert_eq!(circles(&graph), [["a", "b", "c"]]);
 }
+
+/// CI runs the suite again on the static musl binary through `PPOOL_BIN`:
+/// a test that asks cargo for the binary itself would test the other one.
+#[test]
+fn every_test_takes_the_binary_from_util() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut direct = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("reading tests/").flatten() {
+        let path = entry.path();
+        if path.file_name().is_some_and(|n| n == "util.rs" || n == "layers.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if text.contains("cargo_bin(") {
+            direct.push(path.display().to_string());
+        }
+    }
+    assert!(
+        direct.is_empty(),
+        "use crate::util::bin() or util::ppool() in: {direct:?}"
+    );
+}

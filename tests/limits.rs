@@ -150,7 +150,7 @@ fn as_nobody_with_nproc(nproc: u32, args: &[&str]) -> Option<std::process::Outpu
     command
         .arg(format!("--nproc={nproc}"))
         .args(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
-        .arg(assert_cmd::cargo::cargo_bin("ppool"))
+        .arg(crate::util::bin())
         .args(args)
         .current_dir("/")
         .timeout(LIMIT);

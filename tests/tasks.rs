@@ -123,7 +123,7 @@ fn a_closed_stdout_does_not_wait_for_a_daemon_holding_the_pipes() {
     let pipeline = "\"$0\" unordered -j2 --grace 1s sh -c \"$1\" ::: 1 2 | head -1";
     let child = Command::new("sh")
         .args(["-c", pipeline])
-        .arg(assert_cmd::cargo::cargo_bin("ppool"))
+        .arg(crate::util::bin())
         .arg(&script)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -141,7 +141,7 @@ fn apply_on_a_terminal_times_out_a_task_in_the_terminals_group() {
     // terminal's process group rather than one of its own.
     let line = format!(
         "{} apply --timeout 1s --grace 1s sleep 30",
-        assert_cmd::cargo::cargo_bin("ppool").display()
+        crate::util::bin().display()
     );
     let child = Command::new("script")
         .args(["-qec", &line, "/dev/null"])

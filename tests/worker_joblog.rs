@@ -160,7 +160,7 @@ fn a_full_disk_is_a_clear_error() {
 #[test]
 fn a_disk_filling_mid_run_stops_it_and_keeps_every_result() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("ppool");
+    let bin = crate::util::bin();
     // 1 KiB of log at most; SIGXFSZ ignored, so the write fails with EFBIG.
     let out = std::process::Command::new("sh")
         .current_dir(dir.path())
