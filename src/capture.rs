@@ -248,7 +248,7 @@ impl Captured {
     }
 
     /// Everything captured, read back from the file when not in memory.
-    pub fn to_vec(&mut self) -> io::Result<Vec<u8>> {
+    pub fn read_all(&mut self) -> io::Result<Vec<u8>> {
         match self.stored() {
             None => Ok(self.memory.clone()),
             Some((file, offset)) => {
@@ -315,7 +315,7 @@ mod tests {
         let mut c = Captured::default();
         c.push(b"hello\n").unwrap();
         assert!(!c.is_spilled());
-        assert_eq!(c.to_vec().unwrap(), b"hello\n");
+        assert_eq!(c.read_all().unwrap(), b"hello\n");
     }
 
     #[test]
@@ -327,7 +327,7 @@ mod tests {
         }
         assert!(c.is_spilled());
         assert_eq!(c.len(), 1_500_000);
-        let all = c.to_vec().unwrap();
+        let all = c.read_all().unwrap();
         assert_eq!(all.len(), 1_500_000);
         assert_eq!(&all[300_000..600_000], &block[..]);
         let mut copy = Vec::new();
@@ -363,7 +363,7 @@ mod tests {
             .collect();
         assert_eq!(shelf.end, outputs.iter().map(|o| o.len() as u64).sum::<u64>());
         for (c, bytes) in captured.iter_mut().zip(&outputs).rev() {
-            assert_eq!(&c.to_vec().unwrap(), bytes);
+            assert_eq!(&c.read_all().unwrap(), bytes);
             let mut copy = Vec::new();
             c.copy_to(&mut copy, None).unwrap();
             assert_eq!(&copy, bytes);

@@ -47,6 +47,7 @@ impl JobLog {
     /// there, less a last line cut by a kill or a full disk; otherwise the
     /// file starts over, as GNU parallel does without `--resume`. The
     /// header is written to a new or empty file.
+    #[cfg(test)]
     pub fn open(path: &Path, resume: Resume) -> Result<(JobLog, HashSet<u64>)> {
         JobLog::open_batched(path, resume, None)
     }

@@ -1,29 +1,29 @@
 //! ppool: a parallel runner with the semantics of Python's `multiprocessing.Pool`.
 //! This file wires the pipeline: input -> scheduler -> executor -> sink -> output.
 
-pub mod builtins;
-pub mod cancel;
-pub mod capture;
+mod builtins;
+mod cancel;
+mod capture;
 pub mod cli;
-pub mod config;
+mod config;
 mod duration;
-pub mod exec;
+mod exec;
 pub mod exit;
 pub mod guard;
-pub mod input;
-pub mod joblog;
-pub mod man;
-pub mod observer;
-pub mod output;
-pub mod progress;
-pub mod scheduler;
-pub mod signals;
-pub mod sink;
-pub mod slot_table;
+mod input;
+mod joblog;
+mod man;
+mod observer;
+mod output;
+mod progress;
+mod scheduler;
+mod signals;
+mod sink;
+mod slot_table;
 mod sys;
-pub mod target;
-pub mod task;
-pub mod template;
+mod target;
+mod task;
+mod template;
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -445,7 +445,7 @@ fn run_apply(
             let fields = groups.iter().map(|g| g[0].as_bytes().to_vec()).collect();
             (input::group_record(1, fields, &config.format), executor)
         }
-        _ => (Record::text(1, Vec::new()), executor.as_written(words)),
+        _ => (Record::text(1, Vec::new()), executor.running_as_written(words)),
     };
     let render = |record: &Record, slot: usize| executor.render_line(record, slot);
     if config.dry_run {

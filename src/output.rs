@@ -42,6 +42,7 @@ enum ErrorStream {
     /// The process's stderr, locked per task rather than for the whole run,
     /// so that a progress bar can draw on it from its own thread.
     Process(Stderr),
+    #[cfg(test)]
     Writer(Box<dyn Write>),
 }
 
@@ -50,6 +51,7 @@ impl ErrorStream {
     fn hold(&mut self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
         match self {
             ErrorStream::Process(stderr) => write(&mut stderr.lock()),
+            #[cfg(test)]
             ErrorStream::Writer(writer) => write(writer),
         }
     }
@@ -73,6 +75,7 @@ impl Output {
     /// Output to the given writers instead. Each task is flushed as it is
     /// printed, so a reader of `stdout` sees what a terminal would, when it
     /// would; nothing checks whether its reader has gone.
+    #[cfg(test)]
     pub fn with_writers(format: Format, tag: bool, stdout: Box<dyn Write>, stderr: Box<dyn Write>) -> Output {
         Output {
             interactive: true,
@@ -137,8 +140,8 @@ impl Output {
     }
 
     fn write_json(&mut self, outcome: &mut Outcome) -> io::Result<()> {
-        let stdout = outcome.stdout.to_vec()?;
-        let stderr = outcome.stderr.to_vec()?;
+        let stdout = outcome.stdout.read_all()?;
+        let stderr = outcome.stderr.read_all()?;
         let (stdout, stdout_base64) = text_or_base64(stdout);
         let (stderr, stderr_base64) = text_or_base64(stderr);
         let (input, input_base64) = match &outcome.batch {

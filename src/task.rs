@@ -231,7 +231,7 @@ mod tests {
     }
 
     fn stderr(outcome: &mut Outcome) -> String {
-        String::from_utf8(outcome.stderr.to_vec().unwrap()).unwrap()
+        String::from_utf8(outcome.stderr.read_all().unwrap()).unwrap()
     }
 
     #[test]
@@ -247,7 +247,7 @@ mod tests {
         assert_eq!(ok.start, SystemTime::UNIX_EPOCH + Duration::from_secs(9));
         assert_eq!(ok.duration, Duration::from_millis(5));
         assert_eq!((ok.status, ok.exit_code, ok.signal), (Status::Ok, Some(0), None));
-        assert_eq!(ok.stdout.to_vec().unwrap(), b"out\n");
+        assert_eq!(ok.stdout.read_all().unwrap(), b"out\n");
         assert_eq!(stderr(&mut ok), "");
 
         let code = ended(End {

@@ -88,7 +88,7 @@ impl CommandExecutor {
     }
 
     /// Runs the words as written: there is no record to substitute.
-    pub fn as_written(mut self, words: &[OsString]) -> CommandExecutor {
+    pub fn running_as_written(mut self, words: &[OsString]) -> CommandExecutor {
         self.as_written = Some(words.to_vec());
         self
     }

@@ -56,11 +56,6 @@ impl Task {
         }
     }
 
-    pub fn stdout(mut self, bytes: &[u8]) -> Task {
-        self.stdout = Some(bytes.to_vec());
-        self
-    }
-
     pub fn stderr(mut self, bytes: &[u8]) -> Task {
         self.stderr = bytes.to_vec();
         self

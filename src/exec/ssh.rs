@@ -231,10 +231,10 @@ impl<'a> SshExecutor<'a> {
                     && !cancel.is_stopping()
                     && !ended
                         .stderr
-                        .to_vec()
+                        .read_all()
                         .is_ok_and(|e| e.trim_ascii_end().ends_with(OWN_255.as_bytes()));
                 if unreachable {
-                    let said = ended.stderr.to_vec().unwrap_or_default();
+                    let said = ended.stderr.read_all().unwrap_or_default();
                     RemoteEnd::Unreachable(String::from_utf8_lossy(said.trim_ascii()).into_owned())
                 } else {
                     RemoteEnd::Ran(ended)
