@@ -85,7 +85,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__apply)
-            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -108,6 +108,26 @@ _ppool() {
                     return 0
                     ;;
                 --colsep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --colsep-regex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trim)
+                    COMPREPLY=($(compgen -W "n l r lr rl" -- "${cur}"))
+                    return 0
+                    ;;
+                --arg-sep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arg-file-sep)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -325,7 +345,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__imap)
-            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,6 +368,26 @@ _ppool() {
                     return 0
                     ;;
                 --colsep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --colsep-regex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trim)
+                    COMPREPLY=($(compgen -W "n l r lr rl" -- "${cur}"))
+                    return 0
+                    ;;
+                --arg-sep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arg-file-sep)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -425,7 +465,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__map)
-            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -448,6 +488,26 @@ _ppool() {
                     return 0
                     ;;
                 --colsep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --colsep-regex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trim)
+                    COMPREPLY=($(compgen -W "n l r lr rl" -- "${cur}"))
+                    return 0
+                    ;;
+                --arg-sep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arg-file-sep)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -511,7 +571,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__unordered)
-            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --resume --resume-failed --dry-run --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -534,6 +594,26 @@ _ppool() {
                     return 0
                     ;;
                 --colsep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --colsep-regex)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trim)
+                    COMPREPLY=($(compgen -W "n l r lr rl" -- "${cur}"))
+                    return 0
+                    ;;
+                --arg-sep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arg-file-sep)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -14,6 +14,7 @@ mod policies;
 mod progress;
 mod quoting;
 mod reliability;
+mod sources;
 mod ssh;
 mod tasks;
 mod util;

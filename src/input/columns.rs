@@ -72,7 +72,7 @@ pub enum Trim {
 }
 
 impl Trim {
-    pub fn apply<'a>(self, text: &'a [u8]) -> &'a [u8] {
+    pub fn apply(self, text: &[u8]) -> &[u8] {
         // Perl's \s, which GNU parallel trims: space, \t, \n, \v, \f, \r.
         let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
         let mut text = text;
