@@ -123,13 +123,41 @@ pub struct RunArgs {
     #[arg(short = '0', long, help_heading = "Input")]
     pub null: bool,
 
-    /// Read records from FILE instead of stdin
+    /// Read records from FILE instead of stdin; repeat for more input sources (- is stdin)
     #[arg(short = 'a', long, value_name = "FILE", help_heading = "Input")]
-    pub arg_file: Option<PathBuf>,
+    pub arg_file: Vec<PathBuf>,
 
-    /// Split each record on the literal string SEP into {1}, {2}, ...
+    /// Split each record on the literal string SEP into {1}, {2}, ... (\t is a tab, \\ a backslash)
     #[arg(long, value_name = "SEP", help_heading = "Input")]
     pub colsep: Option<OsString>,
+
+    /// Split each record where the regular expression RE matches, into {1}, {2}, ...
+    #[arg(long, value_name = "RE", help_heading = "Input", conflicts_with = "colsep")]
+    pub colsep_regex: Option<String>,
+
+    /// Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...
+    #[arg(long, help_heading = "Input")]
+    pub csv: bool,
+
+    /// `:` takes the first line (or each source's first value) as column names for {name} (GNU's regexp form is not supported)
+    #[arg(long, value_name = ":", help_heading = "Input")]
+    pub header: Option<String>,
+
+    /// Trim white space from each field or value: n (no), l (left), r (right), lr or rl (both)
+    #[arg(long, value_name = "SIDES", value_parser = ["n", "l", "r", "lr", "rl"], help_heading = "Input")]
+    pub trim: Option<String>,
+
+    /// Pair the input sources value by value instead of taking their product; shorter sources wrap
+    #[arg(long, help_heading = "Input")]
+    pub link: bool,
+
+    /// Use SEP instead of ::: (and SEP+ instead of :::+) to start a source of arguments
+    #[arg(long, value_name = "SEP", default_value = ":::", help_heading = "Input")]
+    pub arg_sep: OsString,
+
+    /// Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files
+    #[arg(long, value_name = "SEP", default_value = "::::", help_heading = "Input")]
+    pub arg_file_sep: OsString,
 
     /// Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}
     #[arg(long, help_heading = "Input")]
@@ -262,7 +290,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", help_heading = "Remote")]
     pub ssh_file: Option<PathBuf>,
 
-    /// The command and its arguments, then optional `::: INPUT...` groups
+    /// The command and its arguments, then optional `::: INPUT...` and `:::: FILE...` sources
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }

@@ -3,7 +3,7 @@
 //! clap or `std::env`: it gets its own plain types.
 
 use std::collections::HashMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::{Cli, Command, CompletionShell, OutputFormat, RunArgs};
 use crate::exec::command::resolve;
 use crate::exec::ssh::{Host, Remote, DEFAULT_DOWN_FOR};
-use crate::input::Format;
+use crate::input::{Colsep, Format, Origin, SourceSpec, Trim};
 use crate::joblog::Resume;
 use crate::output;
 use crate::scheduler::Policy;
@@ -59,9 +59,9 @@ impl Action {
 /// Where records come from.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum InputSource {
-    Stdin,
-    File(PathBuf),
-    Groups(Vec<Vec<OsString>>),
+    /// `-a` files first, then `:::` and `::::` sources in the order given;
+    /// stdin alone when none is given.
+    Sources(Vec<SourceSpec>),
     /// `apply` with no `:::`: one task, the command as written.
     None,
 }
@@ -84,6 +84,10 @@ pub(crate) struct Config {
     pub(crate) jobs: usize,
     pub(crate) source: InputSource,
     pub(crate) format: Format,
+    /// `--link`: sources paired, the shorter ones wrapping.
+    pub(crate) link: bool,
+    /// `--header :`: each source's first line names its columns.
+    pub(crate) header: bool,
     pub(crate) runner: Runner,
     pub(crate) policy: Policy,
     /// `--halt` as given, for the note a halt prints.
@@ -157,7 +161,8 @@ impl Config {
             (None, true) => Policy::FailFast,
             (None, false) => Policy::CollectErrors,
         };
-        let (words, groups) = split_groups(std::mem::take(&mut args.command));
+        let format = input_format(&args)?;
+        let (words, specs) = split_sources(std::mem::take(&mut args.command), &args.arg_sep, &args.arg_file_sep)?;
         let runner = match (&args.builtin, &args.worker) {
             (Some(name), _) => {
                 if !words.is_empty() {
@@ -184,12 +189,6 @@ impl Config {
             }
         };
         let batch = batch(&args, &runner, mode)?;
-        if args.arg_file.is_some() && groups.is_some() {
-            bail!("give inputs either with --arg-file or after :::, not both");
-        }
-        if args.colsep.is_some() && args.json {
-            bail!("--colsep and --json cannot be used together");
-        }
         if args.line_buffer && mode != Mode::Unordered {
             bail!("--line-buffer works only with `ppool unordered`");
         }
@@ -199,24 +198,31 @@ impl Config {
         if args.line_buffer && (args.builtin.is_some() || args.worker.is_some()) {
             bail!("--line-buffer works with commands, not --builtin or --worker");
         }
-        let source = match (groups, args.arg_file) {
-            (Some(groups), _) => InputSource::Groups(groups),
-            (None, Some(path)) => InputSource::File(path),
-            (None, None) if mode == Mode::Apply => InputSource::None,
-            (None, None) => InputSource::Stdin,
+        let mut sources: Vec<SourceSpec> = args
+            .arg_file
+            .iter()
+            .map(|path| file_source(path, false, "--arg-file"))
+            .collect();
+        sources.extend(specs);
+        let source = match sources.is_empty() {
+            true if mode == Mode::Apply => InputSource::None,
+            true => InputSource::Sources(vec![SourceSpec {
+                origin: Origin::Stdin,
+                linked: false,
+                name: "stdin".into(),
+            }]),
+            false => InputSource::Sources(sources),
         };
+        let header = args.header.is_some();
         if mode == Mode::Apply {
-            match &source {
-                InputSource::Groups(groups) => {
-                    let count: usize = groups.iter().map(Vec::len).product();
-                    if count > 1 {
-                        bail!("apply runs exactly one task, but {count} inputs were given: use `ppool map` for many");
-                    }
+            if let InputSource::Sources(sources) = &source {
+                if sources.iter().any(|s| !matches!(s.origin, Origin::Values(_))) {
+                    bail!("apply runs exactly one task: give its input as `::: X`, or use `ppool map` to read files");
                 }
-                InputSource::File(_) => {
-                    bail!("apply runs exactly one task: give its input as `::: X`, or use `ppool map --arg-file`")
+                let count = crate::input::sources::count(sources, args.link, header);
+                if count > 1 {
+                    bail!("apply runs exactly one task, but {count} inputs were given: use `ppool map` for many");
                 }
-                _ => {}
             }
             if matches!(runner, Runner::Builtin(_) | Runner::Worker(_)) {
                 bail!("apply runs a command: use `ppool map` with --builtin or --worker");
@@ -245,11 +251,9 @@ impl Config {
             mode,
             jobs,
             source,
-            format: Format {
-                null: args.null,
-                colsep: args.colsep.map(OsStringExt::into_vec),
-                json: args.json,
-            },
+            format,
+            link: args.link,
+            header,
             runner,
             policy,
             halt_text: args.halt.clone(),
@@ -368,12 +372,151 @@ fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
     }))
 }
 
-/// Splits `cmd a ::: x y ::: 1 2` into the command words and the groups.
-fn split_groups(words: Vec<OsString>) -> (Vec<OsString>, Option<Vec<Vec<OsString>>>) {
-    let mut parts = words.split(|w| w == ":::");
-    let command = parts.next().unwrap_or_default().to_vec();
-    let groups: Vec<Vec<OsString>> = parts.map(<[OsString]>::to_vec).collect();
-    (command, (!groups.is_empty()).then_some(groups))
+/// Splits `cmd a ::: x y :::+ 1 2 :::: f` into the command words and the
+/// input sources. A word of three or more colons, optionally followed by
+/// `+`, that is no separator is refused while both separators have their
+/// default names: it is almost surely a typing error (`:::::`), and renaming
+/// a separator is how such a word is passed on literally.
+fn split_sources(words: Vec<OsString>, arg_sep: &OsStr, file_sep: &OsStr) -> Result<(Vec<OsString>, Vec<SourceSpec>)> {
+    if arg_sep.is_empty() || file_sep.is_empty() || arg_sep == file_sep {
+        bail!("--arg-sep and --arg-file-sep must be two different, non-empty words");
+    }
+    let plus = |sep: &OsStr| {
+        let mut s = sep.to_os_string();
+        s.push("+");
+        s
+    };
+    let (arg_plus, file_plus) = (plus(arg_sep), plus(file_sep));
+    let defaults = arg_sep == ":::" && file_sep == "::::";
+    enum Sep {
+        Args,
+        Files,
+    }
+    let mut command = Vec::new();
+    let mut sources: Vec<SourceSpec> = Vec::new();
+    let mut current: Option<(Sep, bool)> = None;
+    let mut values: Vec<OsString> = Vec::new();
+    let mut finish = |current: Option<(Sep, bool)>, values: Vec<OsString>, sources: &mut Vec<SourceSpec>| match current
+    {
+        Some((Sep::Args, linked)) => {
+            let name = format!("::: source {}", sources.len() + 1);
+            sources.push(SourceSpec {
+                origin: Origin::Values(values),
+                linked,
+                name,
+            });
+        }
+        Some((Sep::Files, linked)) => {
+            for (i, path) in values.iter().enumerate() {
+                sources.push(file_source(Path::new(path), linked && i == 0, "::::"));
+            }
+        }
+        None => command = values,
+    };
+    for word in words {
+        let sep = if word == arg_sep {
+            Some((Sep::Args, false))
+        } else if word == arg_plus {
+            Some((Sep::Args, true))
+        } else if word == file_sep {
+            Some((Sep::Files, false))
+        } else if word == file_plus {
+            Some((Sep::Files, true))
+        } else {
+            if defaults && is_colon_word(word.as_bytes()) {
+                bail!(
+                    "unknown separator {}: input sources start with ::: (values), :::: (files), or :::+ / ::::+ to pair with the previous source; use --arg-sep to pass it as a value",
+                    word.to_string_lossy()
+                );
+            }
+            None
+        };
+        match sep {
+            Some(sep) => finish(current.replace(sep), std::mem::take(&mut values), &mut sources),
+            None => values.push(word),
+        }
+    }
+    finish(current, values, &mut sources);
+    Ok((command, sources))
+}
+
+/// `:::::`, `::+`-like words: three or more colons and an optional `+`.
+fn is_colon_word(word: &[u8]) -> bool {
+    let colons = word.strip_suffix(b"+").unwrap_or(word);
+    colons.len() >= 3 && colons.iter().all(|&b| b == b':')
+}
+
+fn file_source(path: &Path, linked: bool, flag: &str) -> SourceSpec {
+    if path.as_os_str() == "-" {
+        return SourceSpec {
+            origin: Origin::Stdin,
+            linked,
+            name: "stdin".into(),
+        };
+    }
+    SourceSpec {
+        origin: Origin::File(path.to_path_buf()),
+        linked,
+        name: format!("{flag} {}", path.display()),
+    }
+}
+
+/// `-0`, `--colsep`, `--colsep-regex`, `--csv`, `--header`, `--trim` and
+/// `--json`, checked against each other.
+fn input_format(args: &RunArgs) -> Result<Format> {
+    let colsep_given = args.colsep.is_some() || args.colsep_regex.is_some();
+    if colsep_given && args.json {
+        bail!("--colsep and --json cannot be used together");
+    }
+    if args.csv && args.json {
+        bail!("--csv and --json cannot be used together: choose the input's format");
+    }
+    if args.csv && args.null {
+        bail!("--csv reads lines; it cannot be used with --null");
+    }
+    if args.csv && args.colsep_regex.is_some() {
+        bail!("--csv splits on one character: give it as --colsep C, not --colsep-regex");
+    }
+    if let Some(header) = &args.header {
+        if header != ":" {
+            bail!("--header {header}: ppool supports --header : (the first line or value of each source names its columns)");
+        }
+        if args.json {
+            bail!("--header names columns; with --json, name JSON fields directly ({{field}})");
+        }
+    }
+    let mut colsep = match (&args.colsep, &args.colsep_regex) {
+        (Some(sep), _) => Some(Colsep::Literal(crate::input::columns::unescape_colsep(sep.as_bytes()))),
+        (None, Some(re)) => {
+            Some(Colsep::Regex(regex::bytes::Regex::new(re).with_context(|| {
+                format!("--colsep-regex {re} is no valid regular expression")
+            })?))
+        }
+        (None, None) => None,
+    };
+    if let (true, Some(Colsep::Literal(sep))) = (args.csv, &colsep) {
+        if sep.len() != 1 || sep[0] == b'"' || sep[0] == b'\n' {
+            bail!("--csv takes a one-character --colsep (such as ';' or '\\t'), not a quote or a newline");
+        }
+    }
+    // GNU parallel: --header without a separator splits the header, and
+    // the records, on tabs.
+    if args.header.is_some() && colsep.is_none() && !args.csv {
+        colsep = Some(Colsep::Literal(b"\t".to_vec()));
+    }
+    let trim = match args.trim.as_deref() {
+        Some("l") => Trim::Left,
+        Some("r") => Trim::Right,
+        Some("lr" | "rl") => Trim::Both,
+        _ => Trim::No,
+    };
+    Ok(Format {
+        null: args.null,
+        colsep,
+        csv: args.csv,
+        trim,
+        json: args.json,
+    })
 }
 
 /// Reads `-S` values, `--ssh-file` and the environment. `None` when no
@@ -558,9 +701,16 @@ mod tests {
                 shell: None
             }
         );
+        let InputSource::Sources(sources) = c.source else {
+            panic!("no sources")
+        };
+        let origins: Vec<Origin> = sources.into_iter().map(|s| s.origin).collect();
         assert_eq!(
-            c.source,
-            InputSource::Groups(vec![vec!["a".into(), "b".into()], vec!["1".into()]])
+            origins,
+            [
+                Origin::Values(vec!["a".into(), "b".into()]),
+                Origin::Values(vec!["1".into()])
+            ]
         );
     }
 

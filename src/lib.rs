@@ -43,7 +43,7 @@ use exec::ssh::SshExecutor;
 use exec::worker::WorkerExecutor;
 use exec::Executor;
 use exit::Ending;
-use input::{Record, Source};
+use input::{Record, Sources};
 use observer::Observers;
 use output::Output;
 use scheduler::{Consumer, Plan, Render};
@@ -125,8 +125,11 @@ fn run_config(config: &Config) -> Result<Ending> {
     } else {
         Cancel::guarded(config.jobs, config.grace)
     };
+    let (sources, names) = open_input(config)?;
     match &config.runner {
         Runner::Command { words, shell } => {
+            // `--header :` names stand for column numbers, as in GNU parallel.
+            let words = &input::columns::rename(words, &names);
             if config.mode == Mode::Apply {
                 signals::foreground::install(&cancel, config.grace)?;
             } else {
@@ -151,7 +154,7 @@ fn run_config(config: &Config) -> Result<Ending> {
                 None => executor,
             };
             if config.mode == Mode::Apply {
-                return run_apply(config, executor, words, &cancel);
+                return run_apply(config, sources, executor, words, &cancel);
             }
             let render = |record: &Record, slot: usize| executor.render_line(record, slot);
             let grouping = config.batch.as_ref().map(|batch| {
@@ -166,9 +169,9 @@ fn run_config(config: &Config) -> Result<Ending> {
             match &config.remote {
                 Some(remote) => {
                     let remote = SshExecutor::new(&executor, remote, config.timeout, config.grace);
-                    run_stream(config, &remote, &cancel, &render, &|| {}, false, grouping)
+                    run_stream(config, (sources, grouping), &remote, &cancel, &render, &|| {}, false)
                 }
-                None => run_stream(config, &executor, &cancel, &render, &|| {}, false, grouping),
+                None => run_stream(config, (sources, grouping), &executor, &cancel, &render, &|| {}, false),
             }
         }
         Runner::Builtin(name) => {
@@ -192,12 +195,12 @@ fn run_config(config: &Config) -> Result<Ending> {
             };
             run_stream(
                 config,
+                (sources, None),
                 &executor,
                 &cancel,
                 &render,
                 &|| executor.close(Some(&cancel)),
                 true,
-                None,
             )
         }
         Runner::Worker(command) => {
@@ -206,47 +209,48 @@ fn run_config(config: &Config) -> Result<Ending> {
             let render = |record: &Record, _slot: usize| Ok(OsStr::from_bytes(&record.whole).into());
             run_stream(
                 config,
+                (sources, None),
                 &executor,
                 &cancel,
                 &render,
                 &|| executor.close(Some(&cancel)),
                 false,
-                None,
             )
         }
+    }
+}
+
+/// Opens the input sources and takes off the `--header` line, which names
+/// the columns the command may use; no input for `apply` without `:::`.
+fn open_input(config: &Config) -> Result<(Sources, Vec<Vec<u8>>)> {
+    match &config.source {
+        InputSource::Sources(specs) => input::sources::open(specs, &config.format, config.link, config.header),
+        InputSource::None => Ok((Sources::from_groups(&[], &config.format), Vec::new())),
     }
 }
 
 /// The streaming modes: records from the input, through the scheduler and
 /// `executor`, to the sink. `close` ends the executor's workers once every
 /// slot is done; `window` bounds how far `imap` may run ahead of its oldest
-/// unfinished task.
+/// unfinished task. `input` is the opened sources and how their records
+/// group into batches (`-n`, `-X`, `-m`).
 fn run_stream(
     config: &Config,
+    (sources, grouping): (Sources, Option<input::Grouping>),
     executor: &dyn Executor,
     cancel: &Arc<Cancel>,
     render: Render,
     close: &dyn Fn(),
     window: bool,
-    grouping: Option<input::Grouping>,
 ) -> Result<Ending> {
-    let source = match &config.source {
-        InputSource::Stdin => Source::Reader(Box::new(io::stdin()), "stdin".into()),
-        InputSource::File(path) => Source::Reader(
-            Box::new(std::fs::File::open(path).with_context(|| format!("cannot open --arg-file {}", path.display()))?),
-            format!("--arg-file {}", path.display()),
-        ),
-        InputSource::Groups(groups) => Source::Groups(groups.clone()),
-        InputSource::None => Source::Groups(Vec::new()),
+    // Known before any record is read when no source streams. How many
+    // batches the records make depends on their sizes, known as they are read.
+    let known_total = if config.batch.is_some() {
+        None
+    } else {
+        sources.known_total()
     };
-    // Known before any record is read: the product of the `:::` groups.
-    // How many batches they make depends on the records' sizes, known as
-    // they are read.
-    let known_total = match (&config.source, &config.batch) {
-        (InputSource::Groups(groups), None) => Some(groups.iter().map(|g| g.len() as u64).product()),
-        _ => None,
-    };
-    let (records, read_end) = input::spawn(source, config.format.clone(), grouping).context(
+    let (records, read_end) = input::spawn(sources, config.format.clone(), grouping).context(
         "cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)",
     )?;
     if config.dry_run {
@@ -432,20 +436,17 @@ fn quiet_broken_pipe(e: io::Error) -> Result<Ending> {
 
 fn run_apply(
     config: &Config,
+    sources: Sources,
     executor: CommandExecutor,
     words: &[std::ffi::OsString],
     cancel: &Arc<Cancel>,
 ) -> Result<Ending> {
-    use std::os::unix::ffi::OsStrExt;
     let (record, executor) = match &config.source {
-        InputSource::Groups(groups) => {
-            if groups.iter().any(Vec::is_empty) {
-                return Ok(Ending::Apply { code: 0 });
-            }
-            let fields = groups.iter().map(|g| g[0].as_bytes().to_vec()).collect();
-            (input::group_record(1, fields, &config.format), executor)
-        }
-        _ => (Record::text(1, Vec::new()), executor.running_as_written(words)),
+        InputSource::Sources(_) => match sources.first_record(&config.format)? {
+            Some(record) => (record, executor),
+            None => return Ok(Ending::Apply { code: 0 }),
+        },
+        InputSource::None => (Record::text(1, Vec::new()), executor.running_as_written(words)),
     };
     let render = |record: &Record, slot: usize| executor.render_line(record, slot);
     if config.dry_run {

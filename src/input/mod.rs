@@ -1,13 +1,15 @@
 //! Input: lines, NUL items, `:::` groups, `--colsep` columns and JSON Lines,
 //! read lazily on a thread of its own and numbered in order.
 
+pub mod columns;
 mod record;
+pub mod sources;
 
+pub use columns::{Colsep, Trim};
 pub use record::Record;
+pub use sources::{Origin, SourceSpec, Sources};
 
-use std::ffi::OsString;
-use std::io::{self, BufRead, BufReader, Read};
-use std::os::unix::ffi::OsStrExt;
+use std::io;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -19,20 +21,16 @@ const BATCH: usize = 1024;
 /// Batches read ahead of the workers: bounds memory whatever the input size.
 const READ_AHEAD: usize = 16;
 
-/// Where records come from.
-pub enum Source {
-    /// Any reader: stdin or `--arg-file`, already opened, and its name for messages.
-    Reader(Box<dyn Read + Send>, String),
-    /// `:::` groups; records are their cartesian product, first group outermost.
-    Groups(Vec<Vec<OsString>>),
-}
-
 /// How a raw item becomes a record.
 #[derive(Debug, Clone, Default)]
 pub struct Format {
     /// `-0`: items end with NUL instead of newline.
     pub null: bool,
-    pub colsep: Option<Vec<u8>>,
+    pub colsep: Option<Colsep>,
+    /// `--csv`: each item is a CSV record (RFC 4180); the delimiter is a
+    /// one-byte `--colsep`, else a comma.
+    pub csv: bool,
+    pub trim: Trim,
     pub json: bool,
 }
 
@@ -46,6 +44,15 @@ pub struct Grouping {
     pub base: usize,
     /// What one record adds to the command line.
     pub size: Box<dyn Fn(&Record) -> usize + Send>,
+}
+
+impl Format {
+    fn csv_delimiter(&self) -> u8 {
+        match &self.colsep {
+            Some(Colsep::Literal(sep)) if sep.len() == 1 => sep[0],
+            _ => b',',
+        }
+    }
 }
 
 /// What the reader thread leaves behind: how many records it read, and the
@@ -62,20 +69,17 @@ pub type Reading = (Receiver<Vec<Record>>, Arc<Mutex<ReadEnd>>);
 /// Starts reading on a thread of its own. The receiver yields batches in
 /// order; when it closes, `end` says whether input ended or failed.
 /// Fails only when the thread cannot be started (the thread limit).
-pub fn spawn(source: Source, format: Format, grouping: Option<Grouping>) -> io::Result<Reading> {
+pub fn spawn(sources: Sources, format: Format, grouping: Option<Grouping>) -> io::Result<Reading> {
     let (tx, rx) = sync_channel(READ_AHEAD);
     let end = Arc::new(Mutex::new(ReadEnd::default()));
     let end_writer = Arc::clone(&end);
     thread::Builder::new().name("input".into()).spawn(move || {
         let mut batcher = Batcher::new(tx, grouping);
-        let (result, name) = match source {
-            Source::Reader(reader, name) => (read_items(reader, &format, &mut batcher), name),
-            Source::Groups(groups) => (product(&groups, &format, &mut batcher), String::new()),
-        };
+        let result = sources.each(&format, &mut |record, ready| batcher.push(record, ready));
         // The last group is not full, and runs all the same; after a read
         // error too, as the records read before it do.
         let result = match result {
-            Ok(()) => batcher.finish_group(),
+            Ok(_) => batcher.finish_group(),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(e),
             Err(e) => {
                 let _ = batcher.finish_group();
@@ -86,7 +90,7 @@ pub fn spawn(source: Source, format: Format, grouping: Option<Grouping>) -> io::
         match result {
             Ok(()) => end.total = Some(batcher.tasks),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-            Err(e) => end.error = Some(format!("cannot read {name}: {e}")),
+            Err(e) => end.error = Some(format!("cannot read {e}")),
         }
         batcher.flush();
     })?;
@@ -96,9 +100,7 @@ pub fn spawn(source: Source, format: Format, grouping: Option<Grouping>) -> io::
 struct Batcher {
     tx: SyncSender<Vec<Record>>,
     batch: Vec<Record>,
-    /// Items read.
-    seq: u64,
-    /// Records sent on: items, or groups of them.
+    /// Records sent on: records, or groups of them.
     tasks: u64,
     closed: bool,
     grouping: Option<Grouping>,
@@ -112,7 +114,6 @@ impl Batcher {
         Batcher {
             tx,
             batch: Vec::with_capacity(BATCH),
-            seq: 0,
             tasks: 0,
             closed: false,
             grouping,
@@ -169,11 +170,6 @@ impl Batcher {
         self.send(Record::batch(seq, records), false)
     }
 
-    fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
-        self.seq
-    }
-
     /// Queues a record; `ready` says the next one may be slow to come.
     fn send(&mut self, record: Record, ready: bool) -> io::Result<()> {
         self.batch.push(record);
@@ -198,98 +194,6 @@ impl Batcher {
     }
 }
 
-fn read_items(reader: Box<dyn Read + Send>, format: &Format, out: &mut Batcher) -> io::Result<()> {
-    let mut reader = BufReader::with_capacity(64 * 1024, reader);
-    let separator = if format.null { b'\0' } else { b'\n' };
-    loop {
-        let mut item = Vec::new();
-        if reader.read_until(separator, &mut item)? == 0 {
-            return Ok(());
-        }
-        if item.last() == Some(&separator) {
-            item.pop();
-            if !format.null && item.last() == Some(&b'\r') {
-                item.pop();
-            }
-        }
-        let seq = out.next_seq();
-        let record = make_record(seq, item, format);
-        let ready = !reader.buffer().is_empty();
-        out.push(record, ready)?;
-    }
-}
-
-fn product(groups: &[Vec<OsString>], format: &Format, out: &mut Batcher) -> io::Result<()> {
-    if groups.iter().any(Vec::is_empty) {
-        return Ok(());
-    }
-    let mut index = vec![0usize; groups.len()];
-    loop {
-        let fields: Vec<Vec<u8>> = index
-            .iter()
-            .zip(groups)
-            .map(|(&i, group)| group[i].as_bytes().to_vec())
-            .collect();
-        let seq = out.next_seq();
-        out.push(group_record(seq, fields, format), true)?;
-        // Advance the odometer, last group fastest.
-        let mut g = groups.len();
-        loop {
-            if g == 0 {
-                return Ok(());
-            }
-            g -= 1;
-            index[g] += 1;
-            if index[g] < groups[g].len() {
-                break;
-            }
-            index[g] = 0;
-        }
-    }
-}
-
-/// One combination of `:::` values. A single value is read like a line of
-/// input (`--json`, `--colsep` apply), as GNU parallel does; several are
-/// the fields `{1}`, `{2}`, … and `{}` is them joined by a space.
-pub fn group_record(seq: u64, mut fields: Vec<Vec<u8>>, format: &Format) -> Record {
-    if fields.len() == 1 {
-        return make_record(seq, fields.pop().unwrap_or_default(), format);
-    }
-    Record {
-        seq,
-        line: seq,
-        whole: fields.join(&b' '),
-        fields,
-        ..Record::default()
-    }
-}
-
-/// Turns one item into a record by the input format.
-pub fn make_record(seq: u64, item: Vec<u8>, format: &Format) -> Record {
-    if format.json {
-        return json_record(seq, item);
-    }
-    let mut record = Record::text(seq, item);
-    if let Some(sep) = &format.colsep {
-        record.fields = split_on(&record.whole, sep);
-    }
-    record
-}
-
-fn split_on(text: &[u8], sep: &[u8]) -> Vec<Vec<u8>> {
-    if sep.is_empty() {
-        return vec![text.to_vec()];
-    }
-    let mut fields = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.windows(sep.len()).position(|w| w == sep) {
-        fields.push(rest[..at].to_vec());
-        rest = &rest[at + sep.len()..];
-    }
-    fields.push(rest.to_vec());
-    fields
-}
-
 /// `{}` of a JSON value: a string's text, anything else compact.
 pub fn json_text(value: &serde_json::Value) -> Vec<u8> {
     match value {
@@ -298,7 +202,7 @@ pub fn json_text(value: &serde_json::Value) -> Vec<u8> {
     }
 }
 
-fn json_record(seq: u64, item: Vec<u8>) -> Record {
+fn json_record(seq: u64, line: u64, item: Vec<u8>) -> Record {
     match serde_json::from_slice::<serde_json::Value>(&item) {
         Ok(value) => {
             let fields = match &value {
@@ -313,7 +217,7 @@ fn json_record(seq: u64, item: Vec<u8>) -> Record {
             };
             Record {
                 seq,
-                line: seq,
+                line,
                 whole,
                 fields,
                 json: Some(value),
@@ -323,10 +227,10 @@ fn json_record(seq: u64, item: Vec<u8>) -> Record {
         }
         Err(e) => Record {
             seq,
-            line: seq,
+            line,
             invalid: Some(format!(
                 "invalid JSON on line {}, column {}: {}",
-                seq,
+                line,
                 e.column(),
                 strip_position(&e.to_string())
             )),
@@ -348,9 +252,10 @@ fn strip_position(message: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsString;
 
-    fn collect(source: Source, format: Format) -> Vec<Record> {
-        let (rx, end) = spawn(source, format, None).unwrap();
+    fn collect(sources: Sources, format: Format) -> Vec<Record> {
+        let (rx, end) = spawn(sources, format, None).unwrap();
         let records: Vec<Record> = rx.iter().flatten().collect();
         let end = end.lock().unwrap();
         assert_eq!(end.total, Some(records.len() as u64));
@@ -358,7 +263,7 @@ mod tests {
     }
 
     fn from_bytes(bytes: &'static [u8], format: Format) -> Vec<Record> {
-        collect(Source::Reader(Box::new(bytes), "input".into()), format)
+        collect(Sources::from_reader(Box::new(bytes), "input"), format)
     }
 
     fn wholes(records: &[Record]) -> Vec<&[u8]> {
@@ -417,7 +322,7 @@ mod tests {
             vec![OsString::from("a"), OsString::from("b")],
             vec![OsString::from("1"), OsString::from("2")],
         ];
-        let records = collect(Source::Groups(groups), Format::default());
+        let records = collect(Sources::from_groups(&groups, &Format::default()), Format::default());
         assert_eq!(wholes(&records), [&b"a 1"[..], b"a 2", b"b 1", b"b 2"]);
         assert_eq!(records[2].fields, [b"b".to_vec(), b"1".to_vec()]);
     }
@@ -425,7 +330,7 @@ mod tests {
     #[test]
     fn colsep_splits_on_a_literal_string() {
         let format = Format {
-            colsep: Some(b"::".to_vec()),
+            colsep: Some(Colsep::Literal(b"::".to_vec())),
             ..Format::default()
         };
         let records = from_bytes(b"a::b::::c\n", format);
@@ -453,7 +358,7 @@ mod tests {
     fn split_agrees_with_a_simple_reference() {
         // The standard library's split over strings is the reference.
         for text in ["", "a", "a,b", ",", "a,,b,", ",,,"] {
-            let ours = split_on(text.as_bytes(), b",");
+            let ours = columns::split_on(text.as_bytes(), b",");
             let reference: Vec<Vec<u8>> = text.split(',').map(|s| s.as_bytes().to_vec()).collect();
             assert_eq!(ours, reference, "{text:?}");
         }
@@ -461,7 +366,7 @@ mod tests {
 
     fn read_all(bytes: Vec<u8>, format: Format) -> Vec<Vec<u8>> {
         let (rx, _) = spawn(
-            Source::Reader(Box::new(std::io::Cursor::new(bytes)), "input".into()),
+            Sources::from_reader(Box::new(std::io::Cursor::new(bytes)), "input"),
             format,
             None,
         )
