@@ -6,6 +6,7 @@ mod core;
 mod docs;
 mod dry_run;
 mod help;
+mod help_results;
 mod joblog;
 mod layers;
 mod limits;
