@@ -214,7 +214,7 @@ fn run_stream(
     window: bool,
 ) -> Result<Ending> {
     let source = match &config.source {
-        InputSource::Stdin => Source::Reader(Box::new(io::stdin()), "stdin".into()),
+        InputSource::Stdin => Source::stdin(),
         InputSource::File(path) => Source::Reader(
             Box::new(std::fs::File::open(path).with_context(|| format!("cannot open --arg-file {}", path.display()))?),
             format!("--arg-file {}", path.display()),

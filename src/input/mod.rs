@@ -6,7 +6,7 @@ mod record;
 pub use record::Record;
 
 use std::ffi::OsString;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, IsTerminal, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -25,6 +25,19 @@ pub enum Source {
     Reader(Box<dyn Read + Send>, String),
     /// `:::` groups; records are their cartesian product, first group outermost.
     Groups(Vec<Vec<OsString>>),
+}
+
+impl Source {
+    /// Records from stdin. On a terminal a note says how to end the input,
+    /// as GNU parallel's does: a forgotten `:::` or pipe otherwise looks
+    /// like a hang.
+    pub fn stdin() -> Source {
+        let stdin = io::stdin();
+        if stdin.is_terminal() {
+            crate::say("ppool: reading input from the terminal; end with Ctrl-D");
+        }
+        Source::Reader(Box::new(stdin), "stdin".into())
+    }
 }
 
 /// How a raw item becomes a record.
