@@ -207,6 +207,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub joblog: Option<PathBuf>,
 
+    /// Save each task's stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub results: Option<OsString>,
+
     /// With --joblog: skip the tasks the log already holds
     #[arg(long, requires = "joblog", conflicts_with = "resume_failed", help_heading = "Output")]
     pub resume: bool,

@@ -91,6 +91,8 @@ pub(crate) struct Config {
     pub(crate) output: output::Format,
     pub(crate) progress: bool,
     pub(crate) joblog: Option<PathBuf>,
+    /// `--results`: as given; a template when it holds placeholders.
+    pub(crate) results: Option<OsString>,
     pub(crate) resume: Resume,
     pub(crate) dry_run: bool,
     /// `--ssh` / `--ssh-file`: the hosts; their slots together are `jobs`.
@@ -148,6 +150,12 @@ impl Config {
         }
         if args.line_buffer && (args.builtin.is_some() || args.worker.is_some()) {
             bail!("--line-buffer works with commands, not --builtin or --worker");
+        }
+        if args.line_buffer && args.results.is_some() {
+            bail!("--line-buffer passes output on as it arrives, so --results would miss it: use one of them");
+        }
+        if mode == Mode::Apply && args.results.is_some() {
+            bail!("apply passes output straight through, so --results has nothing to save: use `ppool map --results`");
         }
         let source = match (groups, args.arg_file) {
             (Some(groups), _) => InputSource::Groups(groups),
@@ -217,6 +225,7 @@ impl Config {
             },
             progress: args.progress,
             joblog: args.joblog,
+            results: args.results,
             resume,
             dry_run: args.dry_run,
             remote,

@@ -16,6 +16,7 @@ pub mod man;
 pub mod observer;
 pub mod output;
 pub mod progress;
+pub mod results;
 pub mod scheduler;
 pub mod signals;
 pub mod sink;
@@ -307,6 +308,10 @@ impl Watch {
             watch.done = done;
             let logger = joblog::Logger::new(log, stop.map(Arc::clone));
             watch.observers.push(Box::new(logger));
+        }
+        if let Some(spec) = &config.results {
+            let results = results::Results::new(spec, config.format.json, stop.map(Arc::clone))?;
+            watch.observers.push(Box::new(results));
         }
         if let (true, Some((total, read_end))) = (config.progress, progress) {
             if let Some(progress) = progress::Progress::start(total, Arc::clone(read_end)) {

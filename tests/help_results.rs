@@ -87,3 +87,201 @@ fn input_read_from_a_terminal_gets_a_note_on_stderr() {
         .stdout("x\n")
         .stderr("");
 }
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every file under `dir`, by path relative to it, with its contents.
+fn tree(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(at) = todo.pop() {
+        for entry in std::fs::read_dir(&at).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                files.insert(name, read(&path));
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn results_hold_each_tasks_stdout_stderr_and_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let script = "echo out-$1; echo err-$1 >&2; exit $1";
+    let args = ["sh", "-c", script, "sh", ":::", "0", "3"];
+    ppool()
+        .args(["imap", "--results"])
+        .arg(&out)
+        .args(args)
+        .assert()
+        .code(1)
+        .stdout("out-0\nout-3\n");
+    assert_eq!(read(&out.join("1/stdout")), "out-0\n");
+    assert_eq!(read(&out.join("1/stderr")), "err-0\n");
+    assert_eq!(read(&out.join("2/stdout")), "out-3\n");
+    assert_eq!(read(&out.join("2/stderr")), "err-3\n");
+    // outcome.json is --output json's object without the output.
+    let json = ppool().args(["imap", "--output", "json"]).args(args).output().unwrap();
+    for (seq, mut printed) in crate::util::json_lines(&json.stdout).into_iter().enumerate() {
+        let mut saved: serde_json::Value =
+            serde_json::from_str(&read(&out.join(format!("{}/outcome.json", seq + 1)))).unwrap();
+        let printed = printed.as_object_mut().unwrap();
+        for output in ["stdout", "stderr"] {
+            assert!(printed.remove(output).is_some());
+        }
+        let saved = saved.as_object_mut().unwrap();
+        for varies in ["duration_s", "slot"] {
+            assert!(saved.remove(varies).is_some() && printed.remove(varies).is_some());
+        }
+        assert_eq!(saved, printed);
+    }
+    let failed: serde_json::Value = serde_json::from_str(&read(&out.join("2/outcome.json"))).unwrap();
+    assert_eq!(
+        (failed["status"].as_str(), failed["exit_code"].as_i64()),
+        (Some("failed"), Some(3))
+    );
+}
+
+#[test]
+fn results_are_written_as_each_task_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Task 2 waits until task 1's results exist; imap prints neither before.
+    let wait = format!(
+        "if [ $1 = 2 ]; then while [ ! -e {} ]; do sleep 0.05; done; fi; echo $1",
+        out.join("1/outcome.json").display()
+    );
+    let mut child = crate::util::ppool_std()
+        .args(["imap", "-j2", "--results"])
+        .arg(&out)
+        .args(["sh", "-c", &wait, "sh", ":::", "1", "2"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        crate::util::wait_for_file(&out.join("2/outcome.json"), std::time::Duration::from_secs(60)),
+        "task 2 never saw task 1's results"
+    );
+    assert!(child.wait().unwrap().success());
+    assert_eq!(read(&out.join("1/stdout")), "1\n");
+}
+
+#[test]
+fn results_of_tasks_skipped_by_resume_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let log = dir.path().join("log");
+    let run = |marker: &str| {
+        ppool()
+            .args(["imap", "--resume", "--joblog"])
+            .arg(&log)
+            .arg("--results")
+            .arg(&out)
+            .args(["sh", "-c", &format!("echo {marker}-$1"), "sh", ":::", "a", "b"])
+            .output()
+            .unwrap()
+    };
+    // A first run that did task 1 only.
+    ppool()
+        .args(["imap", "--joblog"])
+        .arg(&log)
+        .arg("--results")
+        .arg(&out)
+        .args(["sh", "-c", "echo first-$1", "sh", ":::", "a"])
+        .assert()
+        .success();
+    assert!(run("second").status.success());
+    assert_eq!(read(&out.join("1/stdout")), "first-a\n");
+    assert_eq!(read(&out.join("2/stdout")), "second-b\n");
+}
+
+#[test]
+fn template_values_cannot_escape_the_results_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let spec = format!("{}/{{}}/", out.display());
+    ppool()
+        .args([
+            "imap",
+            "--results",
+            &spec,
+            "echo",
+            ":::",
+            "..",
+            "../../x",
+            "/etc",
+            "",
+            "a\\b",
+        ])
+        .assert()
+        .success();
+    let files = tree(dir.path());
+    assert!(files.keys().all(|k| k.starts_with("out/")), "{files:?}");
+    for (value, quoted) in [
+        ("..", "\\.."),
+        ("../../x", "..\\_..\\_x"),
+        ("/etc", "\\_etc"),
+        ("", "\\"),
+        ("a\\b", "a\\\\b"),
+    ] {
+        assert_eq!(
+            files[&format!("out/{quoted}/stdout")],
+            format!("{value}\n"),
+            "{files:?}"
+        );
+    }
+    assert!(!dir.path().join("x").exists());
+}
+
+#[test]
+fn results_tree_matches_gnu_parallels_for_the_same_template() {
+    if std::process::Command::new("parallel")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("SKIP: GNU parallel is not installed");
+        return;
+    }
+    for template in ["{1}/{2}", "{1}/{2}/", "x{}y"] {
+        let gnu = tempfile::tempdir().unwrap();
+        let ours = tempfile::tempdir().unwrap();
+        let words = [
+            "sh",
+            "-c",
+            "echo out $1 $2; echo err $2 >&2",
+            "sh",
+            ":::",
+            "a",
+            "b c",
+            ":::",
+            "1",
+            "2",
+        ];
+        let status = std::process::Command::new("parallel")
+            .args(["--will-cite", "-j1", "--results"])
+            .arg(gnu.path().join(template))
+            .args(["sh", "-c", "'echo out $1 $2; echo err $2 >&2'", "sh"])
+            .args(&words[4..])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        ppool()
+            .args(["imap", "--results"])
+            .arg(ours.path().join(template))
+            .args(words)
+            .assert()
+            .success();
+        let mut ours = tree(ours.path());
+        ours.retain(|name, _| !name.ends_with(".json"));
+        assert_eq!(ours, tree(gnu.path()), "--results {template}");
+    }
+}
