@@ -71,7 +71,7 @@ _ppool() {
 
     case "${cmd}" in
         ppool)
-            opts="-h -V --help --version apply map imap unordered builtins completions man help"
+            opts="-h -V --help --version builtins completions man apply map imap unordered help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -85,49 +85,13 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__apply)
-            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --results --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-0 -s -j -a -b -S -h --null --colsep --json --shell --fail-fast --collect-errors --retries --timeout --grace --tag --output --joblog --resume --resume-failed --dry-run --jobs --arg-file --progress --line-buffer --builtin --worker --chunksize --max-tasks-per-worker --ssh --ssh-file --results --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --jobs)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -j)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --arg-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -a)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --colsep)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --builtin)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -b)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --worker)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --chunksize)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --max-tasks-per-worker)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -151,7 +115,39 @@ _ppool() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --results)
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --arg-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --builtin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --worker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --chunksize)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-tasks-per-worker)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -164,6 +160,10 @@ _ppool() {
                     return 0
                     ;;
                 --ssh-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --results)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -203,7 +203,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__help)
-            opts="apply map imap unordered builtins completions man help"
+            opts="builtins completions man apply map imap unordered help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -329,7 +329,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__imap)
-            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --results --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --tag --output --progress --joblog --results --resume --resume-failed --dry-run --ssh --ssh-file --line-buffer --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -433,7 +433,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__map)
-            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --line-buffer --tag --output --progress --joblog --results --resume --resume-failed --dry-run --ssh --ssh-file --help"
+            opts="-j -0 -a -s -b -S -h --jobs --null --arg-file --colsep --json --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --retries --timeout --grace --tag --output --progress --joblog --results --resume --resume-failed --dry-run --ssh --ssh-file --line-buffer --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -26,41 +26,44 @@ end
 
 complete -c ppool -n "__fish_ppool_needs_command" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_needs_command" -s V -l version -d 'Print version'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "builtins" -d 'List the registered builtins with a line of help each'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
-complete -c ppool -n "__fish_ppool_needs_command" -f -a "builtins" -d 'List the registered builtins with a line of help each'
-complete -c ppool -n "__fish_ppool_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
-complete -c ppool -n "__fish_ppool_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand builtins" -s h -l help -d 'Print help'
+complete -c ppool -n "__fish_ppool_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c ppool -n "__fish_ppool_using_subcommand man" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ...' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l retries -d 'Run a failed task up to N more times' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l results -d 'Save each task\'s stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l results -d 'Save each task\'s stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l collect-errors -d 'Run every task, then report every failure (the default)'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l tag -d 'Prefix each output line with the record and a TAB'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
@@ -83,12 +86,12 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l json -d 'Each line i
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l collect-errors -d 'Run every task, then report every failure (the default)'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l tag -d 'Prefix each output line with the record and a TAB'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
@@ -111,12 +114,12 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l json -d 'Each line 
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l collect-errors -d 'Run every task, then report every failure (the default)'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l tag -d 'Prefix each output line with the record and a TAB'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s a -l arg-file -d 'Read records from FILE instead of stdin' -r -F
@@ -146,14 +149,11 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume -d 'Wit
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand builtins" -s h -l help -d 'Print help'
-complete -c ppool -n "__fish_ppool_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c ppool -n "__fish_ppool_using_subcommand man" -s h -l help -d 'Print help'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "builtins" -d 'List the registered builtins with a line of help each'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "builtins" -d 'List the registered builtins with a line of help each'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "man" -d 'Print the man page (roff)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

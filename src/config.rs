@@ -110,6 +110,22 @@ impl Config {
             None if mode == Mode::Apply => 1,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        if mode == Mode::Apply {
+            let given = [
+                ("--jobs", args.jobs.is_some()),
+                ("--progress", args.progress),
+                ("--line-buffer", args.line_buffer),
+                ("--builtin", args.builtin.is_some()),
+                ("--worker", args.worker.is_some()),
+                ("--chunksize", args.chunksize.is_some()),
+                ("--max-tasks-per-worker", args.max_tasks_per_worker.is_some()),
+                ("--ssh", !args.ssh.is_empty() || args.ssh_file.is_some()),
+                ("--results", args.results.is_some()),
+            ];
+            if let Some((option, _)) = given.iter().find(|(_, given)| *given) {
+                bail!("{option} is not an option of `ppool apply`, which runs one task in the foreground: use `ppool map {option}` for many");
+            }
+        }
         let (words, groups) = split_groups(args.command);
         let runner = match (&args.builtin, &args.worker) {
             (Some(name), _) => {
@@ -153,9 +169,6 @@ impl Config {
         }
         if args.line_buffer && args.results.is_some() {
             bail!("--line-buffer passes output on as it arrives, so --results would miss it: use one of them");
-        }
-        if mode == Mode::Apply && args.results.is_some() {
-            bail!("apply passes output straight through, so --results has nothing to save: use `ppool map --results`");
         }
         let source = match (groups, args.arg_file) {
             (Some(groups), _) => InputSource::Groups(groups),

@@ -32,7 +32,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
-use clap::CommandFactory;
 
 use cancel::{Cancel, StopReason};
 use cli::{Cli, CompletionShell};
@@ -102,7 +101,7 @@ pub fn print_completions(shell: CompletionShell, out: &mut dyn Write) -> Result<
 /// The command line without its hidden internal subcommand, which
 /// clap_complete would otherwise offer.
 fn visible_command() -> clap::Command {
-    let full = Cli::command();
+    let full = cli::command();
     let mut visible = clap::Command::new("ppool")
         .version(env!("CARGO_PKG_VERSION"))
         .subcommand_required(true);

@@ -285,3 +285,105 @@ fn results_tree_matches_gnu_parallels_for_the_same_template() {
         assert_eq!(ours, tree(gnu.path()), "--results {template}");
     }
 }
+
+fn help_of(mode: &str) -> String {
+    let out = ppool().args([mode, "--help"]).output().unwrap();
+    assert!(out.status.success());
+    crate::util::stdout_of(&out)
+}
+
+#[test]
+fn apply_shows_and_takes_only_what_fits_one_task() {
+    let help = help_of("apply");
+    for option in [
+        "--jobs",
+        "--progress",
+        "--line-buffer",
+        "--builtin",
+        "--worker",
+        "--results",
+        "--ssh",
+        "--arg-file",
+    ] {
+        assert!(!help.contains(option), "apply --help shows {option}: {help}");
+    }
+    for option in ["--timeout", "--shell", "--joblog"] {
+        assert!(help.contains(option), "apply --help lacks {option}: {help}");
+    }
+    for args in [
+        &["-j", "2", "true"][..],
+        &["--progress", "true"][..],
+        &["--line-buffer", "true"][..],
+        &["--builtin", "echo", ":::", "a"][..],
+        &["--worker", "cat", ":::", "a"][..],
+    ] {
+        let out = ppool().arg("apply").args(args).output().unwrap();
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(255), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("ppool: ") && stderr.contains("ppool map"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn line_buffer_is_an_option_of_unordered_only() {
+    assert!(help_of("unordered").contains("--line-buffer"));
+    for mode in ["map", "imap"] {
+        assert!(!help_of(mode).contains("--line-buffer"), "{mode}");
+        ppool()
+            .args([mode, "--line-buffer", "echo", ":::", "a"])
+            .assert()
+            .code(255)
+            .stdout("");
+    }
+    ppool()
+        .args(["unordered", "--line-buffer", "echo", ":::", "a"])
+        .assert()
+        .success()
+        .stdout("a\n");
+}
+
+#[test]
+fn bare_ppool_prints_the_help_as_a_usage_error() {
+    let out = ppool().output().unwrap();
+    let stderr = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(255), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(!stderr.starts_with("ppool:"), "{stderr}");
+    assert!(
+        stderr.contains("Usage: ppool <COMMAND>") && stderr.contains("imap"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn errors_show_the_usage_of_the_mode() {
+    for (args, usage) in [
+        (
+            &["imap", "--nope", "echo"][..],
+            "Usage: ppool imap [OPTIONS] COMMAND [ARG]...",
+        ),
+        (
+            &["imap", "--line", "echo"][..],
+            "Usage: ppool imap [OPTIONS] COMMAND [ARG]...",
+        ),
+        (
+            &["map", "--resume", "echo"][..],
+            "Usage: ppool map [OPTIONS] COMMAND [ARG]...",
+        ),
+        (
+            &["apply", "--nope", "true"][..],
+            "Usage: ppool apply [OPTIONS] COMMAND [ARG]... [::: INPUT]",
+        ),
+    ] {
+        let out = ppool().args(args).output().unwrap();
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(255), "{args:?}: {stderr}");
+        let line = stderr.lines().find(|l| l.starts_with("Usage:")).unwrap_or_default();
+        assert!(line.starts_with(usage), "{args:?}: {stderr}");
+        // The same usage line as the mode's --help.
+        assert!(help_of(args[0]).contains(line), "{args:?}: {line}");
+    }
+}
