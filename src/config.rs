@@ -499,9 +499,12 @@ mod tests {
 
     #[test]
     fn apply_without_input_runs_the_command_as_written() {
-        let c = config(&["ppool", "apply", "-j", "8", "true"]).unwrap();
+        let c = config(&["ppool", "apply", "true"]).unwrap();
         assert_eq!(c.source, InputSource::None);
         assert_eq!(c.jobs, 1);
+        // One task: --jobs has no meaning there.
+        let e = config(&["ppool", "apply", "-j", "8", "true"]).unwrap_err().to_string();
+        assert!(e.contains("--jobs is not an option of `ppool apply`"), "{e}");
     }
 
     /// Words a command line may hold: options with nasty values, `:::`
