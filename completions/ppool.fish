@@ -26,16 +26,17 @@ end
 
 complete -c ppool -n "__fish_ppool_needs_command" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_needs_command" -s V -l version -d 'Print version'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "builtins" -d 'List the registered builtins with a line of help each'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
-complete -c ppool -n "__fish_ppool_needs_command" -f -a "builtins" -d 'List the registered builtins with a line of help each'
-complete -c ppool -n "__fish_ppool_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
-complete -c ppool -n "__fish_ppool_needs_command" -f -a "man" -d 'Print the man page (roff)'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand builtins" -s h -l help -d 'Print help'
+complete -c ppool -n "__fish_ppool_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c ppool -n "__fish_ppool_using_subcommand man" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name} (GNU\'s regexp form is not supported)' -r
@@ -45,14 +46,6 @@ r\t''
 lr\t''
 rl\t''"
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-sep -d 'Use SEP instead of ::: (and SEP+ instead of :::+) to start a source of arguments' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
@@ -60,24 +53,35 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l grace -d 'Time bet
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l results -d 'Save each task\'s stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l collect-errors -d 'Run every task, then report every failure (the default)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l tag -d 'Prefix each output line with the record and a TAB'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
@@ -105,6 +109,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l grace -d 'Time betwe
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l results -d 'Save each task\'s stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s 0 -l null -d 'Input records are separated by NUL, not newline'
@@ -117,12 +122,12 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -s s -l shell -d 'Run t
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l collect-errors -d 'Run every task, then report every failure (the default)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l tag -d 'Prefix each output line with the record and a TAB'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
@@ -150,6 +155,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l grace -d 'Time betw
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l results -d 'Save each task\'s stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s 0 -l null -d 'Input records are separated by NUL, not newline'
@@ -162,12 +168,12 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -s s -l shell -d 'Run 
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l collect-errors -d 'Run every task, then report every failure (the default)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l tag -d 'Prefix each output line with the record and a TAB'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
@@ -195,6 +201,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l grace -d 'Time
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l joblog -d 'Log each finished task to FILE, in GNU parallel\'s joblog format' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l results -d 'Save each task\'s stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s 0 -l null -d 'Input records are separated by NUL, not newline'
@@ -214,14 +221,11 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume -d 'Wit
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand builtins" -s h -l help -d 'Print help'
-complete -c ppool -n "__fish_ppool_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c ppool -n "__fish_ppool_using_subcommand man" -s h -l help -d 'Print help'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "builtins" -d 'List the registered builtins with a line of help each'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from apply map imap unordered builtins completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "builtins" -d 'List the registered builtins with a line of help each'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "man" -d 'Print the man page (roff)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

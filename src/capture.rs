@@ -259,6 +259,15 @@ impl Captured {
         }
     }
 
+    /// Copies the output to `out` as it is, leaving it where it is kept: for
+    /// an observer, which sees a task's output before it is printed.
+    pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        match self.stored() {
+            None => out.write_all(&self.memory),
+            Some((file, offset)) => io::copy(&mut self.region(file, offset), out).map(drop),
+        }
+    }
+
     /// Copies the output to `out`, each line prefixed with `tag` when given.
     /// Output already passed on line by line is not copied again.
     pub fn copy_to(&mut self, out: &mut dyn Write, tag: Option<&[u8]>) -> io::Result<()> {

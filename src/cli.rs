@@ -27,6 +27,61 @@ fn examples_and_exit_status() -> String {
     format!("{EXAMPLES}\n\n{}", crate::exit::HELP)
 }
 
+/// Options that mean nothing for the one task of `apply`: its help leaves
+/// them out and the config refuses them.
+pub const NOT_FOR_APPLY: &[&str] = &[
+    "jobs",
+    "arg_file",
+    "progress",
+    "line_buffer",
+    "builtin",
+    "worker",
+    "chunksize",
+    "max_tasks_per_worker",
+    "ssh",
+    "ssh_file",
+    "results",
+    "arg_file_sep",
+    "max_args",
+    "max_lines",
+    "xargs",
+    "multi",
+    "max_chars",
+];
+
+/// Options of `unordered` alone, which prints results as they come.
+const ONLY_UNORDERED: &[&str] = &["line_buffer"];
+
+/// The command line as it is parsed and documented: each mode shows only
+/// the options that apply to it, under a usage line of its own, which
+/// clap's errors repeat.
+pub fn command() -> clap::Command {
+    let mode = |hidden: &'static [&'static str], usage: &'static str| {
+        move |mut mode: clap::Command| {
+            for &name in hidden {
+                mode = mode.mut_arg(name, |arg| arg.hide(true));
+            }
+            mode.override_usage(usage)
+        }
+    };
+    let streaming = |name| {
+        let usage: &'static str = match name {
+            "map" => "ppool map [OPTIONS] COMMAND [ARG]... [::: INPUT...]...\n       ppool map [OPTIONS] --builtin NAME [::: INPUT...]",
+            "imap" => "ppool imap [OPTIONS] COMMAND [ARG]... [::: INPUT...]...\n       ppool imap [OPTIONS] --builtin NAME [::: INPUT...]",
+            _ => "ppool unordered [OPTIONS] COMMAND [ARG]... [::: INPUT...]...\n       ppool unordered [OPTIONS] --builtin NAME [::: INPUT...]",
+        };
+        mode(if name == "unordered" { &[] } else { ONLY_UNORDERED }, usage)
+    };
+    <Cli as clap::CommandFactory>::command()
+        .mut_subcommand(
+            "apply",
+            mode(NOT_FOR_APPLY, "ppool apply [OPTIONS] COMMAND [ARG]... [::: INPUT]"),
+        )
+        .mut_subcommand("map", streaming("map"))
+        .mut_subcommand("imap", streaming("imap"))
+        .mut_subcommand("unordered", streaming("unordered"))
+}
+
 /// A parallel runner with the semantics of Python's multiprocessing.Pool.
 ///
 /// ppool reads records (lines of stdin, NUL-separated items, `:::` arguments
@@ -270,6 +325,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", help_heading = "Output")]
     pub joblog: Option<PathBuf>,
 
+    /// Save each task's stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub results: Option<OsString>,
+
     /// With --joblog: skip the tasks the log already holds
     #[arg(long, requires = "joblog", conflicts_with = "resume_failed", help_heading = "Output")]
     pub resume: bool,
@@ -303,5 +362,6 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
     }
 }

@@ -102,6 +102,8 @@ pub(crate) struct Config {
     pub(crate) output: output::Format,
     pub(crate) progress: bool,
     pub(crate) joblog: Option<PathBuf>,
+    /// `--results`: as given; a template when it holds placeholders.
+    pub(crate) results: Option<OsString>,
     pub(crate) resume: Resume,
     pub(crate) dry_run: bool,
     /// `--ssh` / `--ssh-file`: the hosts; their slots together are `jobs`.
@@ -156,6 +158,22 @@ impl Config {
             None if mode == Mode::Apply => (1, None),
             None => (cpus(), None),
         };
+        if mode == Mode::Apply {
+            let given = [
+                ("--jobs", args.jobs.is_some()),
+                ("--progress", args.progress),
+                ("--line-buffer", args.line_buffer),
+                ("--builtin", args.builtin.is_some()),
+                ("--worker", args.worker.is_some()),
+                ("--chunksize", args.chunksize.is_some()),
+                ("--max-tasks-per-worker", args.max_tasks_per_worker.is_some()),
+                ("--ssh", !args.ssh.is_empty() || args.ssh_file.is_some()),
+                ("--results", args.results.is_some()),
+            ];
+            if let Some((option, _)) = given.iter().find(|(_, given)| *given) {
+                bail!("{option} is not an option of `ppool apply`, which runs one task in the foreground: use `ppool map {option}` for many");
+            }
+        }
         let policy = match (&args.halt, args.fail_fast) {
             (Some(text), _) => crate::scheduler::Halt::parse(text).map_err(anyhow::Error::msg)?,
             (None, true) => Policy::FailFast,
@@ -197,6 +215,9 @@ impl Config {
         }
         if args.line_buffer && (args.builtin.is_some() || args.worker.is_some()) {
             bail!("--line-buffer works with commands, not --builtin or --worker");
+        }
+        if args.line_buffer && args.results.is_some() {
+            bail!("--line-buffer passes output on as it arrives, so --results would miss it: use one of them");
         }
         let mut sources: Vec<SourceSpec> = args
             .arg_file
@@ -269,6 +290,7 @@ impl Config {
             },
             progress: args.progress,
             joblog: args.joblog,
+            results: args.results,
             resume,
             dry_run: args.dry_run,
             remote,
@@ -769,9 +791,12 @@ mod tests {
 
     #[test]
     fn apply_without_input_runs_the_command_as_written() {
-        let c = config(&["ppool", "apply", "-j", "8", "true"]).unwrap();
+        let c = config(&["ppool", "apply", "true"]).unwrap();
         assert_eq!(c.source, InputSource::None);
         assert_eq!(c.jobs, 1);
+        // One task: --jobs has no meaning there.
+        let e = config(&["ppool", "apply", "-j", "8", "true"]).unwrap_err().to_string();
+        assert!(e.contains("--jobs is not an option of `ppool apply`"), "{e}");
     }
 
     /// Words a command line may hold: options with nasty values, `:::`

@@ -16,6 +16,7 @@ mod man;
 mod observer;
 mod output;
 mod progress;
+mod results;
 mod scheduler;
 mod signals;
 mod sink;
@@ -32,7 +33,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
-use clap::CommandFactory;
 
 use cancel::{Cancel, StopReason};
 use cli::{Cli, CompletionShell};
@@ -101,7 +101,7 @@ pub fn print_completions(shell: CompletionShell, out: &mut dyn Write) -> Result<
 /// The command line without its hidden internal subcommand, which
 /// clap_complete would otherwise offer.
 fn visible_command() -> clap::Command {
-    let full = Cli::command();
+    let full = cli::command();
     let mut visible = clap::Command::new("ppool")
         .version(env!("CARGO_PKG_VERSION"))
         .subcommand_required(true);
@@ -339,6 +339,10 @@ impl Watch {
             watch.done = done;
             let logger = joblog::Logger::new(log, stop.map(Arc::clone));
             watch.observers.push(Box::new(logger));
+        }
+        if let Some(spec) = &config.results {
+            let results = results::Results::new(spec, config.format.json, stop.map(Arc::clone))?;
+            watch.observers.push(Box::new(results));
         }
         if let (true, Some((total, read_end))) = (config.progress, progress) {
             if let Some(progress) = progress::Progress::start(total, Arc::clone(read_end)) {

@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 
 use clap::error::ErrorKind;
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 use ppool::cli::Cli;
 
@@ -107,6 +107,12 @@ fn run(args: Vec<OsString>) -> i32 {
                 Err(_) => ppool::exit::code(ppool::exit::Ending::BrokenPipe),
             };
         }
+        // Bare `ppool`: the help, on stderr, is the whole message; nothing
+        // ran, so the status is a usage error's, as xargs and git give one.
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return ppool::exit::USAGE;
+        }
         Err(e) => {
             let text = e.render().to_string();
             ppool::say(&format!(
@@ -131,7 +137,7 @@ fn run(args: Vec<OsString>) -> i32 {
 /// exits, and freeing its many small allocations cost a tenth of the
 /// start-up's instructions.
 fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
-    let command = Box::leak(Box::new(Cli::command()));
+    let command = Box::leak(Box::new(ppool::cli::command()));
     let mut matches = command.try_get_matches_from_mut(args)?;
     let cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(command));
     std::mem::forget(matches);

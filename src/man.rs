@@ -3,10 +3,8 @@
 
 use std::io::{self, Write};
 
-use clap::CommandFactory;
 use clap_mangen::Man;
 
-use crate::cli::Cli;
 use crate::exit::{Codes, TABLE};
 
 /// The forms of the SPEC's synopsis; clap's own would only say `<subcommands>`.
@@ -67,7 +65,7 @@ Print each command, shell\-quoted, and run nothing.
 
 /// Writes the roff man page `ppool.1`.
 pub fn render(out: &mut dyn Write) -> io::Result<()> {
-    let cmd = Cli::command();
+    let cmd = crate::cli::command();
     let man = Man::new(cmd.clone());
     man.render_title(out)?;
     man.render_name_section(out)?;

@@ -1,7 +1,9 @@
-//! Observers: what watches tasks end (the progress bar, the job log) and
-//! never decides anything. Whatever runs tasks tells each one, once per
-//! task, on the thread that ended it; the run's end is told once.
+//! Observers: what watches tasks end (the progress bar, the job log, the
+//! `--results` files) and never decides anything. Whatever runs tasks tells
+//! each one, once per task, on the thread that ended it; the run's end is
+//! told once.
 
+use crate::input::Record;
 use crate::task::Outcome;
 
 /// Watches every task end. Calls come from several slot threads at once,
@@ -10,6 +12,13 @@ pub trait Observer: Sync {
     /// A task has ended, after its retries; a skipped task too. `outcome`
     /// carries its command line when the run renders one.
     fn ended(&self, outcome: &Outcome);
+
+    /// [`Observer::ended`], with the record the task ran for, for an
+    /// observer that needs its fields (the paths of `--results`).
+    fn ended_for(&self, record: &Record, outcome: &Outcome) {
+        let _ = record;
+        self.ended(outcome);
+    }
 
     /// The run is over: clear what was drawn, flush what was written. An
     /// error says what the run missed because of this observer.
@@ -34,6 +43,12 @@ impl Observers {
     pub fn ended(&self, outcome: &Outcome) {
         for observer in &self.0 {
             observer.ended(outcome);
+        }
+    }
+
+    pub fn ended_for(&self, record: &Record, outcome: &Outcome) {
+        for observer in &self.0 {
+            observer.ended_for(record, outcome);
         }
     }
 

@@ -218,7 +218,7 @@ impl Plan<'_> {
             use std::os::unix::ffi::OsStringExt;
             outcome.command = render(record, slot).map(OsStringExt::into_vec).unwrap_or_default();
         }
-        self.observers.ended(outcome);
+        self.observers.ended_for(record, outcome);
     }
 
     /// `record`'s outcome when `--resume` finds it done already: it does

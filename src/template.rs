@@ -248,7 +248,6 @@ impl Template {
     }
 
     /// True when any word holds a placeholder (otherwise the record is appended, as xargs does).
-    #[cfg(test)]
     pub fn has_placeholder(&self) -> bool {
         self.has_placeholder
     }

@@ -9,6 +9,7 @@ mod dry_run;
 mod guard;
 mod halt;
 mod help;
+mod help_results;
 mod joblog;
 mod layers;
 mod limits;

@@ -52,7 +52,7 @@ impl CommandExecutor {
         }?;
         let shell = shell.map(resolve);
         let program = match (&shell, words.first()) {
-            (None, Some(first)) if template.program_is_fixed() => Some(resolve(first)),
+            (None, Some(first)) if template.program_is_fixed() => Some(resolve_program(first)),
             _ => None,
         };
         Ok(CommandExecutor {
@@ -122,7 +122,7 @@ impl CommandExecutor {
                     Ok((shell.clone().map_err(not_found)?, vec!["-c".into(), line]))
                 }
                 None => {
-                    let program = self.program.clone().unwrap_or_else(|| resolve(&words[0]));
+                    let program = self.program.clone().unwrap_or_else(|| resolve_program(&words[0]));
                     Ok((program.map_err(not_found)?, words[1..].to_vec()))
                 }
             };
@@ -139,7 +139,7 @@ impl CommandExecutor {
         let first = argv.remove(0);
         let program = match &self.program {
             Some(found) => found.clone(),
-            None => resolve(&first),
+            None => resolve_program(&first),
         }
         .map_err(|m| (Status::Failed, 127, m))?;
         Ok((program, argv))
@@ -239,13 +239,42 @@ pub fn resolve(word: &OsStr) -> Result<PathBuf, String> {
             }
         }
     }
-    let name = word.to_string_lossy();
-    let hint = if bytes.contains(&b' ') {
-        " (to run it as a shell command line, add --shell)"
-    } else {
-        ""
-    };
-    Err(format!("ppool: {name}: command not found{hint}"))
+    Err(format!("ppool: {}: command not found", word.to_string_lossy()))
+}
+
+/// Shell builtins that have no program of their own in PATH: a command
+/// that starts with one only works in a shell.
+const SHELL_BUILTINS: &[&str] = &[
+    ".", ":", "alias", "bg", "break", "builtin", "cd", "continue", "declare", "eval", "exec", "exit", "export", "fg",
+    "function", "hash", "jobs", "let", "local", "readonly", "return", "set", "shift", "source", "trap", "typeset",
+    "ulimit", "umask", "unalias", "unset", "wait",
+];
+
+/// [`resolve`] for the program of a task, whose message says what to do:
+/// a word that only a shell understands (a builtin, `NAME=value`, a command
+/// line in one word) and an unknown name, which may be a shell function,
+/// both point to `--shell`. Only the shell and ssh are looked up without it.
+pub fn resolve_program(word: &OsStr) -> Result<PathBuf, String> {
+    resolve(word).map_err(|message| {
+        let bytes = word.as_bytes();
+        let name = word.to_string_lossy();
+        let hint = if bytes.iter().any(u8::is_ascii_whitespace) {
+            "to run it as a shell command line, add --shell".to_owned()
+        } else if SHELL_BUILTINS.contains(&name.as_ref()) {
+            format!("`{name}` is a shell builtin: add --shell to run the command in a shell")
+        } else if let Some(at) = bytes.iter().position(|&b| b == b'=').filter(|&at| at > 0) {
+            format!(
+                "`{name}` sets a variable only in a shell: add --shell, or put `env` before it to set {} for the command",
+                String::from_utf8_lossy(&bytes[..at])
+            )
+        } else {
+            format!(
+                "if `{name}` is a shell function or alias, add --shell; a function must be exported \
+                 (bash: `export -f {name}`, with PPOOL_SHELL=bash)"
+            )
+        };
+        format!("{message} ({hint})")
+    })
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -258,11 +287,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn resolve_finds_programs_in_path_and_suggests_shell_for_spaces() {
+    fn resolve_finds_programs_in_path_and_suggests_shell_for_what_only_a_shell_runs() {
         assert!(resolve(OsStr::new("sh")).unwrap().is_absolute());
+        assert!(resolve_program(OsStr::new("sh")).unwrap().is_absolute());
         let e = resolve(OsStr::new("no-such-program-xyz")).unwrap_err();
-        assert!(e.contains("command not found") && !e.contains("--shell"), "{e}");
-        let e = resolve(OsStr::new("echo hi")).unwrap_err();
-        assert!(e.contains("--shell"), "{e}");
+        assert_eq!(e, "ppool: no-such-program-xyz: command not found");
+        for (word, says) in [
+            ("echo hi", "shell command line, add --shell"),
+            ("cd", "`cd` is a shell builtin: add --shell"),
+            ("exit", "`exit` is a shell builtin"),
+            ("source", "`source` is a shell builtin"),
+            (".", "`.` is a shell builtin"),
+            ("alias", "`alias` is a shell builtin"),
+            ("export", "`export` is a shell builtin"),
+            (
+                "FOO=1",
+                "`FOO=1` sets a variable only in a shell: add --shell, or put `env` before it to set FOO",
+            ),
+            (
+                "my_function",
+                "if `my_function` is a shell function or alias, add --shell",
+            ),
+        ] {
+            let e = resolve_program(OsStr::new(word)).unwrap_err();
+            assert!(e.starts_with(&format!("ppool: {word}: command not found (")), "{e}");
+            assert!(e.contains(says), "{word}: {e}");
+        }
     }
 }

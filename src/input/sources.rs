@@ -131,7 +131,14 @@ pub fn open(specs: &[SourceSpec], format: &Format, wrap: bool, header: bool) -> 
                     .with_context(|| format!("cannot open {}: check the path and its permissions", spec.name))?;
                 Values::Stream(reader(Box::new(file), &spec.name))
             }
-            Origin::Stdin => Values::Stream(reader(Box::new(io::stdin()), &spec.name)),
+            Origin::Stdin => {
+                // On a terminal a note says how to end the input, as GNU
+                // parallel's does: a forgotten `:::` or pipe looks like a hang.
+                if io::IsTerminal::is_terminal(&io::stdin()) {
+                    crate::say("ppool: reading input from the terminal; end with Ctrl-D");
+                }
+                Values::Stream(reader(Box::new(io::stdin()), &spec.name))
+            }
         };
         list.push(Opened {
             values,
