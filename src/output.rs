@@ -7,7 +7,48 @@ use base64::Engine;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use crate::input::Record;
 use crate::task::Outcome;
+use crate::template::{Syntax, Template};
+
+/// What `--tag` or `--tagstring` puts before each line of a task's output.
+#[derive(Debug)]
+pub enum Tag {
+    /// `--tag`: the record.
+    Record,
+    /// `--tagstring STR`: STR with the task's placeholders filled in.
+    Template(Template),
+}
+
+impl Tag {
+    /// `--tagstring`: placeholders spelled as in the command. The error
+    /// names a placeholder that cannot be used in it.
+    pub fn template(text: &std::ffi::OsStr, syntax: &Syntax) -> Result<Tag, String> {
+        Template::parse_as(&[text.to_owned()], syntax).map(Tag::Template)
+    }
+
+    /// The prefix for `record`'s lines in `slot`, its TAB included. A tag
+    /// string that cannot be rendered for this record (a field it lacks)
+    /// leaves the tag empty, as GNU parallel leaves the missing value.
+    pub fn render(&self, record: &Record, slot: usize) -> Vec<u8> {
+        use std::os::unix::ffi::OsStrExt;
+        let mut tag = match self {
+            Tag::Record => record.whole.clone(),
+            // No placeholder: the text itself, not the record appended.
+            Tag::Template(template) if !template.has_placeholder() => template
+                .render_argv(&Record::text(record.seq, Vec::new()), slot)
+                .ok()
+                .and_then(|words| words.first().map(|w| w.as_bytes().to_vec()))
+                .unwrap_or_default(),
+            Tag::Template(template) => template
+                .render_argv(record, slot)
+                .map(|words| words.join(std::ffi::OsStr::new(" ")).as_bytes().to_vec())
+                .unwrap_or_default(),
+        };
+        tag.push(b'\t');
+        tag
+    }
+}
 
 /// How each outcome is rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,9 +156,11 @@ impl Output {
 
     fn write_text(&mut self, outcome: &mut Outcome, with_stdout: bool) -> io::Result<()> {
         let tag = self.tag.then(|| {
-            let mut tag = outcome.input.clone();
-            tag.push(b'\t');
-            tag
+            outcome.tag.clone().unwrap_or_else(|| {
+                let mut tag = outcome.input.clone();
+                tag.push(b'\t');
+                tag
+            })
         });
         if with_stdout {
             outcome.stdout.copy_to(&mut self.stdout, tag.as_deref())?;
