@@ -1956,6 +1956,29 @@ mod tests {
     }
 
     #[test]
+    fn a_renamed_record_placeholder_leaves_braces_and_the_others() {
+        let syntax = Syntax {
+            json: false,
+            replace: Some(b"XX".to_vec()),
+        };
+        let t = Template::parse_as(&words(&["e", "{}", "aXXb", "{.}", "{XX}", "{{}"]), &syntax).unwrap();
+        let argv: Vec<String> = t
+            .render_argv(&line(1, b"f.c"), 1)
+            .unwrap()
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(argv, ["e", "{}", "af.cb", "f", "{f.c}", "{{}"]);
+        let t = Template::parse_shell_as(&words(&["echo", "'XX'", "\"XX\"", "XX", "$XX"]), &syntax).unwrap();
+        assert_eq!(
+            t.render_shell(&line(1, b"it's $x"), 1).unwrap().as_bytes(),
+            b"echo 'it'\\''s $x' \"it's \\$x\" 'it'\\''s $x' $XX"
+        );
+        // Where no quoting is safe, the renamed placeholder is refused too.
+        assert!(Template::parse_shell_as(&words(&["echo", "`XX`"]), &syntax).is_err());
+    }
+
+    #[test]
     fn json_fields() {
         let r = json(
             3,

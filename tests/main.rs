@@ -18,6 +18,7 @@ mod process;
 mod progress;
 mod quoting;
 mod reliability;
+mod replace;
 mod ssh;
 mod tasks;
 mod util;
