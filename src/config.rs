@@ -110,6 +110,8 @@ pub(crate) struct Config {
     pub(crate) replace: Option<Vec<u8>>,
     /// `--tagstring STR`: the tag's template (then `tag` is set too).
     pub(crate) tag_string: Option<OsString>,
+    /// `-X`: a batch repeats the text around `{}` in the tag too.
+    pub(crate) tag_repeats: bool,
     /// `-t` / `--verbose`: each command on stderr as it starts.
     pub(crate) verbose: bool,
 }
@@ -293,6 +295,7 @@ impl Config {
             batch,
             replace,
             tag_string: args.tagstring,
+            tag_repeats: args.xargs,
             verbose: args.verbose,
         })
     }

@@ -494,7 +494,8 @@ fn run_apply(
 fn tag(config: &Config) -> Result<Option<Arc<output::Tag>>> {
     Ok(match (&config.tag_string, config.tag) {
         (Some(text), _) => Some(Arc::new(
-            output::Tag::template(text, &config.syntax()).map_err(|e| anyhow::anyhow!("--tagstring: {e}"))?,
+            output::Tag::template(text, &config.syntax(), config.tag_repeats)
+                .map_err(|e| anyhow::anyhow!("--tagstring: {e}"))?,
         )),
         (None, true) => Some(Arc::new(output::Tag::Record)),
         (None, false) => None,

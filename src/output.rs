@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::input::Record;
 use crate::task::Outcome;
-use crate::template::{Syntax, Template};
+use crate::template::{BatchStyle, Syntax, Template};
 
 /// What `--tag` or `--tagstring` puts before each line of a task's output.
 #[derive(Debug)]
@@ -18,13 +18,28 @@ pub enum Tag {
     Record,
     /// `--tagstring STR`: STR with the task's placeholders filled in.
     Template(Template),
+    /// `--tagstring STR` without a placeholder: STR as it is.
+    Text(Vec<u8>),
 }
 
 impl Tag {
     /// `--tagstring`: placeholders spelled as in the command. The error
-    /// names a placeholder that cannot be used in it.
-    pub fn template(text: &std::ffi::OsStr, syntax: &Syntax) -> Result<Tag, String> {
-        Template::parse_as(&[text.to_owned()], syntax).map(Tag::Template)
+    /// names a placeholder that cannot be used in it. As GNU parallel, a
+    /// batch fills `{}` with its records separated by spaces, except with
+    /// `-X` (`repeat`), which repeats each space-separated word holding it.
+    pub fn template(text: &std::ffi::OsStr, syntax: &Syntax, repeat: bool) -> Result<Tag, String> {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let words: Vec<std::ffi::OsString> = text
+            .as_bytes()
+            .split(|&b| b == b' ')
+            .map(|w| std::ffi::OsString::from_vec(w.to_vec()))
+            .collect();
+        let style = if repeat { BatchStyle::Repeat } else { BatchStyle::Join };
+        let template = Template::parse_text(&words, syntax)?.with_batch_style(style);
+        Ok(match template.has_placeholder() {
+            true => Tag::Template(template),
+            false => Tag::Text(text.as_bytes().to_vec()),
+        })
     }
 
     /// The prefix for `record`'s lines in `slot`, its TAB included. A tag
@@ -34,12 +49,7 @@ impl Tag {
         use std::os::unix::ffi::OsStrExt;
         let mut tag = match self {
             Tag::Record => record.whole.clone(),
-            // No placeholder: the text itself, not the record appended.
-            Tag::Template(template) if !template.has_placeholder() => template
-                .render_argv(&Record::text(record.seq, Vec::new()), slot)
-                .ok()
-                .and_then(|words| words.first().map(|w| w.as_bytes().to_vec()))
-                .unwrap_or_default(),
+            Tag::Text(text) => text.clone(),
             Tag::Template(template) => template
                 .render_argv(record, slot)
                 .map(|words| words.join(std::ffi::OsStr::new(" ")).as_bytes().to_vec())

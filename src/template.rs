@@ -195,6 +195,16 @@ impl Template {
         Ok(Template::new(words, Context::Bare, false))
     }
 
+    /// Words that no program runs (a tag): every value goes in as it is,
+    /// even after `sh -c`.
+    pub fn parse_text(words: &[OsString], syntax: &Syntax) -> Result<Template, String> {
+        let words = words
+            .iter()
+            .map(|w| parse_word(w, syntax, false))
+            .collect::<Result<Vec<Word>, String>>()?;
+        Ok(Template::new(words, Context::Bare, false))
+    }
+
     /// `--shell`: the words joined with spaces are one shell line; each
     /// value is quoted for the context it stands in.
     pub fn parse_shell(words: &[OsString], json: bool) -> Result<Template, String> {

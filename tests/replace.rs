@@ -206,7 +206,9 @@ fn tagstring_tags_stderr_json_fields_and_line_buffered_output() {
 #[test]
 fn tagstring_matches_gnu_parallel() {
     // GNU parallel runs its command words as shell text: ppool's `-s`.
-    let cases: [(&[&str], &[&str]); 5] = [
+    let cases: [(&[&str], &[&str]); 7] = [
+        (&[], &["-n", "2", "--tagstring", "<{}>", "echo", ":::", "a", "b", "c"]),
+        (&[], &["-X", "--tagstring", "<{}> {#}", "echo", ":::", "a", "b", "c"]),
         (&[], &["--tagstring", "{}", "echo", "out", ":::", "a", "b.c", "it's"]),
         (
             &["-s"],
