@@ -273,9 +273,7 @@ fn run_stream(
     };
     let mut plan = watch.plan(config, jobs, window, &skip, render);
     plan.total = Some(&total);
-    plan.tag = tag
-        .is_some()
-        .then_some(&tag_of as &(dyn Fn(&Record, usize) -> Vec<u8> + Sync));
+    plan.tag = tag.is_some().then_some(&tag_of as scheduler::TagRender);
     plan.jobs_from = jobs_file
         .as_ref()
         .map(|read| read as &(dyn Fn() -> Option<usize> + Sync));

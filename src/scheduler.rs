@@ -187,6 +187,9 @@ pub type SkipFilter<'a> = &'a (dyn Fn(&Record) -> bool + Sync);
 /// it and the job log records it.
 pub type Render<'a> = &'a (dyn Fn(&Record, usize) -> Result<std::ffi::OsString, String> + Sync);
 
+/// A task's `--tagstring` tag, from its record and slot.
+pub type TagRender<'a> = &'a (dyn Fn(&Record, usize) -> Vec<u8> + Sync);
+
 pub struct Plan<'a> {
     pub jobs: usize,
     pub retries: u32,
@@ -205,7 +208,7 @@ pub struct Plan<'a> {
     pub command: Option<Render<'a>>,
     /// `--tagstring`: renders each outcome's tag while its record is at
     /// hand (an outcome keeps only the record's text).
-    pub tag: Option<&'a (dyn Fn(&Record, usize) -> Vec<u8> + Sync)>,
+    pub tag: Option<TagRender<'a>>,
     /// The number of tasks, once known: a `--halt` percentage is of it.
     pub total: Option<&'a (dyn Fn() -> Option<u64> + Sync)>,
     /// `--jobs FILE`: the slots the file asks for now, read again at most
