@@ -341,6 +341,35 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Output")]
     pub dry_run: bool,
 
+    /// Use STR instead of {} for the whole record, in the command and --tagstring ({} is then plain text; {.}, {1}, {#} and the others keep their names), as xargs -I and GNU parallel -I
+    #[arg(
+        short = 'I',
+        value_name = "STR",
+        overrides_with = "replace",
+        help_heading = "Replace strings"
+    )]
+    pub replace_str: Option<OsString>,
+
+    /// As -I STR; --replace alone is --replace={} (give STR with =, so that the command is not taken for it)
+    #[arg(
+        long = "replace",
+        value_name = "STR",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "{}",
+        overrides_with = "replace_str",
+        help_heading = "Replace strings"
+    )]
+    pub replace: Option<OsString>,
+
+    /// Prefix each output line with STR, its placeholders ({}, {1}, {#}, {%}, ...) filled in for the task, and a TAB (implies --tag)
+    #[arg(long, value_name = "STR", help_heading = "Replace strings")]
+    pub tagstring: Option<OsString>,
+
+    /// Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)
+    #[arg(short = 't', long, help_heading = "Replace strings")]
+    pub verbose: bool,
+
     /// Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; ':' is this machine; the ssh command is $PPOOL_SSH, default ssh)
     #[arg(short = 'S', long = "ssh", value_name = "HOSTS", help_heading = "Remote")]
     pub ssh: Vec<String>,

@@ -112,6 +112,14 @@ pub(crate) struct Config {
     pub(crate) max_tasks_per_worker: Option<u64>,
     /// `-n`, `-L`, `-X`, `-m`: several records per task.
     pub(crate) batch: Option<Batch>,
+    /// `-I STR` / `--replace`: STR names the whole record instead of `{}`.
+    pub(crate) replace: Option<Vec<u8>>,
+    /// `--tagstring STR`: the tag's template (then `tag` is set too).
+    pub(crate) tag_string: Option<OsString>,
+    /// `-X`: a batch repeats the text around `{}` in the tag too.
+    pub(crate) tag_repeats: bool,
+    /// `-t` / `--verbose`: each command on stderr as it starts.
+    pub(crate) verbose: bool,
 }
 
 /// `-n`, `-L`, `-X`, `-m`: consecutive records grouped into one task.
@@ -142,6 +150,14 @@ impl Batch {
 }
 
 impl Config {
+    /// How the command and `--tagstring` spell their placeholders.
+    pub(crate) fn syntax(&self) -> crate::template::Syntax {
+        crate::template::Syntax {
+            json: self.format.json,
+            replace: self.replace.clone(),
+        }
+    }
+
     pub(crate) fn new(mode: Mode, mut args: RunArgs) -> Result<Config> {
         let (jobs, jobs_file) = match args.jobs.as_deref() {
             Some(text) => match parse_jobs(text, cpus) {
@@ -207,6 +223,12 @@ impl Config {
             }
         };
         let batch = batch(&args, &runner, mode)?;
+        let replace = match args.replace_str.take().or_else(|| args.replace.take()) {
+            Some(text) if text.is_empty() => {
+                bail!("-I and --replace need a non-empty STR to stand for the record (or leave them out and use {{}})")
+            }
+            text => text.map(OsStringExt::into_vec),
+        };
         if args.line_buffer && mode != Mode::Unordered {
             bail!("--line-buffer works only with `ppool unordered`");
         }
@@ -283,7 +305,7 @@ impl Config {
             timeout: args.timeout.map(|t| t.min(LONGEST)),
             grace: args.grace.min(LONGEST),
             line_buffer: args.line_buffer,
-            tag: args.tag,
+            tag: args.tag || args.tagstring.is_some(),
             output: match args.output {
                 OutputFormat::Text => output::Format::Text,
                 OutputFormat::Json => output::Format::Json,
@@ -297,6 +319,10 @@ impl Config {
             chunksize: args.chunksize.filter(|&k| k > 0),
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
             batch,
+            replace,
+            tag_string: args.tagstring,
+            tag_repeats: args.xargs,
+            verbose: args.verbose,
         })
     }
 }

@@ -138,14 +138,14 @@ fn run_config(config: &Config) -> Result<Ending> {
             let executor = CommandExecutor::new(
                 words,
                 shell.as_deref(),
-                config.format.json,
+                &config.syntax(),
                 config.timeout,
                 config.grace,
                 config.mode == Mode::Apply,
             )
             .map_err(anyhow::Error::msg)?;
             let executor = if config.line_buffer {
-                executor.with_line_buffer(config.tag)
+                executor.with_line_buffer(tag(config)?)
             } else {
                 executor
             };
@@ -266,8 +266,18 @@ fn run_stream(
     let total = || known_total.or_else(|| lock(&read_end).total);
     let jobs_from = |path: &std::path::Path| config::reread_jobs_file(path);
     let jobs_file = config.jobs_file.as_deref().map(|path| move || jobs_from(path));
+    let tag = tag(config)?.filter(|_| config.tag_string.is_some());
+    let tag_of = |record: &Record, slot: usize| tag.as_ref().map(|tag| tag.render(record, slot)).unwrap_or_default();
+    let announced;
+    let executor = if config.verbose {
+        announced = Announced { executor, render };
+        &announced as &dyn Executor
+    } else {
+        executor
+    };
     let mut plan = watch.plan(config, jobs, window, &skip, render);
     plan.total = Some(&total);
+    plan.tag = tag.is_some().then_some(&tag_of as scheduler::TagRender);
     plan.jobs_from = jobs_file
         .as_ref()
         .map(|read| read as &(dyn Fn() -> Option<usize> + Sync));
@@ -369,6 +379,7 @@ impl Watch {
             window,
             observers: &self.observers,
             command: self.commands.then_some(render),
+            tag: None,
             total: None,
             jobs_from: None,
         }
@@ -460,7 +471,12 @@ fn run_apply(
     let watch = Watch::new(config, None, None)?;
     let skip = |record: &Record| watch.done.contains(&record.seq);
     let plan = watch.plan(config, 1, None, &skip, &render);
-    let mut outcome = scheduler::run_one(&plan, &record, &executor, cancel);
+    let announced = Announced {
+        executor: &executor,
+        render: &render,
+    };
+    let executor: &dyn Executor = if config.verbose { &announced } else { &executor };
+    let mut outcome = scheduler::run_one(&plan, &record, executor, cancel);
     // The task has ended and its result stands: a log that could not be
     // written was a warning, given as the task ended.
     let _ = watch.observers.finish();
@@ -475,6 +491,54 @@ fn run_apply(
     Ok(Ending::Apply {
         code: outcome.own_exit_code(),
     })
+}
+
+/// `--tag` or `--tagstring`: what prefixes each line of a task's output.
+fn tag(config: &Config) -> Result<Option<Arc<output::Tag>>> {
+    Ok(match (&config.tag_string, config.tag) {
+        (Some(text), _) => Some(Arc::new(
+            output::Tag::template(text, &config.syntax(), config.tag_repeats)
+                .map_err(|e| anyhow::anyhow!("--tagstring: {e}"))?,
+        )),
+        (None, true) => Some(Arc::new(output::Tag::Record)),
+        (None, false) => None,
+    })
+}
+
+/// `-t`: each command goes to stderr as it starts, every attempt of it, as
+/// xargs -t and GNU parallel -t print them.
+struct Announced<'a> {
+    executor: &'a dyn Executor,
+    render: Render<'a>,
+}
+
+impl Announced<'_> {
+    fn announce(&self, record: &Record, slot: usize) {
+        // A record that cannot be rendered never starts: its task says why.
+        if let Ok(line) = (self.render)(record, slot) {
+            let mut err = io::stderr().lock();
+            // A stderr that cannot be written to has nowhere to say so.
+            let _ = err.write_all(line.as_bytes()).and_then(|()| err.write_all(b"\n"));
+        }
+    }
+}
+
+impl Executor for Announced<'_> {
+    fn run(&self, record: &Record, slot: usize, cancel: &Cancel) -> task::Outcome {
+        self.announce(record, slot);
+        self.executor.run(record, slot, cancel)
+    }
+
+    fn batch_size(&self) -> usize {
+        self.executor.batch_size()
+    }
+
+    fn run_batch(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(task::Outcome) -> bool) {
+        for record in records {
+            self.announce(record, slot);
+        }
+        self.executor.run_batch(records, slot, cancel, emit);
+    }
 }
 
 /// `--dry-run`: each command, shell-quoted, one per line; nothing runs.

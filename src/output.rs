@@ -7,7 +7,58 @@ use base64::Engine;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use crate::input::Record;
 use crate::task::Outcome;
+use crate::template::{BatchStyle, Syntax, Template};
+
+/// What `--tag` or `--tagstring` puts before each line of a task's output.
+#[derive(Debug)]
+pub enum Tag {
+    /// `--tag`: the record.
+    Record,
+    /// `--tagstring STR`: STR with the task's placeholders filled in.
+    Template(Template),
+    /// `--tagstring STR` without a placeholder: STR as it is.
+    Text(Vec<u8>),
+}
+
+impl Tag {
+    /// `--tagstring`: placeholders spelled as in the command. The error
+    /// names a placeholder that cannot be used in it. As GNU parallel, a
+    /// batch fills `{}` with its records separated by spaces, except with
+    /// `-X` (`repeat`), which repeats each space-separated word holding it.
+    pub fn template(text: &std::ffi::OsStr, syntax: &Syntax, repeat: bool) -> Result<Tag, String> {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let words: Vec<std::ffi::OsString> = text
+            .as_bytes()
+            .split(|&b| b == b' ')
+            .map(|w| std::ffi::OsString::from_vec(w.to_vec()))
+            .collect();
+        let style = if repeat { BatchStyle::Repeat } else { BatchStyle::Join };
+        let template = Template::parse_text(&words, syntax)?.with_batch_style(style);
+        Ok(match template.has_placeholder() {
+            true => Tag::Template(template),
+            false => Tag::Text(text.as_bytes().to_vec()),
+        })
+    }
+
+    /// The prefix for `record`'s lines in `slot`, its TAB included. A tag
+    /// string that cannot be rendered for this record (a field it lacks)
+    /// leaves the tag empty, as GNU parallel leaves the missing value.
+    pub fn render(&self, record: &Record, slot: usize) -> Vec<u8> {
+        use std::os::unix::ffi::OsStrExt;
+        let mut tag = match self {
+            Tag::Record => record.whole.clone(),
+            Tag::Text(text) => text.clone(),
+            Tag::Template(template) => template
+                .render_argv(record, slot)
+                .map(|words| words.join(std::ffi::OsStr::new(" ")).as_bytes().to_vec())
+                .unwrap_or_default(),
+        };
+        tag.push(b'\t');
+        tag
+    }
+}
 
 /// How each outcome is rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,9 +169,11 @@ impl Output {
 
     fn write_text(&mut self, outcome: &mut Outcome, with_stdout: bool) -> io::Result<()> {
         let tag = self.tag.then(|| {
-            let mut tag = outcome.input.clone();
-            tag.push(b'\t');
-            tag
+            outcome.tag.clone().unwrap_or_else(|| {
+                let mut tag = outcome.input.clone();
+                tag.push(b'\t');
+                tag
+            })
         });
         if with_stdout {
             outcome.stdout.copy_to(&mut self.stdout, tag.as_deref())?;

@@ -187,6 +187,9 @@ pub type SkipFilter<'a> = &'a (dyn Fn(&Record) -> bool + Sync);
 /// it and the job log records it.
 pub type Render<'a> = &'a (dyn Fn(&Record, usize) -> Result<std::ffi::OsString, String> + Sync);
 
+/// A task's `--tagstring` tag, from its record and slot.
+pub type TagRender<'a> = &'a (dyn Fn(&Record, usize) -> Vec<u8> + Sync);
+
 pub struct Plan<'a> {
     pub jobs: usize,
     pub retries: u32,
@@ -203,6 +206,9 @@ pub struct Plan<'a> {
     /// Sets each outcome's command line before the observers see it; only
     /// given when one of them needs it, so other runs pay nothing.
     pub command: Option<Render<'a>>,
+    /// `--tagstring`: renders each outcome's tag while its record is at
+    /// hand (an outcome keeps only the record's text).
+    pub tag: Option<TagRender<'a>>,
     /// The number of tasks, once known: a `--halt` percentage is of it.
     pub total: Option<&'a (dyn Fn() -> Option<u64> + Sync)>,
     /// `--jobs FILE`: the slots the file asks for now, read again at most
@@ -217,6 +223,9 @@ impl Plan<'_> {
         if let Some(render) = self.command {
             use std::os::unix::ffi::OsStringExt;
             outcome.command = render(record, slot).map(OsStringExt::into_vec).unwrap_or_default();
+        }
+        if let Some(tag) = self.tag {
+            outcome.tag = Some(tag(record, slot));
         }
         self.observers.ended_for(record, outcome);
     }
@@ -803,6 +812,7 @@ mod tests {
             window: None,
             observers: &NO_OBSERVERS,
             command: None,
+            tag: None,
             total: None,
             jobs_from: None,
         }

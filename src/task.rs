@@ -55,6 +55,8 @@ pub struct Outcome {
     pub duration: Duration,
     /// The command as run, shell-quoted, for the job log.
     pub command: Vec<u8>,
+    /// `--tagstring`: the prefix of each output line, rendered for this task.
+    pub tag: Option<Vec<u8>>,
     /// The remote host that ran it (`--ssh`); `None` for this machine.
     pub host: Option<String>,
     /// The run was already stopping when this task ended, so the stop may
@@ -116,6 +118,7 @@ impl Outcome {
             start,
             duration,
             command: Vec::new(),
+            tag: None,
             host: None,
             ended_in_stop: false,
         }
@@ -142,6 +145,7 @@ impl Outcome {
             start: SystemTime::now(),
             duration: Duration::ZERO,
             command: Vec::new(),
+            tag: None,
             host: None,
             ended_in_stop: false,
         }

@@ -64,6 +64,23 @@ pub struct Template {
     batch_style: BatchStyle,
 }
 
+/// How placeholders are spelled.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Syntax {
+    /// `--json`: `{name}` and `{a.b.0}` are field placeholders.
+    pub json: bool,
+    /// `-I STR` / `--replace`: STR stands for the whole record instead of
+    /// `{}`, which is then plain text; the other placeholders keep their
+    /// spelling (GNU parallel's `-I`).
+    pub replace: Option<Vec<u8>>,
+}
+
+impl Syntax {
+    fn is_renamed(&self) -> bool {
+        self.replace.is_some()
+    }
+}
+
 /// How a batch's records fill a word that holds a placeholder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BatchStyle {
@@ -164,23 +181,44 @@ impl Template {
     /// `--json` is on (only then are `{name}` / `{a.b.0}` field placeholders).
     /// The error names a placeholder that stands where no quoting is safe.
     pub fn parse(words: &[OsString], json: bool) -> Result<Template, String> {
+        Template::parse_as(words, &Syntax { json, replace: None })
+    }
+
+    /// [`Template::parse`] with placeholders spelled as `syntax` says.
+    pub fn parse_as(words: &[OsString], syntax: &Syntax) -> Result<Template, String> {
         let script = script_word(words);
         let words = words
             .iter()
             .enumerate()
-            .map(|(i, w)| parse_word(w, json, Some(i) == script))
+            .map(|(i, w)| parse_word(w, syntax, Some(i) == script))
+            .collect::<Result<Vec<Word>, String>>()?;
+        Ok(Template::new(words, Context::Bare, false))
+    }
+
+    /// Words that no program runs (a tag): every value goes in as it is,
+    /// even after `sh -c`.
+    pub fn parse_text(words: &[OsString], syntax: &Syntax) -> Result<Template, String> {
+        let words = words
+            .iter()
+            .map(|w| parse_word(w, syntax, false))
             .collect::<Result<Vec<Word>, String>>()?;
         Ok(Template::new(words, Context::Bare, false))
     }
 
     /// `--shell`: the words joined with spaces are one shell line; each
     /// value is quoted for the context it stands in.
+    #[cfg(test)]
     pub fn parse_shell(words: &[OsString], json: bool) -> Result<Template, String> {
+        Template::parse_shell_as(words, &Syntax { json, replace: None })
+    }
+
+    /// [`Template::parse_shell`] with placeholders spelled as `syntax` says.
+    pub fn parse_shell_as(words: &[OsString], syntax: &Syntax) -> Result<Template, String> {
         if words.is_empty() {
             return Ok(Template::new(Vec::new(), Context::Bare, true));
         }
         let line = OsString::from_vec(words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>().join(&b' '));
-        let word = parse_word(&line, json, true)?;
+        let word = parse_word(&line, syntax, true)?;
         let tail = word.tail;
         Ok(Template::new(vec![word], tail, true))
     }
@@ -560,17 +598,29 @@ pub fn quote_argv(argv: &[OsString]) -> OsString {
 
 /// Split a word into literal text and placeholders; for shell text, each
 /// placeholder also gets the context it stands in.
-fn parse_word(word: &OsString, json: bool, shell: bool) -> Result<Word, String> {
+fn parse_word(word: &OsString, syntax: &Syntax, shell: bool) -> Result<Word, String> {
     let bytes = word.as_bytes();
     let mut pieces = Vec::new();
     let mut literal_start = 0;
     let mut i = 0;
     while i < bytes.len() {
+        if let Some(name) = syntax.replace.as_deref().filter(|name| bytes[i..].starts_with(name)) {
+            pieces.extend(bytes[literal_start..i].iter().map(|&b| Piece::Byte(b)));
+            pieces.push(Piece::Hole(
+                Placeholder::Value(None, PathRule::Whole),
+                &bytes[i..i + name.len()],
+            ));
+            i += name.len();
+            literal_start = i;
+            continue;
+        }
         if bytes[i] == b'{' {
             let rest = &bytes[i + 1..];
             if let Some(k) = rest.iter().position(|&b| b == b'{' || b == b'}') {
-                if rest[k] == b'}' {
-                    if let Some(placeholder) = parse_placeholder(&rest[..k], json) {
+                // Renamed, `{}` is plain text; the other placeholders stay.
+                let renamed_away = syntax.is_renamed() && k == 0;
+                if rest[k] == b'}' && !renamed_away {
+                    if let Some(placeholder) = parse_placeholder(&rest[..k], syntax.json) {
                         pieces.extend(bytes[literal_start..i].iter().map(|&b| Piece::Byte(b)));
                         pieces.push(Piece::Hole(placeholder, &bytes[i..i + k + 2]));
                         i += k + 2;
@@ -578,12 +628,15 @@ fn parse_word(word: &OsString, json: bool, shell: bool) -> Result<Word, String> 
                         continue;
                     }
                 }
-                // Not a placeholder: everything up to the next brace is literal.
-                i += k + 1;
+                // Not a placeholder: everything up to the next brace is
+                // literal, unless a renamed `{}` may stand in it.
+                i += if syntax.is_renamed() { 1 } else { k + 1 };
                 continue;
             }
-            // No brace after this one: the rest is literal.
-            break;
+            if !syntax.is_renamed() {
+                // No brace after this one: the rest is literal.
+                break;
+            }
         }
         i += 1;
     }
@@ -1911,6 +1964,29 @@ mod tests {
         let t = shell_parsed(&words(&["printf", "%s", "x{}y"]), false);
         let script = t.render_shell(&line(1, b""), 1).expect("renders");
         assert_eq!(sh(script.as_bytes()), b"xy");
+    }
+
+    #[test]
+    fn a_renamed_record_placeholder_leaves_braces_and_the_others() {
+        let syntax = Syntax {
+            json: false,
+            replace: Some(b"XX".to_vec()),
+        };
+        let t = Template::parse_as(&words(&["e", "{}", "aXXb", "{.}", "{XX}", "{{}"]), &syntax).unwrap();
+        let argv: Vec<String> = t
+            .render_argv(&line(1, b"f.c"), 1)
+            .unwrap()
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(argv, ["e", "{}", "af.cb", "f", "{f.c}", "{{}"]);
+        let t = Template::parse_shell_as(&words(&["echo", "'XX'", "\"XX\"", "XX", "$XX"]), &syntax).unwrap();
+        assert_eq!(
+            t.render_shell(&line(1, b"it's $x"), 1).unwrap().as_bytes(),
+            b"echo 'it'\\''s $x' \"it's \\$x\" 'it'\\''s $x' $XX"
+        );
+        // Where no quoting is safe, the renamed placeholder is refused too.
+        assert!(Template::parse_shell_as(&words(&["echo", "`XX`"]), &syntax).is_err());
     }
 
     #[test]

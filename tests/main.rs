@@ -19,6 +19,7 @@ mod process;
 mod progress;
 mod quoting;
 mod reliability;
+mod replace;
 mod sources;
 mod ssh;
 mod tasks;

@@ -12,8 +12,9 @@ use super::Executor;
 use crate::cancel::Cancel;
 use crate::capture::LineSink;
 use crate::input::Record;
+use crate::output::Tag;
 use crate::task::{Outcome, Status};
-use crate::template::{quote_argv, Template};
+use crate::template::{quote_argv, Syntax, Template};
 
 /// How long a task that hits the process limit waits for room when no other
 /// task of the run holds any.
@@ -33,22 +34,22 @@ pub struct CommandExecutor {
     as_written: Option<Vec<OsString>>,
     /// `--line-buffer`: stdout and stderr lines go out as they arrive.
     line_sinks: Option<(Arc<LineSink>, Arc<LineSink>)>,
-    /// `--tag`, for lines passed on as they arrive.
-    tag: bool,
+    /// `--tag` or `--tagstring`, for lines passed on as they arrive.
+    tag: Option<Arc<Tag>>,
 }
 
 impl CommandExecutor {
     pub fn new(
         words: &[OsString],
         shell: Option<&OsStr>,
-        json: bool,
+        syntax: &Syntax,
         timeout: Option<Duration>,
         grace: Duration,
         inherit_stdio: bool,
     ) -> Result<CommandExecutor, String> {
         let template = match shell {
-            Some(_) => Template::parse_shell(words, json),
-            None => Template::parse(words, json),
+            Some(_) => Template::parse_shell_as(words, syntax),
+            None => Template::parse_as(words, syntax),
         }?;
         let shell = shell.map(resolve);
         let program = match (&shell, words.first()) {
@@ -64,13 +65,13 @@ impl CommandExecutor {
             inherit_stdio,
             as_written: None,
             line_sinks: None,
-            tag: false,
+            tag: None,
         })
     }
 
     /// `--line-buffer`: pass whole lines on as they arrive, tagged with the
-    /// record when `tag` is set.
-    pub fn with_line_buffer(mut self, tag: bool) -> CommandExecutor {
+    /// tag when one is given.
+    pub fn with_line_buffer(mut self, tag: Option<Arc<Tag>>) -> CommandExecutor {
         self.line_sinks = Some((LineSink::new(libc::STDOUT_FILENO), LineSink::new(libc::STDERR_FILENO)));
         self.tag = tag;
         self
@@ -178,7 +179,7 @@ impl Executor for CommandExecutor {
             lines: self.line_sinks.as_ref().map(|(stdout, stderr)| Lines {
                 stdout: Arc::clone(stdout),
                 stderr: Arc::clone(stderr),
-                tag: self.tag.then(|| [record.whole.as_slice(), b"\t"].concat()),
+                tag: self.tag.as_ref().map(|tag| tag.render(record, slot)),
             }),
         };
         let mut pause = Duration::from_millis(1);

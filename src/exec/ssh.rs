@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn a_host_that_fails_leaves_the_pool_for_a_while_and_comes_back() {
-        let local = CommandExecutor::new(&["true".into()], None, false, None, Duration::ZERO, false)
+        let local = CommandExecutor::new(&["true".into()], None, &Default::default(), None, Duration::ZERO, false)
             .expect("a plain command parses");
         let remote = Remote {
             hosts: vec![host(Some("a"), 1), host(Some("b"), 2)],
