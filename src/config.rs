@@ -170,8 +170,9 @@ impl Config {
                     (n, Some(path))
                 }
             },
-            // apply runs one task: no need to ask the system for its CPUs.
-            None if mode == Mode::Apply => (1, None),
+            // One task at most (apply, or `:::` with one record): no need
+            // to ask the system for its CPUs, which reads several files.
+            None if mode == Mode::Apply || at_most_one_record(&args.command) => (1, None),
             None => (cpus(), None),
         };
         if mode == Mode::Apply {
@@ -325,6 +326,20 @@ impl Config {
             verbose: args.verbose,
         })
     }
+}
+
+/// Whether `command`'s `:::` groups make one record or none. Without
+/// `:::` the input is not known yet.
+fn at_most_one_record(command: &[OsString]) -> bool {
+    let mut groups = command
+        .split(|word| word == ":::")
+        .skip(1)
+        .map(<[OsString]>::len)
+        .peekable();
+    groups.peek().is_some()
+        && groups
+            .try_fold(1usize, |n, len| n.checked_mul(len))
+            .is_some_and(|n| n <= 1)
 }
 
 fn cpus() -> usize {
@@ -771,6 +786,29 @@ mod tests {
         let e = config(&["ppool", "imap", "--line-buffer", "true"]).unwrap_err();
         assert!(e.to_string().contains("unordered"), "{e}");
         assert!(config(&["ppool", "imap"]).is_err());
+    }
+
+    #[test]
+    fn one_record_needs_one_slot_whatever_the_cpus() {
+        assert_eq!(config(&["ppool", "map", "true", ":::", "1"]).unwrap().jobs, 1);
+        assert_eq!(
+            config(&["ppool", "unordered", "true", ":::", "a", ":::", "b"])
+                .unwrap()
+                .jobs,
+            1
+        );
+        assert_eq!(config(&["ppool", "imap", "true", ":::"]).unwrap().jobs, 1);
+        assert_eq!(
+            config(&["ppool", "imap", "-j", "3", "true", ":::", "1"]).unwrap().jobs,
+            3
+        );
+        assert!(!at_most_one_record(&["true".into()]));
+        assert!(!at_most_one_record(&[
+            "true".into(),
+            ":::".into(),
+            "a".into(),
+            "b".into()
+        ]));
     }
 
     #[test]

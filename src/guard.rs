@@ -30,7 +30,9 @@
 //!
 //! A ppool that exits by itself (normal end, error, signal, closed stdout)
 //! has no task left, and ends its guard with SIGKILL and reaps it
-//! ([`release`]): a stopped guard cannot delay that. Should a task still be
+//! ([`release`]): a stopped guard cannot delay that. The SIGKILL is sent as
+//! soon as the last task has ended ([`dismiss`]), so that the guard's exit
+//! overlaps ppool's last output instead of adding to it. Should a task still be
 //! listed then (a panic), the guard is left to stop it as above.
 
 use std::collections::HashSet;
@@ -158,6 +160,8 @@ pub struct Guard {
     table: Table,
     /// The write end of the pipe; it hangs up when ppool dies.
     _hangup: OwnedFd,
+    /// SIGKILL was sent: the run has no task left.
+    dismissed: AtomicBool,
     released: AtomicBool,
 }
 
@@ -189,6 +193,7 @@ impl Guard {
                     pid,
                     table,
                     _hangup: write,
+                    dismissed: AtomicBool::new(false),
                     released: AtomicBool::new(false),
                 };
                 Some(GUARD.get_or_init(|| guard))
@@ -222,19 +227,37 @@ impl Guard {
     }
 }
 
+/// Ends this process's guard once the run has no task left, without
+/// waiting for it: it exits while ppool finishes its output, and
+/// [`release`] then reaps it. Does nothing while a task is listed.
+pub fn dismiss() {
+    let Some(guard) = GUARD.get() else {
+        return;
+    };
+    if guard.released.load(Ordering::SeqCst) || !guard.table.taken().is_empty() {
+        return;
+    }
+    if !guard.dismissed.swap(true, Ordering::SeqCst) {
+        // SIGKILL: it has nothing to do, and ends even if stopped.
+        send(guard.pid, libc::SIGKILL);
+    }
+}
+
 /// Ends this process's guard, if it has one, and reaps it; call before
 /// exiting. With tasks still listed it is left to stop them after ppool.
 pub fn release() {
     let Some(guard) = GUARD.get() else {
         return;
     };
-    if guard.released.swap(true, Ordering::SeqCst) || !guard.table.taken().is_empty() {
+    if guard.released.load(Ordering::SeqCst) {
         return;
     }
-    // SAFETY: kill and waitpid on our own child; status is a valid place.
+    dismiss();
+    if !guard.dismissed.load(Ordering::SeqCst) || guard.released.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    // SAFETY: waitpid on our own child; status is a valid place.
     unsafe {
-        // SIGKILL: it has nothing to do, and ends even if stopped.
-        libc::kill(guard.pid, libc::SIGKILL);
         let mut status = 0;
         while libc::waitpid(guard.pid, &mut status, 0) < 0
             && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted

@@ -292,6 +292,7 @@ fn run_stream(
     };
     let run_end = scheduler::run(&plan, records, executor, cancel, &mut consumer)?;
     close();
+    guard::dismiss();
     let missed = watch.observers.finish();
     let Printer { sink, write_error, .. } = consumer;
     if let Some(e) = write_error {

@@ -277,6 +277,11 @@ impl UnderReaper {
                 if libc::dup2(status_fd, 4) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                // dup2 onto itself (a descriptor that already was 3 or 4)
+                // leaves close-on-exec set: clear it on both.
+                for fd in [3, 4] {
+                    libc::fcntl(fd, libc::F_SETFD, 0);
+                }
                 Ok(())
             });
         }
