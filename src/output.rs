@@ -195,32 +195,7 @@ impl Output {
     fn write_json(&mut self, outcome: &mut Outcome) -> io::Result<()> {
         let stdout = outcome.stdout.read_all()?;
         let stderr = outcome.stderr.read_all()?;
-        let (stdout, stdout_base64) = text_or_base64(stdout);
-        let (stderr, stderr_base64) = text_or_base64(stderr);
-        let (input, input_base64) = match &outcome.batch {
-            Some(records) => batch_input(records),
-            None => {
-                let (input, base64) = text_or_base64(outcome.input.clone());
-                let input = input.unwrap_or_else(|| String::from_utf8_lossy(&outcome.input).into_owned());
-                (input.into(), base64.map(Into::into))
-            }
-        };
-        let record = JsonOutcome {
-            seq: outcome.seq,
-            input,
-            input_base64,
-            status: outcome.status.as_str(),
-            exit_code: outcome.exit_code,
-            signal: outcome.signal,
-            stdout,
-            stdout_base64,
-            stderr,
-            stderr_base64,
-            attempts: outcome.attempts,
-            slot: outcome.slot,
-            host: outcome.host.as_deref(),
-            duration_s: outcome.duration.as_secs_f64(),
-        };
+        let record = JsonOutcome::of(outcome, Some((stdout, stderr)));
         serde_json::to_writer(&mut self.stdout, &record)?;
         self.stdout.write_all(b"\n")?;
         if self.interactive {
@@ -276,8 +251,10 @@ fn batch_input(records: &[Vec<u8>]) -> (serde_json::Value, Option<serde_json::Va
     (serde_json::Value::Array(texts), base64.map(serde_json::Value::Array))
 }
 
+/// The object `--output json` prints for a task; `--results` writes it
+/// without the output, which has files of its own there.
 #[derive(Serialize)]
-struct JsonOutcome<'a> {
+pub(crate) struct JsonOutcome<'a> {
     seq: u64,
     /// A string; for a batch, an array of its records.
     input: serde_json::Value,
@@ -286,18 +263,62 @@ struct JsonOutcome<'a> {
     status: &'a str,
     exit_code: Option<i32>,
     signal: Option<i32>,
-    stdout: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stdout_base64: Option<String>,
-    stderr: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stderr_base64: Option<String>,
+    #[serde(flatten)]
+    output: Option<JsonOutput>,
     attempts: u32,
     slot: usize,
     /// `--ssh`: the remote host that ran the task; absent for this machine.
     #[serde(skip_serializing_if = "Option::is_none")]
     host: Option<&'a str>,
     duration_s: f64,
+}
+
+/// A task's stdout and stderr in a [`JsonOutcome`].
+#[derive(Serialize)]
+struct JsonOutput {
+    stdout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stdout_base64: Option<String>,
+    stderr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stderr_base64: Option<String>,
+}
+
+impl<'a> JsonOutcome<'a> {
+    /// `output`: the task's stdout and stderr, read back already.
+    pub(crate) fn of(outcome: &'a Outcome, output: Option<(Vec<u8>, Vec<u8>)>) -> JsonOutcome<'a> {
+        let (input, input_base64) = match &outcome.batch {
+            Some(records) => batch_input(records),
+            None => {
+                let (input, base64) = text_or_base64(outcome.input.clone());
+                let input = input.unwrap_or_else(|| String::from_utf8_lossy(&outcome.input).into_owned());
+                (input.into(), base64.map(Into::into))
+            }
+        };
+        let output = output.map(|(stdout, stderr)| {
+            let (stdout, stdout_base64) = text_or_base64(stdout);
+            let (stderr, stderr_base64) = text_or_base64(stderr);
+            JsonOutput {
+                stdout,
+                stdout_base64,
+                stderr,
+                stderr_base64,
+            }
+        });
+        JsonOutcome {
+            seq: outcome.seq,
+            input,
+            input_base64,
+            status: outcome.status.as_str(),
+            exit_code: outcome.exit_code,
+            signal: outcome.signal,
+            output,
+            attempts: outcome.attempts,
+            slot: outcome.slot,
+            host: outcome.host.as_deref(),
+            duration_s: outcome.duration.as_secs_f64(),
+        }
+    }
 }
 
 /// UTF-8 text as it is; anything else as base64 (and no text).

@@ -11,8 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
-use base64::Engine;
-use serde::Serialize;
 
 use crate::cancel::Cancel;
 use crate::input::Record;
@@ -128,7 +126,7 @@ impl Results {
         }
         // Last: a task whose outcome file is there has all of its files.
         write_file(&paths.outcome, |out| {
-            serde_json::to_writer(&mut *out, &OutcomeFile::of(outcome))?;
+            serde_json::to_writer(&mut *out, &crate::output::JsonOutcome::of(outcome, None))?;
             out.write_all(b"\n")
         })
         .map_err(|e| fail(&paths.outcome, e))
@@ -225,48 +223,6 @@ fn safe_json(value: serde_json::Value) -> serde_json::Value {
         Value::Array(items) => Value::Array(items.into_iter().map(safe_json).collect()),
         Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, safe_json(v))).collect()),
         other => other,
-    }
-}
-
-/// `outcome.json`: the object `--output json` prints, without the output,
-/// which has files of its own.
-#[derive(Serialize)]
-struct OutcomeFile<'a> {
-    seq: u64,
-    input: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    input_base64: Option<String>,
-    status: &'a str,
-    exit_code: Option<i32>,
-    signal: Option<i32>,
-    attempts: u32,
-    slot: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    host: Option<&'a str>,
-    duration_s: f64,
-}
-
-impl<'a> OutcomeFile<'a> {
-    fn of(outcome: &'a Outcome) -> OutcomeFile<'a> {
-        let (input, input_base64) = match std::str::from_utf8(&outcome.input) {
-            Ok(text) => (text.to_owned(), None),
-            Err(_) => (
-                String::from_utf8_lossy(&outcome.input).into_owned(),
-                Some(base64::engine::general_purpose::STANDARD.encode(&outcome.input)),
-            ),
-        };
-        OutcomeFile {
-            seq: outcome.seq,
-            input,
-            input_base64,
-            status: outcome.status.as_str(),
-            exit_code: outcome.exit_code,
-            signal: outcome.signal,
-            attempts: outcome.attempts,
-            slot: outcome.slot,
-            host: outcome.host.as_deref(),
-            duration_s: outcome.duration.as_secs_f64(),
-        }
     }
 }
 

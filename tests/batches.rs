@@ -1,9 +1,7 @@
 //! Batches: `-n`/`-N`, `-L`, `-X`, `-m` and `--max-chars` put several
 //! records on one command line, and each batch is one task.
 
-use std::process::Command;
-
-use crate::util::{json_lines, ppool, stderr_of, stdout_of};
+use crate::util::{gnu_parallel, json_lines, ppool, stderr_of, stdout_of};
 
 fn run(args: &[&str]) -> std::process::Output {
     ppool().args(args).output().unwrap()
@@ -184,21 +182,6 @@ fn batches_are_usage_errors_with_builtins_workers_and_apply() {
             stderr.starts_with("ppool: ") && stderr.contains(says),
             "{args:?}: {stderr}"
         );
-    }
-}
-
-/// GNU parallel, when installed; `None` prints a SKIP line.
-fn gnu_parallel(args: &[&str]) -> Option<String> {
-    let output = Command::new("parallel")
-        .args(["--will-cite", "-k", "-j1"])
-        .args(args)
-        .output();
-    match output {
-        Ok(output) if output.status.success() => Some(stdout_of(&output)),
-        _ => {
-            println!("SKIP: GNU parallel is not installed");
-            None
-        }
     }
 }
 

@@ -2,9 +2,7 @@
 //! `{}`, `--tagstring` fills in each task's tag, `-t` / `--verbose` prints
 //! each command as it starts.
 
-use std::process::Command;
-
-use crate::util::{ppool, stderr_of, stdout_of};
+use crate::util::{gnu_parallel, ppool, stderr_of, stdout_of};
 
 fn run(args: &[&str]) -> std::process::Output {
     ppool().args(args).output().unwrap()
@@ -14,22 +12,6 @@ fn out(args: &[&str]) -> String {
     let output = run(args);
     assert!(output.status.success(), "{args:?}: {}", stderr_of(&output));
     stdout_of(&output)
-}
-
-/// GNU parallel's stdout, in input order on one slot, when it is installed;
-/// `None` prints a SKIP line.
-fn gnu_parallel(args: &[&str]) -> Option<String> {
-    let output = Command::new("parallel")
-        .args(["--will-cite", "-k", "-j1"])
-        .args(args)
-        .output();
-    match output {
-        Ok(output) if output.status.success() => Some(stdout_of(&output)),
-        _ => {
-            println!("SKIP: GNU parallel is not installed");
-            None
-        }
-    }
 }
 
 /// Records that would run code, or break out of quotes, were they spliced

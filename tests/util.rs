@@ -131,3 +131,19 @@ pub fn send_signal(pid: u32, signal: i32) {
         libc::kill(pid as i32, signal);
     }
 }
+
+/// GNU parallel's stdout, in input order on one slot (`-k -j1`), when it is
+/// installed and the command succeeds; `None` prints a SKIP line.
+pub fn gnu_parallel(args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new("parallel")
+        .args(["--will-cite", "-k", "-j1"])
+        .args(args)
+        .output();
+    match output {
+        Ok(output) if output.status.success() => Some(stdout_of(&output)),
+        _ => {
+            println!("SKIP: GNU parallel is not installed");
+            None
+        }
+    }
+}
