@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{children_of, cmdline_of, ppool_std, send_signal};
+use crate::util::{children_of, cmdline_of, ppool_std, processes_whose, send_signal};
 
 /// A variable every process of the run inherits: tasks, their children and
 /// the guard (a fork of ppool) carry it, whatever their command line.
@@ -21,22 +21,10 @@ fn mark(name: &str) -> String {
 /// Live (not zombie) processes whose environment holds `MARK=mark`.
 fn marked(mark: &str) -> Vec<u32> {
     let needle = format!("{MARK}={mark}").into_bytes();
-    let me = std::process::id();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").expect("reading /proc").flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if environ.split(|&b| b == 0).any(|v| v == needle.as_slice()) && state(pid) != Some('Z') {
-            found.push(pid);
-        }
-    }
+    let mut found = processes_whose("environ", |environ| {
+        environ.split(|&b| b == 0).any(|v| v == needle.as_slice())
+    });
+    found.retain(|&pid| state(pid) != Some('Z'));
     found
 }
 

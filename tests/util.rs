@@ -42,6 +42,12 @@ pub fn stderr_of(output: &std::process::Output) -> String {
 
 /// Process ids whose command line contains `marker`, this test process excluded.
 pub fn processes_with(marker: &str) -> Vec<u32> {
+    processes_whose("cmdline", |cmdline| String::from_utf8_lossy(cmdline).contains(marker))
+}
+
+/// Process ids whose `/proc/PID/FILE` (`cmdline`, `environ`, …) satisfies
+/// `matches`, this test process excluded.
+pub fn processes_whose(file: &str, matches: impl Fn(&[u8]) -> bool) -> Vec<u32> {
     let me = std::process::id();
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("reading /proc").flatten() {
@@ -51,10 +57,7 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
         if pid == me {
             continue;
         }
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        if String::from_utf8_lossy(&cmdline).contains(marker) {
+        if std::fs::read(entry.path().join(file)).is_ok_and(|bytes| matches(&bytes)) {
             found.push(pid);
         }
     }
