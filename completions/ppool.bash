@@ -25,6 +25,9 @@ _ppool() {
             ppool,completions)
                 cmd="ppool__subcmd__completions"
                 ;;
+            ppool,get)
+                cmd="ppool__subcmd__get"
+                ;;
             ppool,help)
                 cmd="ppool__subcmd__help"
                 ;;
@@ -37,8 +40,14 @@ _ppool() {
             ppool,map)
                 cmd="ppool__subcmd__map"
                 ;;
+            ppool,submit)
+                cmd="ppool__subcmd__submit"
+                ;;
             ppool,unordered)
                 cmd="ppool__subcmd__unordered"
+                ;;
+            ppool,wait)
+                cmd="ppool__subcmd__wait"
                 ;;
             ppool__subcmd__help,apply)
                 cmd="ppool__subcmd__help__subcmd__apply"
@@ -48,6 +57,9 @@ _ppool() {
                 ;;
             ppool__subcmd__help,completions)
                 cmd="ppool__subcmd__help__subcmd__completions"
+                ;;
+            ppool__subcmd__help,get)
+                cmd="ppool__subcmd__help__subcmd__get"
                 ;;
             ppool__subcmd__help,help)
                 cmd="ppool__subcmd__help__subcmd__help"
@@ -61,8 +73,14 @@ _ppool() {
             ppool__subcmd__help,map)
                 cmd="ppool__subcmd__help__subcmd__map"
                 ;;
+            ppool__subcmd__help,submit)
+                cmd="ppool__subcmd__help__subcmd__submit"
+                ;;
             ppool__subcmd__help,unordered)
                 cmd="ppool__subcmd__help__subcmd__unordered"
+                ;;
+            ppool__subcmd__help,wait)
+                cmd="ppool__subcmd__help__subcmd__wait"
                 ;;
             *)
                 ;;
@@ -71,7 +89,7 @@ _ppool() {
 
     case "${cmd}" in
         ppool)
-            opts="-h -V --help --version builtins completions man apply map imap unordered help"
+            opts="-h -V --help --version submit get wait builtins completions man apply map imap unordered help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -262,8 +280,34 @@ _ppool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ppool__subcmd__get)
+            opts="-h --pool --timeout --tag --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ppool__subcmd__help)
-            opts="builtins completions man apply map imap unordered help"
+            opts="submit get wait builtins completions man apply map imap unordered help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,6 +349,20 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__help__subcmd__get)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -374,7 +432,35 @@ _ppool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ppool__subcmd__help__subcmd__submit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ppool__subcmd__help__subcmd__unordered)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__help__subcmd__wait)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -702,6 +788,48 @@ _ppool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ppool__subcmd__submit)
+            opts="-j -s -h --pool --jobs --shell --retries --timeout --grace --idle --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ppool__subcmd__unordered)
             opts="-j -0 -a -N -n -L -X -m -s -b -r -I -t -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --results --resume --resume-failed --dry-run --replace --tagstring --verbose --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -843,6 +971,28 @@ _ppool() {
                     ;;
                 --ssh-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__wait)
+            opts="-h --pool --tag --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

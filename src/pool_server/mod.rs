@@ -1,0 +1,315 @@
+//! Named pools that live between commands (`submit`, `get`, `wait`): the
+//! client side, the socket directory and starting a pool's server.
+
+mod server;
+mod wire;
+
+use std::fs::File;
+use std::io::{self, BufReader, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::exit::{self, Ending};
+use crate::output::{Format, Output};
+use wire::{Reply, Request, TaskSpec};
+
+/// Failed tasks `wait` names one by one, as the other modes' summary does.
+const SUMMARY_NAMED: usize = 20;
+
+/// How long a new server may take to open its socket.
+const START_PATIENCE: Duration = Duration::from_secs(30);
+
+/// What one of the pool commands asks for, checked.
+#[derive(Debug)]
+pub(crate) enum PoolCommand {
+    Submit {
+        pool: String,
+        words: Vec<std::ffi::OsString>,
+        shell: Option<std::ffi::OsString>,
+        timeout: Option<Duration>,
+        grace: Duration,
+        retries: u32,
+        jobs: Option<usize>,
+        idle: Duration,
+    },
+    Get {
+        pool: String,
+        id: u64,
+        timeout: Option<Duration>,
+        format: Format,
+        tag: bool,
+    },
+    Wait {
+        pool: String,
+        format: Format,
+        tag: bool,
+    },
+    /// The server itself, started by `submit`.
+    Serve {
+        pool: String,
+        jobs: usize,
+        idle: Duration,
+    },
+}
+
+/// A pool name becomes a file name: letters, digits, `.`, `_` and `-`.
+pub(crate) fn check_name(name: &str) -> Result<()> {
+    let fine = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if !fine {
+        bail!("the pool name '{name}' is not usable: give 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'");
+    }
+    Ok(())
+}
+
+pub(crate) fn run(command: PoolCommand) -> Result<i32> {
+    match command {
+        PoolCommand::Submit {
+            pool,
+            words,
+            shell,
+            timeout,
+            grace,
+            retries,
+            jobs,
+            idle,
+        } => {
+            let cwd = std::env::current_dir().context("cannot read the current directory")?;
+            let spec = TaskSpec {
+                words: words.iter().map(|w| wire::encode(w.as_bytes())).collect(),
+                shell: shell.map(|s| wire::encode(s.as_bytes())),
+                timeout_ms: timeout.map(|t| t.as_millis() as u64),
+                grace_ms: grace.as_millis() as u64,
+                retries,
+                jobs,
+                cwd: cwd.as_os_str().as_bytes().to_vec(),
+            };
+            submit(&pool, spec, jobs, idle)
+        }
+        PoolCommand::Get {
+            pool,
+            id,
+            timeout,
+            format,
+            tag,
+        } => get(&pool, id, timeout, format, tag),
+        PoolCommand::Wait { pool, format, tag } => wait(&pool, format, tag),
+        PoolCommand::Serve { pool, jobs, idle } => server::serve(&socket_path(&pool_dir()?, &pool), jobs, idle),
+    }
+}
+
+/// `$XDG_RUNTIME_DIR/ppool`, else `/tmp/ppool-UID`: created mode 0700, and
+/// refused when another user owns it or others may enter it, since whoever
+/// controls it could stand in for a pool.
+fn pool_dir() -> Result<PathBuf> {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    let uid = unsafe { libc::geteuid() };
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(base) if !base.is_empty() => PathBuf::from(base).join("ppool"),
+        _ => PathBuf::from(format!("/tmp/ppool-{uid}")),
+    };
+    match std::fs::DirBuilder::new().mode(0o700).recursive(true).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot create the pool directory {}", dir.display())),
+    }
+    let meta = std::fs::symlink_metadata(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    if !meta.is_dir() {
+        bail!(
+            "{} is not a directory: remove it, or set XDG_RUNTIME_DIR to a directory of yours",
+            dir.display()
+        );
+    }
+    if meta.uid() != uid {
+        bail!(
+            "the pool directory {} belongs to uid {}, not to you (uid {uid}): remove it, or set XDG_RUNTIME_DIR to a directory of yours",
+            dir.display(),
+            meta.uid()
+        );
+    }
+    if meta.mode() & 0o077 != 0 {
+        bail!(
+            "the pool directory {} is open to other users (mode {:o}): run `chmod 700 {}`",
+            dir.display(),
+            meta.mode() & 0o777,
+            dir.display()
+        );
+    }
+    Ok(dir)
+}
+
+fn socket_path(dir: &Path, pool: &str) -> PathBuf {
+    dir.join(format!("{pool}.sock"))
+}
+
+/// Connects to the running server of `pool`; `None` when there is none.
+fn connect(pool: &str) -> Result<Option<UnixStream>> {
+    let socket = socket_path(&pool_dir()?, pool);
+    Ok(UnixStream::connect(socket).ok())
+}
+
+fn not_running(pool: &str) -> anyhow::Error {
+    anyhow::anyhow!("no pool named '{pool}' is running: `ppool submit --pool {pool} COMMAND…` starts one")
+}
+
+/// Connects to `pool`'s server, starting one first when none runs. The
+/// lock file makes racing `submit`s start one server between them.
+fn connect_or_start(pool: &str, jobs: Option<usize>, idle: Duration) -> Result<UnixStream> {
+    let dir = pool_dir()?;
+    let socket = socket_path(&dir, pool);
+    if let Ok(stream) = UnixStream::connect(&socket) {
+        return Ok(stream);
+    }
+    let lock_path = dir.join(format!("{pool}.lock"));
+    let lock = File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+    // SAFETY: flock on a descriptor we own; no memory is involved.
+    while unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()));
+        }
+    }
+    if let Ok(stream) = UnixStream::connect(&socket) {
+        return Ok(stream);
+    }
+    // A socket nobody answers on is a dead server's: never trusted.
+    let _ = std::fs::remove_file(&socket);
+    let exe = std::env::current_exe().context("cannot find ppool's own program to start the pool")?;
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(["__pool", pool, "--jobs", &jobs.to_string(), "--idle"])
+        .arg(format!("{}ms", idle.as_millis()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    crate::sys::detach(&mut command);
+    let mut child = command.spawn().context("cannot start the pool's server")?;
+    let deadline = Instant::now() + START_PATIENCE;
+    loop {
+        if let Ok(stream) = UnixStream::connect(&socket) {
+            // Reaped by init once this process exits; nothing waits on it.
+            std::mem::forget(child);
+            return Ok(stream);
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            bail!(
+                "the server of pool '{pool}' ended at start ({status}): see that {} is writable",
+                dir.display()
+            );
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "the server of pool '{pool}' did not open its socket in {}s",
+                START_PATIENCE.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Sends `request` and reads the reply.
+fn ask(stream: &UnixStream, request: &Request) -> Result<(Reply, BufReader<UnixStream>)> {
+    let mut writer = stream.try_clone()?;
+    wire::send(&mut writer, request).context("cannot reach the pool's server")?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    match wire::receive::<Reply>(&mut reader) {
+        Ok(Some(Reply::Error(message))) => bail!("{}", message.strip_prefix("ppool: ").unwrap_or(&message)),
+        Ok(Some(reply)) => Ok((reply, reader)),
+        Ok(None) => bail!("the pool's server ended without answering"),
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => Err(e.into()),
+        Err(e) => Err(e).context("cannot read the pool's answer"),
+    }
+}
+
+fn submit(pool: &str, spec: TaskSpec, jobs: Option<usize>, idle: Duration) -> Result<i32> {
+    // A pool that is ending takes no task: the next attempt starts a new one.
+    for _ in 0..3 {
+        let stream = connect_or_start(pool, jobs, idle)?;
+        match ask(&stream, &Request::Submit(spec.clone()))?.0 {
+            Reply::Submitted { id } => {
+                let mut out = io::stdout().lock();
+                writeln!(out, "{id}")?;
+                out.flush()?;
+                return Ok(0);
+            }
+            Reply::Ending => std::thread::sleep(Duration::from_millis(20)),
+            _ => bail!("the pool's server answered out of turn"),
+        }
+    }
+    bail!("pool '{pool}' kept ending while this task was submitted: submit it again")
+}
+
+fn get(pool: &str, id: u64, timeout: Option<Duration>, format: Format, tag: bool) -> Result<i32> {
+    let stream = connect(pool)?.ok_or_else(|| not_running(pool))?;
+    stream.set_read_timeout(timeout.filter(|t| !t.is_zero()))?;
+    let (reply, reader) = match ask(&stream, &Request::Get { id }) {
+        Ok(answer) => answer,
+        Err(e)
+            if e.downcast_ref::<io::Error>()
+                .is_some_and(|e| matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)) =>
+        {
+            let limit = timeout
+                .map(|t| humantime::format_duration(t).to_string())
+                .unwrap_or_default();
+            crate::say(&format!(
+                "ppool: task {id} of pool '{pool}' has not ended after {limit}; it goes on"
+            ));
+            return Ok(exit::TIMEOUT);
+        }
+        Err(e) => return Err(e),
+    };
+    let Reply::Result(ended) = reply else {
+        bail!("the pool's server answered out of turn");
+    };
+    let mut outcome = ended.into_outcome()?;
+    let mut output = Output::new(format, tag);
+    output.write(&mut outcome, true)?;
+    output.flush()?;
+    let mut writer = reader.into_inner();
+    let _ = wire::send(&mut writer, &true);
+    Ok(outcome.own_exit_code())
+}
+
+fn wait(pool: &str, format: Format, tag: bool) -> Result<i32> {
+    let stream = connect(pool)?.ok_or_else(|| not_running(pool))?;
+    let Reply::Results(results) = ask(&stream, &Request::Wait)?.0 else {
+        bail!("the pool's server answered out of turn");
+    };
+    let mut output = Output::new(format, tag);
+    let total = results.len();
+    let mut failed = Vec::new();
+    for (ended, fetched) in results {
+        let mut outcome = ended.into_outcome()?;
+        if !fetched {
+            output.write(&mut outcome, true)?;
+        }
+        if outcome.status.is_failure() {
+            failed.push(crate::sink::describe(&outcome));
+        }
+    }
+    output.flush()?;
+    if !failed.is_empty() {
+        output.note(&format!("ppool: {} of {total} tasks failed:", failed.len()))?;
+        for line in failed.iter().take(SUMMARY_NAMED) {
+            output.note(&format!("ppool:   {line}"))?;
+        }
+        if failed.len() > SUMMARY_NAMED {
+            output.note(&format!("ppool:   … and {} more", failed.len() - SUMMARY_NAMED))?;
+        }
+    }
+    Ok(exit::code(Ending::Completed {
+        failed: failed.len() as u64,
+    }))
+}

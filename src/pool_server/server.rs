@@ -1,0 +1,301 @@
+//! The pool server: one process per named pool. It takes tasks over its
+//! socket, runs them with the command executor the modes use, at most
+//! `jobs` at a time, and keeps each outcome until the pool ends.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::{BufReader, BufWriter};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use super::wire::{self, Ended, Reply, Request, TaskSpec};
+use crate::cancel::Cancel;
+use crate::exec::command::CommandExecutor;
+use crate::exec::Executor;
+use crate::input::Record;
+use crate::lock;
+use crate::template::Syntax;
+
+/// A task's place in the pool.
+struct Entry {
+    spec: TaskSpec,
+    ended: Option<Ended>,
+    fetched: bool,
+}
+
+#[derive(Default)]
+struct State {
+    tasks: Vec<Entry>,
+    /// Indexes into `tasks` not started yet, oldest first.
+    queue: VecDeque<usize>,
+    running: usize,
+    jobs: usize,
+    /// Slot numbers in use, for the cancel token and the guard.
+    slots: Vec<bool>,
+    /// A `wait` came: no more tasks are taken.
+    ending: bool,
+    clients: usize,
+    last_active: Option<Instant>,
+}
+
+impl State {
+    fn idle(&self) -> bool {
+        self.queue.is_empty() && self.running == 0 && self.clients == 0
+    }
+
+    fn take_slot(&mut self) -> usize {
+        match self.slots.iter().position(|used| !used) {
+            Some(free) => {
+                self.slots[free] = true;
+                free
+            }
+            None => {
+                self.slots.push(true);
+                self.slots.len() - 1
+            }
+        }
+    }
+}
+
+struct Pool {
+    state: Mutex<State>,
+    changed: Condvar,
+    cancel: Arc<Cancel>,
+    socket: PathBuf,
+    cwd: PathBuf,
+    uid: u32,
+}
+
+/// Serves the pool whose socket is `socket` until `wait` has been answered
+/// or it was idle for `idle`. Returns the process's exit status.
+pub fn serve(socket: &Path, jobs: usize, idle: Duration) -> Result<i32> {
+    // Forked while this process has one thread: should the server be
+    // killed outright, its tasks are stopped all the same.
+    crate::guard::Guard::start();
+    let _ = std::fs::remove_file(socket);
+    let listener = UnixListener::bind(socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
+    let pool = Arc::new(Pool {
+        state: Mutex::new(State {
+            jobs: jobs.max(1),
+            last_active: Some(Instant::now()),
+            ..State::default()
+        }),
+        changed: Condvar::new(),
+        cancel: Cancel::guarded(jobs.max(1), Duration::from_secs(2)),
+        socket: socket.to_path_buf(),
+        cwd: std::env::current_dir().unwrap_or_default(),
+        // SAFETY: geteuid cannot fail and touches no memory.
+        uid: unsafe { libc::geteuid() },
+    });
+    {
+        let pool = Arc::clone(&pool);
+        std::thread::spawn(move || dispatch(&pool));
+    }
+    listener.set_nonblocking(true)?;
+    loop {
+        let mut fd = libc::pollfd {
+            fd: listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd; poll only writes its revents.
+        unsafe { libc::poll(&mut fd, 1, 500) };
+        {
+            let state = lock(&pool.state);
+            let finished = state.ending && state.idle();
+            let idle_out = state.idle() && state.last_active.is_some_and(|at| at.elapsed() >= idle);
+            if finished || idle_out {
+                drop(state);
+                end(&pool);
+                return Ok(0);
+            }
+        }
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let _ = stream.set_nonblocking(false);
+                lock(&pool.state).clients += 1;
+                let pool = Arc::clone(&pool);
+                std::thread::spawn(move || {
+                    let _ = serve_client(&pool, stream);
+                    let mut state = lock(&pool.state);
+                    state.clients -= 1;
+                    state.last_active = Some(Instant::now());
+                    pool.changed.notify_all();
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// Takes the socket away and stops whatever still runs.
+fn end(pool: &Pool) {
+    let _ = std::fs::remove_file(&pool.socket);
+    if lock(&pool.state).running > 0 {
+        pool.cancel.stop(crate::cancel::StopReason::Signal(libc::SIGTERM));
+    }
+}
+
+/// Starts queued tasks while the pool has room.
+fn dispatch(pool: &Arc<Pool>) {
+    loop {
+        let (index, slot, spec) = {
+            let mut state = lock(&pool.state);
+            while state.queue.is_empty() || state.running >= state.jobs {
+                state = pool.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            let index = state.queue.pop_front().unwrap_or_default();
+            state.running += 1;
+            let slot = state.take_slot();
+            (index, slot, state.tasks[index].spec.clone())
+        };
+        let pool = Arc::clone(pool);
+        std::thread::spawn(move || {
+            let ended = run_task(&pool, index as u64 + 1, slot, &spec);
+            let mut state = lock(&pool.state);
+            state.tasks[index].ended = Some(ended);
+            state.running -= 1;
+            state.slots[slot] = false;
+            state.last_active = Some(Instant::now());
+            pool.changed.notify_all();
+        });
+    }
+}
+
+/// One submitted task through the command executor, retried as `--retries` says.
+fn run_task(pool: &Pool, id: u64, slot: usize, spec: &TaskSpec) -> Ended {
+    let words: Vec<OsString> = spec.words.iter().map(|w| OsString::from_vec(wire::decode(w))).collect();
+    let shell = spec.shell.as_deref().map(|s| OsString::from_vec(wire::decode(s)));
+    let line = words
+        .iter()
+        .map(|w| w.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let record = Record::text(id, line.into_bytes());
+    let executor = CommandExecutor::new(
+        &words,
+        shell.as_deref(),
+        &Syntax::default(),
+        spec.timeout_ms.map(Duration::from_millis),
+        Duration::from_millis(spec.grace_ms),
+        false,
+    );
+    let executor = match executor {
+        Ok(executor) => executor.running_as_written(&words),
+        Err(message) => {
+            let outcome = crate::task::Outcome::not_run(&record, slot, crate::task::Status::InvalidInput, &message);
+            return Ended::from_outcome(outcome);
+        }
+    };
+    let mut attempt = 1;
+    loop {
+        let mut outcome = executor.run(&record, slot, &pool.cancel);
+        outcome.attempts = attempt;
+        if !outcome.status.is_failure() || attempt > spec.retries || pool.cancel.is_stopping() {
+            return Ended::from_outcome(outcome);
+        }
+        attempt += 1;
+    }
+}
+
+fn serve_client(pool: &Pool, stream: UnixStream) -> std::io::Result<()> {
+    let mut out = BufWriter::new(stream.try_clone()?);
+    let peer = crate::sys::peer_uid(&stream)?;
+    if peer != pool.uid {
+        let message = format!(
+            "ppool: refused: this pool belongs to uid {}, not to uid {peer}",
+            pool.uid
+        );
+        return wire::send(&mut out, &Reply::Error(message));
+    }
+    let mut input = BufReader::new(stream);
+    let Some(request) = wire::receive::<Request>(&mut input)? else {
+        return Ok(());
+    };
+    match request {
+        Request::Submit(spec) => {
+            let reply = submit(pool, spec);
+            wire::send(&mut out, &reply)
+        }
+        Request::Get { id } => {
+            let ended = {
+                let mut state = lock(&pool.state);
+                let Some(index) = (id as usize).checked_sub(1).filter(|&i| i < state.tasks.len()) else {
+                    let message = format!(
+                        "ppool: the pool has no task {id} (its tasks are 1 to {}): use the id `ppool submit` printed",
+                        state.tasks.len()
+                    );
+                    return wire::send(&mut out, &Reply::Error(message));
+                };
+                while state.tasks[index].ended.is_none() {
+                    state = pool.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+                state.tasks[index]
+                    .ended
+                    .clone()
+                    .expect("the loop above waits for the result")
+            };
+            wire::send(&mut out, &Reply::Result(ended))?;
+            // Fetched only once the client says it printed it: a client
+            // killed while waiting leaves the result for `wait`.
+            if let Ok(Some(true)) = wire::receive::<bool>(&mut input) {
+                lock(&pool.state).tasks[id as usize - 1].fetched = true;
+            }
+            Ok(())
+        }
+        Request::Wait => {
+            let results = {
+                let mut state = lock(&pool.state);
+                if !state.ending {
+                    state.ending = true;
+                    // A later `submit` starts a new pool of the same name.
+                    let _ = std::fs::remove_file(&pool.socket);
+                }
+                while !(state.queue.is_empty() && state.running == 0) {
+                    state = pool.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+                state
+                    .tasks
+                    .iter()
+                    .filter_map(|entry| entry.ended.clone().map(|ended| (ended, entry.fetched)))
+                    .collect()
+            };
+            wire::send(&mut out, &Reply::Results(results))
+        }
+    }
+}
+
+fn submit(pool: &Pool, spec: TaskSpec) -> Reply {
+    let cwd = PathBuf::from(OsString::from_vec(spec.cwd.clone()));
+    let mut state = lock(&pool.state);
+    if state.ending {
+        return Reply::Ending;
+    }
+    if cwd != pool.cwd {
+        return Reply::Error(format!(
+            "ppool: this pool runs its tasks in {}, not in {}: submit from there, or give this directory a pool of its own with --pool NAME",
+            pool.cwd.display(),
+            cwd.display()
+        ));
+    }
+    if let Some(jobs) = spec.jobs {
+        state.jobs = jobs.max(1);
+    }
+    state.tasks.push(Entry {
+        spec,
+        ended: None,
+        fetched: false,
+    });
+    let index = state.tasks.len() - 1;
+    state.queue.push_back(index);
+    state.last_active = Some(Instant::now());
+    pool.changed.notify_all();
+    Reply::Submitted { id: index as u64 + 1 }
+}

@@ -1,0 +1,299 @@
+//! `submit`, `get` and `wait`: named pools whose servers live between
+//! commands, each test with a socket directory of its own.
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use crate::util::{bin, marker, stderr_of, stdout_of, wait_for_file, wait_gone};
+
+/// A temporary `XDG_RUNTIME_DIR` and working directory; the pools started
+/// there are ended when the test ends, whatever happened.
+struct Pools {
+    dir: tempfile::TempDir,
+    names: Vec<String>,
+}
+
+impl Pools {
+    fn new() -> Pools {
+        Pools {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            names: vec!["default".into()],
+        }
+    }
+
+    fn runtime(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    fn work(&self) -> PathBuf {
+        let work = self.dir.path().join("work");
+        std::fs::create_dir_all(&work).expect("a work directory");
+        work
+    }
+
+    fn command(&self) -> std::process::Command {
+        std::fs::create_dir_all(self.runtime()).expect("a runtime directory");
+        let mut command = std::process::Command::new(bin());
+        command
+            .env("XDG_RUNTIME_DIR", self.runtime())
+            .current_dir(self.work())
+            .stdin(std::process::Stdio::null());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("running ppool")
+    }
+
+    /// `sh -c SCRIPT` with `ppool` on PATH and the pools' directory set.
+    fn shell(&self, script: &str) -> Output {
+        let bin = bin();
+        let path = format!(
+            "{}:{}",
+            bin.parent().expect("the binary's directory").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        std::process::Command::new("sh")
+            .args(["-c", script])
+            .env("PATH", path)
+            .env("XDG_RUNTIME_DIR", self.runtime())
+            .current_dir(self.work())
+            .output()
+            .expect("running sh")
+    }
+
+    fn submit(&self, args: &[&str]) -> String {
+        let mut all = vec!["submit", "--idle", "2m"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(out.status.success(), "submit failed: {}", stderr_of(&out));
+        let id = stdout_of(&out).trim().to_owned();
+        assert!(id.parse::<u64>().is_ok(), "not an id: {id:?}");
+        id
+    }
+}
+
+impl Drop for Pools {
+    fn drop(&mut self) {
+        for name in &self.names {
+            let _ = self.run(&["wait", "--pool", name]);
+        }
+    }
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("an exit status")
+}
+
+#[test]
+fn submit_prints_ids_at_once_and_wait_prints_the_results_in_submission_order() {
+    let pools = Pools::new();
+    // Only the directories with a Makefile get a task, as in a CI loop.
+    for dir in ["a", "b", "c"] {
+        std::fs::create_dir_all(pools.work().join(dir)).unwrap();
+    }
+    std::fs::write(pools.work().join("a/Makefile"), "").unwrap();
+    std::fs::write(pools.work().join("c/Makefile"), "").unwrap();
+    let out = pools.shell(
+        "for d in a b c; do [ -f $d/Makefile ] && ppool submit --idle 2m -j2 sh -c \"[ $d = c ] || sleep 0.3; echo built $d\"; done; ppool wait",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "1\n2\nbuilt a\nbuilt c\n");
+    assert_eq!(stderr_of(&out), "");
+}
+
+#[test]
+fn get_blocks_for_its_task_prints_it_whole_and_exits_with_its_status() {
+    let pools = Pools::new();
+    let first = pools.submit(&[
+        "-s",
+        "while [ ! -f go ]; do sleep 0.05; done; echo first; echo oops >&2; exit 3",
+    ]);
+    let second = pools.submit(&["echo", "second"]);
+    // Out of order: the later task first, while the earlier one still runs.
+    let out = pools.run(&["get", &second]);
+    assert_eq!((code(&out), stdout_of(&out).as_str()), (0, "second\n"));
+    let out = pools.run(&["get", "--timeout", "200ms", &first]);
+    assert_eq!(code(&out), 124, "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("task 1 of pool 'default' has not ended"),
+        "{}",
+        stderr_of(&out)
+    );
+    std::fs::write(pools.work().join("go"), "").unwrap();
+    let out = pools.run(&["get", &first]);
+    assert_eq!(code(&out), 3);
+    assert_eq!(stdout_of(&out), "first\n");
+    assert_eq!(stderr_of(&out), "oops\n");
+    // A result can be fetched again until the pool ends.
+    let out = pools.run(&["get", "--output", "json", &first]);
+    assert_eq!(code(&out), 3);
+    let json: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    assert_eq!(json["exit_code"], 3);
+    assert_eq!(json["stdout"], "first\n");
+}
+
+#[test]
+fn get_of_a_task_the_pool_never_had_says_so() {
+    let pools = Pools::new();
+    pools.submit(&["true"]);
+    let out = pools.run(&["get", "7"]);
+    assert_eq!(code(&out), 255);
+    assert!(
+        stderr_of(&out).contains("ppool: the pool has no task 7"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = pools.run(&["get", "--pool", "other", "1"]);
+    assert_eq!(code(&out), 255);
+    assert!(
+        stderr_of(&out).contains("no pool named 'other' is running"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn wait_prints_what_get_did_not_and_reports_every_failure() {
+    let pools = Pools::new();
+    let failed_fetched = pools.submit(&["sh", "-c", "echo fetched; exit 4"]);
+    pools.submit(&["echo", "fine"]);
+    pools.submit(&["sh", "-c", "echo unfetched; exit 5"]);
+    let out = pools.run(&["get", &failed_fetched]);
+    assert_eq!((code(&out), stdout_of(&out).as_str()), (4, "fetched\n"));
+    let out = pools.run(&["wait"]);
+    assert_eq!(code(&out), 2, "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "fine\nunfetched\n");
+    assert_eq!(
+        stderr_of(&out),
+        "ppool: 2 of 3 tasks failed:\n\
+         ppool:   task 1 (sh -c echo fetched; exit 4): failed, exit code 4\n\
+         ppool:   task 3 (sh -c echo unfetched; exit 5): failed, exit code 5\n"
+    );
+}
+
+#[test]
+fn two_pools_side_by_side_keep_their_own_tasks() {
+    let mut pools = Pools::new();
+    pools.names.extend(["left".into(), "right".into()]);
+    assert_eq!(pools.submit(&["--pool", "left", "echo", "L1"]), "1");
+    assert_eq!(pools.submit(&["--pool", "right", "echo", "R1"]), "1");
+    assert_eq!(pools.submit(&["--pool", "left", "echo", "L2"]), "2");
+    let out = pools.run(&["wait", "--pool", "right"]);
+    assert_eq!((code(&out), stdout_of(&out).as_str()), (0, "R1\n"));
+    let out = pools.run(&["wait", "--pool", "left"]);
+    assert_eq!((code(&out), stdout_of(&out).as_str()), (0, "L1\nL2\n"));
+}
+
+#[test]
+fn a_socket_directory_of_another_user_is_refused() {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: only root can give a directory to another user");
+        return;
+    }
+    let pools = Pools::new();
+    let dir = pools.runtime().join("ppool");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::chown(&dir, Some(54321), Some(54321)).unwrap();
+    let out = pools.run(&["submit", "true"]);
+    assert_eq!(code(&out), 255);
+    assert!(stderr_of(&out).contains("belongs to uid 54321"), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "");
+}
+
+#[test]
+fn a_socket_directory_open_to_others_is_refused() {
+    let pools = Pools::new();
+    let dir = pools.runtime().join("ppool");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let out = pools.run(&["submit", "true"]);
+    assert_eq!(code(&out), 255);
+    assert!(stderr_of(&out).contains("chmod 700"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn submits_from_eight_shells_at_once_get_unique_ids_and_none_is_lost() {
+    let pools = Pools::new();
+    let out = pools.shell(
+        "for s in 1 2 3 4 5 6 7 8; do \
+           ( for t in 1 2 3 4 5; do ppool submit --idle 2m -j4 echo task-$s-$t || echo lost; done > ids.$s ) & \
+         done; wait; cat ids.*",
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut ids: Vec<u64> = stdout_of(&out)
+        .lines()
+        .map(|l| l.parse().unwrap_or_else(|_| panic!("not an id: {l:?}")))
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=40).collect::<Vec<u64>>());
+    let out = pools.run(&["wait"]);
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
+    let mut lines: Vec<String> = stdout_of(&out).lines().map(str::to_owned).collect();
+    lines.sort();
+    let mut expected: Vec<String> = (1..=8)
+        .flat_map(|s| (1..=5).map(move |t| format!("task-{s}-{t}")))
+        .collect();
+    expected.sort();
+    assert_eq!(lines, expected);
+}
+
+/// The pool server's processes for `pool`, by their command line.
+fn servers(pool: &str) -> String {
+    format!("__pool\0{pool}\0")
+}
+
+#[test]
+fn no_server_is_left_after_wait() {
+    let mut pools = Pools::new();
+    let pool = marker("after-wait");
+    pools.names.push(pool.clone());
+    pools.submit(&["--pool", &pool, "true"]);
+    assert!(
+        !crate::util::processes_with(&servers(&pool)).is_empty(),
+        "no server started"
+    );
+    let out = pools.run(&["wait", "--pool", &pool]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(wait_gone(&servers(&pool), Duration::from_secs(20)), Vec::<u32>::new());
+    assert!(!socket(&pools, &pool).exists());
+}
+
+fn socket(pools: &Pools, pool: &str) -> PathBuf {
+    pools.runtime().join("ppool").join(format!("{pool}.sock"))
+}
+
+#[test]
+fn an_idle_pool_ends_itself() {
+    let mut pools = Pools::new();
+    let pool = marker("idle");
+    pools.names.push(pool.clone());
+    let out = pools.run(&["submit", "--pool", &pool, "--idle", "1s", "true"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(wait_for_file(&socket(&pools, &pool), Duration::from_secs(5)) || !socket(&pools, &pool).exists());
+    assert_eq!(wait_gone(&servers(&pool), Duration::from_secs(30)), Vec::<u32>::new());
+    let out = pools.run(&["wait", "--pool", &pool]);
+    assert_eq!(code(&out), 255);
+    assert!(stderr_of(&out).contains("is running"), "{}", stderr_of(&out));
+}
+
+#[test]
+fn a_task_runs_in_the_directory_of_its_pool_and_other_directories_are_told_so() {
+    let pools = Pools::new();
+    std::fs::write(pools.work().join("here"), "").unwrap();
+    pools.submit(&["ls", "here"]);
+    let elsewhere = pools.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let out = pools
+        .command()
+        .current_dir(&elsewhere)
+        .args(["submit", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 255);
+    assert!(stderr_of(&out).contains("runs its tasks in"), "{}", stderr_of(&out));
+    let out = pools.run(&["wait"]);
+    assert_eq!((code(&out), stdout_of(&out).as_str()), (0, "here\n"));
+}
