@@ -22,6 +22,9 @@ _ppool() {
             ppool,builtins)
                 cmd="ppool__subcmd__builtins"
                 ;;
+            ppool,cancel)
+                cmd="ppool__subcmd__cancel"
+                ;;
             ppool,completions)
                 cmd="ppool__subcmd__completions"
                 ;;
@@ -40,6 +43,12 @@ _ppool() {
             ppool,map)
                 cmd="ppool__subcmd__map"
                 ;;
+            ppool,pools)
+                cmd="ppool__subcmd__pools"
+                ;;
+            ppool,status)
+                cmd="ppool__subcmd__status"
+                ;;
             ppool,submit)
                 cmd="ppool__subcmd__submit"
                 ;;
@@ -54,6 +63,9 @@ _ppool() {
                 ;;
             ppool__subcmd__help,builtins)
                 cmd="ppool__subcmd__help__subcmd__builtins"
+                ;;
+            ppool__subcmd__help,cancel)
+                cmd="ppool__subcmd__help__subcmd__cancel"
                 ;;
             ppool__subcmd__help,completions)
                 cmd="ppool__subcmd__help__subcmd__completions"
@@ -73,6 +85,12 @@ _ppool() {
             ppool__subcmd__help,map)
                 cmd="ppool__subcmd__help__subcmd__map"
                 ;;
+            ppool__subcmd__help,pools)
+                cmd="ppool__subcmd__help__subcmd__pools"
+                ;;
+            ppool__subcmd__help,status)
+                cmd="ppool__subcmd__help__subcmd__status"
+                ;;
             ppool__subcmd__help,submit)
                 cmd="ppool__subcmd__help__subcmd__submit"
                 ;;
@@ -89,7 +107,7 @@ _ppool() {
 
     case "${cmd}" in
         ppool)
-            opts="-h -V --help --version submit get wait builtins completions man apply map imap unordered help"
+            opts="-h -V --help --version submit get wait status pools cancel builtins completions man apply map imap unordered help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -266,6 +284,24 @@ _ppool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ppool__subcmd__cancel)
+            opts="-h --pool --all --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ppool__subcmd__completions)
             opts="-h --help bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -307,7 +343,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__help)
-            opts="submit get wait builtins completions man apply map imap unordered help"
+            opts="submit get wait status pools cancel builtins completions man apply map imap unordered help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -335,6 +371,20 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__help__subcmd__builtins)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__help__subcmd__cancel)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -419,6 +469,34 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__help__subcmd__map)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__help__subcmd__pools)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -788,8 +866,40 @@ _ppool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ppool__subcmd__pools)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__status)
+            opts="-h --pool --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ppool__subcmd__submit)
-            opts="-j -s -h --pool --jobs --shell --retries --timeout --grace --idle --help"
+            opts="-j -s -h --pool --jobs --shell --retries --timeout --grace --fail-fast --idle --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

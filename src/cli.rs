@@ -151,6 +151,12 @@ pub enum Command {
     /// Exits as the other modes do: the number of failed tasks (101 past 100),
     /// counting those already printed by `get`.
     Wait(WaitArgs),
+    /// List a pool's tasks: id, state, running time, exit status, command
+    Status(PoolName),
+    /// List the running pools, with how many tasks each has
+    Pools,
+    /// Stop a submitted task, or every task of the pool: SIGTERM, SIGKILL after the task's --grace
+    Cancel(CancelArgs),
     /// List the registered builtins with a line of help each
     Builtins,
     /// Print a shell completion script (bash, zsh or fish)
@@ -444,6 +450,10 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, default_value = "2s")]
     pub grace: Duration,
 
+    /// On the first failed task the pool starts no more and stops the running ones; `wait` exits with its code
+    #[arg(long)]
+    pub fail_fast: bool,
+
     /// A pool started by this submit ends after DUR with no task and no client
     #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, default_value = "10m")]
     pub idle: Duration,
@@ -473,6 +483,20 @@ pub struct GetArgs {
     /// The task id `ppool submit` printed
     #[arg(value_name = "ID")]
     pub id: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    #[command(flatten)]
+    pub pool: PoolName,
+
+    /// Every task of the pool: the queued ones never start
+    #[arg(long, conflicts_with = "id")]
+    pub all: bool,
+
+    /// The task id `ppool submit` printed
+    #[arg(value_name = "ID", required_unless_present = "all")]
+    pub id: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,9 @@ impl Action {
             Command::Submit(args) => return pool_command(Command::Submit(args)).map(Action::Pool),
             Command::Get(args) => return pool_command(Command::Get(args)).map(Action::Pool),
             Command::Wait(args) => return pool_command(Command::Wait(args)).map(Action::Pool),
+            Command::Status(args) => return pool_command(Command::Status(args)).map(Action::Pool),
+            Command::Pools => return pool_command(Command::Pools).map(Action::Pool),
+            Command::Cancel(args) => return pool_command(Command::Cancel(args)).map(Action::Pool),
             Command::PoolServer { name, jobs, idle } => {
                 return pool_command(Command::PoolServer { name, jobs, idle }).map(Action::Pool)
             }
@@ -90,6 +93,7 @@ fn pool_command(command: Command) -> Result<crate::pool_server::PoolCommand> {
                 retries: args.retries,
                 jobs: args.jobs,
                 idle: args.idle,
+                fail_fast: args.fail_fast,
             }
         }
         Command::Get(args) => PoolCommand::Get {
@@ -105,13 +109,22 @@ fn pool_command(command: Command) -> Result<crate::pool_server::PoolCommand> {
             tag: args.tag,
         },
         Command::PoolServer { name, jobs, idle } => PoolCommand::Serve { pool: name, jobs, idle },
+        Command::Status(args) => PoolCommand::Status { pool: args.name },
+        Command::Pools => PoolCommand::Pools,
+        Command::Cancel(args) => PoolCommand::Cancel {
+            pool: args.pool.name,
+            id: if args.all { None } else { args.id },
+        },
         _ => bail!("not a pool command"),
     };
     match &checked {
         PoolCommand::Submit { pool, .. }
         | PoolCommand::Get { pool, .. }
         | PoolCommand::Wait { pool, .. }
+        | PoolCommand::Status { pool }
+        | PoolCommand::Cancel { pool, .. }
         | PoolCommand::Serve { pool, .. } => check_name(pool)?,
+        PoolCommand::Pools => {}
     }
     Ok(checked)
 }

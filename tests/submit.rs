@@ -1,7 +1,7 @@
 //! `submit`, `get` and `wait`: named pools whose servers live between
 //! commands, each test with a socket directory of its own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
@@ -296,4 +296,145 @@ fn a_task_runs_in_the_directory_of_its_pool_and_other_directories_are_told_so() 
     assert!(stderr_of(&out).contains("runs its tasks in"), "{}", stderr_of(&out));
     let out = pools.run(&["wait"]);
     assert_eq!((code(&out), stdout_of(&out).as_str()), (0, "here\n"));
+}
+
+#[test]
+fn status_lists_tasks_pools_lists_pools_and_cancel_stops_them() {
+    let mut pools = Pools::new();
+    pools.names.push("side".into());
+    let long = pools.submit(&["-j1", "sleep", "300"]);
+    let queued = pools.submit(&["echo", "never"]);
+    pools.submit(&["--pool", "side", "true"]);
+    // Polled: the first task starts when the server gets to it.
+    let mut table = String::new();
+    for _ in 0..400 {
+        table = stdout_of(&pools.run(&["status"]));
+        if table.contains("\trunning\t") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines[0], "ID\tSTATE\tTIME\tEXIT\tCOMMAND");
+    assert!(
+        lines[1].starts_with("1\trunning\t") && lines[1].ends_with("\t-\tsleep 300"),
+        "{table}"
+    );
+    assert_eq!(lines[2], "2\tqueued\t-\t-\techo never");
+    let listed = stdout_of(&pools.run(&["pools"]));
+    assert!(listed.contains("default\t2 tasks\t1 running\t1 queued"), "{listed}");
+    assert!(listed.contains("side\t1 tasks"), "{listed}");
+    let out = pools.run(&["cancel", &queued]);
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
+    let out = pools.run(&["cancel", "--all"]);
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
+    let out = pools.run(&["get", &long]);
+    assert_eq!(code(&out), 143, "{}", stderr_of(&out));
+    let out = pools.run(&["wait"]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(stdout_of(&out), "");
+    assert!(
+        stderr_of(&out).contains("task 2 (echo never): failed, killed by signal 15"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn fail_fast_stops_the_pool_at_the_first_failure_and_wait_exits_with_its_code() {
+    let pools = Pools::new();
+    pools.submit(&["--fail-fast", "-j2", "sh", "-c", "echo before; exit 7"]);
+    let blocked = pools.submit(&["sh", "-c", "echo blocked; sleep 300"]);
+    // Once the first task failed, the pool takes no more.
+    let mut refused = None;
+    for _ in 0..400 {
+        let out = pools.run(&["submit", "true"]);
+        if !out.status.success() {
+            refused = Some(out);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let refused = refused.expect("the pool kept taking tasks after --fail-fast");
+    assert_eq!(code(&refused), 255);
+    assert!(
+        stderr_of(&refused).contains("stopped after task 1 failed (--fail-fast)"),
+        "{}",
+        stderr_of(&refused)
+    );
+    let out = pools.run(&["get", &blocked]);
+    assert_eq!(code(&out), 143, "the running task is stopped: {}", stderr_of(&out));
+    let out = pools.run(&["wait"]);
+    assert_eq!(code(&out), 7, "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "before\n");
+    assert!(stderr_of(&out).contains("ppool: stopped after task 1 failed (--fail-fast)"));
+}
+
+#[test]
+fn a_killed_server_leaves_no_task_and_the_next_command_says_what_was_lost() {
+    let mut pools = Pools::new();
+    let pool = marker("killed");
+    pools.names.push(pool.clone());
+    let task = marker("killed-task");
+    pools.submit(&["--pool", &pool, "sh", "-c", &format!("sleep 300; echo {task}")]);
+    pools.submit(&["--pool", &pool, "sh", "-c", &format!("sleep 301; echo {task}")]);
+    let mut running = Vec::new();
+    for _ in 0..400 {
+        running = crate::util::processes_with(&task);
+        if running.len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(running.len(), 2, "both tasks run");
+    // The server, not its guard (a fork with the same command line).
+    let server = crate::util::processes_with(&servers(&pool))
+        .into_iter()
+        .find(|&pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "ppool"))
+        .expect("the pool's server");
+    crate::util::send_signal(server, libc::SIGKILL);
+    assert_eq!(wait_gone(&task, Duration::from_secs(30)), Vec::<u32>::new());
+    let out = pools.run(&["get", "--pool", &pool, "1"]);
+    assert_eq!(code(&out), 255);
+    assert!(
+        stderr_of(&out).contains(&format!("pool '{pool}' was lost")) && stderr_of(&out).contains("tasks 1 to 2"),
+        "{}",
+        stderr_of(&out)
+    );
+    // Said once; the name is free for a new pool.
+    assert_eq!(pools.submit(&["--pool", &pool, "true"]), "1");
+}
+
+#[test]
+fn a_client_of_another_uid_is_refused() {
+    let python = Path::new("/usr/bin/python3");
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } != 0 || !python.exists() || !Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("skipped: needs root, setpriv and /usr/bin/python3 to connect as another uid");
+        return;
+    }
+    let pools = Pools::new();
+    pools.submit(&["true"]);
+    let dir = pools.runtime().join("ppool");
+    // Open the way to the socket, so that only the server's check stands.
+    for path in [pools.dir.path(), &pools.runtime(), &dir] {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o711)).unwrap();
+    }
+    let socket = dir.join("default.sock");
+    std::fs::set_permissions(&socket, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let script = "import socket,sys\n\
+                  s=socket.socket(socket.AF_UNIX)\n\
+                  s.connect(sys.argv[1])\n\
+                  s.sendall(b'\"Status\"\\n')\n\
+                  print(s.makefile().readline())";
+    let out = std::process::Command::new("/usr/bin/setpriv")
+        .args(["--reuid=54321", "--regid=54321", "--clear-groups"])
+        .arg(python)
+        .args(["-c", script])
+        .arg(&socket)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).contains("refused"), "{}", stdout_of(&out));
+    assert!(!stdout_of(&out).contains("\"Status\""), "{}", stdout_of(&out));
 }

@@ -38,6 +38,7 @@ pub(crate) enum PoolCommand {
         retries: u32,
         jobs: Option<usize>,
         idle: Duration,
+        fail_fast: bool,
     },
     Get {
         pool: String,
@@ -50,6 +51,15 @@ pub(crate) enum PoolCommand {
         pool: String,
         format: Format,
         tag: bool,
+    },
+    Status {
+        pool: String,
+    },
+    Pools,
+    Cancel {
+        pool: String,
+        /// `None`: every task (`--all`).
+        id: Option<u64>,
     },
     /// The server itself, started by `submit`.
     Serve {
@@ -84,6 +94,7 @@ pub(crate) fn run(command: PoolCommand) -> Result<i32> {
             retries,
             jobs,
             idle,
+            fail_fast,
         } => {
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
             let spec = TaskSpec {
@@ -93,6 +104,7 @@ pub(crate) fn run(command: PoolCommand) -> Result<i32> {
                 grace_ms: grace.as_millis() as u64,
                 retries,
                 jobs,
+                fail_fast,
                 cwd: cwd.as_os_str().as_bytes().to_vec(),
             };
             submit(&pool, spec, jobs, idle)
@@ -105,6 +117,9 @@ pub(crate) fn run(command: PoolCommand) -> Result<i32> {
             tag,
         } => get(&pool, id, timeout, format, tag),
         PoolCommand::Wait { pool, format, tag } => wait(&pool, format, tag),
+        PoolCommand::Status { pool } => status(&pool),
+        PoolCommand::Pools => pools(),
+        PoolCommand::Cancel { pool, id } => cancel(&pool, id),
         PoolCommand::Serve { pool, jobs, idle } => server::serve(&socket_path(&pool_dir()?, &pool), jobs, idle),
     }
 }
@@ -153,14 +168,44 @@ fn socket_path(dir: &Path, pool: &str) -> PathBuf {
     dir.join(format!("{pool}.sock"))
 }
 
-/// Connects to the running server of `pool`; `None` when there is none.
-fn connect(pool: &str) -> Result<Option<UnixStream>> {
-    let socket = socket_path(&pool_dir()?, pool);
-    Ok(UnixStream::connect(socket).ok())
+/// Beside the socket: the ids of the tasks the server took, one a line,
+/// removed when the pool ends properly.
+fn journal_path(socket: &Path) -> PathBuf {
+    socket.with_extension("tasks")
 }
 
-fn not_running(pool: &str) -> anyhow::Error {
-    anyhow::anyhow!("no pool named '{pool}' is running: `ppool submit --pool {pool} COMMAND…` starts one")
+/// Connects to the running server of `pool`: an error when there is none,
+/// or when it was killed (then once, saying which tasks it had).
+fn connect(pool: &str) -> Result<UnixStream> {
+    let socket = socket_path(&pool_dir()?, pool);
+    match UnixStream::connect(&socket) {
+        Ok(stream) => Ok(stream),
+        Err(_) => {
+            check_lost(pool, &socket)?;
+            bail!("no pool named '{pool}' is running: `ppool submit --pool {pool} COMMAND…` starts one")
+        }
+    }
+}
+
+/// A journal without a server is a pool whose server was killed: says so
+/// once, naming its tasks, and clears the way for a new pool.
+fn check_lost(pool: &str, socket: &Path) -> Result<()> {
+    let journal = journal_path(socket);
+    let Ok(text) = std::fs::read_to_string(&journal) else {
+        return Ok(());
+    };
+    let _ = std::fs::remove_file(&journal);
+    let _ = std::fs::remove_file(socket);
+    let count = text.lines().count();
+    if count == 0 {
+        return Ok(());
+    }
+    let ids = if count == 1 {
+        "task 1".to_owned()
+    } else {
+        format!("tasks 1 to {count}")
+    };
+    bail!("pool '{pool}' was lost: its server was killed, and with it the results of {ids} (tasks still running were stopped); submit them again")
 }
 
 /// Connects to `pool`'s server, starting one first when none runs. The
@@ -183,6 +228,7 @@ fn connect_or_start(pool: &str, jobs: Option<usize>, idle: Duration) -> Result<U
     if let Ok(stream) = UnixStream::connect(&socket) {
         return Ok(stream);
     }
+    check_lost(pool, &socket)?;
     // A socket nobody answers on is a dead server's: never trusted.
     let _ = std::fs::remove_file(&socket);
     let exe = std::env::current_exe().context("cannot find ppool's own program to start the pool")?;
@@ -252,7 +298,7 @@ fn submit(pool: &str, spec: TaskSpec, jobs: Option<usize>, idle: Duration) -> Re
 }
 
 fn get(pool: &str, id: u64, timeout: Option<Duration>, format: Format, tag: bool) -> Result<i32> {
-    let stream = connect(pool)?.ok_or_else(|| not_running(pool))?;
+    let stream = connect(pool)?;
     stream.set_read_timeout(timeout.filter(|t| !t.is_zero()))?;
     let (reply, reader) = match ask(&stream, &Request::Get { id }) {
         Ok(answer) => answer,
@@ -283,23 +329,35 @@ fn get(pool: &str, id: u64, timeout: Option<Duration>, format: Format, tag: bool
 }
 
 fn wait(pool: &str, format: Format, tag: bool) -> Result<i32> {
-    let stream = connect(pool)?.ok_or_else(|| not_running(pool))?;
-    let Reply::Results(results) = ask(&stream, &Request::Wait)?.0 else {
+    let stream = connect(pool)?;
+    let Reply::Results {
+        tasks: results,
+        stopped_at,
+    } = ask(&stream, &Request::Wait)?.0
+    else {
         bail!("the pool's server answered out of turn");
     };
     let mut output = Output::new(format, tag);
     let total = results.len();
     let mut failed = Vec::new();
+    let mut stopped_code = exit::FAILED;
     for (ended, fetched) in results {
         let mut outcome = ended.into_outcome()?;
         if !fetched {
             output.write(&mut outcome, true)?;
+        }
+        if Some(outcome.seq) == stopped_at {
+            stopped_code = outcome.own_exit_code();
         }
         if outcome.status.is_failure() {
             failed.push(crate::sink::describe(&outcome));
         }
     }
     output.flush()?;
+    if let Some(id) = stopped_at {
+        output.note(&format!("ppool: stopped after task {id} failed (--fail-fast)"))?;
+        return Ok(exit::code(Ending::FailFast { code: stopped_code }));
+    }
     if !failed.is_empty() {
         output.note(&format!("ppool: {} of {total} tasks failed:", failed.len()))?;
         for line in failed.iter().take(SUMMARY_NAMED) {
@@ -312,4 +370,77 @@ fn wait(pool: &str, format: Format, tag: bool) -> Result<i32> {
     Ok(exit::code(Ending::Completed {
         failed: failed.len() as u64,
     }))
+}
+
+/// `ppool status`: one line per task.
+fn status(pool: &str) -> Result<i32> {
+    let stream = connect(pool)?;
+    let Reply::Status(rows) = ask(&stream, &Request::Status)?.0 else {
+        bail!("the pool's server answered out of turn");
+    };
+    let mut out = io::stdout().lock();
+    writeln!(out, "ID\tSTATE\tTIME\tEXIT\tCOMMAND")?;
+    for row in rows {
+        let time = row
+            .running_ms
+            .map(|ms| format!("{:.1}s", ms as f64 / 1000.0))
+            .unwrap_or_else(|| "-".into());
+        let exit = row.exit.map(|code| code.to_string()).unwrap_or_else(|| "-".into());
+        writeln!(
+            out,
+            "{}\t{}\t{time}\t{exit}\t{}",
+            row.id,
+            row.state,
+            String::from_utf8_lossy(&row.command)
+        )?;
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// `ppool pools`: the pools whose server answers, with their task counts.
+fn pools() -> Result<i32> {
+    let dir = pool_dir()?;
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".sock").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    let mut out = io::stdout().lock();
+    for name in names {
+        let Ok(stream) = UnixStream::connect(socket_path(&dir, &name)) else {
+            continue;
+        };
+        let Ok((Reply::Status(rows), _)) = ask(&stream, &Request::Status) else {
+            continue;
+        };
+        let count = |state: &str| rows.iter().filter(|row| row.state == state).count();
+        writeln!(
+            out,
+            "{name}\t{} tasks\t{} running\t{} queued",
+            rows.len(),
+            count("running"),
+            count("queued")
+        )?;
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// `ppool cancel`: stops one task or all of them.
+fn cancel(pool: &str, id: Option<u64>) -> Result<i32> {
+    let stream = connect(pool)?;
+    let Reply::Cancelled(reached) = ask(&stream, &Request::Cancel { id })?.0 else {
+        bail!("the pool's server answered out of turn");
+    };
+    if reached == 0 {
+        if let Some(id) = id {
+            crate::say(&format!("ppool: task {id} had already ended; nothing to cancel"));
+        }
+    }
+    Ok(0)
 }

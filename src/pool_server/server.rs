@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::io::{BufReader, BufWriter};
+use std::io::{BufReader, BufWriter, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -15,11 +15,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use super::wire::{self, Ended, Reply, Request, TaskSpec};
-use crate::cancel::Cancel;
+use crate::cancel::{Cancel, StopReason};
 use crate::exec::command::CommandExecutor;
 use crate::exec::Executor;
 use crate::input::Record;
 use crate::lock;
+use crate::task::{Outcome, Status};
 use crate::template::Syntax;
 
 /// A task's place in the pool.
@@ -27,6 +28,31 @@ struct Entry {
     spec: TaskSpec,
     ended: Option<Ended>,
     fetched: bool,
+    started: Option<Instant>,
+    ran_for: Option<Duration>,
+    /// Stops this task alone (`cancel`) or with the others.
+    cancel: Option<Arc<Cancel>>,
+    /// Stopped or never started because `--fail-fast` stopped the pool.
+    stopped: bool,
+}
+
+impl Entry {
+    fn new(spec: TaskSpec) -> Entry {
+        Entry {
+            spec,
+            ended: None,
+            fetched: false,
+            started: None,
+            ran_for: None,
+            cancel: None,
+            stopped: false,
+        }
+    }
+
+    fn command(&self) -> Vec<u8> {
+        let words: Vec<Vec<u8>> = self.spec.words.iter().map(|w| wire::decode(w)).collect();
+        words.join(&b' ')
+    }
 }
 
 #[derive(Default)]
@@ -42,11 +68,46 @@ struct State {
     ending: bool,
     clients: usize,
     last_active: Option<Instant>,
+    /// A `submit` asked for `--fail-fast`.
+    fail_fast: bool,
+    /// The failed task `--fail-fast` stopped the pool at.
+    stopped_at: Option<u64>,
 }
 
 impl State {
     fn idle(&self) -> bool {
         self.queue.is_empty() && self.running == 0 && self.clients == 0
+    }
+
+    /// Ends a task that never started, with `message` on its stderr.
+    fn end_unstarted(&mut self, index: usize, message: &str, signal: Option<i32>) {
+        let entry = &mut self.tasks[index];
+        let mut outcome = Outcome::without_run(index as u64 + 1, entry.command(), Status::Failed, message);
+        outcome.signal = signal;
+        entry.ended = Some(Ended::from_outcome(outcome));
+    }
+
+    /// `--fail-fast`: task `id` failed; no other task starts, the running
+    /// ones are stopped.
+    fn stop_at(&mut self, id: u64) {
+        self.stopped_at = Some(id);
+        for index in std::mem::take(&mut self.queue) {
+            self.tasks[index].stopped = true;
+            self.end_unstarted(
+                index,
+                &format!(
+                    "ppool: task {} was not started: task {id} failed (--fail-fast)",
+                    index + 1
+                ),
+                None,
+            );
+        }
+        for entry in &mut self.tasks {
+            if let Some(cancel) = &entry.cancel {
+                entry.stopped = true;
+                cancel.stop(StopReason::FailFast { seq: id });
+            }
+        }
     }
 
     fn take_slot(&mut self) -> usize {
@@ -66,8 +127,13 @@ impl State {
 struct Pool {
     state: Mutex<State>,
     changed: Condvar,
-    cancel: Arc<Cancel>,
     socket: PathBuf,
+    /// The socket file's device and inode: after a `wait` the name may be
+    /// a newer server's.
+    inode: (u64, u64),
+    /// One line per task taken: what a `submit` after this server was
+    /// killed reads to say which tasks were lost.
+    journal: Mutex<Option<std::fs::File>>,
     cwd: PathBuf,
     uid: u32,
 }
@@ -87,8 +153,20 @@ pub fn serve(socket: &Path, jobs: usize, idle: Duration) -> Result<i32> {
             ..State::default()
         }),
         changed: Condvar::new(),
-        cancel: Cancel::guarded(jobs.max(1), Duration::from_secs(2)),
         socket: socket.to_path_buf(),
+        inode: {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::symlink_metadata(socket)?;
+            (meta.dev(), meta.ino())
+        },
+        journal: Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .open(super::journal_path(socket))
+                .ok(),
+        ),
         cwd: std::env::current_dir().unwrap_or_default(),
         // SAFETY: geteuid cannot fail and touches no memory.
         uid: unsafe { libc::geteuid() },
@@ -135,11 +213,19 @@ pub fn serve(socket: &Path, jobs: usize, idle: Duration) -> Result<i32> {
     }
 }
 
-/// Takes the socket away and stops whatever still runs.
+/// Takes the socket and the journal away, the pool having ended properly,
+/// unless a new server of the same name has them already.
 fn end(pool: &Pool) {
-    let _ = std::fs::remove_file(&pool.socket);
-    if lock(&pool.state).running > 0 {
-        pool.cancel.stop(crate::cancel::StopReason::Signal(libc::SIGTERM));
+    if pool.owns_socket() {
+        let _ = std::fs::remove_file(&pool.socket);
+        let _ = std::fs::remove_file(super::journal_path(&pool.socket));
+    }
+}
+
+impl Pool {
+    fn owns_socket(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(&self.socket).is_ok_and(|meta| (meta.dev(), meta.ino()) == self.inode)
     }
 }
 
@@ -154,13 +240,25 @@ fn dispatch(pool: &Arc<Pool>) {
             let index = state.queue.pop_front().unwrap_or_default();
             state.running += 1;
             let slot = state.take_slot();
-            (index, slot, state.tasks[index].spec.clone())
+            let cancel = Cancel::guarded(1, Duration::from_millis(state.tasks[index].spec.grace_ms));
+            let entry = &mut state.tasks[index];
+            entry.started = Some(Instant::now());
+            entry.cancel = Some(Arc::clone(&cancel));
+            (index, slot, (entry.spec.clone(), cancel))
         };
         let pool = Arc::clone(pool);
         std::thread::spawn(move || {
-            let ended = run_task(&pool, index as u64 + 1, slot, &spec);
+            let (spec, cancel) = spec;
+            let ended = run_task(&cancel, index as u64 + 1, slot, &spec);
             let mut state = lock(&pool.state);
-            state.tasks[index].ended = Some(ended);
+            let failed = ended.status != Status::Ok.as_str();
+            let entry = &mut state.tasks[index];
+            entry.ended = Some(ended);
+            entry.cancel = None;
+            entry.ran_for = entry.started.map(|at| at.elapsed());
+            if failed && state.fail_fast && state.stopped_at.is_none() {
+                state.stop_at(index as u64 + 1);
+            }
             state.running -= 1;
             state.slots[slot] = false;
             state.last_active = Some(Instant::now());
@@ -170,7 +268,7 @@ fn dispatch(pool: &Arc<Pool>) {
 }
 
 /// One submitted task through the command executor, retried as `--retries` says.
-fn run_task(pool: &Pool, id: u64, slot: usize, spec: &TaskSpec) -> Ended {
+fn run_task(cancel: &Cancel, id: u64, slot: usize, spec: &TaskSpec) -> Ended {
     let words: Vec<OsString> = spec.words.iter().map(|w| OsString::from_vec(wire::decode(w))).collect();
     let shell = spec.shell.as_deref().map(|s| OsString::from_vec(wire::decode(s)));
     let line = words
@@ -190,15 +288,15 @@ fn run_task(pool: &Pool, id: u64, slot: usize, spec: &TaskSpec) -> Ended {
     let executor = match executor {
         Ok(executor) => executor.running_as_written(&words),
         Err(message) => {
-            let outcome = crate::task::Outcome::not_run(&record, slot, crate::task::Status::InvalidInput, &message);
+            let outcome = Outcome::not_run(&record, slot, Status::InvalidInput, &message);
             return Ended::from_outcome(outcome);
         }
     };
     let mut attempt = 1;
     loop {
-        let mut outcome = executor.run(&record, slot, &pool.cancel);
+        let mut outcome = executor.run(&record, slot, cancel);
         outcome.attempts = attempt;
-        if !outcome.status.is_failure() || attempt > spec.retries || pool.cancel.is_stopping() {
+        if !outcome.status.is_failure() || attempt > spec.retries || cancel.is_stopping() {
             return Ended::from_outcome(outcome);
         }
         attempt += 1;
@@ -256,20 +354,91 @@ fn serve_client(pool: &Pool, stream: UnixStream) -> std::io::Result<()> {
                 if !state.ending {
                     state.ending = true;
                     // A later `submit` starts a new pool of the same name.
-                    let _ = std::fs::remove_file(&pool.socket);
+                    end(pool);
                 }
                 while !(state.queue.is_empty() && state.running == 0) {
                     state = pool.changed.wait(state).unwrap_or_else(|e| e.into_inner());
                 }
-                state
+                let tasks = state
                     .tasks
                     .iter()
+                    // What `--fail-fast` stopped is not shown, as in `unordered`.
+                    .filter(|entry| !entry.stopped)
                     .filter_map(|entry| entry.ended.clone().map(|ended| (ended, entry.fetched)))
-                    .collect()
+                    .collect();
+                Reply::Results {
+                    tasks,
+                    stopped_at: state.stopped_at,
+                }
             };
-            wire::send(&mut out, &Reply::Results(results))
+            wire::send(&mut out, &results)
+        }
+        Request::Status => {
+            let rows = status(&lock(&pool.state));
+            wire::send(&mut out, &Reply::Status(rows))
+        }
+        Request::Cancel { id } => {
+            let reply = cancel(&mut lock(&pool.state), id);
+            pool.changed.notify_all();
+            wire::send(&mut out, &reply)
         }
     }
+}
+
+fn status(state: &State) -> Vec<wire::Row> {
+    state
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            let state = match (&entry.ended, entry.started) {
+                (Some(ended), _) => ended.status.clone(),
+                (None, Some(_)) => "running".into(),
+                (None, None) => "queued".into(),
+            };
+            let running = entry.ran_for.or_else(|| entry.started.map(|at| at.elapsed()));
+            wire::Row {
+                id: index as u64 + 1,
+                state,
+                running_ms: running.map(|d| d.as_millis() as u64),
+                exit: entry.ended.as_ref().map(|ended| ended.clone_outcome_code()),
+                command: entry.command(),
+            }
+        })
+        .collect()
+}
+
+/// Stops task `id` (every task for `None`): a queued one never starts, a
+/// running one gets SIGTERM, SIGKILL after its `--grace`.
+fn cancel(state: &mut State, id: Option<u64>) -> Reply {
+    let chosen: Vec<usize> = match id {
+        Some(id) => match (id as usize).checked_sub(1).filter(|&i| i < state.tasks.len()) {
+            Some(index) => vec![index],
+            None => {
+                return Reply::Error(format!(
+                    "ppool: the pool has no task {id} (its tasks are 1 to {})",
+                    state.tasks.len()
+                ))
+            }
+        },
+        None => (0..state.tasks.len()).collect(),
+    };
+    let mut reached = 0;
+    for index in chosen {
+        if let Some(position) = state.queue.iter().position(|&queued| queued == index) {
+            state.queue.remove(position);
+            state.end_unstarted(
+                index,
+                &format!("ppool: task {} was cancelled before it started", index + 1),
+                Some(libc::SIGTERM),
+            );
+            reached += 1;
+        } else if let Some(cancel) = &state.tasks[index].cancel {
+            cancel.stop(StopReason::Signal(libc::SIGTERM));
+            reached += 1;
+        }
+    }
+    Reply::Cancelled(reached)
 }
 
 fn submit(pool: &Pool, spec: TaskSpec) -> Reply {
@@ -285,15 +454,20 @@ fn submit(pool: &Pool, spec: TaskSpec) -> Reply {
             cwd.display()
         ));
     }
+    if let Some(id) = state.stopped_at {
+        return Reply::Error(format!(
+            "ppool: the pool stopped after task {id} failed (--fail-fast): `ppool wait` reports it and ends the pool"
+        ));
+    }
     if let Some(jobs) = spec.jobs {
         state.jobs = jobs.max(1);
     }
-    state.tasks.push(Entry {
-        spec,
-        ended: None,
-        fetched: false,
-    });
+    state.fail_fast |= spec.fail_fast;
+    state.tasks.push(Entry::new(spec));
     let index = state.tasks.len() - 1;
+    if let Some(journal) = lock(&pool.journal).as_mut() {
+        let _ = writeln!(journal, "{}", index + 1);
+    }
     state.queue.push_back(index);
     state.last_active = Some(Instant::now());
     pool.changed.notify_all();

@@ -38,6 +38,8 @@ pub struct TaskSpec {
     pub retries: u32,
     /// `-j` given: the pool's size from now on.
     pub jobs: Option<usize>,
+    /// `--fail-fast`: the pool stops at the first failed task.
+    pub fail_fast: bool,
     /// The directory `submit` ran in, which must be the pool's.
     #[serde(with = "b64")]
     pub cwd: Vec<u8>,
@@ -56,8 +58,26 @@ pub fn decode(text: &str) -> Vec<u8> {
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Request {
     Submit(TaskSpec),
-    Get { id: u64 },
+    Get {
+        id: u64,
+    },
     Wait,
+    Status,
+    /// One task, or every task when `None`.
+    Cancel {
+        id: Option<u64>,
+    },
+}
+
+/// One line of `ppool status`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    pub id: u64,
+    pub state: String,
+    pub running_ms: Option<u64>,
+    pub exit: Option<i32>,
+    #[serde(with = "b64")]
+    pub command: Vec<u8>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -68,7 +88,14 @@ pub enum Reply {
     Result(Ended),
     /// Every task of the pool, in submission order, with whether a `get`
     /// already printed it.
-    Results(Vec<(Ended, bool)>),
+    Results {
+        tasks: Vec<(Ended, bool)>,
+        /// `--fail-fast` stopped the pool at this task.
+        stopped_at: Option<u64>,
+    },
+    Status(Vec<Row>),
+    /// How many tasks a cancel reached.
+    Cancelled(u64),
     /// The pool is ending and takes no more tasks: start a new one.
     Ending,
     Error(String),
@@ -108,6 +135,13 @@ impl Ended {
             slot: outcome.slot,
             duration_ms: outcome.duration.as_millis() as u64,
         }
+    }
+
+    /// The task's own exit status, as the exit table gives it.
+    pub fn clone_outcome_code(&self) -> i32 {
+        self.clone()
+            .into_outcome()
+            .map_or(crate::exit::FAILED, |o| o.own_exit_code())
     }
 
     /// The outcome again; output over the capture limit spills to a file,
