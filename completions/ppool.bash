@@ -899,7 +899,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__submit)
-            opts="-j -s -h --pool --jobs --shell --retries --timeout --grace --fail-fast --idle --help"
+            opts="-j -s -h --pool --jobs --shell --retries --timeout --grace --on-done --on-error --fail-fast --idle --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -926,6 +926,14 @@ _ppool() {
                     return 0
                     ;;
                 --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-done)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-error)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

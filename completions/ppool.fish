@@ -45,6 +45,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand submit" -s j -l jobs -d 'Run
 complete -c ppool -n "__fish_ppool_using_subcommand submit" -l retries -d 'Run the task again up to N more times when it fails' -r
 complete -c ppool -n "__fish_ppool_using_subcommand submit" -l timeout -d 'Stop the task after DUR; it fails with status timeout (124)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand submit" -l grace -d 'Time between SIGTERM and SIGKILL when stopping the task' -r
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -l on-done -d 'When the task succeeds, run CMD (split as a shell would, run without one); {id}, {status} and {exit} stand for the task\'s, {} for its command' -r
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -l on-error -d 'When the task fails (after its retries), run CMD, with the placeholders of --on-done' -r
 complete -c ppool -n "__fish_ppool_using_subcommand submit" -l idle -d 'A pool started by this submit ends after DUR with no task and no client' -r
 complete -c ppool -n "__fish_ppool_using_subcommand submit" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh)'
 complete -c ppool -n "__fish_ppool_using_subcommand submit" -l fail-fast -d 'On the first failed task the pool starts no more and stops the running ones; `wait` exits with its code'

@@ -450,6 +450,14 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, default_value = "2s")]
     pub grace: Duration,
 
+    /// When the task succeeds, run CMD (split as a shell would, run without one); {id}, {status} and {exit} stand for the task's, {} for its command
+    #[arg(long, value_name = "CMD")]
+    pub on_done: Option<String>,
+
+    /// When the task fails (after its retries), run CMD, with the placeholders of --on-done
+    #[arg(long, value_name = "CMD")]
+    pub on_error: Option<String>,
+
     /// On the first failed task the pool starts no more and stops the running ones; `wait` exits with its code
     #[arg(long)]
     pub fail_fast: bool,

@@ -84,7 +84,18 @@ fn pool_command(command: Command) -> Result<crate::pool_server::PoolCommand> {
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| "/bin/sh".into())
             });
+            let split = |option: &str, text: Option<String>| -> Result<Option<Vec<OsString>>> {
+                let Some(text) = text else { return Ok(None) };
+                match shlex::split(&text) {
+                    Some(words) if !words.is_empty() => Ok(Some(words.into_iter().map(OsString::from).collect())),
+                    _ => {
+                        bail!("{option} '{text}' is not a command: give a program and its arguments, quoted as for sh")
+                    }
+                }
+            };
             PoolCommand::Submit {
+                on_done: split("--on-done", args.on_done)?,
+                on_error: split("--on-error", args.on_error)?,
                 pool: args.pool.name,
                 words: args.command,
                 shell,

@@ -438,3 +438,40 @@ fn a_client_of_another_uid_is_refused() {
     assert!(stdout_of(&out).contains("refused"), "{}", stdout_of(&out));
     assert!(!stdout_of(&out).contains("\"Status\""), "{}", stdout_of(&out));
 }
+
+#[test]
+fn callbacks_run_with_placeholders_and_a_failed_one_is_reported() {
+    let pools = Pools::new();
+    let ok = pools.submit(&["--on-done", "echo done {id} {status} {exit} {}", "echo", "hi"]);
+    let bad = pools.submit(&[
+        "--on-done",
+        "echo not-this",
+        "--on-error",
+        "sh -c 'echo error {id} {status} {exit}; exit 9'",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    let out = pools.run(&["get", &ok]);
+    assert_eq!((code(&out), stdout_of(&out).as_str()), (0, "hi\ndone 1 ok 0 echo hi\n"));
+    let out = pools.run(&["get", &bad]);
+    assert_eq!(code(&out), 3, "the task's own status, not its callback's");
+    assert_eq!(stdout_of(&out), "error 2 failed 3\n");
+    assert_eq!(
+        stderr_of(&out),
+        "ppool: the --on-error callback of task 2 failed: exit code 9\n"
+    );
+    let out = pools.run(&["wait"]);
+    assert_eq!(
+        code(&out),
+        2,
+        "the failed task and its failed callback: {}",
+        stderr_of(&out)
+    );
+    assert_eq!(
+        stderr_of(&out),
+        "ppool: 1 of 2 tasks failed:\n\
+         ppool:   task 2 (sh -c exit 3): failed, exit code 3\n\
+         ppool: the --on-error callback of task 2 failed: exit code 9\n"
+    );
+}

@@ -39,6 +39,8 @@ pub(crate) enum PoolCommand {
         jobs: Option<usize>,
         idle: Duration,
         fail_fast: bool,
+        on_done: Option<Vec<std::ffi::OsString>>,
+        on_error: Option<Vec<std::ffi::OsString>>,
     },
     Get {
         pool: String,
@@ -95,7 +97,11 @@ pub(crate) fn run(command: PoolCommand) -> Result<i32> {
             jobs,
             idle,
             fail_fast,
+            on_done,
+            on_error,
         } => {
+            let encode_all =
+                |words: Vec<std::ffi::OsString>| words.iter().map(|w| wire::encode(w.as_bytes())).collect();
             let cwd = std::env::current_dir().context("cannot read the current directory")?;
             let spec = TaskSpec {
                 words: words.iter().map(|w| wire::encode(w.as_bytes())).collect(),
@@ -105,6 +111,8 @@ pub(crate) fn run(command: PoolCommand) -> Result<i32> {
                 retries,
                 jobs,
                 fail_fast,
+                on_done: on_done.map(encode_all),
+                on_error: on_error.map(encode_all),
                 cwd: cwd.as_os_str().as_bytes().to_vec(),
             };
             submit(&pool, spec, jobs, idle)
@@ -341,7 +349,9 @@ fn wait(pool: &str, format: Format, tag: bool) -> Result<i32> {
     let total = results.len();
     let mut failed = Vec::new();
     let mut stopped_code = exit::FAILED;
-    for (ended, fetched) in results {
+    let mut callbacks = Vec::new();
+    for (mut ended, fetched) in results {
+        let callback_failed = ended.callback_failed.take();
         let mut outcome = ended.into_outcome()?;
         if !fetched {
             output.write(&mut outcome, true)?;
@@ -352,6 +362,7 @@ fn wait(pool: &str, format: Format, tag: bool) -> Result<i32> {
         if outcome.status.is_failure() {
             failed.push(crate::sink::describe(&outcome));
         }
+        callbacks.extend(callback_failed);
     }
     output.flush()?;
     if let Some(id) = stopped_at {
@@ -367,8 +378,12 @@ fn wait(pool: &str, format: Format, tag: bool) -> Result<i32> {
             output.note(&format!("ppool:   … and {} more", failed.len() - SUMMARY_NAMED))?;
         }
     }
+    for line in &callbacks {
+        output.note(&format!("ppool: {line}"))?;
+    }
+    // A failed callback is a failure too, never one that passes unseen.
     Ok(exit::code(Ending::Completed {
-        failed: failed.len() as u64,
+        failed: (failed.len() + callbacks.len()) as u64,
     }))
 }
 

@@ -293,13 +293,68 @@ fn run_task(cancel: &Cancel, id: u64, slot: usize, spec: &TaskSpec) -> Ended {
         }
     };
     let mut attempt = 1;
-    loop {
+    let outcome = loop {
         let mut outcome = executor.run(&record, slot, cancel);
         outcome.attempts = attempt;
         if !outcome.status.is_failure() || attempt > spec.retries || cancel.is_stopping() {
-            return Ended::from_outcome(outcome);
+            break outcome;
         }
         attempt += 1;
+    };
+    let callback = match outcome.status.is_failure() {
+        false => spec.on_done.as_ref().map(|words| ("--on-done", words)),
+        true => spec.on_error.as_ref().map(|words| ("--on-error", words)),
+    };
+    let code = outcome.own_exit_code();
+    let status = outcome.status.as_str();
+    let mut ended = Ended::from_outcome(outcome);
+    if let Some((option, words)) = callback {
+        let words: Vec<OsString> = words.iter().map(|w| OsString::from_vec(wire::decode(w))).collect();
+        run_callback(&mut ended, (option, &words), (status, code), slot, cancel);
+    }
+    ended
+}
+
+/// Runs a task's callback as the command executor runs a task: {id},
+/// {status} and {exit} are fields of its record, {} the task's command.
+/// Its output follows the task's; a failed callback is said in the task's
+/// stderr and in the summary, never retried.
+fn run_callback(
+    ended: &mut Ended,
+    (option, words): (&str, &[OsString]),
+    (status, code): (&str, i32),
+    slot: usize,
+    cancel: &Cancel,
+) {
+    let syntax = Syntax {
+        json: true,
+        replace: None,
+    };
+    let mut record = Record::text(ended.seq, ended.input.clone());
+    record.json = Some(serde_json::json!({"id": ended.seq, "status": status, "exit": code}));
+    let executor = CommandExecutor::new(words, None, &syntax, None, Duration::from_secs(2), false).map(|executor| {
+        if executor.template().has_placeholder() {
+            executor
+        } else {
+            executor.running_as_written(words)
+        }
+    });
+    let outcome = match executor {
+        Ok(executor) => executor.run(&record, slot, cancel),
+        Err(message) => Outcome::not_run(&record, slot, Status::InvalidInput, &message),
+    };
+    let mut callback = Ended::from_outcome(outcome);
+    ended.stdout.append(&mut callback.stdout);
+    ended.stderr.append(&mut callback.stderr);
+    if callback.status != Status::Ok.as_str() {
+        let how = match (callback.exit_code, callback.signal) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(signal)) => format!("killed by signal {signal}"),
+            _ => callback.status.clone(),
+        };
+        let line = format!("the {option} callback of task {} failed: {how}", ended.seq);
+        ended.stderr.extend_from_slice(format!("ppool: {line}\n").as_bytes());
+        ended.callback_failed = Some(line);
     }
 }
 

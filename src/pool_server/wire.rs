@@ -38,6 +38,9 @@ pub struct TaskSpec {
     pub retries: u32,
     /// `-j` given: the pool's size from now on.
     pub jobs: Option<usize>,
+    /// `--on-done` and `--on-error`: the callback's words, each base64-encoded.
+    pub on_done: Option<Vec<String>>,
+    pub on_error: Option<Vec<String>>,
     /// `--fail-fast`: the pool stops at the first failed task.
     pub fail_fast: bool,
     /// The directory `submit` ran in, which must be the pool's.
@@ -117,6 +120,9 @@ pub struct Ended {
     pub attempts: u32,
     pub slot: usize,
     pub duration_ms: u64,
+    /// The task's callback failed: how, for the summary.
+    #[serde(default)]
+    pub callback_failed: Option<String>,
 }
 
 impl Ended {
@@ -134,6 +140,7 @@ impl Ended {
             attempts: outcome.attempts,
             slot: outcome.slot,
             duration_ms: outcome.duration.as_millis() as u64,
+            callback_failed: None,
         }
     }
 
