@@ -1099,7 +1099,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__wait)
-            opts="-h --pool --tag --output --help"
+            opts="-h --pool --cancel --tag --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -60,6 +60,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand get" -s h -l help -d 'Print 
 complete -c ppool -n "__fish_ppool_using_subcommand wait" -l pool -d 'The pool: one server per name, for as long as it has work or a `wait` has not come' -r
 complete -c ppool -n "__fish_ppool_using_subcommand wait" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
+complete -c ppool -n "__fish_ppool_using_subcommand wait" -l cancel -d 'Cancel every task first (as `ppool cancel --all`), then report and end the pool'
 complete -c ppool -n "__fish_ppool_using_subcommand wait" -l tag -d 'Prefix each output line with the command and a TAB'
 complete -c ppool -n "__fish_ppool_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand status" -l pool -d 'The pool: one server per name, for as long as it has work or a `wait` has not come' -r

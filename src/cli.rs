@@ -512,6 +512,10 @@ pub struct WaitArgs {
     #[command(flatten)]
     pub pool: PoolName,
 
+    /// Cancel every task first (as `ppool cancel --all`), then report and end the pool
+    #[arg(long)]
+    pub cancel: bool,
+
     /// Prefix each output line with the command and a TAB
     #[arg(long)]
     pub tag: bool,

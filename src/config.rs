@@ -115,6 +115,7 @@ fn pool_command(command: Command) -> Result<crate::pool_server::PoolCommand> {
             tag: args.tag,
         },
         Command::Wait(args) => PoolCommand::Wait {
+            cancel: args.cancel,
             pool: args.pool.name,
             format: format(args.output),
             tag: args.tag,

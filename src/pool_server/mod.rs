@@ -53,6 +53,8 @@ pub(crate) enum PoolCommand {
         pool: String,
         format: Format,
         tag: bool,
+        /// `--cancel`: stop every task first.
+        cancel: bool,
     },
     Status {
         pool: String,
@@ -124,7 +126,17 @@ pub(crate) fn run(command: PoolCommand) -> Result<i32> {
             format,
             tag,
         } => get(&pool, id, timeout, format, tag),
-        PoolCommand::Wait { pool, format, tag } => wait(&pool, format, tag),
+        PoolCommand::Wait {
+            pool,
+            format,
+            tag,
+            cancel: stop,
+        } => {
+            if stop {
+                cancel(&pool, None)?;
+            }
+            wait(&pool, format, tag)
+        }
         PoolCommand::Status { pool } => status(&pool),
         PoolCommand::Pools => pools(),
         PoolCommand::Cancel { pool, id } => cancel(&pool, id),
@@ -182,6 +194,28 @@ fn journal_path(socket: &Path) -> PathBuf {
     socket.with_extension("tasks")
 }
 
+/// Beside the socket: what an idle pool left unfetched when it ended.
+fn note_path(socket: &Path) -> PathBuf {
+    socket.with_extension("ended")
+}
+
+/// `1 2 5`, or `1 to 7` for a run of ids.
+fn id_list(ids: &[u64]) -> String {
+    match ids {
+        [first, .., last] if last - first + 1 == ids.len() as u64 => format!("{first} to {last}"),
+        _ => ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// Says, once, what the last pool of this name left unfetched.
+fn tell_ended(pool: &str, socket: &Path) {
+    let path = note_path(socket);
+    if let Ok(note) = std::fs::read_to_string(&path) {
+        let _ = std::fs::remove_file(&path);
+        crate::say(&format!("ppool: warning: pool '{pool}' {note}"));
+    }
+}
+
 /// Connects to the running server of `pool`: an error when there is none,
 /// or when it was killed (then once, saying which tasks it had).
 fn connect(pool: &str) -> Result<UnixStream> {
@@ -190,6 +224,7 @@ fn connect(pool: &str) -> Result<UnixStream> {
         Ok(stream) => Ok(stream),
         Err(_) => {
             check_lost(pool, &socket)?;
+            tell_ended(pool, &socket);
             bail!("no pool named '{pool}' is running: `ppool submit --pool {pool} COMMAND…` starts one")
         }
     }
@@ -237,6 +272,7 @@ fn connect_or_start(pool: &str, jobs: Option<usize>, idle: Duration) -> Result<U
         return Ok(stream);
     }
     check_lost(pool, &socket)?;
+    tell_ended(pool, &socket);
     // A socket nobody answers on is a dead server's: never trusted.
     let _ = std::fs::remove_file(&socket);
     let exe = std::env::current_exe().context("cannot find ppool's own program to start the pool")?;

@@ -189,7 +189,13 @@ pub fn serve(socket: &Path, jobs: usize, idle: Duration) -> Result<i32> {
             let finished = state.ending && state.idle();
             let idle_out = state.idle() && state.last_active.is_some_and(|at| at.elapsed() >= idle);
             if finished || idle_out {
+                let unfetched: Vec<u64> = (1..=state.tasks.len() as u64)
+                    .filter(|&id| !state.tasks[id as usize - 1].fetched)
+                    .collect();
                 drop(state);
+                if !finished && !unfetched.is_empty() && pool.owns_socket() {
+                    leave_note(&pool, idle, &unfetched);
+                }
                 end(&pool);
                 return Ok(0);
             }
@@ -220,6 +226,32 @@ fn end(pool: &Pool) {
         let _ = std::fs::remove_file(&pool.socket);
         let _ = std::fs::remove_file(super::journal_path(&pool.socket));
     }
+}
+
+/// A pool that ends unwaited-for holds results nobody saw: the next
+/// command for its name says so, since this server has no terminal.
+fn leave_note(pool: &Pool, idle: Duration, unfetched: &[u64]) {
+    let failed = {
+        let state = lock(&pool.state);
+        unfetched
+            .iter()
+            .filter(|&&id| {
+                state.tasks[id as usize - 1]
+                    .ended
+                    .as_ref()
+                    .is_some_and(|ended| ended.status != Status::Ok.as_str())
+            })
+            .count()
+    };
+    let tasks = match unfetched {
+        [one] => format!("task {one}"),
+        _ => format!("tasks {}", super::id_list(unfetched)),
+    };
+    let note = format!(
+        "ended after {} idle without a `wait`; nobody fetched the results of {tasks} ({failed} failed)",
+        humantime::format_duration(idle),
+    );
+    let _ = std::fs::write(super::note_path(&pool.socket), note);
 }
 
 impl Pool {
