@@ -477,6 +477,8 @@ fn a_client_of_another_uid_is_refused() {
         .arg(&socket)
         .output()
         .unwrap();
+    // Closed again, so that the pool can be ended.
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(stdout_of(&out).contains("refused"), "{}", stdout_of(&out));
     assert!(!stdout_of(&out).contains("\"Status\""), "{}", stdout_of(&out));
