@@ -520,3 +520,70 @@ fn callbacks_run_with_placeholders_and_a_failed_one_is_reported() {
          ppool: the --on-error callback of task 2 failed: exit code 9\n"
     );
 }
+
+#[test]
+fn a_get_killed_while_waiting_leaves_the_result_for_wait() {
+    let pools = Pools::new();
+    let id = pools.submit(&["-s", "while [ ! -f go ]; do sleep 0.02; done; echo kept"]);
+    let mut get = pools.command().args(["get", &id]).spawn().expect("starting get");
+    // Waiting for the task, not for an answer it already had.
+    std::thread::sleep(Duration::from_millis(200));
+    get.kill().expect("killing get");
+    get.wait().expect("reaping get");
+    std::fs::write(pools.work().join("go"), "").unwrap();
+    let out = pools.run(&["wait"]);
+    assert_eq!(
+        (code(&out), stdout_of(&out).as_str()),
+        (0, "kept\n"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[test]
+fn j_given_to_a_running_pool_resizes_it_for_what_starts_next() {
+    let pools = Pools::new();
+    let blocked = "while [ ! -f go ]; do sleep 0.02; done";
+    pools.submit(&["-j1", "-s", blocked]);
+    pools.submit(&["-s", blocked]);
+    let running = |pools: &Pools| {
+        stdout_of(&pools.run(&["status"]))
+            .lines()
+            .filter(|line| line.contains("\trunning\t"))
+            .count()
+    };
+    let mut seen = 0;
+    for _ in 0..100 {
+        seen = running(&pools);
+        if seen == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(seen, 1, "-j1: one task at a time");
+    pools.submit(&["-j3", "true"]);
+    for _ in 0..400 {
+        seen = running(&pools);
+        if seen == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(seen, 2, "-j3: the queued task starts beside the first");
+    std::fs::write(pools.work().join("go"), "").unwrap();
+    let out = pools.run(&["wait"]);
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
+}
+
+#[test]
+fn output_over_the_capture_limit_is_kept_whole() {
+    let pools = Pools::new();
+    let id = pools.submit(&["-s", "head -c 3000000 /dev/zero | tr '\\0' a; echo; echo tail >&2"]);
+    let out = pools.run(&["get", &id]);
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
+    assert_eq!(out.stdout.len(), 3_000_001);
+    assert!(out.stdout[..3_000_000].iter().all(|&b| b == b'a'));
+    assert_eq!(stderr_of(&out), "tail\n");
+    let again = pools.run(&["get", &id]);
+    assert_eq!(again.stdout, out.stdout, "read back again, whole");
+}

@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 
 use super::wire::{self, Ended, Reply, Request, TaskSpec};
 use crate::cancel::{Cancel, StopReason};
+use crate::capture::Captured;
 use crate::exec::command::CommandExecutor;
 use crate::exec::Executor;
 use crate::input::Record;
@@ -26,7 +27,7 @@ use crate::template::Syntax;
 /// A task's place in the pool.
 struct Entry {
     spec: TaskSpec,
-    ended: Option<Ended>,
+    ended: Option<Kept>,
     fetched: bool,
     started: Option<Instant>,
     ran_for: Option<Duration>,
@@ -34,6 +35,38 @@ struct Entry {
     cancel: Option<Arc<Cancel>>,
     /// Stopped or never started because `--fail-fast` stopped the pool.
     stopped: bool,
+}
+
+/// A task's result as the pool keeps it: output over the capture limit
+/// stays in the engine's unlinked spill file, not in the server's memory,
+/// and goes when the server does.
+struct Kept {
+    /// Everything but the output.
+    ended: Ended,
+    stdout: Captured,
+    stderr: Captured,
+}
+
+impl Kept {
+    fn new(mut outcome: Outcome) -> Kept {
+        let stdout = std::mem::take(&mut outcome.stdout);
+        let stderr = std::mem::take(&mut outcome.stderr);
+        Kept {
+            ended: Ended::from_outcome(outcome),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// The result as it travels, its output read back.
+    fn read_back(&mut self) -> Ended {
+        let mut ended = self.ended.clone();
+        let unreadable =
+            |e: std::io::Error| format!("ppool: the task's output cannot be read back: {e}\n").into_bytes();
+        ended.stdout = self.stdout.read_all().unwrap_or_else(unreadable);
+        ended.stderr = self.stderr.read_all().unwrap_or_else(unreadable);
+        ended
+    }
 }
 
 impl Entry {
@@ -84,7 +117,7 @@ impl State {
         let entry = &mut self.tasks[index];
         let mut outcome = Outcome::without_run(index as u64 + 1, entry.command(), Status::Failed, message);
         outcome.signal = signal;
-        entry.ended = Some(Ended::from_outcome(outcome));
+        entry.ended = Some(Kept::new(outcome));
     }
 
     /// `--fail-fast`: task `id` failed; no other task starts, the running
@@ -239,7 +272,7 @@ fn leave_note(pool: &Pool, idle: Duration, unfetched: &[u64]) {
                 state.tasks[id as usize - 1]
                     .ended
                     .as_ref()
-                    .is_some_and(|ended| ended.status != Status::Ok.as_str())
+                    .is_some_and(|kept| kept.ended.status != Status::Ok.as_str())
             })
             .count()
     };
@@ -283,7 +316,7 @@ fn dispatch(pool: &Arc<Pool>) {
             let (spec, cancel) = spec;
             let ended = run_task(&cancel, index as u64 + 1, slot, &spec);
             let mut state = lock(&pool.state);
-            let failed = ended.status != Status::Ok.as_str();
+            let failed = ended.ended.status != Status::Ok.as_str();
             let entry = &mut state.tasks[index];
             entry.ended = Some(ended);
             entry.cancel = None;
@@ -300,7 +333,7 @@ fn dispatch(pool: &Arc<Pool>) {
 }
 
 /// One submitted task through the command executor, retried as `--retries` says.
-fn run_task(cancel: &Cancel, id: u64, slot: usize, spec: &TaskSpec) -> Ended {
+fn run_task(cancel: &Cancel, id: u64, slot: usize, spec: &TaskSpec) -> Kept {
     let words: Vec<OsString> = spec.words.iter().map(|w| OsString::from_vec(wire::decode(w))).collect();
     let shell = spec.shell.as_deref().map(|s| OsString::from_vec(wire::decode(s)));
     let line = words
@@ -321,7 +354,7 @@ fn run_task(cancel: &Cancel, id: u64, slot: usize, spec: &TaskSpec) -> Ended {
         Ok(executor) => executor.running_as_written(&words),
         Err(message) => {
             let outcome = Outcome::not_run(&record, slot, Status::InvalidInput, &message);
-            return Ended::from_outcome(outcome);
+            return Kept::new(outcome);
         }
     };
     let mut attempt = 1;
@@ -339,7 +372,7 @@ fn run_task(cancel: &Cancel, id: u64, slot: usize, spec: &TaskSpec) -> Ended {
     };
     let code = outcome.own_exit_code();
     let status = outcome.status.as_str();
-    let mut ended = Ended::from_outcome(outcome);
+    let mut ended = Kept::new(outcome);
     if let Some((option, words)) = callback {
         let words: Vec<OsString> = words.iter().map(|w| OsString::from_vec(wire::decode(w))).collect();
         run_callback(&mut ended, (option, &words), (status, code), slot, cancel);
@@ -352,7 +385,7 @@ fn run_task(cancel: &Cancel, id: u64, slot: usize, spec: &TaskSpec) -> Ended {
 /// Its output follows the task's; a failed callback is said in the task's
 /// stderr and in the summary, never retried.
 fn run_callback(
-    ended: &mut Ended,
+    kept: &mut Kept,
     (option, words): (&str, &[OsString]),
     (status, code): (&str, i32),
     slot: usize,
@@ -362,8 +395,9 @@ fn run_callback(
         json: true,
         replace: None,
     };
-    let mut record = Record::text(ended.seq, ended.input.clone());
-    record.json = Some(serde_json::json!({"id": ended.seq, "status": status, "exit": code}));
+    let seq = kept.ended.seq;
+    let mut record = Record::text(seq, kept.ended.input.clone());
+    record.json = Some(serde_json::json!({"id": seq, "status": status, "exit": code}));
     let executor = CommandExecutor::new(words, None, &syntax, None, Duration::from_secs(2), false).map(|executor| {
         if executor.template().has_placeholder() {
             executor
@@ -375,18 +409,20 @@ fn run_callback(
         Ok(executor) => executor.run(&record, slot, cancel),
         Err(message) => Outcome::not_run(&record, slot, Status::InvalidInput, &message),
     };
-    let mut callback = Ended::from_outcome(outcome);
-    ended.stdout.append(&mut callback.stdout);
-    ended.stderr.append(&mut callback.stderr);
+    let callback = Ended::from_outcome(outcome);
+    // A write error here is the spill file's, which the task's own output
+    // already met; the callback's output is then lost, its status is not.
+    let _ = kept.stdout.push(&callback.stdout);
+    let _ = kept.stderr.push(&callback.stderr);
     if callback.status != Status::Ok.as_str() {
         let how = match (callback.exit_code, callback.signal) {
             (Some(code), _) => format!("exit code {code}"),
             (None, Some(signal)) => format!("killed by signal {signal}"),
             _ => callback.status.clone(),
         };
-        let line = format!("the {option} callback of task {} failed: {how}", ended.seq);
-        ended.stderr.extend_from_slice(format!("ppool: {line}\n").as_bytes());
-        ended.callback_failed = Some(line);
+        let line = format!("the {option} callback of task {seq} failed: {how}");
+        kept.stderr.push_message(&format!("ppool: {line}"));
+        kept.ended.callback_failed = Some(line);
     }
 }
 
@@ -424,8 +460,9 @@ fn serve_client(pool: &Pool, stream: UnixStream) -> std::io::Result<()> {
                 }
                 state.tasks[index]
                     .ended
-                    .clone()
+                    .as_mut()
                     .expect("the loop above waits for the result")
+                    .read_back()
             };
             wire::send(&mut out, &Reply::Result(ended))?;
             // Fetched only once the client says it printed it: a client
@@ -448,10 +485,10 @@ fn serve_client(pool: &Pool, stream: UnixStream) -> std::io::Result<()> {
                 }
                 let tasks = state
                     .tasks
-                    .iter()
+                    .iter_mut()
                     // What `--fail-fast` stopped is not shown, as in `unordered`.
                     .filter(|entry| !entry.stopped)
-                    .filter_map(|entry| entry.ended.clone().map(|ended| (ended, entry.fetched)))
+                    .filter_map(|entry| entry.ended.as_mut().map(|kept| (kept.read_back(), entry.fetched)))
                     .collect();
                 Reply::Results {
                     tasks,
@@ -479,7 +516,7 @@ fn status(state: &State) -> Vec<wire::Row> {
         .enumerate()
         .map(|(index, entry)| {
             let state = match (&entry.ended, entry.started) {
-                (Some(ended), _) => ended.status.clone(),
+                (Some(kept), _) => kept.ended.status.clone(),
                 (None, Some(_)) => "running".into(),
                 (None, None) => "queued".into(),
             };
@@ -488,7 +525,7 @@ fn status(state: &State) -> Vec<wire::Row> {
                 id: index as u64 + 1,
                 state,
                 running_ms: running.map(|d| d.as_millis() as u64),
-                exit: entry.ended.as_ref().map(|ended| ended.clone_outcome_code()),
+                exit: entry.ended.as_ref().map(|kept| kept.ended.clone_outcome_code()),
                 command: entry.command(),
             }
         })
