@@ -433,9 +433,19 @@ fn a_killed_server_leaves_no_task_and_the_next_command_says_what_was_lost() {
         .into_iter()
         .find(|&pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "ppool"))
         .expect("the pool's server");
+    // A client waiting at that moment is told too.
+    let waiting = pools
+        .command()
+        .args(["get", "--pool", &pool, "1"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
     crate::util::send_signal(server, libc::SIGKILL);
+    let waited = waiting.wait_with_output().unwrap();
+    assert_eq!(code(&waited), 255);
     assert_eq!(wait_gone(&task, Duration::from_secs(30)), Vec::<u32>::new());
-    let out = pools.run(&["get", "--pool", &pool, "1"]);
+    let out = waited;
     assert_eq!(code(&out), 255);
     assert!(
         stderr_of(&out).contains(&format!("pool '{pool}' was lost")) && stderr_of(&out).contains("tasks 1 to 2"),

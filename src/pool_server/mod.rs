@@ -230,6 +230,19 @@ fn connect(pool: &str) -> Result<UnixStream> {
     }
 }
 
+/// A server that went away while a client waited was killed: say what
+/// it lost rather than only that the connection ended.
+fn lost_or(pool: &str, error: anyhow::Error) -> anyhow::Error {
+    let Ok(dir) = pool_dir() else {
+        return error;
+    };
+    let socket = socket_path(&dir, pool);
+    if UnixStream::connect(&socket).is_ok() {
+        return error;
+    }
+    check_lost(pool, &socket).err().unwrap_or(error)
+}
+
 /// A journal without a server is a pool whose server was killed: says so
 /// once, naming its tasks, and clears the way for a new pool.
 fn check_lost(pool: &str, socket: &Path) -> Result<()> {
@@ -358,7 +371,7 @@ fn get(pool: &str, id: u64, timeout: Option<Duration>, format: Format, tag: bool
             ));
             return Ok(exit::TIMEOUT);
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(lost_or(pool, e)),
     };
     let Reply::Result(ended) = reply else {
         bail!("the pool's server answered out of turn");
@@ -377,7 +390,7 @@ fn wait(pool: &str, format: Format, tag: bool) -> Result<i32> {
     let Reply::Results {
         tasks: results,
         stopped_at,
-    } = ask(&stream, &Request::Wait)?.0
+    } = ask(&stream, &Request::Wait).map_err(|e| lost_or(pool, e))?.0
     else {
         bail!("the pool's server answered out of turn");
     };
