@@ -508,3 +508,25 @@ fn cancel(pool: &str, id: Option<u64>) -> Result<i32> {
     }
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_names_are_plain_file_names() {
+        for good in ["default", "ci-build_2", "a.b"] {
+            assert!(check_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".hidden", "a/b", "..", "sp ace", &"x".repeat(65)] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_in_a_run_are_a_range() {
+        assert_eq!(id_list(&[1]), "1");
+        assert_eq!(id_list(&[3, 4, 5]), "3 to 5");
+        assert_eq!(id_list(&[1, 2, 5]), "1 2 5");
+    }
+}
