@@ -16,6 +16,7 @@ usage: benches/compare.sh [options]
   --quick             smaller sizes and fewer runs: a smoke test of the harness
   --only LIST         run only these workloads (comma or space separated):
                       true echo shell imap builtin-echo memory startup batch
+                      submit
   --tools LIST        run only these tools (comma or space separated):
                       ppool xargs parallel rust-parallel floor python
   --runs N            hyperfine runs per measurement (default 5, quick 3)
@@ -114,6 +115,7 @@ if [ "$quick" = 1 ]; then
     stream=1000000      # records through builtin echo and in the memory workload
     startup_runs=30
     batch_paths=20000   # paths through `stat` in the batch workload
+    submits=100         # `ppool submit true` / `sem true` calls in the submit workload
     : "${runs:=3}"
 else
     tasks=10000
@@ -121,13 +123,14 @@ else
     stream=10000000
     startup_runs=200
     batch_paths=20000
+    submits=1000
     : "${runs:=5}"
 fi
 big=1000000000          # bytes printed by the one big task (1 GB), quick too
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "bad --runs: $runs"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "bad --rounds: $rounds"
 
-all_workloads="true echo shell imap builtin-echo memory startup batch"
+all_workloads="true echo shell imap builtin-echo memory startup batch submit"
 wanted_workloads=$(tr ',' ' ' <<<"${only:-$all_workloads}")
 for w in $wanted_workloads; do
     [[ " $all_workloads " == *" $w "* ]] || die "unknown workload: $w (one of: $all_workloads)"
@@ -139,6 +142,8 @@ want_workload() { [[ " $wanted_workloads " == *" $1 "* ]]; }
 # Tools that are not installed are skipped here too.
 want_tool() {
     local family=${1%% *}
+    # `sem` is GNU parallel's.
+    case "$family" in sem|sem+wait) family=parallel ;; esac
     case "$family" in
         xargs|parallel|rust-parallel) have "$family" || return 1 ;;
     esac
@@ -444,6 +449,34 @@ if want_workload startup; then
     bench startup 1 parallel 1 "" "" "$PAR true ::: x"
     bench startup 1 rust-parallel 1 "" "" "rust-parallel true ::: x"
     bench startup 1 floor 1 "" "" "$FLOOR 1 1 true"
+    flush
+fi
+
+# submit: one `ppool submit true` into a running pool (hyperfine -N), beside
+# xargs' start-up and GNU parallel's `sem`; then SUBMITS submits and a
+# `wait`, beside as many `sem -j2` calls and `sem --wait`, and beside one
+# `ppool unordered -j2 true` over as many records. The pools live in a
+# socket directory of their own.
+if want_workload submit; then
+    export XDG_RUNTIME_DIR="$work/run"
+    mkdir -p -m 700 "$XDG_RUNTIME_DIR"
+    seq "$submits" >"$work/submits.in"
+    # A running pool for the single submits, ended after they are timed.
+    "$ppool_bin" submit --pool bench-one --idle 1h true >/dev/null || ppool_ok=0
+    hf_opts=(-N --runs "$startup_runs")
+    bench submit 1 "ppool submit" 1 "" "" "$PP submit --pool bench-one true"
+    bench submit 1 xargs 1 "" "" "xargs true"
+    hf_opts=(--runs "$startup_runs")
+    bench submit 1 sem 1 "" "" "$PAR --semaphore --id ppool-bench-one -j2 true"
+    flush
+    "$ppool_bin" wait --pool bench-one >/dev/null 2>&1 || true
+    $PAR --semaphore --id ppool-bench-one --wait >/dev/null 2>&1 || true
+    hf_opts=(--runs "$runs")
+    bench submit 2 "ppool submit+wait" "$submits" "" "" \
+        "for i in \$(seq $submits); do $PP submit --pool bench-many -j2 true >/dev/null; done; $PP wait --pool bench-many"
+    bench submit 2 "sem+wait" "$submits" "" "" \
+        "for i in \$(seq $submits); do $PAR --semaphore --id ppool-bench-many -j2 true; done; $PAR --semaphore --id ppool-bench-many --wait"
+    bench submit 2 "ppool unordered" "$submits" "" "" "$PP unordered -j2 true <$(q "$work/submits.in")"
     flush
 fi
 

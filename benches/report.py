@@ -19,7 +19,7 @@ BUILTIN_RATE = 5_000_000
 STREAM_MB = 50
 BIG_TASK_MB = 100
 
-WORKLOAD_ORDER = ["true", "echo", "shell", "imap", "builtin-echo", "memory", "startup"]
+WORKLOAD_ORDER = ["true", "echo", "shell", "imap", "builtin-echo", "memory", "startup", "submit"]
 
 
 def read_tsv(path):
@@ -96,7 +96,7 @@ def table(res):
             continue
         if w == "builtin-echo":
             per = f"{r['units'] / v / 1e6:.2f} M rec/s"
-        elif w == "startup":
+        elif w == "startup" or (w == "submit" and j == 1):
             per = "—"
         else:
             per = f"{v / r['units'] * 1e6:.0f} µs"
@@ -167,6 +167,8 @@ def targets(res, max_jobs):
     )
 
     yield compare("startup", 1, "ppool", "xargs", 1.0, "start-up ≤ xargs")
+    yield compare("submit", 1, "ppool submit", "xargs", 1.3, "one submit ≤ 1.3x xargs' start-up")
+    yield compare("submit", 1, "ppool submit", "sem", 0.05, "one submit ≥ 20x faster than sem")
 
 
 def main():

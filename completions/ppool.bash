@@ -22,8 +22,14 @@ _ppool() {
             ppool,builtins)
                 cmd="ppool__subcmd__builtins"
                 ;;
+            ppool,cancel)
+                cmd="ppool__subcmd__cancel"
+                ;;
             ppool,completions)
                 cmd="ppool__subcmd__completions"
+                ;;
+            ppool,get)
+                cmd="ppool__subcmd__get"
                 ;;
             ppool,help)
                 cmd="ppool__subcmd__help"
@@ -37,8 +43,20 @@ _ppool() {
             ppool,map)
                 cmd="ppool__subcmd__map"
                 ;;
+            ppool,pools)
+                cmd="ppool__subcmd__pools"
+                ;;
+            ppool,status)
+                cmd="ppool__subcmd__status"
+                ;;
+            ppool,submit)
+                cmd="ppool__subcmd__submit"
+                ;;
             ppool,unordered)
                 cmd="ppool__subcmd__unordered"
+                ;;
+            ppool,wait)
+                cmd="ppool__subcmd__wait"
                 ;;
             ppool__subcmd__help,apply)
                 cmd="ppool__subcmd__help__subcmd__apply"
@@ -46,8 +64,14 @@ _ppool() {
             ppool__subcmd__help,builtins)
                 cmd="ppool__subcmd__help__subcmd__builtins"
                 ;;
+            ppool__subcmd__help,cancel)
+                cmd="ppool__subcmd__help__subcmd__cancel"
+                ;;
             ppool__subcmd__help,completions)
                 cmd="ppool__subcmd__help__subcmd__completions"
+                ;;
+            ppool__subcmd__help,get)
+                cmd="ppool__subcmd__help__subcmd__get"
                 ;;
             ppool__subcmd__help,help)
                 cmd="ppool__subcmd__help__subcmd__help"
@@ -61,8 +85,20 @@ _ppool() {
             ppool__subcmd__help,map)
                 cmd="ppool__subcmd__help__subcmd__map"
                 ;;
+            ppool__subcmd__help,pools)
+                cmd="ppool__subcmd__help__subcmd__pools"
+                ;;
+            ppool__subcmd__help,status)
+                cmd="ppool__subcmd__help__subcmd__status"
+                ;;
+            ppool__subcmd__help,submit)
+                cmd="ppool__subcmd__help__subcmd__submit"
+                ;;
             ppool__subcmd__help,unordered)
                 cmd="ppool__subcmd__help__subcmd__unordered"
+                ;;
+            ppool__subcmd__help,wait)
+                cmd="ppool__subcmd__help__subcmd__wait"
                 ;;
             *)
                 ;;
@@ -71,7 +107,7 @@ _ppool() {
 
     case "${cmd}" in
         ppool)
-            opts="-h -V --help --version builtins completions man apply map imap unordered help"
+            opts="-h -V --help --version submit get wait status pools cancel builtins completions man apply map imap unordered help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,6 +284,24 @@ _ppool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ppool__subcmd__cancel)
+            opts="-h --pool --all --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ppool__subcmd__completions)
             opts="-h --help bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -262,8 +316,34 @@ _ppool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ppool__subcmd__get)
+            opts="-h --pool --timeout --tag --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ppool__subcmd__help)
-            opts="builtins completions man apply map imap unordered help"
+            opts="submit get wait status pools cancel builtins completions man apply map imap unordered help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -304,7 +384,35 @@ _ppool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ppool__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ppool__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__help__subcmd__get)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -374,7 +482,63 @@ _ppool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ppool__subcmd__help__subcmd__pools)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__help__subcmd__submit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ppool__subcmd__help__subcmd__unordered)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__help__subcmd__wait)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -702,6 +866,88 @@ _ppool() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ppool__subcmd__pools)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__status)
+            opts="-h --pool --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__submit)
+            opts="-j -s -h --pool --jobs --shell --retries --timeout --grace --on-done --on-error --fail-fast --idle --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-done)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ppool__subcmd__unordered)
             opts="-j -0 -a -N -n -L -X -m -s -b -r -I -t -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --results --resume --resume-failed --dry-run --replace --tagstring --verbose --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -843,6 +1089,28 @@ _ppool() {
                     ;;
                 --ssh-file)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppool__subcmd__wait)
+            opts="-h --pool --cancel --tag --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

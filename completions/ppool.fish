@@ -26,6 +26,12 @@ end
 
 complete -c ppool -n "__fish_ppool_needs_command" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_needs_command" -s V -l version -d 'Print version'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "submit" -d 'Hand one task to a named pool that lives between commands; print its id [Pool.apply_async]'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "get" -d 'Wait for one submitted task, print its output whole, exit with its status [AsyncResult.get]'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "wait" -d 'Wait for every submitted task, print the results no `get` printed and every failure, then end the pool'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "status" -d 'List a pool\'s tasks: id, state, running time, exit status, command'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "pools" -d 'List the running pools, with how many tasks each has'
+complete -c ppool -n "__fish_ppool_needs_command" -f -a "cancel" -d 'Stop a submitted task, or every task of the pool: SIGTERM, SIGKILL after the task\'s --grace'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "builtins" -d 'List the registered builtins with a line of help each'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "man" -d 'Print the man page (roff)'
@@ -34,6 +40,35 @@ complete -c ppool -n "__fish_ppool_needs_command" -f -a "map" -d 'Run every task
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
 complete -c ppool -n "__fish_ppool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -l pool -d 'The pool: one server per name, for as long as it has work or a `wait` has not come' -r
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -s j -l jobs -d 'Run N tasks of the pool at once; given to a running pool, its size for the tasks that start next [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -l retries -d 'Run the task again up to N more times when it fails' -r
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -l timeout -d 'Stop the task after DUR; it fails with status timeout (124)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -l grace -d 'Time between SIGTERM and SIGKILL when stopping the task' -r
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -l on-done -d 'When the task succeeds, run CMD (split as a shell would, run without one); {id}, {status} and {exit} stand for the task\'s, {} for its command' -r
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -l on-error -d 'When the task fails (after its retries), run CMD, with the placeholders of --on-done' -r
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -l idle -d 'A pool started by this submit ends after DUR with no task and no client' -r
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh)'
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -l fail-fast -d 'On the first failed task the pool starts no more and stops the running ones; `wait` exits with its code'
+complete -c ppool -n "__fish_ppool_using_subcommand submit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppool -n "__fish_ppool_using_subcommand get" -l pool -d 'The pool: one server per name, for as long as it has work or a `wait` has not come' -r
+complete -c ppool -n "__fish_ppool_using_subcommand get" -l timeout -d 'Give up waiting after DUR: exit 124, the task goes on and can be fetched later' -r
+complete -c ppool -n "__fish_ppool_using_subcommand get" -l output -d 'text: the task\'s output, whole; json: one object' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
+json\t'One JSON object per task on stdout'"
+complete -c ppool -n "__fish_ppool_using_subcommand get" -l tag -d 'Prefix each output line with the command and a TAB'
+complete -c ppool -n "__fish_ppool_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppool -n "__fish_ppool_using_subcommand wait" -l pool -d 'The pool: one server per name, for as long as it has work or a `wait` has not come' -r
+complete -c ppool -n "__fish_ppool_using_subcommand wait" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
+json\t'One JSON object per task on stdout'"
+complete -c ppool -n "__fish_ppool_using_subcommand wait" -l cancel -d 'Cancel every task first (as `ppool cancel --all`), then report and end the pool'
+complete -c ppool -n "__fish_ppool_using_subcommand wait" -l tag -d 'Prefix each output line with the command and a TAB'
+complete -c ppool -n "__fish_ppool_using_subcommand wait" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppool -n "__fish_ppool_using_subcommand status" -l pool -d 'The pool: one server per name, for as long as it has work or a `wait` has not come' -r
+complete -c ppool -n "__fish_ppool_using_subcommand status" -s h -l help -d 'Print help'
+complete -c ppool -n "__fish_ppool_using_subcommand pools" -s h -l help -d 'Print help'
+complete -c ppool -n "__fish_ppool_using_subcommand cancel" -l pool -d 'The pool: one server per name, for as long as it has work or a `wait` has not come' -r
+complete -c ppool -n "__fish_ppool_using_subcommand cancel" -l all -d 'Every task of the pool: the queued ones never start'
+complete -c ppool -n "__fish_ppool_using_subcommand cancel" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_using_subcommand builtins" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_using_subcommand man" -s h -l help -d 'Print help'
@@ -237,11 +272,17 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume-failed 
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "builtins" -d 'List the registered builtins with a line of help each'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "man" -d 'Print the man page (roff)'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
-complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "submit" -d 'Hand one task to a named pool that lives between commands; print its id [Pool.apply_async]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "get" -d 'Wait for one submitted task, print its output whole, exit with its status [AsyncResult.get]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "wait" -d 'Wait for every submitted task, print the results no `get` printed and every failure, then end the pool'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "status" -d 'List a pool\'s tasks: id, state, running time, exit status, command'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "pools" -d 'List the running pools, with how many tasks each has'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "cancel" -d 'Stop a submitted task, or every task of the pool: SIGTERM, SIGKILL after the task\'s --grace'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "builtins" -d 'List the registered builtins with a line of help each'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "man" -d 'Print the man page (roff)'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "apply" -d 'Run exactly one task with stdin, stdout and stderr passed through [Pool.apply]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "map" -d 'Run every task, then print all results in input order [Pool.map]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "imap" -d 'Print each result as soon as it and every task before it have ended [Pool.imap]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "unordered" -d 'Print each result as soon as its task ends [Pool.imap_unordered]'
+complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -135,6 +135,28 @@ pub enum Command {
         after_help = "Examples:\n  cat urls.txt | ppool unordered -j16 curl -sO {}\n  ppool unordered --line-buffer -s 'ping -c3 {}' ::: host1 host2"
     )]
     Unordered(RunArgs),
+    /// Hand one task to a named pool that lives between commands; print its id [Pool.apply_async]
+    ///
+    /// Starts the pool's server when none runs, hands it the task and prints
+    /// the task's id at once, without waiting for it. The task runs in the
+    /// directory and environment of the `submit` that started the pool.
+    #[command(
+        after_help = "Examples:\n  id=$(ppool submit make -C lib)\n  for d in */; do [ -f $d/Makefile ] && ppool submit make -C $d; done; ppool wait"
+    )]
+    Submit(SubmitArgs),
+    /// Wait for one submitted task, print its output whole, exit with its status [AsyncResult.get]
+    Get(GetArgs),
+    /// Wait for every submitted task, print the results no `get` printed and every failure, then end the pool
+    ///
+    /// Exits as the other modes do: the number of failed tasks (101 past 100),
+    /// counting those already printed by `get`.
+    Wait(WaitArgs),
+    /// List a pool's tasks: id, state, running time, exit status, command
+    Status(PoolName),
+    /// List the running pools, with how many tasks each has
+    Pools,
+    /// Stop a submitted task, or every task of the pool: SIGTERM, SIGKILL after the task's --grace
+    Cancel(CancelArgs),
     /// List the registered builtins with a line of help each
     Builtins,
     /// Print a shell completion script (bash, zsh or fish)
@@ -144,6 +166,18 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+    /// The server of a named pool, started by `submit` (internal)
+    #[command(name = "__pool", hide = true)]
+    PoolServer {
+        /// The pool's name
+        name: String,
+        /// Tasks at once
+        #[arg(long)]
+        jobs: usize,
+        /// End after this long with no task and no client
+        #[arg(long, value_parser = crate::duration::parse)]
+        idle: Duration,
+    },
     /// A persistent builtin worker: reads framed records on stdin (internal)
     #[command(name = "__worker", hide = true)]
     Worker {
@@ -381,6 +415,114 @@ pub struct RunArgs {
     /// The command and its arguments, then optional `::: INPUT...` and `:::: FILE...` sources
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<OsString>,
+}
+
+/// `--pool NAME`, shared by submit, get and wait.
+#[derive(Debug, Args)]
+pub struct PoolName {
+    /// The pool: one server per name, for as long as it has work or a `wait` has not come
+    #[arg(long = "pool", value_name = "NAME", default_value = "default")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub pool: PoolName,
+
+    /// Run N tasks of the pool at once; given to a running pool, its size for the tasks that start next [default: number of CPUs]
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh)
+    #[arg(short, long)]
+    pub shell: bool,
+
+    /// Run the task again up to N more times when it fails
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+
+    /// Stop the task after DUR; it fails with status timeout (124)
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse)]
+    pub timeout: Option<Duration>,
+
+    /// Time between SIGTERM and SIGKILL when stopping the task
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, default_value = "2s")]
+    pub grace: Duration,
+
+    /// When the task succeeds, run CMD (split as a shell would, run without one); {id}, {status} and {exit} stand for the task's, {} for its command
+    #[arg(long, value_name = "CMD")]
+    pub on_done: Option<String>,
+
+    /// When the task fails (after its retries), run CMD, with the placeholders of --on-done
+    #[arg(long, value_name = "CMD")]
+    pub on_error: Option<String>,
+
+    /// On the first failed task the pool starts no more and stops the running ones; `wait` exits with its code
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// A pool started by this submit ends after DUR with no task and no client
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, default_value = "10m")]
+    pub idle: Duration,
+
+    /// The command and its arguments, run as written
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, required = true)]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    pub pool: PoolName,
+
+    /// Give up waiting after DUR: exit 124, the task goes on and can be fetched later
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse)]
+    pub timeout: Option<Duration>,
+
+    /// Prefix each output line with the command and a TAB
+    #[arg(long)]
+    pub tag: bool,
+
+    /// text: the task's output, whole; json: one object
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub output: OutputFormat,
+
+    /// The task id `ppool submit` printed
+    #[arg(value_name = "ID")]
+    pub id: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    #[command(flatten)]
+    pub pool: PoolName,
+
+    /// Every task of the pool: the queued ones never start
+    #[arg(long, conflicts_with = "id")]
+    pub all: bool,
+
+    /// The task id `ppool submit` printed
+    #[arg(value_name = "ID", required_unless_present = "all")]
+    pub id: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[command(flatten)]
+    pub pool: PoolName,
+
+    /// Cancel every task first (as `ppool cancel --all`), then report and end the pool
+    #[arg(long)]
+    pub cancel: bool,
+
+    /// Prefix each output line with the command and a TAB
+    #[arg(long)]
+    pub tag: bool,
+
+    /// text: each task's output, whole; json: one object per task
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub output: OutputFormat,
 }
 
 #[cfg(test)]

@@ -38,6 +38,8 @@ pub(crate) enum Action {
     Man,
     /// `__worker NAME`: serve that builtin.
     Worker(String),
+    /// `submit`, `get`, `wait` and the pool server.
+    Pool(crate::pool_server::PoolCommand),
 }
 
 impl Action {
@@ -51,9 +53,92 @@ impl Action {
             Command::Completions { shell } => return Ok(Action::Completions(shell)),
             Command::Man => return Ok(Action::Man),
             Command::Worker { name } => return Ok(Action::Worker(name)),
+            Command::Submit(args) => return pool_command(Command::Submit(args)).map(Action::Pool),
+            Command::Get(args) => return pool_command(Command::Get(args)).map(Action::Pool),
+            Command::Wait(args) => return pool_command(Command::Wait(args)).map(Action::Pool),
+            Command::Status(args) => return pool_command(Command::Status(args)).map(Action::Pool),
+            Command::Pools => return pool_command(Command::Pools).map(Action::Pool),
+            Command::Cancel(args) => return pool_command(Command::Cancel(args)).map(Action::Pool),
+            Command::PoolServer { name, jobs, idle } => {
+                return pool_command(Command::PoolServer { name, jobs, idle }).map(Action::Pool)
+            }
         };
         Config::new(mode, args).map(|config| Action::Run(Box::new(config)))
     }
+}
+
+/// The pool commands, checked: a usable pool name, a command to submit.
+fn pool_command(command: Command) -> Result<crate::pool_server::PoolCommand> {
+    use crate::pool_server::{check_name, PoolCommand};
+    let format = |f: crate::cli::OutputFormat| match f {
+        crate::cli::OutputFormat::Text => crate::output::Format::Text,
+        crate::cli::OutputFormat::Json => crate::output::Format::Json,
+    };
+    let checked = match command {
+        Command::Submit(args) => {
+            if args.jobs == Some(0) {
+                bail!("-j 0 runs nothing: give the pool at least one slot");
+            }
+            let shell = args.shell.then(|| {
+                std::env::var_os("PPOOL_SHELL")
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "/bin/sh".into())
+            });
+            let split = |option: &str, text: Option<String>| -> Result<Option<Vec<OsString>>> {
+                let Some(text) = text else { return Ok(None) };
+                match shlex::split(&text) {
+                    Some(words) if !words.is_empty() => Ok(Some(words.into_iter().map(OsString::from).collect())),
+                    _ => {
+                        bail!("{option} '{text}' is not a command: give a program and its arguments, quoted as for sh")
+                    }
+                }
+            };
+            PoolCommand::Submit {
+                on_done: split("--on-done", args.on_done)?,
+                on_error: split("--on-error", args.on_error)?,
+                pool: args.pool.name,
+                words: args.command,
+                shell,
+                timeout: args.timeout,
+                grace: args.grace,
+                retries: args.retries,
+                jobs: args.jobs,
+                idle: args.idle,
+                fail_fast: args.fail_fast,
+            }
+        }
+        Command::Get(args) => PoolCommand::Get {
+            pool: args.pool.name,
+            id: args.id,
+            timeout: args.timeout,
+            format: format(args.output),
+            tag: args.tag,
+        },
+        Command::Wait(args) => PoolCommand::Wait {
+            cancel: args.cancel,
+            pool: args.pool.name,
+            format: format(args.output),
+            tag: args.tag,
+        },
+        Command::PoolServer { name, jobs, idle } => PoolCommand::Serve { pool: name, jobs, idle },
+        Command::Status(args) => PoolCommand::Status { pool: args.name },
+        Command::Pools => PoolCommand::Pools,
+        Command::Cancel(args) => PoolCommand::Cancel {
+            pool: args.pool.name,
+            id: if args.all { None } else { args.id },
+        },
+        _ => bail!("not a pool command"),
+    };
+    match &checked {
+        PoolCommand::Submit { pool, .. }
+        | PoolCommand::Get { pool, .. }
+        | PoolCommand::Wait { pool, .. }
+        | PoolCommand::Status { pool }
+        | PoolCommand::Cancel { pool, .. }
+        | PoolCommand::Serve { pool, .. } => check_name(pool)?,
+        PoolCommand::Pools => {}
+    }
+    Ok(checked)
 }
 
 /// Where records come from.

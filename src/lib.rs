@@ -15,6 +15,7 @@ mod joblog;
 mod man;
 mod observer;
 mod output;
+mod pool_server;
 mod progress;
 mod results;
 mod scheduler;
@@ -81,6 +82,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Action::Worker(name) => builtins::serve::main(&name),
+        Action::Pool(command) => pool_server::run(command),
     }
 }
 

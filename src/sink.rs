@@ -256,7 +256,7 @@ fn last_shown(stop: Option<StopReason>) -> u64 {
 }
 
 /// `task 3 (input): failed, exit code 2, 2 attempts`
-fn describe(outcome: &Outcome) -> String {
+pub(crate) fn describe(outcome: &Outcome) -> String {
     let input = String::from_utf8_lossy(&outcome.input);
     let input: String = if input.chars().count() > 60 {
         input.chars().take(60).chain(['…']).collect()

@@ -75,3 +75,52 @@ pub(crate) fn max_arg_len() -> Option<usize> {
 pub(crate) const MAP_NORESERVE: libc::c_int = libc::MAP_NORESERVE;
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 pub(crate) const MAP_NORESERVE: libc::c_int = 0;
+
+/// The effective uid of the process at the other end of a connected Unix
+/// socket, as the kernel recorded it.
+pub(crate) fn peer_uid(socket: &impl std::os::fd::AsRawFd) -> io::Result<u32> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `cred`, which is that large.
+        let rc = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&mut cred as *mut libc::ucred).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(cred.uid)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let (mut uid, mut gid) = (0, 0);
+        // SAFETY: getpeereid writes one uid and one gid into the two places given.
+        if unsafe { libc::getpeereid(socket.as_raw_fd(), &mut uid, &mut gid) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(uid)
+    }
+}
+
+/// Starts a new session with this process as its leader: no controlling
+/// terminal, so a pool server outlives the shell that started it.
+pub(crate) fn detach(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe and touches no memory of the
+    // parent; it runs in the child between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

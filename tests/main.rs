@@ -22,6 +22,7 @@ mod reliability;
 mod replace;
 mod sources;
 mod ssh;
+mod submit;
 mod tasks;
 mod util;
 mod worker_joblog;
