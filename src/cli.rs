@@ -82,6 +82,10 @@ pub fn command() -> clap::Command {
         .mut_subcommand("unordered", streaming("unordered"))
 }
 
+/// `ppool --version`: which build a bug report is about. `-V` and the man
+/// page keep the bare version, the same whatever the target.
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("PPOOL_TARGET"), ")");
+
 /// A parallel runner with the semantics of Python's multiprocessing.Pool.
 ///
 /// ppool reads records (lines of stdin, NUL-separated items, `:::` arguments
@@ -91,6 +95,7 @@ pub fn command() -> clap::Command {
 #[command(
     name = "ppool",
     version,
+    long_version = LONG_VERSION,
     before_long_help = MODES,
     after_help = EXAMPLES,
     after_long_help = examples_and_exit_status(),

@@ -65,7 +65,8 @@ Print each command, shell\-quoted, and run nothing.
 
 /// Writes the roff man page `ppool.1`.
 pub fn render(out: &mut dyn Write) -> io::Result<()> {
-    let cmd = crate::cli::command();
+    // The checked-in page must not depend on the target that generated it.
+    let cmd = crate::cli::command().long_version(None);
     let man = Man::new(cmd.clone());
     man.render_title(out)?;
     man.render_name_section(out)?;
