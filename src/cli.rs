@@ -378,7 +378,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", help_heading = "Remote")]
     pub ssh_file: Option<PathBuf>,
 
-    /// The command and its arguments, then optional `::: INPUT...` and `:::: FILE...` sources
+    /// The command and its arguments, then optional `::: INPUT...` and `:::: FILE...` sources; with no command, each record is a command line run by the shell ($PPOOL_SHELL, default /bin/sh), as `parallel < jobs.txt` does
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }

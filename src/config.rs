@@ -212,10 +212,12 @@ impl Config {
                 Runner::Worker(cmd.clone())
             }
             (None, None) => {
-                if words.is_empty() {
+                if words.is_empty() && mode == Mode::Apply {
                     bail!("no command given: give a COMMAND, --builtin NAME or --worker CMD (see ppool --help)");
                 }
-                let shell = args.shell.then(|| {
+                // No command words: each record is a command line of its
+                // own, run by the shell, as `parallel < jobs.txt` does.
+                let shell = (args.shell || words.is_empty()).then(|| {
                     std::env::var_os("PPOOL_SHELL")
                         .filter(|s| !s.is_empty())
                         .unwrap_or_else(|| "/bin/sh".into())
@@ -410,9 +412,12 @@ fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
     if mode == Mode::Apply {
         bail!("apply runs one task: -n, -L, -X and -m are for map, imap and unordered");
     }
-    let Runner::Command { shell, .. } = runner else {
+    let Runner::Command { shell, words } = runner else {
         bail!("-n, -L, -X and -m put several records on one command line: they work with a COMMAND, not --builtin or --worker");
     };
+    if words.is_empty() {
+        bail!("-n, -L, -X and -m put several records on one command line: give a COMMAND for them (with no command, each record is a command line of its own)");
+    }
     let environment: usize = std::env::vars_os().map(|(k, v)| k.len() + v.len() + 2).sum();
     let mut most = crate::sys::arg_max().saturating_sub(environment + XARGS_HEADROOM);
     if shell.is_some() {

@@ -36,6 +36,8 @@ pub struct CommandExecutor {
     line_sinks: Option<(Arc<LineSink>, Arc<LineSink>)>,
     /// `--tag` or `--tagstring`, for lines passed on as they arrive.
     tag: Option<Arc<Tag>>,
+    /// No command words: each record is a shell command line, run as it is.
+    records_are_commands: bool,
 }
 
 impl CommandExecutor {
@@ -66,6 +68,7 @@ impl CommandExecutor {
             as_written: None,
             line_sinks: None,
             tag: None,
+            records_are_commands: words.is_empty(),
         })
     }
 
@@ -102,6 +105,9 @@ impl CommandExecutor {
                 None => quote_argv(words),
             });
         }
+        if self.records_are_commands {
+            return Ok(OsStr::from_bytes(&record.whole).to_owned());
+        }
         match &self.shell {
             Some(_) => self.template.render_shell(record, slot).map_err(|e| e.0),
             None => self
@@ -129,7 +135,10 @@ impl CommandExecutor {
             };
         }
         if let Some(shell) = &self.shell {
-            let line = self.template.render_shell(record, slot).map_err(invalid)?;
+            let line = match self.records_are_commands {
+                true => OsStr::from_bytes(&record.whole).to_owned(),
+                false => self.template.render_shell(record, slot).map_err(invalid)?,
+            };
             let shell = shell.clone().map_err(|m| (Status::Failed, 127, m))?;
             return Ok((shell, vec!["-c".into(), line]));
         }
