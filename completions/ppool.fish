@@ -82,6 +82,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume -d 'With --
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
@@ -135,6 +136,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume -d 'With --jo
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
@@ -185,6 +187,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume -d 'With --j
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
@@ -236,6 +239,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume -d 'Wit
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "builtins" -d 'List the registered builtins with a line of help each'
 complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "completions" -d 'Print a shell completion script (bash, zsh or fish)'

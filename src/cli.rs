@@ -370,6 +370,10 @@ pub struct RunArgs {
     #[arg(short = 't', long, help_heading = "Replace strings")]
     pub verbose: bool,
 
+    /// GNU parallel's further replacement strings: {+/} {+.} {+..} {..} {/..} {0%}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}
+    #[arg(long, help_heading = "Replace strings")]
+    pub plus: bool,
+
     /// Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; ':' is this machine; the ssh command is $PPOOL_SSH, default ssh)
     #[arg(short = 'S', long = "ssh", value_name = "HOSTS", help_heading = "Remote")]
     pub ssh: Vec<String>,

@@ -114,6 +114,8 @@ pub(crate) struct Config {
     pub(crate) batch: Option<Batch>,
     /// `-I STR` / `--replace`: STR names the whole record instead of `{}`.
     pub(crate) replace: Option<Vec<u8>>,
+    /// `--plus`: GNU parallel's further replacement strings.
+    pub(crate) plus: bool,
     /// `--tagstring STR`: the tag's template (then `tag` is set too).
     pub(crate) tag_string: Option<OsString>,
     /// `-X`: a batch repeats the text around `{}` in the tag too.
@@ -155,6 +157,8 @@ impl Config {
         crate::template::Syntax {
             json: self.format.json,
             replace: self.replace.clone(),
+            plus: self.plus,
+            jobs: self.jobs,
         }
     }
 
@@ -323,6 +327,7 @@ impl Config {
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
             batch,
             replace,
+            plus: args.plus,
             tag_string: args.tagstring,
             tag_repeats: args.xargs,
             verbose: args.verbose,

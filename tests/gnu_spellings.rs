@@ -96,3 +96,179 @@ fn with_no_command_apply_and_batches_still_ask_for_a_command() {
     assert_eq!(output.status.code(), Some(255));
     assert!(stderr_of(&output).contains("give a COMMAND"), "{}", stderr_of(&output));
 }
+
+#[test]
+fn plus_path_strings_match_gnu_parallel() {
+    let args = [
+        "--plus",
+        "echo",
+        "{+/}",
+        "{+.}",
+        "{+..}",
+        "{+...}",
+        "{..}",
+        "{...}",
+        "{/..}",
+        "{/...}",
+        "{.}",
+        ":::",
+        "dir/a.b.c.d",
+        "x.y/z",
+        ".h/a.b",
+        "a.b.c",
+        "/r",
+        "a",
+        "my dir/file.tar.gz",
+    ];
+    same_as_gnu(
+        &args,
+        "",
+        "dir d c.d b.c.d dir/a.b dir/a a.b a dir/a.b.c\n\
+         x.y y/z   x.y/z x.y/z z z x.y/z\n\
+         .h b   .h/a.b .h/a.b a.b a.b .h/a\n \
+         c b.c  a a.b.c a a.b.c a.b\n    \
+         /r /r r r /r\n    \
+         a a a a a\n\
+         my dir gz tar.gz  my dir/file my dir/file.tar.gz file file.tar.gz my dir/file.tar\n",
+    );
+}
+
+#[test]
+fn plus_bash_like_strings_match_gnu_parallel() {
+    same_as_gnu(
+        &[
+            "--plus",
+            "echo",
+            "{:1:1}",
+            "{:3}",
+            "{#a*}",
+            "{##a*}",
+            "{%c*}",
+            "{/b/X}",
+            "{//[a-c]/X}",
+            "{/#a/Y}",
+            "{/%c/Z}",
+            "{^a}",
+            "{^^[ab]}",
+            ":::",
+            "abcabc",
+        ],
+        "",
+        "b abc abcabc bcabc abcabc aXcabc XXXXXX Ybcabc abcabZ Abcabc ABcABc\n",
+    );
+    // GNU parallel's own examples of the shortest and longest match.
+    same_as_gnu(
+        &[
+            "--plus",
+            "echo",
+            "{%%.z.*z}",
+            "{%.z.*z}",
+            "{#z.*z.}",
+            "{##z.*z.}",
+            ":::",
+            "foo.z.z.z",
+            "z.z.z.foo",
+        ],
+        "",
+        "foo foo.z foo.z.z.z foo.z.z.z\nz.z.z.foo z.z.z.foo z.foo foo\n",
+    );
+    // `{:-str}` is Perl's `||=`: a `0` is replaced too.
+    same_as_gnu(
+        &["--plus", "echo", "[{:-d}]", ":::", "abc", "0", ""],
+        "",
+        "[abc]\n[d]\n[d]\n",
+    );
+}
+
+#[test]
+fn plus_strings_take_a_field_number_and_minus_n_counts_from_the_end() {
+    same_as_gnu(
+        &[
+            "--plus", "echo", "{2:-x}", "{1+.}", "{2..}", "{-1/..}", "{1+/}", ":::", "a.b/c.d", ":::", "",
+        ],
+        "",
+        "x d   a.b\n",
+    );
+    same_as_gnu(
+        &[
+            "--plus", "echo", "{,A}", "{,,[AB]}", "{2^a}", "{-2,,B}", ":::", "ABCAB", ":::", "abc",
+        ],
+        "",
+        "aBCAB abc abCab abc Abc AbCAb\n",
+    );
+    // `{-N}` needs no --plus.
+    same_as_gnu(
+        &[
+            "echo", "{-1}", "{-2.}", "{-3/}", ":::", "a/b.x", ":::", "b.y", ":::", "c",
+        ],
+        "",
+        "c b b.x\n",
+    );
+    same_as_gnu(&["echo", "{-1}"], "one line\n", "one line\n");
+}
+
+#[test]
+fn plus_padded_slot_is_as_wide_as_the_number_of_slots() {
+    let ours = ppool()
+        .args(["imap", "-j12", "--plus", "echo", "{0%}", ":::", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&ours), "01\n");
+    if let Some(gnu) = gnu_out(&["-j12", "--plus", "echo", "{0%}", ":::", "a"], "") {
+        assert_eq!(gnu, "01\n");
+    }
+}
+
+#[test]
+fn plus_values_are_quoted_for_the_shell_and_strings_are_literal_without_plus() {
+    let output = ppool()
+        .args([
+            "imap",
+            "--shell",
+            "--plus",
+            "echo {:-x} {/a/\\$(id)}",
+            ":::",
+            "$(id)",
+            "a",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&output), "$(id) $(id)\na \\$(id)\n");
+    // Without --plus they are text, as `cp f{,.bak}` must stay for the shell.
+    same_as_gnu(
+        &["echo", "{:-y}", "{+.}", "{^a}", ":::", "x"],
+        "",
+        "{:-y} {+.} {^a} x\n",
+    );
+    let output = ppool()
+        .args(["imap", "--dry-run", "--shell", "cp {} {}{,.bak}", ":::", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&output), "cp x x{,.bak}\n");
+}
+
+#[test]
+fn plus_strings_ppool_cannot_fill_are_usage_errors() {
+    for placeholder in ["{##}", "{0#}", "{choose_k}", "{uniq}"] {
+        let output = ppool()
+            .args(["imap", "--plus", "echo", placeholder, ":::", "a"])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(255), "{placeholder}");
+        assert!(
+            stderr_of(&output).contains("is not supported"),
+            "{}",
+            stderr_of(&output)
+        );
+    }
+    let output = ppool()
+        .args(["imap", "--plus", "echo", "{/(/x}", ":::", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    assert!(
+        stderr_of(&output).starts_with("ppool: {/(/x}: the pattern"),
+        "{}",
+        stderr_of(&output)
+    );
+}
