@@ -47,7 +47,11 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "xargs",
     "multi",
     "max_chars",
+    "keep_order",
 ];
+
+/// Options that `unordered`, which prints results as they end, refuses.
+const NOT_FOR_UNORDERED: &[&str] = &["keep_order"];
 
 /// Options of `unordered` alone, which prints results as they come.
 const ONLY_UNORDERED: &[&str] = &["line_buffer"];
@@ -70,7 +74,14 @@ pub fn command() -> clap::Command {
             "imap" => "ppool imap [OPTIONS] COMMAND [ARG]... [::: INPUT...]...\n       ppool imap [OPTIONS] --builtin NAME [::: INPUT...]",
             _ => "ppool unordered [OPTIONS] COMMAND [ARG]... [::: INPUT...]...\n       ppool unordered [OPTIONS] --builtin NAME [::: INPUT...]",
         };
-        mode(if name == "unordered" { &[] } else { ONLY_UNORDERED }, usage)
+        mode(
+            if name == "unordered" {
+                NOT_FOR_UNORDERED
+            } else {
+                ONLY_UNORDERED
+            },
+            usage,
+        )
     };
     <Cli as clap::CommandFactory>::command()
         .mut_subcommand(
@@ -171,7 +182,7 @@ pub enum OutputFormat {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Run N tasks at once, fewer if the system's thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]
-    #[arg(short, long, value_name = "N", allow_hyphen_values = true)]
+    #[arg(short, long, visible_short_alias = 'P', value_name = "N", allow_hyphen_values = true)]
     pub jobs: Option<String>,
 
     /// Input records are separated by NUL, not newline
@@ -300,7 +311,7 @@ pub struct RunArgs {
     pub grace: Duration,
 
     /// unordered only: print whole lines as they arrive instead of whole tasks
-    #[arg(long, help_heading = "Output")]
+    #[arg(long, visible_alias = "linebuffer", help_heading = "Output")]
     pub line_buffer: bool,
 
     /// Prefix each output line with the record and a TAB
@@ -318,7 +329,7 @@ pub struct RunArgs {
     pub output: OutputFormat,
 
     /// Show a progress bar on stderr (only when stderr is a terminal)
-    #[arg(long, help_heading = "Output")]
+    #[arg(long, visible_aliases = ["bar", "eta"], help_heading = "Output")]
     pub progress: bool,
 
     /// Log each finished task to FILE, in GNU parallel's joblog format
@@ -338,7 +349,7 @@ pub struct RunArgs {
     pub resume_failed: bool,
 
     /// Print each command, shell-quoted, instead of running it
-    #[arg(long, help_heading = "Output")]
+    #[arg(long, visible_alias = "dryrun", help_heading = "Output")]
     pub dry_run: bool,
 
     /// Use STR instead of {} for the whole record, in the command and --tagstring ({} is then plain text; {.}, {1}, {#} and the others keep their names), as xargs -I and GNU parallel -I
@@ -374,12 +385,66 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Replace strings")]
     pub plus: bool,
 
+    /// Use STR instead of {.} (the record without its extension), which is then plain text, as GNU parallel --er
+    #[arg(
+        long = "extensionreplace",
+        visible_alias = "er",
+        value_name = "STR",
+        help_heading = "Replace strings"
+    )]
+    pub extension_replace: Option<OsString>,
+
+    /// Use STR instead of {/} (the basename), as GNU parallel --bnr
+    #[arg(
+        long = "basenamereplace",
+        visible_alias = "bnr",
+        value_name = "STR",
+        help_heading = "Replace strings"
+    )]
+    pub basename_replace: Option<OsString>,
+
+    /// Use STR instead of {//} (the dirname), as GNU parallel --dnr
+    #[arg(
+        long = "dirnamereplace",
+        visible_alias = "dnr",
+        value_name = "STR",
+        help_heading = "Replace strings"
+    )]
+    pub dirname_replace: Option<OsString>,
+
+    /// Use STR instead of {/.} (the basename without extension), as GNU parallel --bner
+    #[arg(
+        long = "basenameextensionreplace",
+        visible_alias = "bner",
+        value_name = "STR",
+        help_heading = "Replace strings"
+    )]
+    pub basename_extension_replace: Option<OsString>,
+
+    /// Use STR instead of {#} (the task number), as GNU parallel --seqreplace
+    #[arg(long = "seqreplace", value_name = "STR", help_heading = "Replace strings")]
+    pub seq_replace: Option<OsString>,
+
+    /// Use STR instead of {%} (the slot), as GNU parallel --slotreplace
+    #[arg(long = "slotreplace", value_name = "STR", help_heading = "Replace strings")]
+    pub slot_replace: Option<OsString>,
+
+    /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
+    #[arg(short = 'k', long, help_heading = "Output")]
+    pub keep_order: bool,
+
     /// Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; ':' is this machine; the ssh command is $PPOOL_SSH, default ssh)
-    #[arg(short = 'S', long = "ssh", value_name = "HOSTS", help_heading = "Remote")]
+    #[arg(
+        short = 'S',
+        long = "ssh",
+        visible_alias = "sshlogin",
+        value_name = "HOSTS",
+        help_heading = "Remote"
+    )]
     pub ssh: Vec<String>,
 
     /// Read ssh hosts from FILE, one per line (blank lines and # comments skipped)
-    #[arg(long, value_name = "FILE", help_heading = "Remote")]
+    #[arg(long, visible_alias = "sshloginfile", value_name = "FILE", help_heading = "Remote")]
     pub ssh_file: Option<PathBuf>,
 
     /// The command and its arguments, then optional `::: INPUT...` and `:::: FILE...` sources; with no command, each record is a command line run by the shell ($PPOOL_SHELL, default /bin/sh), as `parallel < jobs.txt` does

@@ -116,6 +116,8 @@ pub(crate) struct Config {
     pub(crate) replace: Option<Vec<u8>>,
     /// `--plus`: GNU parallel's further replacement strings.
     pub(crate) plus: bool,
+    /// `--er STR` and the like: STR and the placeholder it stands for.
+    pub(crate) renames: Vec<(Vec<u8>, &'static [u8])>,
     /// `--tagstring STR`: the tag's template (then `tag` is set too).
     pub(crate) tag_string: Option<OsString>,
     /// `-X`: a batch repeats the text around `{}` in the tag too.
@@ -159,6 +161,7 @@ impl Config {
             replace: self.replace.clone(),
             plus: self.plus,
             jobs: self.jobs,
+            renames: self.renames.clone(),
         }
     }
 
@@ -190,6 +193,7 @@ impl Config {
                 ("--max-tasks-per-worker", args.max_tasks_per_worker.is_some()),
                 ("--ssh", !args.ssh.is_empty() || args.ssh_file.is_some()),
                 ("--results", args.results.is_some()),
+                ("--keep-order", args.keep_order),
             ];
             if let Some((option, _)) = given.iter().find(|(_, given)| *given) {
                 bail!("{option} is not an option of `ppool apply`, which runs one task in the foreground: use `ppool map {option}` for many");
@@ -236,6 +240,10 @@ impl Config {
             }
             text => text.map(OsStringExt::into_vec),
         };
+        let renames = renames(&mut args)?;
+        if args.keep_order && mode == Mode::Unordered {
+            bail!("-k/--keep-order keeps input order, which `ppool unordered` does not: use `ppool imap` (it is imap's order)");
+        }
         if args.line_buffer && mode != Mode::Unordered {
             bail!("--line-buffer works only with `ppool unordered`");
         }
@@ -328,6 +336,7 @@ impl Config {
             batch,
             replace,
             plus: args.plus,
+            renames,
             tag_string: args.tagstring,
             tag_repeats: args.xargs,
             verbose: args.verbose,
@@ -400,6 +409,37 @@ fn read_jobs_file(path: &Path) -> Result<usize> {
 /// or holds no count just now (the slots stay as they are).
 pub(crate) fn reread_jobs_file(path: &Path) -> Option<usize> {
     read_jobs_file(path).ok()
+}
+
+/// `--er STR`, `--bnr STR` and the others: each STR with the text, between
+/// braces, of the placeholder it stands for.
+fn renames(args: &mut RunArgs) -> Result<Vec<(Vec<u8>, &'static [u8])>> {
+    let given = [
+        ("--extensionreplace", args.extension_replace.take(), &b"."[..]),
+        ("--basenamereplace", args.basename_replace.take(), b"/"),
+        ("--dirnamereplace", args.dirname_replace.take(), b"//"),
+        (
+            "--basenameextensionreplace",
+            args.basename_extension_replace.take(),
+            b"/.",
+        ),
+        ("--seqreplace", args.seq_replace.take(), b"#"),
+        ("--slotreplace", args.slot_replace.take(), b"%"),
+    ];
+    let mut renames = Vec::new();
+    for (option, text, inner) in given {
+        let Some(text) = text else { continue };
+        if text.is_empty() {
+            bail!(
+                "{option} needs a non-empty STR to stand for {{{}}}",
+                String::from_utf8_lossy(inner)
+            );
+        }
+        renames.push((text.into_vec(), inner));
+    }
+    // The longest name first, so that one name holding another wins.
+    renames.sort_by_key(|(name, _): &(Vec<u8>, _)| std::cmp::Reverse(name.len()));
+    Ok(renames)
 }
 
 /// `-n`/`-L`, `-X`, `-m` and `--max-chars`, checked against the rest.
@@ -795,7 +835,10 @@ mod tests {
         assert!(e.to_string().contains("ppool map"), "{e}");
         let e = config(&["ppool", "imap", "--line-buffer", "true"]).unwrap_err();
         assert!(e.to_string().contains("unordered"), "{e}");
-        assert!(config(&["ppool", "imap"]).is_err());
+        assert!(config(&["ppool", "apply"]).is_err());
+        // No command: each record is a shell command line.
+        let c = config(&["ppool", "imap"]).unwrap();
+        assert!(matches!(c.runner, Runner::Command { ref words, shell: Some(_) } if words.is_empty()));
     }
 
     #[test]

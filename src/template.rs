@@ -84,11 +84,36 @@ pub struct Syntax {
     pub plus: bool,
     /// The number of slots, which `{0%}` pads the slot to.
     pub jobs: usize,
+    /// `--er STR` and the like: STR stands for the placeholder whose text
+    /// between the braces is given (`.`), which is then plain text, also
+    /// with a field number, as in GNU parallel.
+    pub renames: Vec<(Vec<u8>, &'static [u8])>,
 }
 
 impl Syntax {
     fn is_renamed(&self) -> bool {
-        self.replace.is_some()
+        self.replace.is_some() || !self.renames.is_empty()
+    }
+
+    /// The names that stand for a placeholder, with its text between braces.
+    fn names(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let whole: &[u8] = b"";
+        let replace = self.replace.as_deref().map(|name| (name, whole));
+        replace
+            .into_iter()
+            .chain(self.renames.iter().map(|(name, inner)| (name.as_slice(), *inner)))
+    }
+
+    /// Whether `{inner}` was renamed, so is plain text: `{}` under `-I`,
+    /// `{.}` and `{1.}` under `--er`.
+    fn renamed_away(&self, inner: &[u8]) -> bool {
+        if inner.is_empty() {
+            return self.replace.is_some();
+        }
+        let digits = inner.iter().take_while(|b| b.is_ascii_digit()).count();
+        self.renames.iter().any(|(_, original)| {
+            *original == inner || (digits > 0 && !matches!(*original, b"#" | b"%") && *original == &inner[digits..])
+        })
     }
 }
 
@@ -676,12 +701,15 @@ fn parse_word(word: &OsString, syntax: &Syntax, shell: bool) -> Result<Word, Str
     let mut literal_start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if let Some(name) = syntax.replace.as_deref().filter(|name| bytes[i..].starts_with(name)) {
+        let renamed = syntax
+            .names()
+            .find(|(name, _)| !name.is_empty() && bytes[i..].starts_with(name));
+        if let Some((name, inner)) = renamed {
+            let Ok(Some(placeholder)) = parse_placeholder(inner, &Syntax::default()) else {
+                unreachable!("only placeholders are renamed");
+            };
             pieces.extend(bytes[literal_start..i].iter().map(|&b| Piece::Byte(b)));
-            pieces.push(Piece::Hole(
-                Placeholder::Value(None, PathRule::Whole),
-                &bytes[i..i + name.len()],
-            ));
+            pieces.push(Piece::Hole(placeholder, &bytes[i..i + name.len()]));
             i += name.len();
             literal_start = i;
             continue;
@@ -690,7 +718,7 @@ fn parse_word(word: &OsString, syntax: &Syntax, shell: bool) -> Result<Word, Str
             let rest = &bytes[i + 1..];
             if let Some(k) = rest.iter().position(|&b| b == b'{' || b == b'}') {
                 // Renamed, `{}` is plain text; the other placeholders stay.
-                let renamed_away = syntax.is_renamed() && k == 0;
+                let renamed_away = syntax.renamed_away(&rest[..k]);
                 if rest[k] == b'}' && !renamed_away {
                     if let Some(placeholder) = parse_placeholder(&rest[..k], syntax)? {
                         pieces.extend(bytes[literal_start..i].iter().map(|&b| Piece::Byte(b)));

@@ -272,3 +272,141 @@ fn plus_strings_ppool_cannot_fill_are_usage_errors() {
         stderr_of(&output)
     );
 }
+
+#[test]
+fn gnu_aliases_are_accepted_and_listed_in_help() {
+    for args in [
+        &["-P", "2"][..],
+        &["--linebuffer"],
+        &["--bar"],
+        &["--eta"],
+        &["--sshlogin", ":"],
+        &["-k"],
+        &["--keep-order"],
+    ] {
+        let mode = if args[0] == "--linebuffer" { "unordered" } else { "imap" };
+        let output = ppool()
+            .arg(mode)
+            .args(args)
+            .args(["echo", ":::", "a"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {}", stderr_of(&output));
+        assert_eq!(stdout_of(&output), "a\n", "{args:?}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, ":\n").unwrap();
+    let output = ppool()
+        .args(["imap", "--sshloginfile"])
+        .arg(&hosts)
+        .args(["echo", ":::", "b"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&output), "b\n", "{}", stderr_of(&output));
+    same_as_gnu(&["--dryrun", "echo", ":::", "a b"], "", "echo 'a b'\n");
+
+    let help = stdout_of(&ppool().args(["imap", "--help"]).output().unwrap());
+    for alias in [
+        "--sshlogin",
+        "--sshloginfile",
+        "--dryrun",
+        "--bar, --eta",
+        "-k, --keep-order",
+        "alias: -P",
+        "--er",
+        "--bnr",
+        "--dnr",
+        "--bner",
+        "--seqreplace",
+        "--slotreplace",
+        "--plus",
+    ] {
+        assert!(help.contains(alias), "{alias} missing from imap --help");
+    }
+    let help = stdout_of(&ppool().args(["unordered", "--help"]).output().unwrap());
+    assert!(help.contains("--linebuffer"));
+    assert!(!help.contains("--keep-order"), "unordered lists -k");
+}
+
+#[test]
+fn keep_order_is_imap_order_and_unordered_refuses_it() {
+    same_as_gnu(&["-k", "echo", ":::", "1", "2", "3"], "", "1\n2\n3\n");
+    let output = ppool().args(["unordered", "-k", "echo", ":::", "a"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    assert!(
+        stderr_of(&output).contains("use `ppool imap`"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn placeholder_renaming_options_match_gnu_parallel() {
+    same_as_gnu(
+        &[
+            "--er",
+            "XX",
+            "--bnr",
+            "BB",
+            "--dnr",
+            "DD",
+            "--bner",
+            "BE",
+            "--seqreplace",
+            "SQ",
+            "--slotreplace",
+            "SL",
+            "echo",
+            "XX",
+            "{.}",
+            "BB",
+            "{/}",
+            "DD",
+            "{//}",
+            "BE",
+            "{/.}",
+            "SQ",
+            "{#}",
+            "SL",
+            "{%}",
+            "{1.}",
+            "{}",
+            ":::",
+            "d/a.b",
+        ],
+        "",
+        "d/a {.} a.b {/} d {//} a {/.} 1 {#} 1 {%} {1.} d/a.b\n",
+    );
+    same_as_gnu(
+        &[
+            "--extensionreplace",
+            "E",
+            "--basenamereplace",
+            "B",
+            "echo",
+            "E-B",
+            ":::",
+            "x/y.z",
+        ],
+        "",
+        "x/y-y.z\n",
+    );
+    let output = ppool().args(["imap", "--er=", "echo", ":::", "a"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    assert!(stderr_of(&output).contains("--extensionreplace needs a non-empty STR"));
+}
+
+#[test]
+fn an_unknown_option_is_a_usage_error_not_the_command() {
+    for option in ["--no-such-option", "--pipepart-x", "-Y"] {
+        let output = ppool().args(["imap", option, "echo", ":::", "a"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(255), "{option}");
+        assert!(stdout_of(&output).is_empty());
+        assert!(
+            stderr_of(&output).contains("unexpected argument"),
+            "{}",
+            stderr_of(&output)
+        );
+    }
+}
