@@ -62,6 +62,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l dirnamereplace -l 
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l basenameextensionreplace -l bner -d 'Use STR instead of {/.} (the basename without extension), as GNU parallel --bner' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l seqreplace -d 'Use STR instead of {#} (the task number), as GNU parallel --seqreplace' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l slotreplace -d 'Use STR instead of {%} (the slot), as GNU parallel --slotreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s d -l delimiter -d 'Input records end with DELIM instead of a newline (xargs -d; C escapes such as \\n, \\t, \\0, \\x1f; several bytes are one delimiter, as GNU parallel)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
@@ -131,6 +133,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l dirnamereplace -l dn
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l basenameextensionreplace -l bner -d 'Use STR instead of {/.} (the basename without extension), as GNU parallel --bner' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l seqreplace -d 'Use STR instead of {#} (the task number), as GNU parallel --seqreplace' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l slotreplace -d 'Use STR instead of {%} (the slot), as GNU parallel --slotreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s d -l delimiter -d 'Input records end with DELIM instead of a newline (xargs -d; C escapes such as \\n, \\t, \\0, \\x1f; several bytes are one delimiter, as GNU parallel)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s 0 -l null -d 'Input records are separated by NUL, not newline'
@@ -189,6 +193,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l dirnamereplace -l d
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l basenameextensionreplace -l bner -d 'Use STR instead of {/.} (the basename without extension), as GNU parallel --bner' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l seqreplace -d 'Use STR instead of {#} (the task number), as GNU parallel --seqreplace' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l slotreplace -d 'Use STR instead of {%} (the slot), as GNU parallel --slotreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s d -l delimiter -d 'Input records end with DELIM instead of a newline (xargs -d; C escapes such as \\n, \\t, \\0, \\x1f; several bytes are one delimiter, as GNU parallel)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s 0 -l null -d 'Input records are separated by NUL, not newline'
@@ -247,6 +253,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l dirnamereplace
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l basenameextensionreplace -l bner -d 'Use STR instead of {/.} (the basename without extension), as GNU parallel --bner' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l seqreplace -d 'Use STR instead of {#} (the task number), as GNU parallel --seqreplace' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l slotreplace -d 'Use STR instead of {%} (the slot), as GNU parallel --slotreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s d -l delimiter -d 'Input records end with DELIM instead of a newline (xargs -d; C escapes such as \\n, \\t, \\0, \\x1f; several bytes are one delimiter, as GNU parallel)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s 0 -l null -d 'Input records are separated by NUL, not newline'

@@ -429,6 +429,14 @@ pub struct RunArgs {
     #[arg(long = "slotreplace", value_name = "STR", help_heading = "Replace strings")]
     pub slot_replace: Option<OsString>,
 
+    /// Input records end with DELIM instead of a newline (xargs -d; C escapes such as \n, \t, \0, \x1f; several bytes are one delimiter, as GNU parallel)
+    #[arg(short = 'd', long = "delimiter", value_name = "DELIM", help_heading = "Input")]
+    pub delimiter: Option<OsString>,
+
+    /// Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)
+    #[arg(short = 'E', value_name = "EOF", help_heading = "Input")]
+    pub eof: Option<OsString>,
+
     /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
     #[arg(short = 'k', long, help_heading = "Output")]
     pub keep_order: bool,

@@ -262,6 +262,16 @@ impl Config {
             .map(|path| file_source(path, false, "--arg-file"))
             .collect();
         sources.extend(specs);
+        if let Some(eof) = &args.eof {
+            // `-E` ends `:::` values too, as GNU parallel does.
+            for source in &mut sources {
+                if let Origin::Values(values) = &mut source.origin {
+                    if let Some(at) = values.iter().position(|v| v == eof) {
+                        values.truncate(at);
+                    }
+                }
+            }
+        }
         let source = match sources.is_empty() {
             true if mode == Mode::Apply => InputSource::None,
             true => InputSource::Sources(vec![SourceSpec {
@@ -623,13 +633,75 @@ fn input_format(args: &RunArgs) -> Result<Format> {
         Some("lr" | "rl") => Trim::Both,
         _ => Trim::No,
     };
+    let delimiter = match &args.delimiter {
+        Some(text) => {
+            let delimiter = c_unescape(text.as_bytes());
+            if delimiter.is_empty() {
+                bail!("-d needs a delimiter: give one such as ',' or '\\n'");
+            }
+            if args.null || args.csv {
+                bail!("-d sets the input's delimiter: it cannot be used with -0 or --csv");
+            }
+            Some(delimiter)
+        }
+        None => None,
+    };
     Ok(Format {
         null: args.null,
+        delimiter,
+        eof: args.eof.as_ref().map(|eof| eof.as_bytes().to_vec()),
         colsep,
         csv: args.csv,
         trim,
         json: args.json,
     })
+}
+
+/// A delimiter as xargs -d reads it: C escapes (`\n`, `\t`, `\0`, `\\`,
+/// `\xHH`, octal `\NNN`); any other byte, or an unknown escape, as written.
+fn c_unescape(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let (b, next) = (text[i], text.get(i + 1).copied());
+        i += 1;
+        let Some(next) = next.filter(|_| b == b'\\') else {
+            out.push(b);
+            continue;
+        };
+        i += 1;
+        let simple = match next {
+            b'n' => Some(b'\n'),
+            b't' => Some(b'\t'),
+            b'r' => Some(b'\r'),
+            b'a' => Some(0x07),
+            b'b' => Some(0x08),
+            b'f' => Some(0x0c),
+            b'v' => Some(0x0b),
+            b'\\' => Some(b'\\'),
+            _ => None,
+        };
+        if let Some(byte) = simple {
+            out.push(byte);
+        } else if next == b'x' && text.get(i).is_some_and(u8::is_ascii_hexdigit) {
+            let digits = text[i..].iter().take(2).take_while(|b| b.is_ascii_hexdigit()).count();
+            let hex = std::str::from_utf8(&text[i..i + digits]).unwrap_or("0");
+            out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+            i += digits;
+        } else if (b'0'..=b'7').contains(&next) {
+            let more = text[i..]
+                .iter()
+                .take(2)
+                .take_while(|b| (b'0'..=b'7').contains(*b))
+                .count();
+            let octal = std::str::from_utf8(&text[i - 1..i + more]).unwrap_or("0");
+            out.push(u16::from_str_radix(octal, 8).map_or(0, |n| n as u8));
+            i += more;
+        } else {
+            out.extend_from_slice(&[b'\\', next]);
+        }
+    }
+    out
 }
 
 /// Reads `-S` values, `--ssh-file` and the environment. `None` when no

@@ -306,6 +306,17 @@ fn gnu_aliases_are_accepted_and_listed_in_help() {
     assert_eq!(stdout_of(&output), "b\n", "{}", stderr_of(&output));
     same_as_gnu(&["--dryrun", "echo", ":::", "a b"], "", "echo 'a b'\n");
 
+    // An option ppool does not know is never taken for the command.
+    for option in ["--no-such-option", "--pipepart-x", "-Y"] {
+        let output = ppool().args(["imap", option, "echo", ":::", "a"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(255), "{option}");
+        assert!(stdout_of(&output).is_empty());
+        assert!(
+            stderr_of(&output).contains("unexpected argument"),
+            "{}",
+            stderr_of(&output)
+        );
+    }
     let help = stdout_of(&ppool().args(["imap", "--help"]).output().unwrap());
     for alias in [
         "--sshlogin",
@@ -398,15 +409,22 @@ fn placeholder_renaming_options_match_gnu_parallel() {
 }
 
 #[test]
-fn an_unknown_option_is_a_usage_error_not_the_command() {
-    for option in ["--no-such-option", "--pipepart-x", "-Y"] {
-        let output = ppool().args(["imap", option, "echo", ":::", "a"]).output().unwrap();
-        assert_eq!(output.status.code(), Some(255), "{option}");
-        assert!(stdout_of(&output).is_empty());
-        assert!(
-            stderr_of(&output).contains("unexpected argument"),
-            "{}",
-            stderr_of(&output)
-        );
-    }
+fn delimiter_splits_input_as_xargs_and_gnu_parallel_do() {
+    same_as_gnu(&["-d", "\\t", "echo", "[{}]"], "a\tb\tc", "[a]\n[b]\n[c]\n");
+    same_as_gnu(&["-d", "||", "echo", "[{}]"], "a|b||c", "[a|b]\n[c]\n");
+    same_as_gnu(&["-d", "\\0", "echo", "[{}]"], "a b\0c\nd", "[a b]\n[c\nd]\n");
+    // The newline is data, as xargs -d keeps it.
+    assert_eq!(ppool_out(&["-d", ",", "echo", "[{}]"], "a,b\n"), "[a]\n[b\n]\n");
+    assert_eq!(ppool_out(&["-d", "\\x1f", "echo"], "a\x1fb"), "a\nb\n");
+    assert_eq!(ppool_out(&["-d", "\\037", "echo"], "a\x1fb"), "a\nb\n");
+    let output = ppool().args(["imap", "-0", "-d", ",", "echo"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+}
+
+#[test]
+fn eof_string_ends_the_input_as_xargs_e_does() {
+    same_as_gnu(&["-E", "STOP", "echo"], "a\nSTOP\nb\n", "a\n");
+    same_as_gnu(&["-E", "STOP", "echo", ":::", "a", "STOP", "b"], "", "a\n");
+    // Only a whole record matches.
+    same_as_gnu(&["-E", "STOP", "echo"], "a\nSTOPPED\nb\n", "a\nSTOPPED\nb\n");
 }
