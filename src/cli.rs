@@ -437,6 +437,22 @@ pub struct RunArgs {
     #[arg(short = 'E', value_name = "EOF", help_heading = "Input")]
     pub eof: Option<OsString>,
 
+    /// Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, help_heading = "Running")]
+    pub delay: Option<Duration>,
+
+    /// Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-20..=19), help_heading = "Running")]
+    pub nice: Option<i32>,
+
+    /// Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion
+    #[arg(long, value_name = "VERSION", help_heading = "Running")]
+    pub minversion: Option<String>,
+
+    /// Accepted as GNU parallel's -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given
+    #[arg(short = 'q', long, help_heading = "Running", conflicts_with = "shell")]
+    pub quote: bool,
+
     /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
     #[arg(short = 'k', long, help_heading = "Output")]
     pub keep_order: bool,

@@ -38,6 +38,8 @@ pub(crate) enum Action {
     Man,
     /// `__worker NAME`: serve that builtin.
     Worker(String),
+    /// `--minversion V`: whether this ppool is at least V.
+    MinVersion(bool),
 }
 
 impl Action {
@@ -52,8 +54,29 @@ impl Action {
             Command::Man => return Ok(Action::Man),
             Command::Worker { name } => return Ok(Action::Worker(name)),
         };
+        if let Some(wanted) = &args.minversion {
+            let ours = version_parts(env!("CARGO_PKG_VERSION")).unwrap_or_default();
+            let Some(wanted) = version_parts(wanted) else {
+                bail!("--minversion {wanted}: give a version as numbers separated by dots, such as 0.1.0");
+            };
+            return Ok(Action::MinVersion(!is_older(&ours, &wanted)));
+        }
         Config::new(mode, args).map(|config| Action::Run(Box::new(config)))
     }
+}
+
+/// `1.2.3` as numbers.
+fn version_parts(text: &str) -> Option<Vec<u64>> {
+    text.split('.').map(|part| part.parse().ok()).collect()
+}
+
+/// Whether `ours` is an older version than `wanted`; missing parts count as 0.
+fn is_older(ours: &[u64], wanted: &[u64]) -> bool {
+    let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+    (0..ours.len().max(wanted.len()))
+        .map(|i| at(ours, i).cmp(&at(wanted, i)))
+        .find(|o| o.is_ne())
+        .is_some_and(|o| o.is_lt())
 }
 
 /// Where records come from.
@@ -114,6 +137,10 @@ pub(crate) struct Config {
     pub(crate) batch: Option<Batch>,
     /// `-I STR` / `--replace`: STR names the whole record instead of `{}`.
     pub(crate) replace: Option<Vec<u8>>,
+    /// `--delay`: the least time between two task starts.
+    pub(crate) delay: Option<std::time::Duration>,
+    /// `--nice N`: added to ppool's niceness before any task starts.
+    pub(crate) nice: Option<i32>,
     /// `--plus`: GNU parallel's further replacement strings.
     pub(crate) plus: bool,
     /// `--er STR` and the like: STR and the placeholder it stands for.
@@ -346,6 +373,8 @@ impl Config {
             batch,
             replace,
             plus: args.plus,
+            nice: args.nice.filter(|&n| n != 0),
+            delay: args.delay.filter(|gap| !gap.is_zero()),
             renames,
             tag_string: args.tagstring,
             tag_repeats: args.xargs,

@@ -81,6 +81,17 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Action::Worker(name) => builtins::serve::main(&name),
+        Action::MinVersion(new_enough) => {
+            let version = env!("CARGO_PKG_VERSION");
+            writeln!(io::stdout().lock(), "{version}")?;
+            if !new_enough {
+                say(&format!(
+                    "ppool: this is ppool {version}, older than --minversion asks for: install a newer ppool"
+                ));
+                return Ok(exit::USAGE);
+            }
+            Ok(0)
+        }
     }
 }
 
@@ -117,6 +128,11 @@ pub fn print_man(out: &mut dyn Write) -> Result<()> {
 }
 
 fn run_config(config: &Config) -> Result<Ending> {
+    if let Some(increment) = config.nice.filter(|_| !config.dry_run) {
+        sys::renice(increment).with_context(|| {
+            format!("--nice {increment}: cannot change the niceness (a negative one needs root): give 0 to 19")
+        })?;
+    }
     // A run that starts tasks has a guard (forked in main) to stop them
     // should ppool be killed outright; `apply` is one foreground task, like
     // a shell's.
@@ -274,6 +290,15 @@ fn run_stream(
         &announced as &dyn Executor
     } else {
         executor
+    };
+    // Outside `-t`, so that a command is printed as it starts, after its wait.
+    let delayed;
+    let executor = match config.delay {
+        Some(gap) => {
+            delayed = exec::delay::Delayed::new(executor, gap);
+            &delayed as &dyn Executor
+        }
+        None => executor,
     };
     let mut plan = watch.plan(config, jobs, window, &skip, render);
     plan.total = Some(&total);

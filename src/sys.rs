@@ -75,3 +75,17 @@ pub(crate) fn max_arg_len() -> Option<usize> {
 pub(crate) const MAP_NORESERVE: libc::c_int = libc::MAP_NORESERVE;
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 pub(crate) const MAP_NORESERVE: libc::c_int = 0;
+
+/// Adds `increment` to this process's niceness (clamped to -20..=19), which
+/// the tasks it starts inherit, as `nice -n` would.
+pub(crate) fn renice(increment: i32) -> io::Result<()> {
+    // SAFETY: getpriority reads this process's own priority; no memory is involved.
+    // Its -1 is ambiguous only on failure, which cannot happen for itself.
+    let current = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    let target = current.saturating_add(increment).clamp(-20, 19);
+    // SAFETY: setpriority on this process; no memory is involved.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, target) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

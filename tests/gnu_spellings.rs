@@ -428,3 +428,79 @@ fn eof_string_ends_the_input_as_xargs_e_does() {
     // Only a whole record matches.
     same_as_gnu(&["-E", "STOP", "echo"], "a\nSTOPPED\nb\n", "a\nSTOPPED\nb\n");
 }
+
+#[test]
+fn quote_runs_the_words_as_they_are_as_gnu_parallel_q_does() {
+    same_as_gnu(
+        &["-q", "sh", "-c", "echo \"$0\" \"$1\"", "a  b", ":::", "x y"],
+        "",
+        "a  b x y\n",
+    );
+    let output = ppool()
+        .args(["imap", "-q", "--shell", "echo", ":::", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(255));
+}
+
+#[test]
+fn delay_spaces_task_starts_at_least_that_far_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = ppool()
+        .current_dir(dir.path())
+        .args([
+            "unordered",
+            "-j2",
+            "--delay",
+            "1s",
+            "sh",
+            "-c",
+            "date +%s.%N > {}",
+            ":::",
+            "a",
+            "b",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let at = |name: &str| -> f64 {
+        std::fs::read_to_string(dir.path().join(name))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (a, b) = (at("a"), at("b"));
+    // A lower bound only: a loaded machine makes the gap longer, never shorter.
+    assert!((a - b).abs() >= 0.9, "tasks started {:.3}s apart", (a - b).abs());
+}
+
+#[test]
+fn nice_raises_the_niceness_of_the_tasks() {
+    let ps = |args: &[&str]| -> i64 {
+        let output = ppool()
+            .args(["imap"])
+            .args(args)
+            .args(["sh", "-c", "ps -o ni= -p $$", ":::", "x"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        stdout_of(&output).trim().parse().unwrap()
+    };
+    assert_eq!(ps(&["--nice", "7"]), (ps(&[]) + 7).min(19));
+    let output = ppool().args(["imap", "--nice", "40", "true"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+}
+
+#[test]
+fn minversion_says_whether_this_ppool_is_new_enough() {
+    let output = ppool().args(["map", "--minversion", "0.0.1"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout_of(&output), format!("{}\n", env!("CARGO_PKG_VERSION")));
+    let output = ppool().args(["map", "--minversion", "999.0"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    assert!(stderr_of(&output).contains("install a newer ppool"));
+    let output = ppool().args(["map", "--minversion", "soon"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    assert!(stderr_of(&output).starts_with("ppool: --minversion soon"));
+}

@@ -2,6 +2,7 @@
 
 pub mod command;
 pub mod coprocess;
+pub mod delay;
 #[cfg(test)]
 pub mod fake;
 pub mod frame;
