@@ -85,7 +85,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__apply)
-            opts="-0 -s -r -I -t -d -E -q -P -j -a -b -S -N -n -L -X -m -k -h --null --colsep --colsep-regex --csv --header --trim --link --arg-sep --json --shell --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --joblog --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --jobs --arg-file --bar --eta --progress --linebuffer --line-buffer --builtin --worker --chunksize --max-tasks-per-worker --sshlogin --ssh --sshloginfile --ssh-file --results --arg-file-sep --max-args --max-lines --xargs --max-chars --keep-order --help"
+            opts="-0 -s -r -I -t -d -E -q -J -P -j -a -b -S -N -n -L -X -m -k -h --null --colsep --colsep-regex --csv --header --trim --link --arg-sep --json --shell --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --joblog --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --jobs --arg-file --bar --eta --progress --linebuffer --line-buffer --builtin --worker --chunksize --max-tasks-per-worker --sshlogin --ssh --sshloginfile --ssh-file --results --arg-file-sep --max-args --max-lines --xargs --max-chars --keep-order --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -208,6 +208,14 @@ _ppool() {
                     return 0
                     ;;
                 --minversion)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -J)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -465,7 +473,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__imap)
-            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -k -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --keep-order --sshlogin --ssh --sshloginfile --ssh-file --linebuffer --line-buffer --help"
+            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -k -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --keep-order --sshlogin --ssh --sshloginfile --ssh-file --linebuffer --line-buffer --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -660,6 +668,14 @@ _ppool() {
                     return 0
                     ;;
                 --minversion)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -J)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -705,7 +721,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__map)
-            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -k -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --keep-order --sshlogin --ssh --sshloginfile --ssh-file --linebuffer --line-buffer --help"
+            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -k -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --keep-order --sshlogin --ssh --sshloginfile --ssh-file --linebuffer --line-buffer --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -900,6 +916,14 @@ _ppool() {
                     return 0
                     ;;
                 --minversion)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -J)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -931,7 +955,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__unordered)
-            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -S -k -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --linebuffer --line-buffer --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --sshlogin --ssh --sshloginfile --ssh-file --keep-order --help"
+            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -S -k -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --linebuffer --line-buffer --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --sshlogin --ssh --sshloginfile --ssh-file --keep-order --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1126,6 +1150,14 @@ _ppool() {
                     return 0
                     ;;
                 --minversion)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -J)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

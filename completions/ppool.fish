@@ -67,6 +67,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -s E -d 'Stop reading
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
@@ -142,6 +143,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -s E -d 'Stop reading a
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s 0 -l null -d 'Input records are separated by NUL, not newline'
@@ -206,6 +208,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -s E -d 'Stop reading 
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s 0 -l null -d 'Input records are separated by NUL, not newline'
@@ -270,6 +273,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s E -d 'Stop rea
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s 0 -l null -d 'Input records are separated by NUL, not newline'

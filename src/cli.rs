@@ -453,6 +453,10 @@ pub struct RunArgs {
     #[arg(short = 'q', long, help_heading = "Running", conflicts_with = "shell")]
     pub quote: bool,
 
+    /// Put the options in ~/.config/ppool/NAME (else GNU parallel's ~/.parallel/NAME) before the command line's; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists
+    #[arg(short = 'J', long, value_name = "NAME", help_heading = "Running")]
+    pub profile: Vec<String>,
+
     /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
     #[arg(short = 'k', long, help_heading = "Output")]
     pub keep_order: bool,

@@ -15,6 +15,7 @@ mod joblog;
 mod man;
 mod observer;
 mod output;
+pub mod profile;
 mod progress;
 mod results;
 mod scheduler;

@@ -504,3 +504,45 @@ fn minversion_says_whether_this_ppool_is_new_enough() {
     assert_eq!(output.status.code(), Some(255));
     assert!(stderr_of(&output).starts_with("ppool: --minversion soon"));
 }
+
+#[test]
+fn profiles_and_the_default_config_put_options_first() {
+    let home = tempfile::tempdir().unwrap();
+    let ours = home.path().join(".config/ppool");
+    let gnu = home.path().join(".parallel");
+    std::fs::create_dir_all(&ours).unwrap();
+    std::fs::create_dir_all(&gnu).unwrap();
+    let run = |args: &[&str]| {
+        ppool()
+            .env("HOME", home.path())
+            .env_remove("XDG_CONFIG_HOME")
+            .arg("imap")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // GNU parallel's file counts while ours is absent.
+    std::fs::write(gnu.join("config"), "--tag\n").unwrap();
+    assert_eq!(stdout_of(&run(&["echo", ":::", "a"])), "a\ta\n");
+    std::fs::write(ours.join("config"), "# ours\n--tagstring 'x y'\n").unwrap();
+    assert_eq!(stdout_of(&run(&["echo", ":::", "a"])), "x y\ta\n");
+    // A profile replaces the default file; the command line comes after it.
+    std::fs::write(ours.join("dry"), "--dry-run -j 3\n").unwrap();
+    assert_eq!(stdout_of(&run(&["-J", "dry", "echo", ":::", "a"])), "echo a\n");
+    assert_eq!(
+        stdout_of(&run(&["--profile", "dry", "-j", "1", "echo", ":::", "a"])),
+        "echo a\n"
+    );
+    let output = run(&["--profile", "nope", "echo", ":::", "a"]);
+    assert_eq!(output.status.code(), Some(255));
+    assert!(stderr_of(&output).contains("--profile nope: there is no file nope"));
+    std::fs::write(ours.join("bad"), "--no-such-option\n").unwrap();
+    let output = run(&["-J", "bad", "echo", ":::", "a"]);
+    assert_eq!(output.status.code(), Some(255));
+    assert!(
+        stderr_of(&output).contains("with the options of"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(stdout_of(&output).is_empty());
+}
