@@ -15,7 +15,7 @@ mod joblog;
 mod man;
 mod observer;
 mod output;
-pub mod profile;
+mod profile;
 mod progress;
 mod results;
 mod scheduler;
@@ -63,6 +63,18 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub fn say(line: &str) {
     let mut err = io::stderr().lock();
     let _ = err.write_all(line.as_bytes()).and_then(|()| err.write_all(b"\n"));
+}
+
+/// Options from `--profile` files or the default file, to put before the
+/// command line's, with the files they come from; `None` when there are none.
+pub fn profile_defaults(cli: &Cli) -> Result<Option<(Vec<std::ffi::OsString>, Vec<std::path::PathBuf>)>> {
+    match &cli.command {
+        cli::Command::Apply(args)
+        | cli::Command::Map(args)
+        | cli::Command::Imap(args)
+        | cli::Command::Unordered(args) => profile::defaults(&args.profile),
+        _ => Ok(None),
+    }
 }
 
 /// Runs the parsed command line; returns the exit status.

@@ -144,7 +144,7 @@ fn run(args: Vec<OsString>) -> i32 {
 /// The command line again with the options of `--profile` or the default
 /// file put after the mode word; the exit status when they are no options.
 fn with_profile(cli: Cli, args: Vec<OsString>) -> Result<Cli, i32> {
-    let (words, files) = match ppool::profile::defaults(&cli) {
+    let (words, files) = match ppool::profile_defaults(&cli) {
         Ok(Some(found)) => found,
         Ok(None) => return Ok(cli),
         Err(e) => {

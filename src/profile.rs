@@ -8,16 +8,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{Cli, Command};
-
-/// The options to put before the command line's: from each `--profile`
-/// file in turn, or else from the default file when there is one.
-/// `None` when there is nothing to add.
-pub fn defaults(cli: &Cli) -> Result<Option<(Vec<OsString>, Vec<PathBuf>)>> {
-    let profiles = match &cli.command {
-        Command::Apply(args) | Command::Map(args) | Command::Imap(args) | Command::Unordered(args) => &args.profile,
-        _ => return Ok(None),
-    };
+/// The options to put before the command line's, and the files they come
+/// from: each `--profile` file in turn, or else the default file when there
+/// is one. `None` when there is nothing to add.
+pub(crate) fn defaults(profiles: &[String]) -> Result<Option<(Vec<OsString>, Vec<PathBuf>)>> {
     let dirs = directories();
     let files = if profiles.is_empty() {
         match dirs.iter().map(|dir| dir.join("config")).find(|file| file.is_file()) {
