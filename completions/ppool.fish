@@ -101,6 +101,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -l lin
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
@@ -166,6 +167,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l plus -d 'GNU paralle
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
@@ -231,6 +233,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l plus -d 'GNU parall
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
@@ -295,6 +298,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l dry-run -l dry
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from builtins completions man apply map imap unordered help" -f -a "builtins" -d 'List the registered builtins with a line of help each'

@@ -48,13 +48,14 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "multi",
     "max_chars",
     "keep_order",
+    "ungroup",
 ];
 
 /// Options that `unordered`, which prints results as they end, refuses.
 const NOT_FOR_UNORDERED: &[&str] = &["keep_order"];
 
 /// Options of `unordered` alone, which prints results as they come.
-const ONLY_UNORDERED: &[&str] = &["line_buffer"];
+const ONLY_UNORDERED: &[&str] = &["line_buffer", "ungroup"];
 
 /// The command line as it is parsed and documented: each mode shows only
 /// the options that apply to it, under a usage line of its own, which
@@ -456,6 +457,10 @@ pub struct RunArgs {
     /// Put the options in ~/.config/ppool/NAME (else GNU parallel's ~/.parallel/NAME) before the command line's; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists
     #[arg(short = 'J', long, value_name = "NAME", help_heading = "Running")]
     pub profile: Vec<String>,
+
+    /// unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer
+    #[arg(short = 'u', long, help_heading = "Output")]
+    pub ungroup: bool,
 
     /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
     #[arg(short = 'k', long, help_heading = "Output")]

@@ -209,6 +209,14 @@ impl Config {
             None if mode == Mode::Apply || at_most_one_record(&args.command) => (1, None),
             None => (cpus(), None),
         };
+        if args.ungroup {
+            if mode != Mode::Unordered {
+                bail!("-u/--ungroup prints output as it arrives, which only `ppool unordered` does: use `ppool unordered -u`");
+            }
+            // Whole lines as they arrive: GNU parallel's -u may also cut a
+            // line in two, which no reader of the output wants.
+            args.line_buffer = true;
+        }
         if mode == Mode::Apply {
             let given = [
                 ("--jobs", args.jobs.is_some()),

@@ -546,3 +546,34 @@ fn profiles_and_the_default_config_put_options_first() {
     );
     assert!(stdout_of(&output).is_empty());
 }
+
+#[test]
+fn ungroup_passes_lines_on_as_line_buffer_does_in_unordered_only() {
+    let output = ppool()
+        .args([
+            "unordered",
+            "-u",
+            "-j2",
+            "sh",
+            "-c",
+            "echo {}1; echo {}2",
+            ":::",
+            "a",
+            "b",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let mut lines: Vec<String> = stdout_of(&output).lines().map(str::to_owned).collect();
+    lines.sort();
+    assert_eq!(lines, ["a1", "a2", "b1", "b2"]);
+    for mode in ["imap", "map"] {
+        let output = ppool().args([mode, "--ungroup", "echo", ":::", "a"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(255));
+        assert!(
+            stderr_of(&output).contains("ppool unordered -u"),
+            "{}",
+            stderr_of(&output)
+        );
+    }
+}
