@@ -85,7 +85,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__apply)
-            opts="-0 -s -r -I -t -d -E -q -J -P -j -a -b -S -N -n -L -X -m -k -u -h --null --colsep --colsep-regex --csv --header --trim --link --arg-sep --json --shell --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --joblog --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --jobs --arg-file --bar --eta --progress --linebuffer --line-buffer --builtin --worker --chunksize --max-tasks-per-worker --sshlogin --ssh --sshloginfile --ssh-file --results --arg-file-sep --max-args --max-lines --xargs --max-chars --keep-order --ungroup --help"
+            opts="-0 -s -r -I -t -d -E -q -J -P -j -a -b -S -N -n -L -X -m -k -u -h --null --colsep --colsep-regex --csv --header --trim --link --arg-sep --json --shell --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --joblog --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --memfree --load --jobs --arg-file --bar --eta --progress --linebuffer --line-buffer --builtin --worker --chunksize --max-tasks-per-worker --sshlogin --ssh --sshloginfile --ssh-file --results --arg-file-sep --max-args --max-lines --xargs --max-chars --keep-order --ungroup --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,6 +216,14 @@ _ppool() {
                     return 0
                     ;;
                 -J)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memfree)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --load)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -473,7 +481,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__imap)
-            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -k -S -u -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --keep-order --sshlogin --ssh --sshloginfile --ssh-file --linebuffer --line-buffer --ungroup --help"
+            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -k -S -u -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --memfree --load --keep-order --sshlogin --ssh --sshloginfile --ssh-file --linebuffer --line-buffer --ungroup --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -676,6 +684,14 @@ _ppool() {
                     return 0
                     ;;
                 -J)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memfree)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --load)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -721,7 +737,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__map)
-            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -k -S -u -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --keep-order --sshlogin --ssh --sshloginfile --ssh-file --linebuffer --line-buffer --ungroup --help"
+            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -k -S -u -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --memfree --load --keep-order --sshlogin --ssh --sshloginfile --ssh-file --linebuffer --line-buffer --ungroup --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -924,6 +940,14 @@ _ppool() {
                     return 0
                     ;;
                 -J)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memfree)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --load)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -955,7 +979,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__unordered)
-            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -u -S -k -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --linebuffer --line-buffer --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --ungroup --sshlogin --ssh --sshloginfile --ssh-file --keep-order --help"
+            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -u -S -k -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --linebuffer --line-buffer --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --ungroup --memfree --load --sshlogin --ssh --sshloginfile --ssh-file --keep-order --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1158,6 +1182,14 @@ _ppool() {
                     return 0
                     ;;
                 -J)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --memfree)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --load)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

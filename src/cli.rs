@@ -462,6 +462,14 @@ pub struct RunArgs {
     #[arg(short = 'u', long, help_heading = "Output")]
     pub ungroup: bool,
 
+    /// Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped
+    #[arg(long, value_name = "SIZE", help_heading = "Running")]
+    pub memfree: Option<String>,
+
+    /// Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load
+    #[arg(long, value_name = "N", help_heading = "Running")]
+    pub load: Option<String>,
+
     /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
     #[arg(short = 'k', long, help_heading = "Output")]
     pub keep_order: bool,

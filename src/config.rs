@@ -137,8 +137,8 @@ pub(crate) struct Config {
     pub(crate) batch: Option<Batch>,
     /// `-I STR` / `--replace`: STR names the whole record instead of `{}`.
     pub(crate) replace: Option<Vec<u8>>,
-    /// `--delay`: the least time between two task starts.
-    pub(crate) delay: Option<std::time::Duration>,
+    /// `--delay`, `--memfree`, `--load`: what a task start waits for.
+    pub(crate) starts: crate::exec::gate::Limits,
     /// `--nice N`: added to ppool's niceness before any task starts.
     pub(crate) nice: Option<i32>,
     /// `--plus`: GNU parallel's further replacement strings.
@@ -276,6 +276,7 @@ impl Config {
             text => text.map(OsStringExt::into_vec),
         };
         let renames = renames(&mut args)?;
+        let starts = start_limits(&args, cpus)?;
         if args.keep_order && mode == Mode::Unordered {
             bail!("-k/--keep-order keeps input order, which `ppool unordered` does not: use `ppool imap` (it is imap's order)");
         }
@@ -382,7 +383,7 @@ impl Config {
             replace,
             plus: args.plus,
             nice: args.nice.filter(|&n| n != 0),
-            delay: args.delay.filter(|gap| !gap.is_zero()),
+            starts,
             renames,
             tag_string: args.tagstring,
             tag_repeats: args.xargs,
@@ -456,6 +457,59 @@ fn read_jobs_file(path: &Path) -> Result<usize> {
 /// or holds no count just now (the slots stay as they are).
 pub(crate) fn reread_jobs_file(path: &Path) -> Option<usize> {
     read_jobs_file(path).ok()
+}
+
+/// `--delay`, `--memfree SIZE` and `--load N` (or N% of the CPUs).
+fn start_limits(args: &RunArgs, cpus: fn() -> usize) -> Result<crate::exec::gate::Limits> {
+    let memfree = match &args.memfree {
+        Some(text) => match parse_size(text) {
+            Some(bytes) => Some(bytes),
+            None => bail!("--memfree {text}: give a size such as 500M or 2G (K, M, G, T: powers of 1024)"),
+        },
+        None => None,
+    };
+    let load = match &args.load {
+        Some(text) => {
+            let number = |t: &str| t.parse::<f64>().ok().filter(|n| n.is_finite() && *n > 0.0);
+            match text.strip_suffix('%').map_or_else(|| number(text), |p| number(p).map(|p| p * cpus() as f64 / 100.0)) {
+                Some(most) => Some(most),
+                None => bail!("--load {text}: give the most busy threads as a number above 0 (4, 2.5) or a percentage of the CPUs (100%)"),
+            }
+        }
+        None => None,
+    };
+    if memfree.is_some() && crate::sys::free_memory().is_none() {
+        bail!("--memfree needs /proc/meminfo to measure free memory, which this system lacks");
+    }
+    if load.is_some() && crate::sys::busy_threads().is_none() {
+        bail!("--load needs /proc/stat to measure the load, which this system lacks");
+    }
+    Ok(crate::exec::gate::Limits {
+        gap: args.delay.filter(|gap| !gap.is_zero()),
+        memfree,
+        load,
+    })
+}
+
+/// `500M`, `2G`, `1.5T`, `4096`: bytes, with K, M, G, T and P as powers of
+/// 1024, as GNU parallel reads them.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, ""),
+    };
+    let power = match unit.to_ascii_uppercase().trim_end_matches('B') {
+        "" => 0,
+        "K" => 1,
+        "M" => 2,
+        "G" => 3,
+        "T" => 4,
+        "P" => 5,
+        _ => return None,
+    };
+    let value = number.parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0)? * 1024f64.powi(power);
+    (value < u64::MAX as f64).then_some(value as u64)
 }
 
 /// `--er STR`, `--bnr STR` and the others: each STR with the text, between
@@ -934,6 +988,18 @@ mod tests {
                 Origin::Values(vec!["1".into()])
             ]
         );
+    }
+
+    #[test]
+    fn sizes_are_read_in_powers_of_1024() {
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("1K"), Some(1024));
+        assert_eq!(parse_size("1.5k"), Some(1536));
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("1MB"), Some(1 << 20));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("-1M"), None);
+        assert_eq!(parse_size("1Q"), None);
     }
 
     #[test]

@@ -305,13 +305,12 @@ fn run_stream(
         executor
     };
     // Outside `-t`, so that a command is printed as it starts, after its wait.
-    let delayed;
-    let executor = match config.delay {
-        Some(gap) => {
-            delayed = exec::delay::Delayed::new(executor, gap);
-            &delayed as &dyn Executor
-        }
-        None => executor,
+    let gated;
+    let executor = if config.starts.any() {
+        gated = exec::gate::StartGate::new(executor, config.starts);
+        &gated as &dyn Executor
+    } else {
+        executor
     };
     let mut plan = watch.plan(config, jobs, window, &skip, render);
     plan.total = Some(&total);

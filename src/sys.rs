@@ -89,3 +89,34 @@ pub(crate) fn renice(increment: i32) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Free memory as GNU parallel counts it on Linux: MemFree, Buffers, Cached
+/// and SwapCached of /proc/meminfo, in bytes. `None` where it is unknown.
+pub(crate) fn free_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let mut kib = 0;
+    let mut found = false;
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        if matches!(key, "MemFree" | "Buffers" | "Cached" | "SwapCached") {
+            kib += value.trim().trim_end_matches("kB").trim().parse::<u64>().ok()?;
+            found = true;
+        }
+    }
+    found.then_some(kib * 1024)
+}
+
+/// Threads running or waiting for disk right now, not counting the one
+/// asking: GNU parallel's load (`ps axH` in state R or D), not the load
+/// average. `None` where it is unknown.
+pub(crate) fn busy_threads() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().parse().ok())
+    };
+    Some((field("procs_running ")? + field("procs_blocked ")?).saturating_sub(1))
+}

@@ -577,3 +577,34 @@ fn ungroup_passes_lines_on_as_line_buffer_does_in_unordered_only() {
         );
     }
 }
+
+#[test]
+fn memfree_and_load_hold_task_starts_while_the_machine_is_over_them() {
+    // Limits any machine meets: the tasks run.
+    let output = ppool()
+        .args(["imap", "--memfree", "1K", "--load", "100000", "echo", ":::", "a", "b"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "a\nb\n");
+    // More free memory than any machine has: nothing starts, and a stop
+    // reports the task as never started.
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = crate::util::ppool_std()
+        .current_dir(dir.path())
+        .args(["unordered", "--memfree", "1P", "touch", ":::", "started"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: kill with a pid this test started and has not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert!(!dir.path().join("started").exists());
+    assert!(stderr_of(&output).contains("not started"), "{}", stderr_of(&output));
+    for (option, value) in [("--memfree", "lots"), ("--load", "0"), ("--load", "x%")] {
+        let output = ppool().args(["imap", option, value, "true"]).output().unwrap();
+        assert_eq!(output.status.code(), Some(255), "{option} {value}");
+        assert!(stderr_of(&output).starts_with(&format!("ppool: {option} {value}")));
+    }
+}

@@ -2,10 +2,10 @@
 
 pub mod command;
 pub mod coprocess;
-pub mod delay;
 #[cfg(test)]
 pub mod fake;
 pub mod frame;
+pub mod gate;
 pub mod pool;
 pub mod process;
 pub mod spawn;
