@@ -590,7 +590,7 @@ fn memfree_and_load_hold_task_starts_while_the_machine_is_over_them() {
     // More free memory than any machine has: nothing starts, and a stop
     // reports the task as never started.
     let dir = tempfile::tempdir().unwrap();
-    let mut child = crate::util::ppool_std()
+    let child = crate::util::ppool_std()
         .current_dir(dir.path())
         .args(["unordered", "--memfree", "1P", "touch", ":::", "started"])
         .stderr(std::process::Stdio::piped())

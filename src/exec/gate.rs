@@ -64,11 +64,10 @@ impl<'a> StartGate<'a> {
         let memory = self
             .limits
             .memfree
-            .is_none_or(|want| crate::sys::free_memory().is_some_and(|free| free >= want));
-        let load = self
-            .limits
-            .load
-            .is_none_or(|most| crate::sys::busy_threads().is_some_and(|busy| (busy as f64) < most));
+            .map_or(true, |want| crate::sys::free_memory().is_some_and(|free| free >= want));
+        let load = self.limits.load.map_or(true, |most| {
+            crate::sys::busy_threads().is_some_and(|busy| (busy as f64) < most)
+        });
         memory && load
     }
 }
