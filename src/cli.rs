@@ -48,6 +48,7 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "multi",
     "max_chars",
     "keep_order",
+    "controlmaster",
     "ungroup",
 ];
 
@@ -469,6 +470,10 @@ pub struct RunArgs {
     /// Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load
     #[arg(long, value_name = "N", help_heading = "Running")]
     pub load: Option<String>,
+
+    /// With --ssh: one ssh connection per host, shared by its tasks (ssh's ControlMaster, socket in ~/.ssh), as GNU parallel -M
+    #[arg(short = 'M', long, help_heading = "Remote")]
+    pub controlmaster: bool,
 
     /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
     #[arg(short = 'k', long, help_heading = "Output")]

@@ -337,7 +337,15 @@ impl Config {
             (_, true) => Resume::Failed,
             _ => Resume::No,
         };
-        let remote = remote(&args.ssh, args.ssh_file.as_deref(), args.jobs.is_some().then_some(jobs))?;
+        let remote = remote(
+            &args.ssh,
+            args.ssh_file.as_deref(),
+            args.jobs.is_some().then_some(jobs),
+            args.controlmaster,
+        )?;
+        if args.controlmaster && remote.is_none() {
+            bail!("-M/--controlmaster shares one ssh connection per host: give hosts with --ssh (--sshlogin)");
+        }
         if remote.is_some() {
             if mode == Mode::Apply {
                 bail!("apply runs its one task here: use `ppool map --ssh` to run tasks on other hosts");
@@ -798,7 +806,7 @@ fn c_unescape(text: &[u8]) -> Vec<u8> {
 /// Reads `-S` values, `--ssh-file` and the environment. `None` when no
 /// host was given. `jobs` is `--jobs` when given: the slots of a host
 /// named without `N/`.
-fn remote(specs: &[String], file: Option<&Path>, jobs: Option<usize>) -> Result<Option<Remote>> {
+fn remote(specs: &[String], file: Option<&Path>, jobs: Option<usize>, control_master: bool) -> Result<Option<Remote>> {
     if specs.is_empty() && file.is_none() {
         return Ok(None);
     }
@@ -815,11 +823,22 @@ fn remote(specs: &[String], file: Option<&Path>, jobs: Option<usize>) -> Result<
             None => bail!("--ssh was given no host: give HOST, N/HOST or ':' (this machine)"),
         }
     }
-    let ssh = if hosts.iter().any(|h| h.name.is_some()) {
+    let mut ssh = if hosts.iter().any(|h| h.name.is_some()) {
         ssh_command(std::env::var_os("PPOOL_SSH"))?
     } else {
         Vec::new()
     };
+    if control_master && !ssh.is_empty() {
+        // One connection per host, shared by its tasks (GNU parallel -M).
+        // The socket lives in ~/.ssh, which only its owner can enter.
+        for option in [
+            "ControlMaster=auto",
+            "ControlPath=~/.ssh/ppool-%r@%h:%p",
+            "ControlPersist=60",
+        ] {
+            ssh.extend(["-o".into(), option.into()]);
+        }
+    }
     let down_for = match std::env::var("PPOOL_SSH_RETRY_AFTER") {
         Ok(text) if !text.is_empty() => {
             crate::duration::parse(&text).map_err(|e| anyhow::anyhow!("PPOOL_SSH_RETRY_AFTER: {e}"))?

@@ -608,3 +608,28 @@ fn memfree_and_load_hold_task_starts_while_the_machine_is_over_them() {
         assert!(stderr_of(&output).starts_with(&format!("ppool: {option} {value}")));
     }
 }
+
+#[test]
+fn controlmaster_shares_one_ssh_connection_per_host() {
+    // `echo` as the ssh command prints the options ssh would be given.
+    let ssh_words = |extra: &[&str]| {
+        let output = ppool()
+            .env("PPOOL_SSH", "echo")
+            .args(["imap", "--sshlogin", "h1"])
+            .args(extra)
+            .args(["true", ":::", "a"])
+            .output()
+            .unwrap();
+        stdout_of(&output)
+    };
+    let with = ssh_words(&["-M"]);
+    assert!(
+        with.contains("-o ControlMaster=auto -o ControlPath=~/.ssh/ppool-%r@%h:%p"),
+        "{with}"
+    );
+    assert!(ssh_words(&["--controlmaster"]).contains("ControlMaster=auto"));
+    assert!(!ssh_words(&[]).contains("ControlMaster"));
+    let output = ppool().args(["imap", "-M", "true", ":::", "a"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    assert!(stderr_of(&output).contains("give hosts with --ssh"));
+}
