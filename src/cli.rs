@@ -383,7 +383,7 @@ pub struct RunArgs {
     #[arg(short = 't', long, help_heading = "Replace strings")]
     pub verbose: bool,
 
-    /// GNU parallel's further replacement strings: {+/} {+.} {+..} {..} {/..} {0%}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}
+    /// GNU parallel's further replacement strings: {+/} {+.} {+..} {..} {/..} {0%} {##} {0#} {choose_k} {uniq}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}
     #[arg(long, help_heading = "Replace strings")]
     pub plus: bool,
 

@@ -189,6 +189,7 @@ impl Config {
             plus: self.plus,
             jobs: self.jobs,
             renames: self.renames.clone(),
+            total: None,
         }
     }
 

@@ -167,7 +167,10 @@ fn run_config(config: &Config) -> Result<Ending> {
             let executor = CommandExecutor::new(
                 words,
                 shell.as_deref(),
-                &config.syntax(),
+                &crate::template::Syntax {
+                    total: sources.known_total().filter(|_| config.batch.is_none()),
+                    ..config.syntax()
+                },
                 config.timeout,
                 config.grace,
                 config.mode == Mode::Apply,

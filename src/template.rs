@@ -88,6 +88,9 @@ pub struct Syntax {
     /// between the braces is given (`.`), which is then plain text, also
     /// with a field number, as in GNU parallel.
     pub renames: Vec<(Vec<u8>, &'static [u8])>,
+    /// The number of tasks, when it is known before the first starts
+    /// (`:::` inputs): `{##}` and `{0#}` need it.
+    pub total: Option<u64>,
 }
 
 impl Syntax {
@@ -188,6 +191,31 @@ enum Placeholder {
     Edited(FieldRef, Box<Edit>),
     /// `{0%}`: the slot, zero-padded to the width of the number of slots.
     PaddedSlot(usize),
+    /// `{0#}`: the task number, zero-padded to the width of the total.
+    PaddedSeq(usize),
+    /// `{##}`: the number of tasks.
+    Total(u64),
+    /// `{choose_k}` and `{uniq}`: the whole record, and the task is skipped
+    /// unless its fields rise strictly (`choose_k`) or differ (`uniq`).
+    Filter(Filter),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Filter {
+    ChooseK,
+    Uniq,
+}
+
+impl Filter {
+    /// GNU parallel's tests, on the fields (or the whole record): Perl's
+    /// string `ge` between neighbours, and `uniq` over all of them.
+    fn skips(self, record: &Record) -> bool {
+        let args = record.implicit_args();
+        match self {
+            Filter::ChooseK => args.windows(2).any(|pair| pair[0] >= pair[1]),
+            Filter::Uniq => args.iter().enumerate().any(|(i, a)| args[..i].contains(a)),
+        }
+    }
 }
 
 /// Which value an edited placeholder starts from.
@@ -382,6 +410,15 @@ impl Template {
     /// True when any word holds a placeholder (otherwise the record is appended, as xargs does).
     pub fn has_placeholder(&self) -> bool {
         self.has_placeholder
+    }
+
+    /// Whether `{choose_k}` or `{uniq}` skips this record's task, as GNU
+    /// parallel's `skip()` does.
+    pub fn skips(&self, record: &Record) -> bool {
+        record.batch.is_empty()
+            && self
+                .segments()
+                .any(|s| matches!(s, Segment::Placeholder(Placeholder::Filter(f), _) if f.skips(record)))
     }
 
     /// True when the first word (the program) holds no placeholder.
@@ -815,12 +852,20 @@ fn parse_placeholder(inner: &[u8], syntax: &Syntax) -> Result<Option<Placeholder
             let width = syntax.jobs.max(1).to_string().len();
             return Ok(Some(Placeholder::PaddedSlot(width)));
         }
-        b"##" | b"0#" | b"choose_k" | b"uniq" if syntax.plus => {
-            return Err(format!(
-                "{{{}}} is not supported: ppool does not read all input before the first task starts \
-                 (number tasks with {{#}}; skip records before they reach ppool)",
-                String::from_utf8_lossy(inner)
-            ))
+        b"choose_k" if syntax.plus => return Ok(Some(Placeholder::Filter(Filter::ChooseK))),
+        b"uniq" if syntax.plus => return Ok(Some(Placeholder::Filter(Filter::Uniq))),
+        b"##" | b"0#" if syntax.plus => {
+            let Some(total) = syntax.total else {
+                return Err(format!(
+                    "{{{}}} needs the number of tasks before the first starts, which ppool knows only for \
+                     inputs given with ::: (stdin and files are read as tasks run; batches are counted as they form)",
+                    String::from_utf8_lossy(inner)
+                ));
+            };
+            return Ok(Some(match inner {
+                b"##" => Placeholder::Total(total),
+                _ => Placeholder::PaddedSeq(total.max(1).to_string().len()),
+            }));
         }
         _ => {}
     }
@@ -1218,7 +1263,11 @@ fn shell_segments(mut pieces: Vec<Piece<'_>>, word: &[u8]) -> Result<(Vec<Segmen
             }
             Piece::Hole(placeholder, raw) => {
                 let context = match placeholder {
-                    Placeholder::Seq | Placeholder::Slot | Placeholder::PaddedSlot(_) => Ok(Context::Argv),
+                    Placeholder::Seq
+                    | Placeholder::Slot
+                    | Placeholder::PaddedSlot(_)
+                    | Placeholder::PaddedSeq(_)
+                    | Placeholder::Total(_) => Ok(Context::Argv),
                     _ => scanner.context(),
                 };
                 let context = context.map_err(|why| {
@@ -1665,6 +1714,9 @@ fn value<'r>(placeholder: &Placeholder, record: &'r Record, slot: usize) -> Resu
         Placeholder::Value(Some(index), rule) => Ok(apply_rule(*rule, field(record, *index)?)),
         Placeholder::Json(path) => json_value(path, record),
         Placeholder::PaddedSlot(width) => Ok(Cow::Owned(format!("{slot:0width$}").into_bytes())),
+        Placeholder::PaddedSeq(width) => Ok(Cow::Owned(format!("{:0width$}", record.seq).into_bytes())),
+        Placeholder::Total(total) => Ok(Cow::Owned(total.to_string().into_bytes())),
+        Placeholder::Filter(_) => Ok(Cow::Borrowed(&record.whole[..])),
         Placeholder::Edited(from, edit) => {
             let start = match *from {
                 FieldRef::Whole => &record.whole[..],

@@ -97,6 +97,11 @@ impl CommandExecutor {
         self
     }
 
+    /// Whether `{choose_k}` or `{uniq}` skips this record's task.
+    pub fn skips(&self, record: &Record) -> bool {
+        self.as_written.is_none() && self.template.skips(record)
+    }
+
     /// The command as it would run, shell-quoted: for `--dry-run` and the job log.
     pub fn render_line(&self, record: &Record, slot: usize) -> Result<OsString, String> {
         if let Some(words) = &self.as_written {
@@ -165,6 +170,9 @@ impl Executor for CommandExecutor {
             outcome.exit_code = (code != 0).then_some(code);
             outcome
         };
+        if self.skips(record) {
+            return Outcome::not_run(record, slot, Status::Skipped, "");
+        }
         let (program, args) = match self.argv(record, slot) {
             Ok(found) => found,
             Err((status, code, message)) => {
