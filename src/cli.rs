@@ -475,6 +475,10 @@ pub struct RunArgs {
     #[arg(short = 'M', long, help_heading = "Remote")]
     pub controlmaster: bool,
 
+    /// Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it
+    #[arg(long, help_heading = "Running")]
+    pub noswap: bool,
+
     /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
     #[arg(short = 'k', long, help_heading = "Output")]
     pub keep_order: bool,

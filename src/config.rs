@@ -490,6 +490,9 @@ fn start_limits(args: &RunArgs, cpus: fn() -> usize) -> Result<crate::exec::gate
     if memfree.is_some() && crate::sys::free_memory().is_none() {
         bail!("--memfree needs /proc/meminfo to measure free memory, which this system lacks");
     }
+    if args.noswap && crate::sys::swap_pages().is_none() {
+        bail!("--noswap needs /proc/vmstat to see swapping, which this system lacks");
+    }
     if load.is_some() && crate::sys::busy_threads().is_none() {
         bail!("--load needs /proc/stat to measure the load, which this system lacks");
     }
@@ -497,6 +500,7 @@ fn start_limits(args: &RunArgs, cpus: fn() -> usize) -> Result<crate::exec::gate
         gap: args.delay.filter(|gap| !gap.is_zero()),
         memfree,
         load,
+        noswap: args.noswap,
     })
 }
 

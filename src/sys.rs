@@ -120,3 +120,15 @@ pub(crate) fn busy_threads() -> Option<u64> {
     };
     Some((field("procs_running ")? + field("procs_blocked ")?).saturating_sub(1))
 }
+
+/// Pages swapped in and out since boot (pswpin, pswpout of /proc/vmstat).
+/// `None` where they are unknown.
+pub(crate) fn swap_pages() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/vmstat").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().parse().ok())
+    };
+    Some((field("pswpin ")?, field("pswpout ")?))
+}

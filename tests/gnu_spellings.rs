@@ -623,10 +623,21 @@ fn ungroup_passes_lines_on_as_line_buffer_does_in_unordered_only() {
 }
 
 #[test]
-fn memfree_and_load_hold_task_starts_while_the_machine_is_over_them() {
+fn memfree_load_and_noswap_hold_task_starts_while_the_machine_is_over_them() {
     // Limits any machine meets: the tasks run.
     let output = ppool()
-        .args(["imap", "--memfree", "1K", "--load", "100000", "echo", ":::", "a", "b"])
+        .args([
+            "imap",
+            "--memfree",
+            "1K",
+            "--load",
+            "100000",
+            "--noswap",
+            "echo",
+            ":::",
+            "a",
+            "b",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));

@@ -24,6 +24,9 @@ pub struct Limits {
     pub memfree: Option<u64>,
     /// `--load`: start only while fewer threads than this run or wait for disk.
     pub load: Option<f64>,
+    /// `--noswap`: start only while the machine is not swapping both in and
+    /// out (GNU parallel's `vmstat` si times so).
+    pub noswap: bool,
 }
 
 impl Limits {
@@ -37,6 +40,8 @@ pub struct StartGate<'a> {
     limits: Limits,
     /// When the next task may start; `None` before the first.
     next: Mutex<Option<Instant>>,
+    /// `--noswap`: the swap counters when last measured.
+    swapped: Mutex<Option<(u64, u64)>>,
 }
 
 impl<'a> StartGate<'a> {
@@ -45,6 +50,7 @@ impl<'a> StartGate<'a> {
             inner,
             limits,
             next: Mutex::new(None),
+            swapped: Mutex::new(crate::sys::swap_pages()),
         }
     }
 
@@ -68,7 +74,18 @@ impl<'a> StartGate<'a> {
         let load = self.limits.load.map_or(true, |most| {
             crate::sys::busy_threads().is_some_and(|busy| (busy as f64) < most)
         });
-        memory && load
+        memory && load && !(self.limits.noswap && self.swapping())
+    }
+
+    /// Whether pages were swapped both in and out since the last look.
+    fn swapping(&self) -> bool {
+        let now = crate::sys::swap_pages();
+        let before = std::mem::replace(&mut *crate::lock(&self.swapped), now);
+        match (before, now) {
+            (Some((was_in, was_out)), Some((now_in, now_out))) => now_in > was_in && now_out > was_out,
+            // Unknown swapping counts as swapping, as in GNU parallel.
+            _ => true,
+        }
     }
 }
 
