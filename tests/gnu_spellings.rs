@@ -379,6 +379,16 @@ fn gnu_aliases_are_accepted_and_listed_in_help() {
     ] {
         assert!(help.contains(alias), "{alias} missing from imap --help");
     }
+    let man = stdout_of(&ppool().arg("man").output().unwrap());
+    for alias in [
+        "[also: \\-P]",
+        "\\-\\-sshlogin",
+        "\\-\\-sshloginfile",
+        "\\-\\-dryrun",
+        "\\-\\-bar, \\-\\-eta",
+    ] {
+        assert!(man.contains(alias), "{alias} missing from the man page");
+    }
     let help = stdout_of(&ppool().args(["unordered", "--help"]).output().unwrap());
     assert!(help.contains("--linebuffer"));
     assert!(!help.contains("--keep-order"), "unordered lists -k");
