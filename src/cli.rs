@@ -479,6 +479,10 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Running")]
     pub noswap: bool,
 
+    /// GNU parallel's stop sequence, in the form ppool follows: TERM,MS (repeatable) then KILL,MS; the waits before KILL add up to --grace (TERM,200,TERM,100,KILL,25 is --grace 300ms)
+    #[arg(long, value_name = "SEQ", help_heading = "Failures")]
+    pub termseq: Option<String>,
+
     /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
     #[arg(short = 'k', long, help_heading = "Output")]
     pub keep_order: bool,

@@ -373,7 +373,11 @@ impl Config {
             jobs_file,
             retries: args.retries,
             timeout: args.timeout.map(|t| t.min(LONGEST)),
-            grace: args.grace.min(LONGEST),
+            grace: match &args.termseq {
+                Some(text) => termseq_grace(text)?,
+                None => args.grace,
+            }
+            .min(LONGEST),
             line_buffer: args.line_buffer,
             tag: args.tag || args.tagstring.is_some(),
             output: match args.output {
@@ -466,6 +470,34 @@ fn read_jobs_file(path: &Path) -> Result<usize> {
 /// or holds no count just now (the slots stay as they are).
 pub(crate) fn reread_jobs_file(path: &Path) -> Option<usize> {
     read_jobs_file(path).ok()
+}
+
+/// The grace that GNU parallel's `--termseq` (`TERM,200,TERM,100,KILL,25`)
+/// amounts to: ppool sends SIGTERM, then SIGKILL once the grace is over, so
+/// the sequence may only repeat TERM and end with KILL; its waits before
+/// the KILL add up to the grace.
+fn termseq_grace(text: &str) -> Result<Duration> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let refuse = || {
+        anyhow::anyhow!(
+            "--termseq {text}: ppool stops a task with SIGTERM, then SIGKILL after --grace; give TERM,MS (repeatable) then KILL,MS, such as TERM,200,TERM,100,KILL,25, or use --grace"
+        )
+    };
+    if parts.len() % 2 != 0 || parts.len() < 4 {
+        return Err(refuse());
+    }
+    let mut grace = Duration::ZERO;
+    for (i, pair) in parts.chunks(2).enumerate() {
+        let signal = pair[0].trim_start_matches("SIG").to_ascii_uppercase();
+        let ms: u64 = pair[1].parse().map_err(|_| refuse())?;
+        let last = i == parts.len() / 2 - 1;
+        match (signal.as_str(), last) {
+            ("TERM" | "15", false) => grace += Duration::from_millis(ms),
+            ("KILL" | "9", true) => {}
+            _ => return Err(refuse()),
+        }
+    }
+    Ok(grace)
 }
 
 /// `--delay`, `--memfree SIZE` and `--load N` (or N% of the CPUs).
@@ -1012,6 +1044,25 @@ mod tests {
                 Origin::Values(vec!["1".into()])
             ]
         );
+    }
+
+    #[test]
+    fn termseq_becomes_the_grace_before_sigkill() {
+        assert_eq!(
+            termseq_grace("TERM,200,TERM,100,TERM,50,KILL,25").unwrap(),
+            Duration::from_millis(350)
+        );
+        assert_eq!(termseq_grace("SIGTERM,1000,SIGKILL,0").unwrap(), Duration::from_secs(1));
+        for bad in [
+            "INT,200,TERM,100,KILL,25",
+            "TERM,100",
+            "TERM,x,KILL,1",
+            "KILL,1,TERM,1",
+            "TERM,1,KILL",
+        ] {
+            let e = termseq_grace(bad).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--termseq {bad}: ")), "{e}");
+        }
     }
 
     #[test]

@@ -698,3 +698,42 @@ fn controlmaster_shares_one_ssh_connection_per_host() {
     assert_eq!(output.status.code(), Some(255));
     assert!(stderr_of(&output).contains("give hosts with --ssh"));
 }
+
+#[test]
+fn termseq_in_term_then_kill_form_sets_the_grace() {
+    // The task ignores SIGTERM: only the SIGKILL that ends the grace stops
+    // it. With --grace 1h alone this run would last an hour.
+    let mut child = crate::util::ppool_std()
+        .args([
+            "apply",
+            "--timeout",
+            "200ms",
+            "--grace",
+            "1h",
+            "--termseq",
+            "TERM,100,TERM,100,KILL,25",
+        ])
+        .args(["sh", "-c", "trap '' TERM; sleep 300 & wait; sleep 300"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the task was not killed: --termseq did not set the grace");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(124));
+    let output = ppool()
+        .args(["imap", "--termseq", "INT,200,TERM,100,KILL,25", "true", ":::", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    assert!(stderr_of(&output).contains("or use --grace"), "{}", stderr_of(&output));
+}
