@@ -48,6 +48,8 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "multi",
     "max_chars",
     "keep_order",
+    "files",
+    "tmpdir",
     "controlmaster",
     "ungroup",
 ];
@@ -482,6 +484,14 @@ pub struct RunArgs {
     /// GNU parallel's stop sequence, in the form ppool follows: TERM,MS (repeatable) then KILL,MS; the waits before KILL add up to --grace (TERM,200,TERM,100,KILL,25 is --grace 300ms)
     #[arg(long, value_name = "SEQ", help_heading = "Failures")]
     pub termseq: Option<String>,
+
+    /// Print the path of a new file (DIR/parXXXXXX.par) holding each task's stdout instead of the stdout itself; the files are kept (stderr is printed as usual)
+    #[arg(long, help_heading = "Output")]
+    pub files: bool,
+
+    /// The directory for --files [default: $TMPDIR, else /tmp]
+    #[arg(long, value_name = "DIR", requires = "files", help_heading = "Output")]
+    pub tmpdir: Option<PathBuf>,
 
     /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
     #[arg(short = 'k', long, help_heading = "Output")]

@@ -141,6 +141,8 @@ pub(crate) struct Config {
     pub(crate) starts: crate::exec::gate::Limits,
     /// `--nice N`: added to ppool's niceness before any task starts.
     pub(crate) nice: Option<i32>,
+    /// `--files`: the directory for each task's stdout file.
+    pub(crate) files: Option<PathBuf>,
     /// `--plus`: GNU parallel's further replacement strings.
     pub(crate) plus: bool,
     /// `--er STR` and the like: STR and the placeholder it stands for.
@@ -230,6 +232,7 @@ impl Config {
                 ("--ssh", !args.ssh.is_empty() || args.ssh_file.is_some()),
                 ("--results", args.results.is_some()),
                 ("--keep-order", args.keep_order),
+                ("--files", args.files),
             ];
             if let Some((option, _)) = given.iter().find(|(_, given)| *given) {
                 bail!("{option} is not an option of `ppool apply`, which runs one task in the foreground: use `ppool map {option}` for many");
@@ -278,6 +281,26 @@ impl Config {
         };
         let renames = renames(&mut args)?;
         let starts = start_limits(&args, cpus)?;
+        let files = match (args.files, &args.tmpdir) {
+            (false, Some(_)) => bail!("--tmpdir is where --files puts its files: give --files with it"),
+            (false, None) => None,
+            (true, _) if args.output == OutputFormat::Json => {
+                bail!("--files prints file names instead of output; --output json holds the output itself: use one of them")
+            }
+            (true, _) if args.line_buffer => {
+                bail!("--files keeps each task's output in a file; it cannot be used with --line-buffer or -u")
+            }
+            (true, dir) => {
+                let dir = dir.clone().unwrap_or_else(std::env::temp_dir);
+                if !dir.is_dir() {
+                    bail!(
+                        "--tmpdir {}: no such directory: create it or give another",
+                        dir.display()
+                    );
+                }
+                Some(dir)
+            }
+        };
         if args.keep_order && mode == Mode::Unordered {
             bail!("-k/--keep-order keeps input order, which `ppool unordered` does not: use `ppool imap` (it is imap's order)");
         }
@@ -395,6 +418,7 @@ impl Config {
             batch,
             replace,
             plus: args.plus,
+            files,
             nice: args.nice.filter(|&n| n != 0),
             starts,
             renames,

@@ -321,7 +321,7 @@ fn run_stream(
     plan.jobs_from = jobs_file
         .as_ref()
         .map(|read| read as &(dyn Fn() -> Option<usize> + Sync));
-    let mut output = Output::new(config.output, config.tag);
+    let mut output = Output::new(config.output, config.tag).with_files(config.files.clone());
     if let Some(bar) = &watch.bar {
         output.show_progress(bar.clone());
     }

@@ -737,3 +737,30 @@ fn termseq_in_term_then_kill_form_sets_the_grace() {
     assert_eq!(output.status.code(), Some(255));
     assert!(stderr_of(&output).contains("or use --grace"), "{}", stderr_of(&output));
 }
+
+#[test]
+fn files_prints_the_path_of_a_file_holding_each_tasks_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = ppool()
+        .args(["imap", "--files", "--tmpdir"])
+        .arg(dir.path())
+        .args(["sh", "-c", "echo out {}; echo err {} >&2", ":::", "a", "b"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stderr_of(&output), "err a\nerr b\n");
+    let paths: Vec<String> = stdout_of(&output).lines().map(str::to_owned).collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    for (path, record) in paths.iter().zip(["a", "b"]) {
+        let path = std::path::Path::new(path);
+        assert_eq!(path.parent(), Some(dir.path()));
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert!(name.starts_with("par") && name.ends_with(".par"), "{name}");
+        assert_eq!(std::fs::read_to_string(path).unwrap(), format!("out {record}\n"));
+    }
+    let output = ppool()
+        .args(["imap", "--files", "--output", "json", "true", ":::", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(255));
+}
