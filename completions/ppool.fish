@@ -91,19 +91,35 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l joblog -d 'Log eac
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s I -d 'Use STR instead of {} for the whole record, in the command and --tagstring ({} is then plain text; {.}, {1}, {#} and the others keep their names), as xargs -I and GNU parallel -I' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l replace -d 'As -I STR; --replace alone is --replace={} (give STR with =, so that the command is not taken for it)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l tagstring -d 'Prefix each output line with STR, its placeholders ({}, {1}, {#}, {%}, ...) filled in for the task, and a TAB (implies --tag)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l extensionreplace -l er -d 'Use STR instead of {.} (the record without its extension), which is then plain text, as GNU parallel --er' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l basenamereplace -l bnr -d 'Use STR instead of {/} (the basename), as GNU parallel --bnr' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l dirnamereplace -l dnr -d 'Use STR instead of {//} (the dirname), as GNU parallel --dnr' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l basenameextensionreplace -l bner -d 'Use STR instead of {/.} (the basename without extension), as GNU parallel --bner' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l seqreplace -d 'Use STR instead of {#} (the task number), as GNU parallel --seqreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l slotreplace -d 'Use STR instead of {%} (the slot), as GNU parallel --slotreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s d -l delimiter -d 'Input records end with DELIM instead of a newline (xargs -d; C escapes such as \\n, \\t, \\0, \\x1f; several bytes are one delimiter, as GNU parallel)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l termseq -d 'GNU parallel\'s stop sequence, in the form ppool follows: TERM,MS (repeatable) then KILL,MS; the waits before KILL add up to --grace (TERM,200,TERM,100,KILL,25 is --grace 300ms)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l results -d 'Save each task\'s stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l tmpdir -d 'The directory for --files [default: $TMPDIR, else /tmp]' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -115,14 +131,21 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -s r -l no-run-if-emp
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l tag -d 'Prefix each output line with the record and a TAB'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l dry-run -l dryrun -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%} {##} {0#} {choose_k} {uniq}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -l bar -l eta -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s M -l controlmaster -d 'With --ssh: one ssh connection per host, shared by its tasks (ssh\'s ControlMaster, socket in ~/.ssh), as GNU parallel -M'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
@@ -152,8 +175,24 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l results -d 'Save eac
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s I -d 'Use STR instead of {} for the whole record, in the command and --tagstring ({} is then plain text; {.}, {1}, {#} and the others keep their names), as xargs -I and GNU parallel -I' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l replace -d 'As -I STR; --replace alone is --replace={} (give STR with =, so that the command is not taken for it)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l tagstring -d 'Prefix each output line with STR, its placeholders ({}, {1}, {#}, {%}, ...) filled in for the task, and a TAB (implies --tag)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l extensionreplace -l er -d 'Use STR instead of {.} (the record without its extension), which is then plain text, as GNU parallel --er' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l basenamereplace -l bnr -d 'Use STR instead of {/} (the basename), as GNU parallel --bnr' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l dirnamereplace -l dnr -d 'Use STR instead of {//} (the dirname), as GNU parallel --dnr' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l basenameextensionreplace -l bner -d 'Use STR instead of {/.} (the basename without extension), as GNU parallel --bner' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l seqreplace -d 'Use STR instead of {#} (the task number), as GNU parallel --seqreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l slotreplace -d 'Use STR instead of {%} (the slot), as GNU parallel --slotreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s d -l delimiter -d 'Input records end with DELIM instead of a newline (xargs -d; C escapes such as \\n, \\t, \\0, \\x1f; several bytes are one delimiter, as GNU parallel)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l termseq -d 'GNU parallel\'s stop sequence, in the form ppool follows: TERM,MS (repeatable) then KILL,MS; the waits before KILL add up to --grace (TERM,200,TERM,100,KILL,25 is --grace 300ms)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l tmpdir -d 'The directory for --files [default: $TMPDIR, else /tmp]' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -165,14 +204,21 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l fail-fast -d 'On the
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l collect-errors -d 'Run every task, then report every failure (the default)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l tag -d 'Prefix each output line with the record and a TAB'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l progress -l bar -l eta -d 'Show a progress bar on stderr (only when stderr is a terminal)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l dry-run -l dryrun -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%} {##} {0#} {choose_k} {uniq}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s M -l controlmaster -d 'With --ssh: one ssh connection per host, shared by its tasks (ssh\'s ControlMaster, socket in ~/.ssh), as GNU parallel -M'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
@@ -202,8 +248,24 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l results -d 'Save ea
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s I -d 'Use STR instead of {} for the whole record, in the command and --tagstring ({} is then plain text; {.}, {1}, {#} and the others keep their names), as xargs -I and GNU parallel -I' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l replace -d 'As -I STR; --replace alone is --replace={} (give STR with =, so that the command is not taken for it)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l tagstring -d 'Prefix each output line with STR, its placeholders ({}, {1}, {#}, {%}, ...) filled in for the task, and a TAB (implies --tag)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l extensionreplace -l er -d 'Use STR instead of {.} (the record without its extension), which is then plain text, as GNU parallel --er' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l basenamereplace -l bnr -d 'Use STR instead of {/} (the basename), as GNU parallel --bnr' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l dirnamereplace -l dnr -d 'Use STR instead of {//} (the dirname), as GNU parallel --dnr' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l basenameextensionreplace -l bner -d 'Use STR instead of {/.} (the basename without extension), as GNU parallel --bner' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l seqreplace -d 'Use STR instead of {#} (the task number), as GNU parallel --seqreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l slotreplace -d 'Use STR instead of {%} (the slot), as GNU parallel --slotreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s d -l delimiter -d 'Input records end with DELIM instead of a newline (xargs -d; C escapes such as \\n, \\t, \\0, \\x1f; several bytes are one delimiter, as GNU parallel)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l termseq -d 'GNU parallel\'s stop sequence, in the form ppool follows: TERM,MS (repeatable) then KILL,MS; the waits before KILL add up to --grace (TERM,200,TERM,100,KILL,25 is --grace 300ms)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l tmpdir -d 'The directory for --files [default: $TMPDIR, else /tmp]' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -215,14 +277,21 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fail-fast -d 'On th
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l collect-errors -d 'Run every task, then report every failure (the default)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l tag -d 'Prefix each output line with the record and a TAB'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l progress -l bar -l eta -d 'Show a progress bar on stderr (only when stderr is a terminal)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l dry-run -l dryrun -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%} {##} {0#} {choose_k} {uniq}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s M -l controlmaster -d 'With --ssh: one ssh connection per host, shared by its tasks (ssh\'s ControlMaster, socket in ~/.ssh), as GNU parallel -M'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
@@ -252,8 +321,24 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l results -d 'Sa
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s I -d 'Use STR instead of {} for the whole record, in the command and --tagstring ({} is then plain text; {.}, {1}, {#} and the others keep their names), as xargs -I and GNU parallel -I' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l replace -d 'As -I STR; --replace alone is --replace={} (give STR with =, so that the command is not taken for it)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l tagstring -d 'Prefix each output line with STR, its placeholders ({}, {1}, {#}, {%}, ...) filled in for the task, and a TAB (implies --tag)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s S -l ssh -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l ssh-file -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l extensionreplace -l er -d 'Use STR instead of {.} (the record without its extension), which is then plain text, as GNU parallel --er' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l basenamereplace -l bnr -d 'Use STR instead of {/} (the basename), as GNU parallel --bnr' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l dirnamereplace -l dnr -d 'Use STR instead of {//} (the dirname), as GNU parallel --dnr' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l basenameextensionreplace -l bner -d 'Use STR instead of {/.} (the basename without extension), as GNU parallel --bner' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l seqreplace -d 'Use STR instead of {#} (the task number), as GNU parallel --seqreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l slotreplace -d 'Use STR instead of {%} (the slot), as GNU parallel --slotreplace' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s d -l delimiter -d 'Input records end with DELIM instead of a newline (xargs -d; C escapes such as \\n, \\t, \\0, \\x1f; several bytes are one delimiter, as GNU parallel)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l termseq -d 'GNU parallel\'s stop sequence, in the form ppool follows: TERM,MS (repeatable) then KILL,MS; the waits before KILL add up to --grace (TERM,200,TERM,100,KILL,25 is --grace 300ms)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l tmpdir -d 'The directory for --files [default: $TMPDIR, else /tmp]' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -264,13 +349,20 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s s -l shell -d 
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l collect-errors -d 'Run every task, then report every failure (the default)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l tag -d 'Prefix each output line with the record and a TAB'
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l progress -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l progress -l bar -l eta -d 'Show a progress bar on stderr (only when stderr is a terminal)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l dry-run -d 'Print each command, shell-quoted, instead of running it'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l dry-run -l dryrun -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%} {##} {0#} {choose_k} {uniq}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s M -l controlmaster -d 'With --ssh: one ssh connection per host, shared by its tasks (ssh\'s ControlMaster, socket in ~/.ssh), as GNU parallel -M'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "submit" -d 'Hand one task to a named pool that lives between commands; print its id [Pool.apply_async]'
 complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "get" -d 'Wait for one submitted task, print its output whole, exit with its status [AsyncResult.get]'

@@ -47,10 +47,18 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "xargs",
     "multi",
     "max_chars",
+    "keep_order",
+    "files",
+    "tmpdir",
+    "controlmaster",
+    "ungroup",
 ];
 
+/// Options that `unordered`, which prints results as they end, refuses.
+const NOT_FOR_UNORDERED: &[&str] = &["keep_order"];
+
 /// Options of `unordered` alone, which prints results as they come.
-const ONLY_UNORDERED: &[&str] = &["line_buffer"];
+const ONLY_UNORDERED: &[&str] = &["line_buffer", "ungroup"];
 
 /// The command line as it is parsed and documented: each mode shows only
 /// the options that apply to it, under a usage line of its own, which
@@ -70,7 +78,14 @@ pub fn command() -> clap::Command {
             "imap" => "ppool imap [OPTIONS] COMMAND [ARG]... [::: INPUT...]...\n       ppool imap [OPTIONS] --builtin NAME [::: INPUT...]",
             _ => "ppool unordered [OPTIONS] COMMAND [ARG]... [::: INPUT...]...\n       ppool unordered [OPTIONS] --builtin NAME [::: INPUT...]",
         };
-        mode(if name == "unordered" { &[] } else { ONLY_UNORDERED }, usage)
+        mode(
+            if name == "unordered" {
+                NOT_FOR_UNORDERED
+            } else {
+                ONLY_UNORDERED
+            },
+            usage,
+        )
     };
     <Cli as clap::CommandFactory>::command()
         .mut_subcommand(
@@ -210,7 +225,7 @@ pub enum OutputFormat {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Run N tasks at once, fewer if the system's thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]
-    #[arg(short, long, value_name = "N", allow_hyphen_values = true)]
+    #[arg(short, long, visible_short_alias = 'P', value_name = "N", allow_hyphen_values = true)]
     pub jobs: Option<String>,
 
     /// Input records are separated by NUL, not newline
@@ -339,7 +354,7 @@ pub struct RunArgs {
     pub grace: Duration,
 
     /// unordered only: print whole lines as they arrive instead of whole tasks
-    #[arg(long, help_heading = "Output")]
+    #[arg(long, visible_alias = "linebuffer", help_heading = "Output")]
     pub line_buffer: bool,
 
     /// Prefix each output line with the record and a TAB
@@ -357,7 +372,7 @@ pub struct RunArgs {
     pub output: OutputFormat,
 
     /// Show a progress bar on stderr (only when stderr is a terminal)
-    #[arg(long, help_heading = "Output")]
+    #[arg(long, visible_aliases = ["bar", "eta"], help_heading = "Output")]
     pub progress: bool,
 
     /// Log each finished task to FILE, in GNU parallel's joblog format
@@ -377,7 +392,7 @@ pub struct RunArgs {
     pub resume_failed: bool,
 
     /// Print each command, shell-quoted, instead of running it
-    #[arg(long, help_heading = "Output")]
+    #[arg(long, visible_alias = "dryrun", help_heading = "Output")]
     pub dry_run: bool,
 
     /// Use STR instead of {} for the whole record, in the command and --tagstring ({} is then plain text; {.}, {1}, {#} and the others keep their names), as xargs -I and GNU parallel -I
@@ -409,15 +424,133 @@ pub struct RunArgs {
     #[arg(short = 't', long, help_heading = "Replace strings")]
     pub verbose: bool,
 
+    /// GNU parallel's further replacement strings: {+/} {+.} {+..} {..} {/..} {0%} {##} {0#} {choose_k} {uniq}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}
+    #[arg(long, help_heading = "Replace strings")]
+    pub plus: bool,
+
+    /// Use STR instead of {.} (the record without its extension), which is then plain text, as GNU parallel --er
+    #[arg(
+        long = "extensionreplace",
+        visible_alias = "er",
+        value_name = "STR",
+        help_heading = "Replace strings"
+    )]
+    pub extension_replace: Option<OsString>,
+
+    /// Use STR instead of {/} (the basename), as GNU parallel --bnr
+    #[arg(
+        long = "basenamereplace",
+        visible_alias = "bnr",
+        value_name = "STR",
+        help_heading = "Replace strings"
+    )]
+    pub basename_replace: Option<OsString>,
+
+    /// Use STR instead of {//} (the dirname), as GNU parallel --dnr
+    #[arg(
+        long = "dirnamereplace",
+        visible_alias = "dnr",
+        value_name = "STR",
+        help_heading = "Replace strings"
+    )]
+    pub dirname_replace: Option<OsString>,
+
+    /// Use STR instead of {/.} (the basename without extension), as GNU parallel --bner
+    #[arg(
+        long = "basenameextensionreplace",
+        visible_alias = "bner",
+        value_name = "STR",
+        help_heading = "Replace strings"
+    )]
+    pub basename_extension_replace: Option<OsString>,
+
+    /// Use STR instead of {#} (the task number), as GNU parallel --seqreplace
+    #[arg(long = "seqreplace", value_name = "STR", help_heading = "Replace strings")]
+    pub seq_replace: Option<OsString>,
+
+    /// Use STR instead of {%} (the slot), as GNU parallel --slotreplace
+    #[arg(long = "slotreplace", value_name = "STR", help_heading = "Replace strings")]
+    pub slot_replace: Option<OsString>,
+
+    /// Input records end with DELIM instead of a newline (xargs -d; C escapes such as \n, \t, \0, \x1f; several bytes are one delimiter, as GNU parallel)
+    #[arg(short = 'd', long = "delimiter", value_name = "DELIM", help_heading = "Input")]
+    pub delimiter: Option<OsString>,
+
+    /// Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)
+    #[arg(short = 'E', value_name = "EOF", help_heading = "Input")]
+    pub eof: Option<OsString>,
+
+    /// Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, help_heading = "Running")]
+    pub delay: Option<Duration>,
+
+    /// Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice
+    #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-20..=19), help_heading = "Running")]
+    pub nice: Option<i32>,
+
+    /// Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion
+    #[arg(long, value_name = "VERSION", help_heading = "Running")]
+    pub minversion: Option<String>,
+
+    /// Accepted as GNU parallel's -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given
+    #[arg(short = 'q', long, help_heading = "Running", conflicts_with = "shell")]
+    pub quote: bool,
+
+    /// Put the options in ~/.config/ppool/NAME (else GNU parallel's ~/.parallel/NAME) before the command line's; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists
+    #[arg(short = 'J', long, value_name = "NAME", help_heading = "Running")]
+    pub profile: Vec<String>,
+
+    /// unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer
+    #[arg(short = 'u', long, help_heading = "Output")]
+    pub ungroup: bool,
+
+    /// Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped
+    #[arg(long, value_name = "SIZE", help_heading = "Running")]
+    pub memfree: Option<String>,
+
+    /// Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load
+    #[arg(long, value_name = "N", help_heading = "Running")]
+    pub load: Option<String>,
+
+    /// With --ssh: one ssh connection per host, shared by its tasks (ssh's ControlMaster, socket in ~/.ssh), as GNU parallel -M
+    #[arg(short = 'M', long, help_heading = "Remote")]
+    pub controlmaster: bool,
+
+    /// Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it
+    #[arg(long, help_heading = "Running")]
+    pub noswap: bool,
+
+    /// GNU parallel's stop sequence, in the form ppool follows: TERM,MS (repeatable) then KILL,MS; the waits before KILL add up to --grace (TERM,200,TERM,100,KILL,25 is --grace 300ms)
+    #[arg(long, value_name = "SEQ", help_heading = "Failures")]
+    pub termseq: Option<String>,
+
+    /// Print the path of a new file (DIR/parXXXXXX.par) holding each task's stdout instead of the stdout itself; the files are kept (stderr is printed as usual)
+    #[arg(long, help_heading = "Output")]
+    pub files: bool,
+
+    /// The directory for --files [default: $TMPDIR, else /tmp]
+    #[arg(long, value_name = "DIR", requires = "files", help_heading = "Output")]
+    pub tmpdir: Option<PathBuf>,
+
+    /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
+    #[arg(short = 'k', long, help_heading = "Output")]
+    pub keep_order: bool,
+
     /// Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; ':' is this machine; the ssh command is $PPOOL_SSH, default ssh)
-    #[arg(short = 'S', long = "ssh", value_name = "HOSTS", help_heading = "Remote")]
+    #[arg(
+        short = 'S',
+        long = "ssh",
+        visible_alias = "sshlogin",
+        value_name = "HOSTS",
+        help_heading = "Remote"
+    )]
     pub ssh: Vec<String>,
 
     /// Read ssh hosts from FILE, one per line (blank lines and # comments skipped)
-    #[arg(long, value_name = "FILE", help_heading = "Remote")]
+    #[arg(long, visible_alias = "sshloginfile", value_name = "FILE", help_heading = "Remote")]
     pub ssh_file: Option<PathBuf>,
 
-    /// The command and its arguments, then optional `::: INPUT...` and `:::: FILE...` sources
+    /// The command and its arguments, then optional `::: INPUT...` and `:::: FILE...` sources; with no command, each record is a command line run by the shell ($PPOOL_SHELL, default /bin/sh), as `parallel < jobs.txt` does
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }

@@ -40,6 +40,8 @@ pub(crate) enum Action {
     Worker(String),
     /// `submit`, `get`, `wait` and the pool server.
     Pool(crate::pool_server::PoolCommand),
+    /// `--minversion V`: whether this ppool is at least V.
+    MinVersion(bool),
 }
 
 impl Action {
@@ -63,6 +65,13 @@ impl Action {
                 return pool_command(Command::PoolServer { name, jobs, idle }).map(Action::Pool)
             }
         };
+        if let Some(wanted) = &args.minversion {
+            let ours = version_parts(env!("CARGO_PKG_VERSION")).unwrap_or_default();
+            let Some(wanted) = version_parts(wanted) else {
+                bail!("--minversion {wanted}: give a version as numbers separated by dots, such as 0.1.0");
+            };
+            return Ok(Action::MinVersion(!is_older(&ours, &wanted)));
+        }
         Config::new(mode, args).map(|config| Action::Run(Box::new(config)))
     }
 }
@@ -141,6 +150,20 @@ fn pool_command(command: Command) -> Result<crate::pool_server::PoolCommand> {
     Ok(checked)
 }
 
+/// `1.2.3` as numbers.
+fn version_parts(text: &str) -> Option<Vec<u64>> {
+    text.split('.').map(|part| part.parse().ok()).collect()
+}
+
+/// Whether `ours` is an older version than `wanted`; missing parts count as 0.
+fn is_older(ours: &[u64], wanted: &[u64]) -> bool {
+    let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
+    (0..ours.len().max(wanted.len()))
+        .map(|i| at(ours, i).cmp(&at(wanted, i)))
+        .find(|o| o.is_ne())
+        .is_some_and(|o| o.is_lt())
+}
+
 /// Where records come from.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum InputSource {
@@ -199,6 +222,16 @@ pub(crate) struct Config {
     pub(crate) batch: Option<Batch>,
     /// `-I STR` / `--replace`: STR names the whole record instead of `{}`.
     pub(crate) replace: Option<Vec<u8>>,
+    /// `--delay`, `--memfree`, `--load`: what a task start waits for.
+    pub(crate) starts: crate::exec::gate::Limits,
+    /// `--nice N`: added to ppool's niceness before any task starts.
+    pub(crate) nice: Option<i32>,
+    /// `--files`: the directory for each task's stdout file.
+    pub(crate) files: Option<PathBuf>,
+    /// `--plus`: GNU parallel's further replacement strings.
+    pub(crate) plus: bool,
+    /// `--er STR` and the like: STR and the placeholder it stands for.
+    pub(crate) renames: Vec<(Vec<u8>, &'static [u8])>,
     /// `--tagstring STR`: the tag's template (then `tag` is set too).
     pub(crate) tag_string: Option<OsString>,
     /// `-X`: a batch repeats the text around `{}` in the tag too.
@@ -240,6 +273,10 @@ impl Config {
         crate::template::Syntax {
             json: self.format.json,
             replace: self.replace.clone(),
+            plus: self.plus,
+            jobs: self.jobs,
+            renames: self.renames.clone(),
+            total: None,
         }
     }
 
@@ -260,6 +297,14 @@ impl Config {
             None if mode == Mode::Apply || at_most_one_record(&args.command) => (1, None),
             None => (cpus(), None),
         };
+        if args.ungroup {
+            if mode != Mode::Unordered {
+                bail!("-u/--ungroup prints output as it arrives, which only `ppool unordered` does: use `ppool unordered -u`");
+            }
+            // Whole lines as they arrive: GNU parallel's -u may also cut a
+            // line in two, which no reader of the output wants.
+            args.line_buffer = true;
+        }
         if mode == Mode::Apply {
             let given = [
                 ("--jobs", args.jobs.is_some()),
@@ -271,6 +316,8 @@ impl Config {
                 ("--max-tasks-per-worker", args.max_tasks_per_worker.is_some()),
                 ("--ssh", !args.ssh.is_empty() || args.ssh_file.is_some()),
                 ("--results", args.results.is_some()),
+                ("--keep-order", args.keep_order),
+                ("--files", args.files),
             ];
             if let Some((option, _)) = given.iter().find(|(_, given)| *given) {
                 bail!("{option} is not an option of `ppool apply`, which runs one task in the foreground: use `ppool map {option}` for many");
@@ -297,10 +344,12 @@ impl Config {
                 Runner::Worker(cmd.clone())
             }
             (None, None) => {
-                if words.is_empty() {
+                if words.is_empty() && mode == Mode::Apply {
                     bail!("no command given: give a COMMAND, --builtin NAME or --worker CMD (see ppool --help)");
                 }
-                let shell = args.shell.then(|| {
+                // No command words: each record is a command line of its
+                // own, run by the shell, as `parallel < jobs.txt` does.
+                let shell = (args.shell || words.is_empty()).then(|| {
                     std::env::var_os("PPOOL_SHELL")
                         .filter(|s| !s.is_empty())
                         .unwrap_or_else(|| "/bin/sh".into())
@@ -315,6 +364,31 @@ impl Config {
             }
             text => text.map(OsStringExt::into_vec),
         };
+        let renames = renames(&mut args)?;
+        let starts = start_limits(&args, cpus)?;
+        let files = match (args.files, &args.tmpdir) {
+            (false, Some(_)) => bail!("--tmpdir is where --files puts its files: give --files with it"),
+            (false, None) => None,
+            (true, _) if args.output == OutputFormat::Json => {
+                bail!("--files prints file names instead of output; --output json holds the output itself: use one of them")
+            }
+            (true, _) if args.line_buffer => {
+                bail!("--files keeps each task's output in a file; it cannot be used with --line-buffer or -u")
+            }
+            (true, dir) => {
+                let dir = dir.clone().unwrap_or_else(std::env::temp_dir);
+                if !dir.is_dir() {
+                    bail!(
+                        "--tmpdir {}: no such directory: create it or give another",
+                        dir.display()
+                    );
+                }
+                Some(dir)
+            }
+        };
+        if args.keep_order && mode == Mode::Unordered {
+            bail!("-k/--keep-order keeps input order, which `ppool unordered` does not: use `ppool imap` (it is imap's order)");
+        }
         if args.line_buffer && mode != Mode::Unordered {
             bail!("--line-buffer works only with `ppool unordered`");
         }
@@ -333,6 +407,16 @@ impl Config {
             .map(|path| file_source(path, false, "--arg-file"))
             .collect();
         sources.extend(specs);
+        if let Some(eof) = &args.eof {
+            // `-E` ends `:::` values too, as GNU parallel does.
+            for source in &mut sources {
+                if let Origin::Values(values) = &mut source.origin {
+                    if let Some(at) = values.iter().position(|v| v == eof) {
+                        values.truncate(at);
+                    }
+                }
+            }
+        }
         let source = match sources.is_empty() {
             true if mode == Mode::Apply => InputSource::None,
             true => InputSource::Sources(vec![SourceSpec {
@@ -362,7 +446,15 @@ impl Config {
             (_, true) => Resume::Failed,
             _ => Resume::No,
         };
-        let remote = remote(&args.ssh, args.ssh_file.as_deref(), args.jobs.is_some().then_some(jobs))?;
+        let remote = remote(
+            &args.ssh,
+            args.ssh_file.as_deref(),
+            args.jobs.is_some().then_some(jobs),
+            args.controlmaster,
+        )?;
+        if args.controlmaster && remote.is_none() {
+            bail!("-M/--controlmaster shares one ssh connection per host: give hosts with --ssh (--sshlogin)");
+        }
         if remote.is_some() {
             if mode == Mode::Apply {
                 bail!("apply runs its one task here: use `ppool map --ssh` to run tasks on other hosts");
@@ -389,7 +481,11 @@ impl Config {
             jobs_file,
             retries: args.retries,
             timeout: args.timeout.map(|t| t.min(LONGEST)),
-            grace: args.grace.min(LONGEST),
+            grace: match &args.termseq {
+                Some(text) => termseq_grace(text)?,
+                None => args.grace,
+            }
+            .min(LONGEST),
             line_buffer: args.line_buffer,
             tag: args.tag || args.tagstring.is_some(),
             output: match args.output {
@@ -406,6 +502,11 @@ impl Config {
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
             batch,
             replace,
+            plus: args.plus,
+            files,
+            nice: args.nice.filter(|&n| n != 0),
+            starts,
+            renames,
             tag_string: args.tagstring,
             tag_repeats: args.xargs,
             verbose: args.verbose,
@@ -480,6 +581,122 @@ pub(crate) fn reread_jobs_file(path: &Path) -> Option<usize> {
     read_jobs_file(path).ok()
 }
 
+/// The grace that GNU parallel's `--termseq` (`TERM,200,TERM,100,KILL,25`)
+/// amounts to: ppool sends SIGTERM, then SIGKILL once the grace is over, so
+/// the sequence may only repeat TERM and end with KILL; its waits before
+/// the KILL add up to the grace.
+fn termseq_grace(text: &str) -> Result<Duration> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let refuse = || {
+        anyhow::anyhow!(
+            "--termseq {text}: ppool stops a task with SIGTERM, then SIGKILL after --grace; give TERM,MS (repeatable) then KILL,MS, such as TERM,200,TERM,100,KILL,25, or use --grace"
+        )
+    };
+    if parts.len() % 2 != 0 || parts.len() < 4 {
+        return Err(refuse());
+    }
+    let mut grace = Duration::ZERO;
+    for (i, pair) in parts.chunks(2).enumerate() {
+        let signal = pair[0].trim_start_matches("SIG").to_ascii_uppercase();
+        let ms: u64 = pair[1].parse().map_err(|_| refuse())?;
+        let last = i == parts.len() / 2 - 1;
+        match (signal.as_str(), last) {
+            ("TERM" | "15", false) => grace += Duration::from_millis(ms),
+            ("KILL" | "9", true) => {}
+            _ => return Err(refuse()),
+        }
+    }
+    Ok(grace)
+}
+
+/// `--delay`, `--memfree SIZE` and `--load N` (or N% of the CPUs).
+fn start_limits(args: &RunArgs, cpus: fn() -> usize) -> Result<crate::exec::gate::Limits> {
+    let memfree = match &args.memfree {
+        Some(text) => match parse_size(text) {
+            Some(bytes) => Some(bytes),
+            None => bail!("--memfree {text}: give a size such as 500M or 2G (K, M, G, T: powers of 1024)"),
+        },
+        None => None,
+    };
+    let load = match &args.load {
+        Some(text) => {
+            let number = |t: &str| t.parse::<f64>().ok().filter(|n| n.is_finite() && *n > 0.0);
+            match text.strip_suffix('%').map_or_else(|| number(text), |p| number(p).map(|p| p * cpus() as f64 / 100.0)) {
+                Some(most) => Some(most),
+                None => bail!("--load {text}: give the most busy threads as a number above 0 (4, 2.5) or a percentage of the CPUs (100%)"),
+            }
+        }
+        None => None,
+    };
+    if memfree.is_some() && crate::sys::free_memory().is_none() {
+        bail!("--memfree needs /proc/meminfo to measure free memory, which this system lacks");
+    }
+    if args.noswap && crate::sys::swap_pages().is_none() {
+        bail!("--noswap needs /proc/vmstat to see swapping, which this system lacks");
+    }
+    if load.is_some() && crate::sys::busy_threads().is_none() {
+        bail!("--load needs /proc/stat to measure the load, which this system lacks");
+    }
+    Ok(crate::exec::gate::Limits {
+        gap: args.delay.filter(|gap| !gap.is_zero()),
+        memfree,
+        load,
+        noswap: args.noswap,
+    })
+}
+
+/// `500M`, `2G`, `1.5T`, `4096`: bytes, with K, M, G, T and P as powers of
+/// 1024, as GNU parallel reads them.
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, ""),
+    };
+    let power = match unit.to_ascii_uppercase().trim_end_matches('B') {
+        "" => 0,
+        "K" => 1,
+        "M" => 2,
+        "G" => 3,
+        "T" => 4,
+        "P" => 5,
+        _ => return None,
+    };
+    let value = number.parse::<f64>().ok().filter(|n| n.is_finite() && *n >= 0.0)? * 1024f64.powi(power);
+    (value < u64::MAX as f64).then_some(value as u64)
+}
+
+/// `--er STR`, `--bnr STR` and the others: each STR with the text, between
+/// braces, of the placeholder it stands for.
+fn renames(args: &mut RunArgs) -> Result<Vec<(Vec<u8>, &'static [u8])>> {
+    let given = [
+        ("--extensionreplace", args.extension_replace.take(), &b"."[..]),
+        ("--basenamereplace", args.basename_replace.take(), b"/"),
+        ("--dirnamereplace", args.dirname_replace.take(), b"//"),
+        (
+            "--basenameextensionreplace",
+            args.basename_extension_replace.take(),
+            b"/.",
+        ),
+        ("--seqreplace", args.seq_replace.take(), b"#"),
+        ("--slotreplace", args.slot_replace.take(), b"%"),
+    ];
+    let mut renames = Vec::new();
+    for (option, text, inner) in given {
+        let Some(text) = text else { continue };
+        if text.is_empty() {
+            bail!(
+                "{option} needs a non-empty STR to stand for {{{}}}",
+                String::from_utf8_lossy(inner)
+            );
+        }
+        renames.push((text.into_vec(), inner));
+    }
+    // The longest name first, so that one name holding another wins.
+    renames.sort_by_key(|(name, _): &(Vec<u8>, _)| std::cmp::Reverse(name.len()));
+    Ok(renames)
+}
+
 /// `-n`/`-L`, `-X`, `-m` and `--max-chars`, checked against the rest.
 fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
     let count = args.max_args.or(args.max_lines);
@@ -495,9 +712,12 @@ fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
     if mode == Mode::Apply {
         bail!("apply runs one task: -n, -L, -X and -m are for map, imap and unordered");
     }
-    let Runner::Command { shell, .. } = runner else {
+    let Runner::Command { shell, words } = runner else {
         bail!("-n, -L, -X and -m put several records on one command line: they work with a COMMAND, not --builtin or --worker");
     };
+    if words.is_empty() {
+        bail!("-n, -L, -X and -m put several records on one command line: give a COMMAND for them (with no command, each record is a command line of its own)");
+    }
     let environment: usize = std::env::vars_os().map(|(k, v)| k.len() + v.len() + 2).sum();
     let mut most = crate::sys::arg_max().saturating_sub(environment + XARGS_HEADROOM);
     if shell.is_some() {
@@ -658,8 +878,23 @@ fn input_format(args: &RunArgs) -> Result<Format> {
         Some("lr" | "rl") => Trim::Both,
         _ => Trim::No,
     };
+    let delimiter = match &args.delimiter {
+        Some(text) => {
+            let delimiter = c_unescape(text.as_bytes());
+            if delimiter.is_empty() {
+                bail!("-d needs a delimiter: give one such as ',' or '\\n'");
+            }
+            if args.null || args.csv {
+                bail!("-d sets the input's delimiter: it cannot be used with -0 or --csv");
+            }
+            Some(delimiter)
+        }
+        None => None,
+    };
     Ok(Format {
         null: args.null,
+        delimiter,
+        eof: args.eof.as_ref().map(|eof| eof.as_bytes().to_vec()),
         colsep,
         csv: args.csv,
         trim,
@@ -667,10 +902,57 @@ fn input_format(args: &RunArgs) -> Result<Format> {
     })
 }
 
+/// A delimiter as xargs -d reads it: C escapes (`\n`, `\t`, `\0`, `\\`,
+/// `\xHH`, octal `\NNN`); any other byte, or an unknown escape, as written.
+fn c_unescape(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let (b, next) = (text[i], text.get(i + 1).copied());
+        i += 1;
+        let Some(next) = next.filter(|_| b == b'\\') else {
+            out.push(b);
+            continue;
+        };
+        i += 1;
+        let simple = match next {
+            b'n' => Some(b'\n'),
+            b't' => Some(b'\t'),
+            b'r' => Some(b'\r'),
+            b'a' => Some(0x07),
+            b'b' => Some(0x08),
+            b'f' => Some(0x0c),
+            b'v' => Some(0x0b),
+            b'\\' => Some(b'\\'),
+            _ => None,
+        };
+        if let Some(byte) = simple {
+            out.push(byte);
+        } else if next == b'x' && text.get(i).is_some_and(u8::is_ascii_hexdigit) {
+            let digits = text[i..].iter().take(2).take_while(|b| b.is_ascii_hexdigit()).count();
+            let hex = std::str::from_utf8(&text[i..i + digits]).unwrap_or("0");
+            out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+            i += digits;
+        } else if (b'0'..=b'7').contains(&next) {
+            let more = text[i..]
+                .iter()
+                .take(2)
+                .take_while(|b| (b'0'..=b'7').contains(*b))
+                .count();
+            let octal = std::str::from_utf8(&text[i - 1..i + more]).unwrap_or("0");
+            out.push(u16::from_str_radix(octal, 8).map_or(0, |n| n as u8));
+            i += more;
+        } else {
+            out.extend_from_slice(&[b'\\', next]);
+        }
+    }
+    out
+}
+
 /// Reads `-S` values, `--ssh-file` and the environment. `None` when no
 /// host was given. `jobs` is `--jobs` when given: the slots of a host
 /// named without `N/`.
-fn remote(specs: &[String], file: Option<&Path>, jobs: Option<usize>) -> Result<Option<Remote>> {
+fn remote(specs: &[String], file: Option<&Path>, jobs: Option<usize>, control_master: bool) -> Result<Option<Remote>> {
     if specs.is_empty() && file.is_none() {
         return Ok(None);
     }
@@ -687,11 +969,22 @@ fn remote(specs: &[String], file: Option<&Path>, jobs: Option<usize>) -> Result<
             None => bail!("--ssh was given no host: give HOST, N/HOST or ':' (this machine)"),
         }
     }
-    let ssh = if hosts.iter().any(|h| h.name.is_some()) {
+    let mut ssh = if hosts.iter().any(|h| h.name.is_some()) {
         ssh_command(std::env::var_os("PPOOL_SSH"))?
     } else {
         Vec::new()
     };
+    if control_master && !ssh.is_empty() {
+        // One connection per host, shared by its tasks (GNU parallel -M).
+        // The socket lives in ~/.ssh, which only its owner can enter.
+        for option in [
+            "ControlMaster=auto",
+            "ControlPath=~/.ssh/ppool-%r@%h:%p",
+            "ControlPersist=60",
+        ] {
+            ssh.extend(["-o".into(), option.into()]);
+        }
+    }
     let down_for = match std::env::var("PPOOL_SSH_RETRY_AFTER") {
         Ok(text) if !text.is_empty() => {
             crate::duration::parse(&text).map_err(|e| anyhow::anyhow!("PPOOL_SSH_RETRY_AFTER: {e}"))?
@@ -863,6 +1156,37 @@ mod tests {
     }
 
     #[test]
+    fn termseq_becomes_the_grace_before_sigkill() {
+        assert_eq!(
+            termseq_grace("TERM,200,TERM,100,TERM,50,KILL,25").unwrap(),
+            Duration::from_millis(350)
+        );
+        assert_eq!(termseq_grace("SIGTERM,1000,SIGKILL,0").unwrap(), Duration::from_secs(1));
+        for bad in [
+            "INT,200,TERM,100,KILL,25",
+            "TERM,100",
+            "TERM,x,KILL,1",
+            "KILL,1,TERM,1",
+            "TERM,1,KILL",
+        ] {
+            let e = termseq_grace(bad).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--termseq {bad}: ")), "{e}");
+        }
+    }
+
+    #[test]
+    fn sizes_are_read_in_powers_of_1024() {
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("1K"), Some(1024));
+        assert_eq!(parse_size("1.5k"), Some(1536));
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("1MB"), Some(1 << 20));
+        assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("-1M"), None);
+        assert_eq!(parse_size("1Q"), None);
+    }
+
+    #[test]
     fn usage_errors_say_what_to_do() {
         let e = config(&["ppool", "map", "-j", "x/no/such", "true"]).unwrap_err();
         assert!(e.to_string().contains("--jobs"), "{e}");
@@ -870,7 +1194,10 @@ mod tests {
         assert!(e.to_string().contains("ppool map"), "{e}");
         let e = config(&["ppool", "imap", "--line-buffer", "true"]).unwrap_err();
         assert!(e.to_string().contains("unordered"), "{e}");
-        assert!(config(&["ppool", "imap"]).is_err());
+        assert!(config(&["ppool", "apply"]).is_err());
+        // No command: each record is a shell command line.
+        let c = config(&["ppool", "imap"]).unwrap();
+        assert!(matches!(c.runner, Runner::Command { ref words, shell: Some(_) } if words.is_empty()));
     }
 
     #[test]

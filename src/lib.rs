@@ -16,6 +16,7 @@ mod man;
 mod observer;
 mod output;
 mod pool_server;
+mod profile;
 mod progress;
 mod results;
 mod scheduler;
@@ -65,6 +66,18 @@ pub fn say(line: &str) {
     let _ = err.write_all(line.as_bytes()).and_then(|()| err.write_all(b"\n"));
 }
 
+/// Options from `--profile` files or the default file, to put before the
+/// command line's, with the files they come from; `None` when there are none.
+pub fn profile_defaults(cli: &Cli) -> Result<Option<(Vec<std::ffi::OsString>, Vec<std::path::PathBuf>)>> {
+    match &cli.command {
+        cli::Command::Apply(args)
+        | cli::Command::Map(args)
+        | cli::Command::Imap(args)
+        | cli::Command::Unordered(args) => profile::defaults(&args.profile),
+        _ => Ok(None),
+    }
+}
+
 /// Runs the parsed command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<i32> {
     match Action::new(cli)? {
@@ -83,6 +96,17 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Action::Worker(name) => builtins::serve::main(&name),
         Action::Pool(command) => pool_server::run(command),
+        Action::MinVersion(new_enough) => {
+            let version = env!("CARGO_PKG_VERSION");
+            writeln!(io::stdout().lock(), "{version}")?;
+            if !new_enough {
+                say(&format!(
+                    "ppool: this is ppool {version}, older than --minversion asks for: install a newer ppool"
+                ));
+                return Ok(exit::USAGE);
+            }
+            Ok(0)
+        }
     }
 }
 
@@ -119,6 +143,11 @@ pub fn print_man(out: &mut dyn Write) -> Result<()> {
 }
 
 fn run_config(config: &Config) -> Result<Ending> {
+    if let Some(increment) = config.nice.filter(|_| !config.dry_run) {
+        sys::renice(increment).with_context(|| {
+            format!("--nice {increment}: cannot change the niceness (a negative one needs root): give 0 to 19")
+        })?;
+    }
     // A run that starts tasks has a guard (forked in main) to stop them
     // should ppool be killed outright; `apply` is one foreground task, like
     // a shell's.
@@ -140,7 +169,10 @@ fn run_config(config: &Config) -> Result<Ending> {
             let executor = CommandExecutor::new(
                 words,
                 shell.as_deref(),
-                &config.syntax(),
+                &crate::template::Syntax {
+                    total: sources.known_total().filter(|_| config.batch.is_none()),
+                    ..config.syntax()
+                },
                 config.timeout,
                 config.grace,
                 config.mode == Mode::Apply,
@@ -277,13 +309,21 @@ fn run_stream(
     } else {
         executor
     };
+    // Outside `-t`, so that a command is printed as it starts, after its wait.
+    let gated;
+    let executor = if config.starts.any() {
+        gated = exec::gate::StartGate::new(executor, config.starts);
+        &gated as &dyn Executor
+    } else {
+        executor
+    };
     let mut plan = watch.plan(config, jobs, window, &skip, render);
     plan.total = Some(&total);
     plan.tag = tag.is_some().then_some(&tag_of as scheduler::TagRender);
     plan.jobs_from = jobs_file
         .as_ref()
         .map(|read| read as &(dyn Fn() -> Option<usize> + Sync));
-    let mut output = Output::new(config.output, config.tag);
+    let mut output = Output::new(config.output, config.tag).with_files(config.files.clone());
     if let Some(bar) = &watch.bar {
         output.show_progress(bar.clone());
     }

@@ -99,7 +99,12 @@ fn reopen_closed_stdio() -> bool {
 
 /// Parses the command line and runs it; the process's exit status.
 fn run(args: Vec<OsString>) -> i32 {
-    let cli = match parse(args) {
+    let cli = match parse(args.clone()).map(|cli| with_profile(cli, args)) {
+        Ok(Ok(cli)) => Ok(cli),
+        Ok(Err(code)) => return code,
+        Err(e) => Err(e),
+    };
+    let cli = match cli {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             return match e.print() {
@@ -136,8 +141,44 @@ fn run(args: Vec<OsString>) -> i32 {
 /// `Cli::try_parse`, without dropping the parser: it lives until the process
 /// exits, and freeing its many small allocations cost a tenth of the
 /// start-up's instructions.
+/// The command line again with the options of `--profile` or the default
+/// file put after the mode word; the exit status when they are no options.
+fn with_profile(cli: Cli, args: Vec<OsString>) -> Result<Cli, i32> {
+    let (words, files) = match ppool::profile_defaults(&cli) {
+        Ok(Some(found)) => found,
+        Ok(None) => return Ok(cli),
+        Err(e) => {
+            ppool::say(&format!("ppool: {e:#}"));
+            return Err(ppool::exit::USAGE);
+        }
+    };
+    let mut expanded = args[..2].to_vec();
+    expanded.extend(words);
+    expanded.extend_from_slice(&args[2..]);
+    // The command line's options win over the file's, as in GNU parallel.
+    let command = ["apply", "map", "imap", "unordered"]
+        .into_iter()
+        .fold(ppool::cli::command(), |command, mode| {
+            command.mut_subcommand(mode, |mode| mode.args_override_self(true))
+        });
+    parse_with(expanded, command).map_err(|e| {
+        let text = e.render().to_string();
+        let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        ppool::say(&format!(
+            "ppool: with the options of {}: {}",
+            files.join(", "),
+            text.strip_prefix("error: ").unwrap_or(&text).trim_end()
+        ));
+        ppool::exit::USAGE
+    })
+}
+
 fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
-    let command = Box::leak(Box::new(ppool::cli::command()));
+    parse_with(args, ppool::cli::command())
+}
+
+fn parse_with(args: Vec<OsString>, command: clap::Command) -> Result<Cli, clap::Error> {
+    let command = Box::leak(Box::new(command));
     let mut matches = command.try_get_matches_from_mut(args)?;
     let cli = Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(command));
     std::mem::forget(matches);

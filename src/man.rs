@@ -86,7 +86,7 @@ pub fn render(out: &mut dyn Write) -> io::Result<()> {
         // All modes share one set of options; clap renders them as sections
         // of their own, which become subsections here.
         let mut options = Vec::new();
-        Man::new(imap.clone()).render_options_section(&mut options)?;
+        Man::new(imap.clone().mut_args(with_aliases)).render_options_section(&mut options)?;
         out.write_all(RUN_OPTIONS.as_bytes())?;
         for line in String::from_utf8_lossy(&options).lines() {
             match line.strip_prefix(".SH ") {
@@ -99,6 +99,23 @@ pub fn render(out: &mut dyn Write) -> io::Result<()> {
     render_exit_status(out)?;
     man.render_version_section(out)?;
     Ok(())
+}
+
+/// The option's help with its other names (`-P`, `--sshlogin`), which
+/// clap_mangen leaves out of the page.
+fn with_aliases(arg: clap::Arg) -> clap::Arg {
+    let shorts = arg.get_visible_short_aliases().unwrap_or_default();
+    let longs = arg.get_visible_aliases().unwrap_or_default();
+    if shorts.is_empty() && longs.is_empty() {
+        return arg;
+    }
+    let names: Vec<String> = shorts
+        .iter()
+        .map(|c| format!("-{c}"))
+        .chain(longs.iter().map(|l| format!("--{l}")))
+        .collect();
+    let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+    arg.help(format!("{help} [also: {}]", names.join(", ")))
 }
 
 /// `INPUT` -> `Input`, for a subsection heading.

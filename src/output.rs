@@ -86,6 +86,9 @@ pub struct Output {
     watched: bool,
     /// `--progress` on a terminal: output is written with the bar hidden.
     progress: Option<ProgressBar>,
+    /// `--files`: each task's stdout goes to a new file in this directory,
+    /// and its path is printed instead.
+    files: Option<std::path::PathBuf>,
 }
 
 /// Where task stderr and ppool's notes go.
@@ -120,7 +123,14 @@ impl Output {
             format,
             tag,
             progress: None,
+            files: None,
         }
+    }
+
+    /// `--files DIR`: print the path of a file holding each task's stdout.
+    pub fn with_files(mut self, dir: Option<std::path::PathBuf>) -> Output {
+        self.files = dir;
+        self
     }
 
     /// Output to the given writers instead. Each task is flushed as it is
@@ -136,6 +146,7 @@ impl Output {
             format,
             tag,
             progress: None,
+            files: None,
         }
     }
 
@@ -175,8 +186,20 @@ impl Output {
                 tag
             })
         });
-        if with_stdout {
-            outcome.stdout.copy_to(&mut self.stdout, tag.as_deref())?;
+        match (&self.files, with_stdout) {
+            (Some(dir), true) => {
+                // GNU parallel's names, which scripts that read them may expect.
+                let mut file = tempfile::Builder::new().prefix("par").suffix(".par").tempfile_in(dir)?;
+                outcome.stdout.copy_to(file.as_file_mut(), None)?;
+                let (_, path) = file.keep().map_err(|e| e.error)?;
+                if let Some(tag) = &tag {
+                    self.stdout.write_all(tag)?;
+                }
+                self.stdout.write_all(path.as_os_str().as_encoded_bytes())?;
+                self.stdout.write_all(b"\n")?;
+            }
+            (None, true) => outcome.stdout.copy_to(&mut self.stdout, tag.as_deref())?,
+            (_, false) => {}
         }
         if !outcome.stderr.is_empty() {
             // Keep the two streams in step on a shared terminal.

@@ -124,3 +124,60 @@ pub(crate) fn detach(command: &mut std::process::Command) {
         });
     }
 }
+
+/// Adds `increment` to this process's niceness (clamped to -20..=19), which
+/// the tasks it starts inherit, as `nice -n` would.
+pub(crate) fn renice(increment: i32) -> io::Result<()> {
+    // SAFETY: getpriority reads this process's own priority; no memory is involved.
+    // Its -1 is ambiguous only on failure, which cannot happen for itself.
+    let current = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    let target = current.saturating_add(increment).clamp(-20, 19);
+    // SAFETY: setpriority on this process; no memory is involved.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, target) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Free memory as GNU parallel counts it on Linux: MemFree, Buffers, Cached
+/// and SwapCached of /proc/meminfo, in bytes. `None` where it is unknown.
+pub(crate) fn free_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let mut kib = 0;
+    let mut found = false;
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        if matches!(key, "MemFree" | "Buffers" | "Cached" | "SwapCached") {
+            kib += value.trim().trim_end_matches("kB").trim().parse::<u64>().ok()?;
+            found = true;
+        }
+    }
+    found.then_some(kib * 1024)
+}
+
+/// Threads running or waiting for disk right now, not counting the one
+/// asking: GNU parallel's load (`ps axH` in state R or D), not the load
+/// average. `None` where it is unknown.
+pub(crate) fn busy_threads() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().parse().ok())
+    };
+    Some((field("procs_running ")? + field("procs_blocked ")?).saturating_sub(1))
+}
+
+/// Pages swapped in and out since boot (pswpin, pswpout of /proc/vmstat).
+/// `None` where they are unknown.
+pub(crate) fn swap_pages() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/vmstat").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.trim().parse().ok())
+    };
+    Some((field("pswpin ")?, field("pswpout ")?))
+}

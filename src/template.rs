@@ -16,6 +16,8 @@
 //! | `{#}` | the record's sequence number |
 //! | `{%}` | the worker slot |
 //! | `{N}` | field N, from 1; also `{N.}`, `{N/}`, `{N//}`, `{N/.}` |
+//! | `{-N}` | field N from the end, from 1; also with the rules above |
+//! | `--plus` | GNU parallel's `{+.}`, `{..}`, `{:-str}`, `{/re/str}`, …, also with `N` or `-N` |
 //! | `{name}`, `{a.b.0}` | with `--json` only: a JSON field, by dotted path |
 //!
 //! `{.}`, `{/}`, `{//}` and `{/.}` are the string rules of GNU parallel, not
@@ -26,8 +28,12 @@
 //! Undocumented corners, decided here:
 //!
 //! - Text in braces that is not a placeholder is literal: `{print $1}`,
-//!   `{ }`, `{0}`, `{-1}`, an unterminated `{abc`, and `{name}` without
-//!   `--json`. A `{` is a placeholder's start only if the next brace after it
+//!   `{ }`, `{0}`, `{-0}`, an unterminated `{abc`, `{name}` without
+//!   `--json`, and `--plus` strings without `--plus`, where they may be
+//!   the shell's (`cp f{,.bak}`).
+//! - `--plus` patterns are Perl's as GNU parallel writes them, read by the
+//!   regex crate: on bytes, with its syntax (no backreferences or
+//!   lookaround), and `$` only at the very end. A `{` is a placeholder's start only if the next brace after it
 //!   is a `}`: `{{}` is a literal `{` then `{}`, and `{}}` is `{}` then a
 //!   literal `}`.
 //! - `{N}` accepts leading zeros (`{01}` is field 1, as in GNU parallel); a
@@ -73,11 +79,44 @@ pub struct Syntax {
     /// `{}`, which is then plain text; the other placeholders keep their
     /// spelling (GNU parallel's `-I`).
     pub replace: Option<Vec<u8>>,
+    /// `--plus`: GNU parallel's further replacement strings (`{+.}`,
+    /// `{..}`, `{:-str}`, `{/re/str}`, …).
+    pub plus: bool,
+    /// The number of slots, which `{0%}` pads the slot to.
+    pub jobs: usize,
+    /// `--er STR` and the like: STR stands for the placeholder whose text
+    /// between the braces is given (`.`), which is then plain text, also
+    /// with a field number, as in GNU parallel.
+    pub renames: Vec<(Vec<u8>, &'static [u8])>,
+    /// The number of tasks, when it is known before the first starts
+    /// (`:::` inputs): `{##}` and `{0#}` need it.
+    pub total: Option<u64>,
 }
 
 impl Syntax {
     fn is_renamed(&self) -> bool {
-        self.replace.is_some()
+        self.replace.is_some() || !self.renames.is_empty()
+    }
+
+    /// The names that stand for a placeholder, with its text between braces.
+    fn names(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let whole: &[u8] = b"";
+        let replace = self.replace.as_deref().map(|name| (name, whole));
+        replace
+            .into_iter()
+            .chain(self.renames.iter().map(|(name, inner)| (name.as_slice(), *inner)))
+    }
+
+    /// Whether `{inner}` was renamed, so is plain text: `{}` under `-I`,
+    /// `{.}` and `{1.}` under `--er`.
+    fn renamed_away(&self, inner: &[u8]) -> bool {
+        if inner.is_empty() {
+            return self.replace.is_some();
+        }
+        let digits = inner.iter().take_while(|b| b.is_ascii_digit()).count();
+        self.renames.iter().any(|(_, original)| {
+            *original == inner || (digits > 0 && !matches!(*original, b"#" | b"%") && *original == &inner[digits..])
+        })
     }
 }
 
@@ -148,6 +187,72 @@ enum Placeholder {
     /// The whole record, or a field when `Some(index from 0)`.
     Value(Option<usize>, PathRule),
     Json(JsonPath),
+    /// `{-N}` and `--plus`'s editing strings: a value, then an edit.
+    Edited(FieldRef, Box<Edit>),
+    /// `{0%}`: the slot, zero-padded to the width of the number of slots.
+    PaddedSlot(usize),
+    /// `{0#}`: the task number, zero-padded to the width of the total.
+    PaddedSeq(usize),
+    /// `{##}`: the number of tasks.
+    Total(u64),
+    /// `{choose_k}` and `{uniq}`: the whole record, and the task is skipped
+    /// unless its fields rise strictly (`choose_k`) or differ (`uniq`).
+    Filter(Filter),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Filter {
+    ChooseK,
+    Uniq,
+}
+
+impl Filter {
+    /// GNU parallel's tests, on the fields (or the whole record): Perl's
+    /// string `ge` between neighbours, and `uniq` over all of them.
+    fn skips(self, record: &Record) -> bool {
+        let args = record.implicit_args();
+        match self {
+            Filter::ChooseK => args.windows(2).any(|pair| pair[0] >= pair[1]),
+            Filter::Uniq => args.iter().enumerate().any(|(i, a)| args[..i].contains(a)),
+        }
+    }
+}
+
+/// Which value an edited placeholder starts from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FieldRef {
+    Whole,
+    /// Field N, from 0.
+    Index(usize),
+    /// `{-N}`: the N-th field from the end, from 1.
+    FromEnd(usize),
+}
+
+/// What `--plus` does to a value, as GNU parallel's Perl expressions do.
+#[derive(Debug, Clone)]
+enum Edit {
+    Rule(PathRule),
+    /// `{:-str}`: Perl's `$_ ||= str`, so `0` is replaced as well as an
+    /// empty value.
+    Default(Vec<u8>),
+    /// `{:N}`: without the first N bytes.
+    Skip(usize),
+    /// `{:N:M}`: M bytes from byte N.
+    Substring(usize, usize),
+    /// `{#re}` `{##re}` `{%re}` `{%%re}` and the `{/re/str}` family: a
+    /// Perl substitution; `expand` when the replacement is `$1`.
+    Substitute {
+        regex: regex::bytes::Regex,
+        with: Vec<u8>,
+        expand: bool,
+        all: bool,
+    },
+    /// `{^re}` `{^^re}` `{,re}` `{,,re}`: the match in upper or lower case.
+    Case {
+        regex: regex::bytes::Regex,
+        upper: bool,
+        all: bool,
+    },
 }
 
 /// GNU parallel's string rules on a value.
@@ -158,6 +263,11 @@ enum PathRule {
     Basename,
     Dirname,
     BasenameNoExt,
+    /// `--plus`: `{+/}` `{+.}` `{+..}` `{+...}` `{..}` `{...}` `{/..}` `{/...}`.
+    DirnamePlus,
+    Ext(usize),
+    NoExts(usize),
+    BasenameNoExts(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -181,7 +291,13 @@ impl Template {
     /// `--json` is on (only then are `{name}` / `{a.b.0}` field placeholders).
     /// The error names a placeholder that stands where no quoting is safe.
     pub fn parse(words: &[OsString], json: bool) -> Result<Template, String> {
-        Template::parse_as(words, &Syntax { json, replace: None })
+        Template::parse_as(
+            words,
+            &Syntax {
+                json,
+                ..Syntax::default()
+            },
+        )
     }
 
     /// [`Template::parse`] with placeholders spelled as `syntax` says.
@@ -209,7 +325,13 @@ impl Template {
     /// value is quoted for the context it stands in.
     #[cfg(test)]
     pub fn parse_shell(words: &[OsString], json: bool) -> Result<Template, String> {
-        Template::parse_shell_as(words, &Syntax { json, replace: None })
+        Template::parse_shell_as(
+            words,
+            &Syntax {
+                json,
+                ..Syntax::default()
+            },
+        )
     }
 
     /// [`Template::parse_shell`] with placeholders spelled as `syntax` says.
@@ -288,6 +410,15 @@ impl Template {
     /// True when any word holds a placeholder (otherwise the record is appended, as xargs does).
     pub fn has_placeholder(&self) -> bool {
         self.has_placeholder
+    }
+
+    /// Whether `{choose_k}` or `{uniq}` skips this record's task, as GNU
+    /// parallel's `skip()` does.
+    pub fn skips(&self, record: &Record) -> bool {
+        record.batch.is_empty()
+            && self
+                .segments()
+                .any(|s| matches!(s, Segment::Placeholder(Placeholder::Filter(f), _) if f.skips(record)))
     }
 
     /// True when the first word (the program) holds no placeholder.
@@ -440,7 +571,10 @@ impl Word {
         self.segments.iter().any(|s| {
             matches!(
                 s,
-                Segment::Placeholder(Placeholder::Value(None, _) | Placeholder::Json(_), _)
+                Segment::Placeholder(
+                    Placeholder::Value(None, _) | Placeholder::Json(_) | Placeholder::Edited(FieldRef::Whole, _),
+                    _
+                )
             )
         })
     }
@@ -604,12 +738,15 @@ fn parse_word(word: &OsString, syntax: &Syntax, shell: bool) -> Result<Word, Str
     let mut literal_start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if let Some(name) = syntax.replace.as_deref().filter(|name| bytes[i..].starts_with(name)) {
+        let renamed = syntax
+            .names()
+            .find(|(name, _)| !name.is_empty() && bytes[i..].starts_with(name));
+        if let Some((name, inner)) = renamed {
+            let Ok(Some(placeholder)) = parse_placeholder(inner, &Syntax::default()) else {
+                unreachable!("only placeholders are renamed");
+            };
             pieces.extend(bytes[literal_start..i].iter().map(|&b| Piece::Byte(b)));
-            pieces.push(Piece::Hole(
-                Placeholder::Value(None, PathRule::Whole),
-                &bytes[i..i + name.len()],
-            ));
+            pieces.push(Piece::Hole(placeholder, &bytes[i..i + name.len()]));
             i += name.len();
             literal_start = i;
             continue;
@@ -618,9 +755,9 @@ fn parse_word(word: &OsString, syntax: &Syntax, shell: bool) -> Result<Word, Str
             let rest = &bytes[i + 1..];
             if let Some(k) = rest.iter().position(|&b| b == b'{' || b == b'}') {
                 // Renamed, `{}` is plain text; the other placeholders stay.
-                let renamed_away = syntax.is_renamed() && k == 0;
+                let renamed_away = syntax.renamed_away(&rest[..k]);
                 if rest[k] == b'}' && !renamed_away {
-                    if let Some(placeholder) = parse_placeholder(&rest[..k], syntax.json) {
+                    if let Some(placeholder) = parse_placeholder(&rest[..k], syntax)? {
                         pieces.extend(bytes[literal_start..i].iter().map(|&b| Piece::Byte(b)));
                         pieces.push(Piece::Hole(placeholder, &bytes[i..i + k + 2]));
                         i += k + 2;
@@ -705,40 +842,233 @@ fn argv_segments(pieces: Vec<Piece<'_>>) -> Vec<Segment> {
     segments.finish()
 }
 
-/// The placeholder named by the text between `{` and `}`, if it is one.
-fn parse_placeholder(inner: &[u8], json: bool) -> Option<Placeholder> {
+/// The placeholder named by the text between `{` and `}`, if it is one;
+/// the error names a `--plus` string that ppool cannot fill.
+fn parse_placeholder(inner: &[u8], syntax: &Syntax) -> Result<Option<Placeholder>, String> {
     match inner {
-        b"#" => return Some(Placeholder::Seq),
-        b"%" => return Some(Placeholder::Slot),
+        b"#" => return Ok(Some(Placeholder::Seq)),
+        b"%" => return Ok(Some(Placeholder::Slot)),
+        b"0%" if syntax.plus => {
+            let width = syntax.jobs.max(1).to_string().len();
+            return Ok(Some(Placeholder::PaddedSlot(width)));
+        }
+        b"choose_k" if syntax.plus => return Ok(Some(Placeholder::Filter(Filter::ChooseK))),
+        b"uniq" if syntax.plus => return Ok(Some(Placeholder::Filter(Filter::Uniq))),
+        b"##" | b"0#" if syntax.plus => {
+            let Some(total) = syntax.total else {
+                return Err(format!(
+                    "{{{}}} needs the number of tasks before the first starts, which ppool knows only for \
+                     inputs given with ::: (stdin and files are read as tasks run; batches are counted as they form)",
+                    String::from_utf8_lossy(inner)
+                ));
+            };
+            return Ok(Some(match inner {
+                b"##" => Placeholder::Total(total),
+                _ => Placeholder::PaddedSeq(total.max(1).to_string().len()),
+            }));
+        }
         _ => {}
     }
-    if let Some(rule) = parse_rule(inner) {
-        return Some(Placeholder::Value(None, rule));
+    if let Some(rule) = parse_rule(inner, false) {
+        return Ok(Some(Placeholder::Value(None, rule)));
     }
     let digits = inner.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits > 0 {
-        let rule = parse_rule(&inner[digits..])?;
-        let n: usize = std::str::from_utf8(&inner[..digits]).ok()?.parse().ok()?;
-        return match n {
-            0 => None,
-            n => Some(Placeholder::Value(Some(n - 1), rule)),
-        };
+        if let Some(rule) = parse_rule(&inner[digits..], false) {
+            let Some(n) = std::str::from_utf8(&inner[..digits])
+                .ok()
+                .and_then(|d| d.parse::<usize>().ok())
+            else {
+                return Ok(None);
+            };
+            return Ok(match n {
+                0 => None,
+                n => Some(Placeholder::Value(Some(n - 1), rule)),
+            });
+        }
     }
-    if json {
-        return parse_json_path(inner).map(Placeholder::Json);
+    let from_end = match inner.strip_prefix(b"-") {
+        Some(rest) => rest.iter().take_while(|b| b.is_ascii_digit()).count(),
+        None => 0,
+    };
+    let (field, op) = if from_end > 0 {
+        match std::str::from_utf8(&inner[1..=from_end])
+            .ok()
+            .and_then(|d| d.parse::<usize>().ok())
+        {
+            Some(n) if n > 0 => (FieldRef::FromEnd(n), &inner[1 + from_end..]),
+            _ => return Ok(None),
+        }
+    } else if digits > 0 {
+        match std::str::from_utf8(&inner[..digits])
+            .ok()
+            .and_then(|d| d.parse::<usize>().ok())
+        {
+            Some(n) if n > 0 => (FieldRef::Index(n - 1), &inner[digits..]),
+            _ => return Ok(None),
+        }
+    } else {
+        (FieldRef::Whole, inner)
+    };
+    if let Some(rule) = parse_rule(op, syntax.plus) {
+        return Ok(Some(Placeholder::Edited(field, Box::new(Edit::Rule(rule)))));
     }
-    None
+    if syntax.plus {
+        if let Some(edit) = parse_edit(op).map_err(|e| format!("{{{}}}: {e}", String::from_utf8_lossy(inner)))? {
+            return Ok(Some(Placeholder::Edited(field, Box::new(edit))));
+        }
+    }
+    if field == FieldRef::Whole && syntax.json {
+        return Ok(parse_json_path(inner).map(Placeholder::Json));
+    }
+    Ok(None)
 }
 
-fn parse_rule(suffix: &[u8]) -> Option<PathRule> {
+fn parse_rule(suffix: &[u8], plus: bool) -> Option<PathRule> {
     Some(match suffix {
         b"" => PathRule::Whole,
         b"." => PathRule::NoExt,
         b"/" => PathRule::Basename,
         b"//" => PathRule::Dirname,
         b"/." => PathRule::BasenameNoExt,
+        b"+/" if plus => PathRule::DirnamePlus,
+        b"+." if plus => PathRule::Ext(1),
+        b"+.." if plus => PathRule::Ext(2),
+        b"+..." if plus => PathRule::Ext(3),
+        b".." if plus => PathRule::NoExts(2),
+        b"..." if plus => PathRule::NoExts(3),
+        b"/.." if plus => PathRule::BasenameNoExts(2),
+        b"/..." if plus => PathRule::BasenameNoExts(3),
         _ => return None,
     })
+}
+
+/// GNU parallel's bash-like `--plus` strings, with the patterns it gives
+/// Perl; `None` when `op` is none of them.
+fn parse_edit(op: &[u8]) -> Result<Option<Edit>, String> {
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let number = |b: &[u8]| -> Option<usize> {
+        (!b.is_empty() && b.iter().all(u8::is_ascii_digit))
+            .then(|| std::str::from_utf8(b).ok()?.parse().ok())
+            .flatten()
+    };
+    let substitute = |pattern: String, with: &[u8], expand: bool, all: bool| -> Result<Option<Edit>, String> {
+        Ok(Some(Edit::Substitute {
+            regex: compile(&pattern)?,
+            with: with.to_vec(),
+            expand,
+            all,
+        }))
+    };
+    let case = |re: &[u8], upper: bool, all: bool| -> Result<Option<Edit>, String> {
+        Ok(Some(Edit::Case {
+            regex: compile(&format!("{}({})", if all { "" } else { "^" }, text(re)))?,
+            upper,
+            all,
+        }))
+    };
+    // `re/str` of `{/re/str}`: the regex up to the first `/`.
+    let split = |b: &'_ [u8]| -> Option<(Vec<u8>, Vec<u8>)> {
+        let at = b.iter().position(|&c| c == b'/')?;
+        (at > 0).then(|| (b[..at].to_vec(), b[at + 1..].to_vec()))
+    };
+    if let Some(default) = op.strip_prefix(b":-").filter(|d| !d.is_empty()) {
+        return Ok(Some(Edit::Default(default.to_vec())));
+    }
+    if let Some(rest) = op.strip_prefix(b":") {
+        if let Some(n) = number(rest) {
+            return Ok(Some(Edit::Skip(n)));
+        }
+        if let Some(colon) = rest.iter().position(|&b| b == b':') {
+            if let (Some(from), Some(len)) = (number(&rest[..colon]), number(&rest[colon + 1..])) {
+                return Ok(Some(Edit::Substring(from, len)));
+            }
+        }
+        return Ok(None);
+    }
+    if let Some(re) = op.strip_prefix(b"##").filter(|r| !r.is_empty() && r[0] != b'#') {
+        return substitute(format!("^{}", text(re)), b"", false, false);
+    }
+    if let Some(re) = op.strip_prefix(b"#").filter(|r| !r.is_empty() && r[0] != b'#') {
+        return substitute(format!("^{}(.*)", ungreedy(&text(re))), b"$1", true, false);
+    }
+    if let Some(re) = op.strip_prefix(b"%%").filter(|r| !r.is_empty()) {
+        return substitute(format!("{}$", text(re)), b"", false, false);
+    }
+    if let Some(re) = op.strip_prefix(b"%").filter(|r| !r.is_empty()) {
+        return substitute(format!("(.*){}$", ungreedy(&text(re))), b"$1", true, false);
+    }
+    if let Some((re, with)) = op.strip_prefix(b"/#").and_then(split) {
+        return substitute(format!("^{}", text(&re)), &with, false, true);
+    }
+    if let Some((re, with)) = op.strip_prefix(b"/%").and_then(split) {
+        return substitute(format!("{}$", text(&re)), &with, false, true);
+    }
+    if let Some((re, with)) = op.strip_prefix(b"//").and_then(split) {
+        return substitute(text(&re), &with, false, true);
+    }
+    if let Some((re, with)) = op.strip_prefix(b"/").and_then(split) {
+        if !re.iter().any(|b| matches!(b, b'#' | b'%')) {
+            return substitute(text(&re), &with, false, false);
+        }
+        return Ok(None);
+    }
+    for (prefix, upper, all) in [
+        (&b"^^"[..], true, true),
+        (b"^", true, false),
+        (b",,", false, true),
+        (b",", false, false),
+    ] {
+        if let Some(re) = op.strip_prefix(prefix).filter(|r| !r.is_empty()) {
+            return case(re, upper, all);
+        }
+    }
+    Ok(None)
+}
+
+/// A Perl pattern as the regex crate reads it, on bytes as Perl sees them.
+fn compile(pattern: &str) -> Result<regex::bytes::Regex, String> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .map_err(|e| format!("the pattern {pattern:?} is not a regular expression ppool reads: {e}"))
+}
+
+/// GNU parallel's `make_regexp_ungreedy`: a `?` after each quantifier that
+/// has none, outside character classes.
+fn ungreedy(regexp: &str) -> String {
+    let (mut class, mut escape, mut found) = (false, false, false);
+    let mut out = String::with_capacity(regexp.len() + 4);
+    for c in regexp.chars() {
+        if found {
+            if c != '?' {
+                out.push('?');
+            }
+            found = false;
+        }
+        out.push(c);
+        if escape {
+            escape = false;
+            continue;
+        }
+        if c == '\\' {
+            escape = true;
+            continue;
+        }
+        if c == '[' {
+            class = true;
+            continue;
+        }
+        if class {
+            class = c != ']';
+            continue;
+        }
+        found = matches!(c, '*' | '}' | '+');
+    }
+    if found {
+        out.push('?');
+    }
+    out
 }
 
 /// `name(.segment)*`: a name is letters, digits, `_` and `-`, starting with
@@ -933,7 +1263,11 @@ fn shell_segments(mut pieces: Vec<Piece<'_>>, word: &[u8]) -> Result<(Vec<Segmen
             }
             Piece::Hole(placeholder, raw) => {
                 let context = match placeholder {
-                    Placeholder::Seq | Placeholder::Slot => Ok(Context::Argv),
+                    Placeholder::Seq
+                    | Placeholder::Slot
+                    | Placeholder::PaddedSlot(_)
+                    | Placeholder::PaddedSeq(_)
+                    | Placeholder::Total(_) => Ok(Context::Argv),
                     _ => scanner.context(),
                 };
                 let context = context.map_err(|why| {
@@ -1377,24 +1711,82 @@ fn value<'r>(placeholder: &Placeholder, record: &'r Record, slot: usize) -> Resu
         Placeholder::Seq => Ok(Cow::Owned(record.seq.to_string().into_bytes())),
         Placeholder::Slot => Ok(Cow::Owned(slot.to_string().into_bytes())),
         Placeholder::Value(None, rule) => Ok(apply_rule(*rule, &record.whole)),
-        Placeholder::Value(Some(index), rule) => {
-            let field = match record.fields.get(*index) {
-                Some(field) => field.as_slice(),
-                None if *index == 0 && record.fields.is_empty() => record.whole.as_slice(),
-                None => {
-                    return Err(RenderError(format!(
-                        "no field {{{}}} in record {} (it has {} field{}): {}",
-                        index + 1,
-                        record.seq,
-                        record.fields.len(),
-                        if record.fields.len() == 1 { "" } else { "s" },
-                        show(record)
-                    )))
-                }
-            };
-            Ok(apply_rule(*rule, field))
-        }
+        Placeholder::Value(Some(index), rule) => Ok(apply_rule(*rule, field(record, *index)?)),
         Placeholder::Json(path) => json_value(path, record),
+        Placeholder::PaddedSlot(width) => Ok(Cow::Owned(format!("{slot:0width$}").into_bytes())),
+        Placeholder::PaddedSeq(width) => Ok(Cow::Owned(format!("{:0width$}", record.seq).into_bytes())),
+        Placeholder::Total(total) => Ok(Cow::Owned(total.to_string().into_bytes())),
+        Placeholder::Filter(_) => Ok(Cow::Borrowed(&record.whole[..])),
+        Placeholder::Edited(from, edit) => {
+            let start = match *from {
+                FieldRef::Whole => &record.whole[..],
+                FieldRef::Index(index) => field(record, index)?,
+                FieldRef::FromEnd(n) => match record.fields.len() {
+                    0 => &record.whole[..],
+                    count if n <= count => &record.fields[count - n][..],
+                    count => {
+                        return Err(RenderError(format!(
+                            "no field {{-{n}}} in record {} (it has {count} field{}): {}",
+                            record.seq,
+                            if count == 1 { "" } else { "s" },
+                            show(record)
+                        )))
+                    }
+                },
+            };
+            Ok(edit.apply(start))
+        }
+    }
+}
+
+/// Field `index` (from 0) of `record`; `{1}` of a record without fields is
+/// the whole record.
+fn field(record: &Record, index: usize) -> Result<&[u8], RenderError> {
+    match record.fields.get(index) {
+        Some(field) => Ok(field.as_slice()),
+        None if index == 0 && record.fields.is_empty() => Ok(record.whole.as_slice()),
+        None => Err(RenderError(format!(
+            "no field {{{}}} in record {} (it has {} field{}): {}",
+            index + 1,
+            record.seq,
+            record.fields.len(),
+            if record.fields.len() == 1 { "" } else { "s" },
+            show(record)
+        ))),
+    }
+}
+
+impl Edit {
+    fn apply<'v>(&self, value: &'v [u8]) -> Cow<'v, [u8]> {
+        match self {
+            Edit::Rule(rule) => apply_rule(*rule, value),
+            Edit::Default(default) if value.is_empty() || value == b"0" => Cow::Owned(default.clone()),
+            Edit::Default(_) => Cow::Borrowed(value),
+            Edit::Skip(n) => Cow::Borrowed(value.get(*n..).unwrap_or_default()),
+            Edit::Substring(from, len) => {
+                let rest = value.get(*from..).unwrap_or_default();
+                Cow::Borrowed(&rest[..rest.len().min(*len)])
+            }
+            Edit::Substitute {
+                regex,
+                with,
+                expand,
+                all,
+            } => {
+                let limit = if *all { 0 } else { 1 };
+                match expand {
+                    true => regex.replacen(value, limit, with.as_slice()),
+                    false => regex.replacen(value, limit, regex::bytes::NoExpand(with)),
+                }
+            }
+            Edit::Case { regex, upper, all } => {
+                let limit = if *all { 0 } else { 1 };
+                regex.replacen(value, limit, |caps: &regex::bytes::Captures<'_>| match upper {
+                    true => caps[1].to_ascii_uppercase(),
+                    false => caps[1].to_ascii_lowercase(),
+                })
+            }
+        }
     }
 }
 
@@ -1469,7 +1861,45 @@ fn apply_rule(rule: PathRule, value: &[u8]) -> Cow<'_, [u8]> {
                 Cow::Owned(b)
             }
         },
+        // `s:/[^/]*$:: || s:.*$::`: all before the last `/`, else nothing.
+        PathRule::DirnamePlus => match value.iter().rposition(|&b| b == b'/') {
+            Some(i) => Cow::Borrowed(&value[..i]),
+            None => Cow::Borrowed(&value[..0]),
+        },
+        // `s:.*\.:: || s:.*$::`: all after the last `.`, else nothing.
+        PathRule::Ext(1) => match value.iter().rposition(|&b| b == b'.') {
+            Some(i) => Cow::Borrowed(&value[i + 1..]),
+            None => Cow::Borrowed(&value[..0]),
+        },
+        // `s:.*\.([^/.]*\.[^/.]*)$:$1: || s:.*$::` and the three-dot form.
+        PathRule::Ext(n) => match exts_start(value, n) {
+            Some(i) => Cow::Borrowed(&value[i + 1..]),
+            None => Cow::Borrowed(&value[..0]),
+        },
+        // `s:\.[^/.]*\.[^/.]*$::` and the three-dot form.
+        PathRule::NoExts(n) => Cow::Borrowed(&value[..exts_start(value, n).unwrap_or(value.len())]),
+        PathRule::BasenameNoExts(n) => match basename(value) {
+            Cow::Borrowed(b) => Cow::Borrowed(&b[..exts_start(b, n).unwrap_or(b.len())]),
+            Cow::Owned(mut b) => {
+                let keep = exts_start(&b, n).unwrap_or(b.len());
+                b.truncate(keep);
+                Cow::Owned(b)
+            }
+        },
     }
+}
+
+/// Where `(\.[^/.]*){n}$` starts: the `.` of the last N extensions.
+fn exts_start(value: &[u8], n: usize) -> Option<usize> {
+    let mut end = value.len();
+    for _ in 0..n {
+        let dot = value[..end].iter().rposition(|&b| b == b'.' || b == b'/')?;
+        if value[dot] != b'.' {
+            return None;
+        }
+        end = dot;
+    }
+    Some(end)
 }
 
 /// `{.}`: Perl's `s:\.[^/.]*$::`, which removes from the last `.` when no
@@ -1967,10 +2397,31 @@ mod tests {
     }
 
     #[test]
+    fn plus_helpers_follow_gnu_parallel() {
+        assert_eq!(ungreedy("z.*z."), "z.*?z.");
+        assert_eq!(ungreedy("a+?[*+]b{2}\\*"), "a+?[*+]b{2}?\\*");
+        assert_eq!(exts_start(b"d/a.b.c", 2), Some(3));
+        assert_eq!(exts_start(b"a.b/c.d", 2), None);
+        assert_eq!(exts_start(b"a.b", 2), None);
+        let edit = |op: &str, value: &str| {
+            let edit = parse_edit(op.as_bytes()).unwrap().unwrap();
+            String::from_utf8(edit.apply(value.as_bytes()).into_owned()).unwrap()
+        };
+        assert_eq!(edit(":-d", "0"), "d");
+        assert_eq!(edit(":-d", "00"), "00");
+        assert_eq!(edit(":9", "abc"), "");
+        assert_eq!(edit(":1:9", "abc"), "bc");
+        assert_eq!(edit("/a/$1", "abc"), "$1bc");
+        assert!(parse_edit(b":x").unwrap().is_none());
+        assert!(parse_edit(b"/a#b/c").unwrap().is_none());
+    }
+
+    #[test]
     fn a_renamed_record_placeholder_leaves_braces_and_the_others() {
         let syntax = Syntax {
             json: false,
             replace: Some(b"XX".to_vec()),
+            ..Syntax::default()
         };
         let t = Template::parse_as(&words(&["e", "{}", "aXXb", "{.}", "{XX}", "{{}"]), &syntax).unwrap();
         let argv: Vec<String> = t
@@ -2100,7 +2551,7 @@ mod tests {
             "{",
             "}",
             "{ }",
-            "{-1}",
+            "{-0}",
             "{0}",
             "{00}",
             "{abc",

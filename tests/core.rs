@@ -340,7 +340,7 @@ fn usage_errors_exit_255_with_a_ppool_message_and_no_stdout() {
         &["imap", "--no-such-flag", "true"][..],
         &["imap", "-j", "/no/such/jobs-file", "true"],
         &["apply", "echo", ":::", "a", "b"],
-        &["imap"],
+        &["apply"],
         &["frobnicate"],
         &["imap", "--timeout", "soon", "true"],
     ] {

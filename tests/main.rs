@@ -6,6 +6,7 @@ mod builtins;
 mod core;
 mod docs;
 mod dry_run;
+mod gnu_spellings;
 mod guard;
 mod halt;
 mod help;

@@ -36,6 +36,8 @@ pub struct CommandExecutor {
     line_sinks: Option<(Arc<LineSink>, Arc<LineSink>)>,
     /// `--tag` or `--tagstring`, for lines passed on as they arrive.
     tag: Option<Arc<Tag>>,
+    /// No command words: each record is a shell command line, run as it is.
+    records_are_commands: bool,
 }
 
 impl CommandExecutor {
@@ -66,6 +68,7 @@ impl CommandExecutor {
             as_written: None,
             line_sinks: None,
             tag: None,
+            records_are_commands: words.is_empty(),
         })
     }
 
@@ -94,6 +97,11 @@ impl CommandExecutor {
         self
     }
 
+    /// Whether `{choose_k}` or `{uniq}` skips this record's task.
+    pub fn skips(&self, record: &Record) -> bool {
+        self.as_written.is_none() && self.template.skips(record)
+    }
+
     /// The command as it would run, shell-quoted: for `--dry-run` and the job log.
     pub fn render_line(&self, record: &Record, slot: usize) -> Result<OsString, String> {
         if let Some(words) = &self.as_written {
@@ -101,6 +109,9 @@ impl CommandExecutor {
                 Some(_) => words.join(OsStr::new(" ")),
                 None => quote_argv(words),
             });
+        }
+        if self.records_are_commands {
+            return Ok(OsStr::from_bytes(&record.whole).to_owned());
         }
         match &self.shell {
             Some(_) => self.template.render_shell(record, slot).map_err(|e| e.0),
@@ -129,7 +140,10 @@ impl CommandExecutor {
             };
         }
         if let Some(shell) = &self.shell {
-            let line = self.template.render_shell(record, slot).map_err(invalid)?;
+            let line = match self.records_are_commands {
+                true => OsStr::from_bytes(&record.whole).to_owned(),
+                false => self.template.render_shell(record, slot).map_err(invalid)?,
+            };
             let shell = shell.clone().map_err(|m| (Status::Failed, 127, m))?;
             return Ok((shell, vec!["-c".into(), line]));
         }
@@ -156,6 +170,9 @@ impl Executor for CommandExecutor {
             outcome.exit_code = (code != 0).then_some(code);
             outcome
         };
+        if self.skips(record) {
+            return Outcome::not_run(record, slot, Status::Skipped, "");
+        }
         let (program, args) = match self.argv(record, slot) {
             Ok(found) => found,
             Err((status, code, message)) => {

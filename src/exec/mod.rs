@@ -5,6 +5,7 @@ pub mod coprocess;
 #[cfg(test)]
 pub mod fake;
 pub mod frame;
+pub mod gate;
 pub mod pool;
 pub mod process;
 pub mod spawn;

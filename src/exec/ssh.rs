@@ -261,6 +261,9 @@ impl Executor for SshExecutor<'_> {
             outcome.duration = clock.elapsed();
             outcome
         };
+        if self.local.skips(record) {
+            return Outcome::not_run(record, slot, Status::Skipped, "");
+        }
         let line = match self.local.render_line(record, slot) {
             Ok(line) => line.into_vec(),
             Err(message) => {

@@ -26,6 +26,11 @@ const READ_AHEAD: usize = 16;
 pub struct Format {
     /// `-0`: items end with NUL instead of newline.
     pub null: bool,
+    /// `-d DELIM`: items end with DELIM instead of newline, which is then
+    /// part of an item.
+    pub delimiter: Option<Vec<u8>>,
+    /// `-E EOF`: a stdin or file item equal to EOF ends its source.
+    pub eof: Option<Vec<u8>>,
     pub colsep: Option<Colsep>,
     /// `--csv`: each item is a CSV record (RFC 4180); the delimiter is a
     /// one-byte `--colsep`, else a comma.

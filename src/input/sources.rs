@@ -49,20 +49,54 @@ pub(crate) struct Item {
     csv: Option<Result<Vec<Vec<u8>>, String>>,
 }
 
+/// Reads up to and without the next `delimiter` (not empty) into `out`;
+/// false at the end of the input.
+fn read_until_delimiter(reader: &mut impl BufRead, delimiter: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
+    let last = delimiter[delimiter.len() - 1];
+    let mut any = false;
+    loop {
+        let n = reader.read_until(last, out)?;
+        any |= n > 0;
+        if n == 0 {
+            return Ok(any);
+        }
+        if out.ends_with(delimiter) {
+            out.truncate(out.len() - delimiter.len());
+            return Ok(true);
+        }
+    }
+}
+
 /// A source being read.
 struct Reader {
     inner: BufReader<Box<dyn Read + Send>>,
     name: String,
     line: u64,
+    /// `-E EOF` was met.
+    ended: bool,
 }
 
 impl Reader {
     fn next(&mut self, format: &Format) -> io::Result<Option<Item>> {
+        if self.ended {
+            return Ok(None);
+        }
         let item = if format.csv {
             read_csv_record(&mut self.inner, format.csv_delimiter(), &mut self.line)?.map(|(bytes, line)| Item {
                 csv: Some(csv_fields(&bytes, format.csv_delimiter(), line).map_err(|e| format!("{}, {e}", self.name))),
                 line,
                 bytes,
+            })
+        } else if let Some(delimiter) = &format.delimiter {
+            let mut bytes = Vec::new();
+            if !read_until_delimiter(&mut self.inner, delimiter, &mut bytes)? {
+                return Ok(None);
+            }
+            self.line += 1;
+            Some(Item {
+                line: self.line,
+                bytes,
+                csv: None,
             })
         } else {
             let separator = if format.null { b'\0' } else { b'\n' };
@@ -83,7 +117,14 @@ impl Reader {
                 csv: None,
             })
         };
-        Ok(item)
+        match (&item, &format.eof) {
+            // The rest of the source is left unread, as xargs -E does.
+            (Some(item), Some(eof)) if item.bytes == *eof => {
+                self.ended = true;
+                Ok(None)
+            }
+            _ => Ok(item),
+        }
     }
 
     /// Whether the next value is already buffered.
@@ -160,6 +201,7 @@ fn reader(inner: Box<dyn Read + Send>, name: &str) -> Reader {
         inner: BufReader::with_capacity(64 * 1024, inner),
         name: name.to_owned(),
         line: 0,
+        ended: false,
     }
 }
 

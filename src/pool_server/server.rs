@@ -393,7 +393,7 @@ fn run_callback(
 ) {
     let syntax = Syntax {
         json: true,
-        replace: None,
+        ..Syntax::default()
     };
     let seq = kept.ended.seq;
     let mut record = Record::text(seq, kept.ended.input.clone());
