@@ -69,6 +69,9 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-file-sep -d 'U
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l recend -d 'With --pipe: records end with STR (\\n newline, \\0 NUL, \\t tab, \\\\ backslash) [default: \\n, or nothing when only --recstart is given; -0: \\0]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l recstart -d 'With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -86,6 +89,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -d 'Show 
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
@@ -102,6 +106,9 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l arg-file-sep -d 'Use
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l recend -d 'With --pipe: records end with STR (\\n newline, \\0 NUL, \\t tab, \\\\ backslash) [default: \\n, or nothing when only --recstart is given; -0: \\0]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l recstart -d 'With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
@@ -125,6 +132,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l link -d 'Pair the in
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l collect-errors -d 'Run every task, then report every failure (the default)'
@@ -152,6 +160,9 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l arg-file-sep -d 'Us
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l recend -d 'With --pipe: records end with STR (\\n newline, \\0 NUL, \\t tab, \\\\ backslash) [default: \\n, or nothing when only --recstart is given; -0: \\0]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l recstart -d 'With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
@@ -175,6 +186,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l link -d 'Pair the i
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l collect-errors -d 'Run every task, then report every failure (the default)'
@@ -202,6 +214,9 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l arg-file-sep -
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l recend -d 'With --pipe: records end with STR (\\n newline, \\0 NUL, \\t tab, \\\\ backslash) [default: \\n, or nothing when only --recstart is given; -0: \\0]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l recstart -d 'With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
@@ -225,6 +240,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l link -d 'Pair 
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l collect-errors -d 'Run every task, then report every failure (the default)'

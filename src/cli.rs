@@ -47,6 +47,10 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "xargs",
     "multi",
     "max_chars",
+    "pipe",
+    "block",
+    "recend",
+    "recstart",
 ];
 
 /// Options of `unordered` alone, which prints results as they come.
@@ -250,6 +254,22 @@ pub struct RunArgs {
     /// With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system's limit less the environment, the lower]
     #[arg(long, value_name = "N", help_heading = "Batches")]
     pub max_chars: Option<usize>,
+
+    /// Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block
+    #[arg(long, help_heading = "Pipe")]
+    pub pipe: bool,
+
+    /// With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]
+    #[arg(long, value_name = "SIZE", requires = "pipe", help_heading = "Pipe")]
+    pub block: Option<String>,
+
+    /// With --pipe: records end with STR (\n newline, \0 NUL, \t tab, \\ backslash) [default: \n, or nothing when only --recstart is given; -0: \0]
+    #[arg(long, value_name = "STR", requires = "pipe", help_heading = "Pipe")]
+    pub recend: Option<OsString>,
+
+    /// With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart
+    #[arg(long, value_name = "STR", requires = "pipe", help_heading = "Pipe")]
+    pub recstart: Option<OsString>,
 
     /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted
     #[arg(short, long, help_heading = "Running")]

@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::{Cli, Command, CompletionShell, OutputFormat, RunArgs};
 use crate::exec::command::resolve;
 use crate::exec::ssh::{Host, Remote, DEFAULT_DOWN_FOR};
+use crate::input::blocks::{self, Cutting};
 use crate::input::{Colsep, Format, Origin, SourceSpec, Trim};
 use crate::joblog::Resume;
 use crate::output;
@@ -112,6 +113,8 @@ pub(crate) struct Config {
     pub(crate) max_tasks_per_worker: Option<u64>,
     /// `-n`, `-L`, `-X`, `-m`: several records per task.
     pub(crate) batch: Option<Batch>,
+    /// `--pipe`: the input cut into blocks, each a task's stdin.
+    pub(crate) pipe: Option<Cutting>,
     /// `-I STR` / `--replace`: STR names the whole record instead of `{}`.
     pub(crate) replace: Option<Vec<u8>>,
     /// `--tagstring STR`: the tag's template (then `tag` is set too).
@@ -186,6 +189,7 @@ impl Config {
                 ("--max-tasks-per-worker", args.max_tasks_per_worker.is_some()),
                 ("--ssh", !args.ssh.is_empty() || args.ssh_file.is_some()),
                 ("--results", args.results.is_some()),
+                ("--pipe", args.pipe),
             ];
             if let Some((option, _)) = given.iter().find(|(_, given)| *given) {
                 bail!("{option} is not an option of `ppool apply`, which runs one task in the foreground: use `ppool map {option}` for many");
@@ -196,6 +200,8 @@ impl Config {
             (None, true) => Policy::FailFast,
             (None, false) => Policy::CollectErrors,
         };
+        // With --pipe, --header counts the lines that top every block.
+        let pipe_header = if args.pipe { args.header.take() } else { None };
         let format = input_format(&args)?;
         let (words, specs) = split_sources(std::mem::take(&mut args.command), &args.arg_sep, &args.arg_file_sep)?;
         let runner = match (&args.builtin, &args.worker) {
@@ -223,7 +229,7 @@ impl Config {
                 Runner::Command { words, shell }
             }
         };
-        let batch = batch(&args, &runner, mode)?;
+        let batch = if args.pipe { None } else { batch(&args, &runner, mode)? };
         let replace = match args.replace_str.take().or_else(|| args.replace.take()) {
             Some(text) if text.is_empty() => {
                 bail!("-I and --replace need a non-empty STR to stand for the record (or leave them out and use {{}})")
@@ -286,6 +292,7 @@ impl Config {
                 bail!("--ssh runs commands: --builtin and --worker run on this machine only");
             }
         }
+        let pipe = pipe(&args, pipe_header.as_deref(), &runner, &source, remote.is_some())?;
         let jobs = match (&remote, mode) {
             (_, Mode::Apply) => 1,
             (Some(remote), _) => remote.slots(),
@@ -320,6 +327,7 @@ impl Config {
             chunksize: args.chunksize.filter(|&k| k > 0),
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
             batch,
+            pipe,
             replace,
             tag_string: args.tagstring,
             tag_repeats: args.xargs,
@@ -432,6 +440,75 @@ fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
         } else {
             BatchStyle::Repeat
         },
+    }))
+}
+
+/// `--pipe` and its options, checked against the rest.
+fn pipe(
+    args: &RunArgs,
+    header: Option<&str>,
+    runner: &Runner,
+    source: &InputSource,
+    remote: bool,
+) -> Result<Option<Cutting>> {
+    if !args.pipe {
+        return Ok(None);
+    }
+    if !matches!(runner, Runner::Command { .. }) {
+        bail!("--pipe writes each block to a command's stdin: give a COMMAND, not --builtin or --worker");
+    }
+    if remote {
+        bail!("--pipe runs its tasks on this machine: leave out --ssh");
+    }
+    if args.xargs || args.multi || args.max_chars.is_some() {
+        bail!("--pipe passes records on stdin, not on the command line: leave out -X, -m and --max-chars (-N N puts N records in each block)");
+    }
+    if args.json || args.csv || args.colsep.is_some() || args.colsep_regex.is_some() {
+        bail!("--pipe passes blocks on as they are: leave out --json, --csv and --colsep");
+    }
+    match source {
+        InputSource::Sources(specs) if specs.len() == 1 && !matches!(specs[0].origin, Origin::Values(_)) => {}
+        _ => bail!("--pipe reads one stream: give it on stdin or as one -a FILE, not as ::: values or several sources"),
+    }
+    let records = args.max_args.or(args.max_lines);
+    if records == Some(0) {
+        bail!("-N must be at least 1 record per block");
+    }
+    let size = match &args.block {
+        Some(text) => match blocks::parse_size(text) {
+            Some(size) if size > 0 => size,
+            _ => bail!("--block {text}: give a size in bytes such as 100k, 10M or 1G"),
+        },
+        None => Cutting::default().size,
+    };
+    let recstart = args
+        .recstart
+        .as_ref()
+        .map_or_else(Vec::new, |text| blocks::unescape(text.as_bytes()));
+    let recend = match (&args.recend, args.null) {
+        (Some(text), _) => blocks::unescape(text.as_bytes()),
+        (None, true) => vec![0],
+        // GNU parallel: --recstart alone means records only start so.
+        (None, false) if !recstart.is_empty() => Vec::new(),
+        (None, false) => b"\n".to_vec(),
+    };
+    if recend.is_empty() && recstart.is_empty() {
+        bail!("--recend and --recstart are both empty, so records have no boundary: give one of them");
+    }
+    let header = match header {
+        None => 0,
+        Some(":") => 1,
+        Some(text) => match text.parse::<usize>() {
+            Ok(lines) => lines,
+            Err(_) => bail!("--header {text}: with --pipe give the number of lines that top every block, or : for one"),
+        },
+    };
+    Ok(Some(Cutting {
+        size,
+        recend,
+        recstart,
+        records,
+        header,
     }))
 }
 

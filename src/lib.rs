@@ -250,7 +250,17 @@ fn run_stream(
     } else {
         sources.known_total()
     };
-    let (records, read_end) = input::spawn(sources, config.format.clone(), grouping).context(
+    let reading = match &config.pipe {
+        Some(cutting) => {
+            let stream = sources
+                .into_stream()
+                .context("ppool: --pipe reads one stream: give it on stdin or as one -a FILE")?;
+            // A block waiting for each slot, besides the ones running.
+            input::blocks::spawn(stream, cutting.clone(), config.jobs)
+        }
+        None => input::spawn(sources, config.format.clone(), grouping),
+    };
+    let (records, read_end) = reading.context(
         "cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)",
     )?;
     if config.dry_run {

@@ -1596,6 +1596,7 @@ mod tests {
             json: Some(value),
             invalid: None,
             batch: Vec::new(),
+            block: None,
         }
     }
 
@@ -2175,6 +2176,7 @@ mod tests {
                 json,
                 invalid,
                 batch: Vec::new(),
+                block: None,
             })
     }
 

@@ -61,6 +61,8 @@ pub struct Spawn<'a> {
     /// stdin is a pipe held open, never written, until the process exits
     /// (`--ssh`: the remote side watches it to learn the connection closed).
     pub hold_stdin: bool,
+    /// `--pipe`: the block written to stdin, which then closes.
+    pub feed: Option<Arc<Vec<u8>>>,
     /// `--line-buffer`: whole lines go out as they arrive instead of whole output.
     pub lines: Option<Lines>,
 }
@@ -87,13 +89,13 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     } else {
         (
             Stdio::Piped {
-                hold_stdin: spec.hold_stdin,
+                hold_stdin: spec.hold_stdin || spec.feed.is_some(),
             },
             true,
         )
     };
     cancel.spawning(spec.slot, spec.seq);
-    let child = spawn::spawn(&Request {
+    let mut child = spawn::spawn(&Request {
         program: spec.program.as_os_str(),
         args: spec.args,
         seq: Some(spec.seq),
@@ -105,6 +107,17 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     let pid = child.pid;
     let target = Target::of(pid, own_group);
     cancel.register_task(spec.slot, target);
+    if let (Some(bytes), Some(stdin)) = (&spec.feed, child.stdin.take()) {
+        if let Err(e) = feed(stdin, Arc::clone(bytes)) {
+            cancel.fail(
+                spec.seq,
+                format!(
+                    "task {}: cannot start a thread to write its block: {e}: the thread limit is reached (raise `ulimit -u` or lower --jobs)",
+                    spec.seq
+                ),
+            );
+        }
+    }
     if spec.inherit_stdio {
         signals::foreground::started(target);
     }
@@ -143,6 +156,23 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     ended.signal = exit.signal;
     ended.timed_out = clock.timed_out;
     Ok(ended)
+}
+
+/// Writes `bytes` to a task's stdin on a thread of its own while this one
+/// reads the task's output: a task may write before it has read all its
+/// input. Closing the pipe afterwards is the task's end of input. A task
+/// that exits without reading everything makes the write fail (EPIPE,
+/// SIGPIPE being ignored here): not an error, its exit status decides, as
+/// in GNU parallel. Nothing waits for the thread: a killed task's pipe
+/// breaks, and a descendant that keeps it open must not hold the run.
+fn feed(stdin: OwnedFd, bytes: Arc<Vec<u8>>) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            let mut stdin = std::fs::File::from(stdin);
+            let _ = io::Write::write_all(&mut stdin, &bytes);
+        })
+        .map(drop)
 }
 
 fn stdin_is_terminal() -> bool {

@@ -24,6 +24,19 @@ pub struct Record {
     /// for a single record. A batch's `seq` is its batch number and its
     /// `whole` the records joined by a space (for `--tag` and messages).
     pub batch: Vec<Record>,
+    /// `--pipe`: the block of input bytes written to the task's stdin.
+    pub block: Option<Block>,
+}
+
+/// A `--pipe` block: whole records of the input, fed to one task's stdin.
+/// Shared, so that a retried task is fed the same bytes again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    pub bytes: std::sync::Arc<Vec<u8>>,
+    /// Where the block starts in the input, in bytes.
+    pub offset: u64,
+    /// The records it holds.
+    pub records: u64,
 }
 
 impl Record {
@@ -65,7 +78,10 @@ impl Record {
     /// field for `:::` groups and `--colsep`, as GNU parallel does, else the
     /// whole record.
     pub fn implicit_args(&self) -> Vec<&[u8]> {
-        if self.json.is_none() && !self.fields.is_empty() {
+        if self.block.is_some() {
+            // A block is the task's stdin, not an argument.
+            Vec::new()
+        } else if self.json.is_none() && !self.fields.is_empty() {
             self.fields.iter().map(Vec::as_slice).collect()
         } else {
             vec![self.whole.as_slice()]
