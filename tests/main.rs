@@ -14,6 +14,7 @@ mod joblog;
 mod layers;
 mod limits;
 mod observers;
+mod pipe;
 mod policies;
 mod process;
 mod progress;

@@ -241,6 +241,7 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
             records: cutting.count(&bytes[header.len()..]),
             bytes: Arc::new(bytes),
             offset,
+            header: header.len(),
         };
         offset += len as u64;
         if !send(block) {

@@ -28,6 +28,15 @@ pub struct Record {
     pub block: Option<Block>,
 }
 
+/// Where a `--pipe` block lies in the input: bytes `start..end` (its
+/// records, without the `--header` lines), and how many records it holds.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Span {
+    pub start: u64,
+    pub end: u64,
+    pub records: u64,
+}
+
 /// A `--pipe` block: whole records of the input, fed to one task's stdin.
 /// Shared, so that a retried task is fed the same bytes again.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +46,19 @@ pub struct Block {
     pub offset: u64,
     /// The records it holds.
     pub records: u64,
+    /// The `--header` lines at its top, in `bytes` and not in the span.
+    pub header: usize,
+}
+
+impl Block {
+    pub fn span(&self) -> Span {
+        let start = self.offset;
+        Span {
+            start,
+            end: start + (self.bytes.len() - self.header) as u64,
+            records: self.records,
+        }
+    }
 }
 
 impl Record {
