@@ -509,6 +509,7 @@ fn pipe(
         recstart,
         records,
         header,
+        count: args.output == OutputFormat::Json,
     }))
 }
 

@@ -255,8 +255,10 @@ fn run_stream(
             let stream = sources
                 .into_stream()
                 .context("ppool: --pipe reads one stream: give it on stdin or as one -a FILE")?;
-            // A block waiting for each slot, besides the ones running.
-            input::blocks::spawn(stream, cutting.clone(), config.jobs)
+            // Besides the running tasks' blocks, one waits for the next
+            // free slot while the next is read: memory stays within
+            // about `(jobs + 2) × block`.
+            input::blocks::spawn(stream, cutting.clone(), 1)
         }
         None => input::spawn(sources, config.format.clone(), grouping),
     };

@@ -62,7 +62,7 @@ pub struct Spawn<'a> {
     /// (`--ssh`: the remote side watches it to learn the connection closed).
     pub hold_stdin: bool,
     /// `--pipe`: the block written to stdin, which then closes.
-    pub feed: Option<Arc<Vec<u8>>>,
+    pub feed: Option<Arc<crate::input::blocks::Bytes>>,
     /// `--line-buffer`: whole lines go out as they arrive instead of whole output.
     pub lines: Option<Lines>,
 }
@@ -165,7 +165,8 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
 /// SIGPIPE being ignored here): not an error, its exit status decides, as
 /// in GNU parallel. Nothing waits for the thread: a killed task's pipe
 /// breaks, and a descendant that keeps it open must not hold the run.
-fn feed(stdin: OwnedFd, bytes: Arc<Vec<u8>>) -> io::Result<()> {
+fn feed(stdin: OwnedFd, bytes: Arc<crate::input::blocks::Bytes>) -> io::Result<()> {
+    spawn::widen_pipe(&stdin);
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {

@@ -41,7 +41,7 @@ pub struct Span {
 /// Shared, so that a retried task is fed the same bytes again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Block {
-    pub bytes: std::sync::Arc<Vec<u8>>,
+    pub bytes: std::sync::Arc<super::blocks::Bytes>,
     /// Where the block starts in the input, in bytes.
     pub offset: u64,
     /// The records it holds.
