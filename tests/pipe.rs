@@ -329,3 +329,49 @@ fn output_equals_gnu_parallels_pipe_k() {
 fn stdout_of_bytes(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// ppool's peak resident memory so far, in kB (VmHWM); `None` once gone.
+fn peak_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+#[ignore = "heavy: streams 1 GB through --pipe"]
+fn a_large_stream_stays_within_the_memory_bound() {
+    use std::io::Write;
+    const GB: usize = 1 << 30;
+    const BLOCK: usize = 10 << 20;
+    let mut child = crate::util::ppool_std()
+        .args(["imap", "-j2", "--pipe", "--block", "10M", "wc", "-l"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let line = b"0123456789abcdef\n";
+    let writer = std::thread::spawn(move || {
+        let chunk: Vec<u8> = line.iter().copied().cycle().take(line.len() * 4096).collect();
+        let mut written = 0;
+        while written < GB {
+            stdin.write_all(&chunk).unwrap();
+            written += chunk.len();
+        }
+        written / line.len()
+    });
+    let mut peak = 0;
+    while !writer.is_finished() {
+        peak = peak.max(peak_kb(pid).unwrap_or(0));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    peak = peak.max(peak_kb(pid).unwrap_or(0));
+    let lines = writer.join().unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(sum(&output.stdout), lines as u64);
+    // jobs × 2 × block, plus 30 MB for the rest of ppool.
+    let bound = (2 * 2 * BLOCK + (30 << 20)) / 1024;
+    assert!(peak > 0 && (peak as usize) < bound, "peak {peak} kB, bound {bound} kB");
+}
