@@ -107,7 +107,9 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     let pid = child.pid;
     let target = Target::of(pid, own_group);
     cancel.register_task(spec.slot, target);
-    if let (Some(bytes), Some(stdin)) = (&spec.feed, child.stdin.take()) {
+    // Only a fed stdin is taken: a held one (`--ssh`) stays open until the
+    // task is reaped.
+    if let Some((bytes, stdin)) = spec.feed.as_ref().and_then(|bytes| Some((bytes, child.stdin.take()?))) {
         if let Err(e) = feed(stdin, Arc::clone(bytes)) {
             cancel.fail(
                 spec.seq,
