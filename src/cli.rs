@@ -51,6 +51,7 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "block",
     "recend",
     "recstart",
+    "regexp",
 ];
 
 /// Options of `unordered` alone, which prints results as they come.
@@ -270,6 +271,10 @@ pub struct RunArgs {
     /// With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart
     #[arg(long, value_name = "STR", requires = "pipe", help_heading = "Pipe")]
     pub recstart: Option<OsString>,
+
+    /// With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)
+    #[arg(long, requires = "pipe", help_heading = "Pipe")]
+    pub regexp: bool,
 
     /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted
     #[arg(short, long, help_heading = "Running")]

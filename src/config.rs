@@ -495,6 +495,28 @@ fn pipe(
     if recend.is_empty() && recstart.is_empty() {
         bail!("--recend and --recstart are both empty, so records have no boundary: give one of them");
     }
+    let regexp = if args.regexp {
+        let text = |given: &Option<OsString>, name: &str| match given {
+            Some(text) => text
+                .to_str()
+                .map(str::to_owned)
+                .with_context(|| format!("--{name} with --regexp must be UTF-8 text")),
+            None => Ok(String::new()),
+        };
+        let recstart = text(&args.recstart, "recstart")?;
+        let recend = match (&args.recend, args.null) {
+            (Some(_), _) => text(&args.recend, "recend")?,
+            (None, true) => "\\x00".to_owned(),
+            (None, false) if !recstart.is_empty() => String::new(),
+            (None, false) => "\\n".to_owned(),
+        };
+        let re = blocks::regexp(&recend, &recstart).with_context(|| {
+            format!("--recend {recend:?} and --recstart {recstart:?} are no valid regular expressions")
+        })?;
+        Some(re)
+    } else {
+        None
+    };
     let header = match header {
         None => 0,
         Some(":") => 1,
@@ -509,6 +531,7 @@ fn pipe(
         recstart,
         records,
         header,
+        regexp,
         count: args.output == OutputFormat::Json,
     }))
 }

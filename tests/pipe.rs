@@ -56,6 +56,11 @@ fn cases() -> Vec<(&'static str, Vec<&'static str>, Vec<u8>)> {
         ),
         ("nul", vec!["--block", "500", "-0"], nul),
         ("n records", vec!["-N", "7"], numbers(100)),
+        (
+            "regexp",
+            vec!["--block", "50", "--regexp", "--recend", "\\n+", "--recstart", "[0-9]"],
+            b"1a\n\nb\n2c\n3d\n\n4e\n".repeat(40),
+        ),
     ]
 }
 
@@ -312,6 +317,21 @@ fn output_equals_gnu_parallels_pipe_k() {
             b"no final newline".to_vec(),
         ),
         (vec!["--pipe", "wc", "-l"], Vec::new()),
+        (
+            vec![
+                "--pipe",
+                "-N",
+                "1",
+                "--regexp",
+                "--recend",
+                "\\n+",
+                "--recstart",
+                "[0-9]",
+                "wc",
+                "-c",
+            ],
+            b"1a\n\nb\n2c\n3d\n\n4e\n".to_vec(),
+        ),
     ];
     for (args, input) in cases {
         let mut gnu_args = vec!["-k", "-j2"];

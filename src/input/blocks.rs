@@ -11,7 +11,7 @@ use std::thread;
 use super::{Block, ReadEnd, Reading, Record};
 
 /// How the input is cut into blocks.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Cutting {
     /// About this many bytes per block (`--block`); a record longer than
     /// that grows its block.
@@ -25,6 +25,10 @@ pub struct Cutting {
     pub records: Option<usize>,
     /// `--header N`: the first N lines go at the top of every block.
     pub header: usize,
+    /// `--regexp`: a match of `--recend` then one of `--recstart`, as one
+    /// expression with an empty group where they meet; then `recend` and
+    /// `recstart` are not used.
+    pub regexp: Option<regex::bytes::Regex>,
     /// Whether each block's records are counted (for `--output json`): a
     /// pass over every byte, which the fastest runs do without.
     pub count: bool,
@@ -38,6 +42,7 @@ impl Default for Cutting {
             recstart: Vec::new(),
             records: None,
             header: 0,
+            regexp: None,
             count: true,
         }
     }
@@ -344,6 +349,12 @@ impl Cutting {
     /// The last record boundary in `buf`, searched from its end: only the
     /// last, partial record is scanned.
     fn last_boundary(&self, buf: &[u8]) -> Option<usize> {
+        if let Some(re) = &self.regexp {
+            return re
+                .captures_iter(buf)
+                .filter_map(|c| regexp_boundary(&c, buf.len(), false))
+                .last();
+        }
         let mut end = buf.len().checked_sub(self.recstart.len())?;
         loop {
             let p = match self.recend.last() {
@@ -360,7 +371,18 @@ impl Cutting {
     }
 
     /// The first record boundary after `from` in `buf`.
-    fn next_boundary(&self, buf: &[u8], from: usize) -> Option<usize> {
+    fn next_boundary(&self, buf: &[u8], from: usize, eof: bool) -> Option<usize> {
+        if let Some(re) = &self.regexp {
+            let mut at = from;
+            while at < buf.len() {
+                let c = re.captures_at(buf, at)?;
+                match regexp_boundary(&c, buf.len(), eof) {
+                    Some(p) if p > from => return Some(p),
+                    _ => at = c.get(0)?.start() + 1,
+                }
+            }
+            return None;
+        }
         let limit = buf.len().checked_sub(self.recstart.len())?;
         let mut start = from + 1;
         loop {
@@ -383,7 +405,7 @@ impl Cutting {
     fn nth_boundary(&self, buf: &[u8], n: usize, eof: bool) -> Option<usize> {
         let mut p = 0;
         for _ in 0..n {
-            match self.next_boundary(buf, p) {
+            match self.next_boundary(buf, p, eof) {
                 Some(next) => p = next,
                 None if eof && p < buf.len() => return Some(buf.len()),
                 None => return None,
@@ -397,13 +419,13 @@ impl Cutting {
         if block.is_empty() {
             return 0;
         }
-        if let ([end], true) = (self.recend.as_slice(), self.recstart.is_empty()) {
+        if let ([end], true, None) = (self.recend.as_slice(), self.recstart.is_empty(), &self.regexp) {
             let ends = block.iter().filter(|&&b| b == *end).count() as u64;
             return ends + u64::from(block.last() != Some(end));
         }
         let mut records = 1;
         let mut p = 0;
-        while let Some(next) = self.next_boundary(block, p) {
+        while let Some(next) = self.next_boundary(block, p, true) {
             if next >= block.len() {
                 break;
             }
@@ -412,6 +434,20 @@ impl Cutting {
         }
         records
     }
+}
+
+/// Where a `--regexp` match puts a boundary: at its empty group, when
+/// that is past the start and, before the end of the input, the match does
+/// not reach the end of what was read (more bytes could change it).
+fn regexp_boundary(c: &regex::bytes::Captures, len: usize, eof: bool) -> Option<usize> {
+    let p = c.get(1)?.start();
+    (p > 0 && (eof || c.get(0)?.end() < len)).then_some(p)
+}
+
+/// The one expression `--regexp` cuts with: `recend`, an empty group where
+/// a block may end, then `recstart`.
+pub fn regexp(recend: &str, recstart: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::Regex::new(&format!("(?:{recend})()(?:{recstart})"))
 }
 
 #[cfg(test)]
@@ -517,6 +553,25 @@ mod tests {
             ..Cutting::default()
         };
         assert_eq!(texts(b"a\nb\0c\0", &nul), ["a\nb\0", "c\0"]);
+    }
+
+    #[test]
+    fn regexp_cuts_where_the_expressions_meet() {
+        let cutting = Cutting {
+            size: 8,
+            records: None,
+            regexp: Some(regexp("\\n+", "[0-9]").unwrap()),
+            ..Cutting::default()
+        };
+        assert_eq!(
+            texts(b"1a\n\nb\n2c\n3d\n\n4e\n", &cutting),
+            ["1a\n\nb\n", "2c\n", "3d\n\n4e\n"]
+        );
+        let n = Cutting {
+            records: Some(2),
+            ..cutting
+        };
+        assert_eq!(texts(b"1a\n\nb\n2c\n3d\n\n4e\n", &n), ["1a\n\nb\n2c\n", "3d\n\n4e\n"]);
     }
 
     proptest::proptest! {
