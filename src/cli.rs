@@ -52,6 +52,7 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "recend",
     "recstart",
     "regexp",
+    "cat",
 ];
 
 /// Options of `unordered` alone, which prints results as they come.
@@ -275,6 +276,10 @@ pub struct RunArgs {
     /// With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)
     #[arg(long, requires = "pipe", help_heading = "Pipe")]
     pub regexp: bool,
+
+    /// With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends
+    #[arg(long, requires = "pipe", help_heading = "Pipe")]
+    pub cat: bool,
 
     /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted
     #[arg(short, long, help_heading = "Running")]

@@ -149,6 +149,11 @@ fn run_config(config: &Config) -> Result<Ending> {
             } else {
                 executor
             };
+            let executor = if config.block_file {
+                executor.with_block_file()
+            } else {
+                executor
+            };
             let executor = match &config.batch {
                 Some(batch) => executor.with_batch_style(batch.style),
                 None => executor,

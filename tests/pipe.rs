@@ -395,3 +395,64 @@ fn a_large_stream_stays_within_the_memory_bound() {
     let bound = (2 * 2 * BLOCK + (30 << 20)) / 1024;
     assert!(peak > 0 && (peak as usize) < bound, "peak {peak} kB, bound {bound} kB");
 }
+
+#[test]
+fn cat_gives_each_block_as_a_file_removed_when_its_task_ends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = numbers(1000);
+    let run_in_tmp = |args: &[&str]| {
+        ppool()
+            .args(args)
+            .env("TMPDIR", tmp.path())
+            .write_stdin(input.clone())
+            .output()
+            .unwrap()
+    };
+    let output = run_in_tmp(&[
+        "imap",
+        "-j2",
+        "--pipe",
+        "--block",
+        "1k",
+        "--cat",
+        "sh",
+        "-c",
+        "cat \"$1\"",
+        "sh",
+    ]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(output.stdout == input);
+    let wc = run_in_tmp(&["imap", "-j2", "--pipe", "--block", "1k", "--cat", "-s", "wc -l < {}"]);
+    assert_eq!(sum(&wc.stdout), 1000, "{}", stderr_of(&wc));
+    // Removed after a failure and after a timeout too.
+    let failed = run_in_tmp(&[
+        "imap",
+        "--pipe",
+        "-N",
+        "500",
+        "--cat",
+        "sh",
+        "-c",
+        "test -s \"$1\" && exit 4",
+        "sh",
+    ]);
+    assert!(stderr_of(&failed).contains("exit code 4"), "{}", stderr_of(&failed));
+    let stopped = run_in_tmp(&[
+        "imap",
+        "--pipe",
+        "-N",
+        "500",
+        "--cat",
+        "--timeout",
+        "200ms",
+        "--grace",
+        "100ms",
+        "sh",
+        "-c",
+        "sleep 30",
+        "sh",
+    ]);
+    assert!(stderr_of(&stopped).contains("timed out"), "{}", stderr_of(&stopped));
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

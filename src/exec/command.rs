@@ -36,6 +36,9 @@ pub struct CommandExecutor {
     line_sinks: Option<(Arc<LineSink>, Arc<LineSink>)>,
     /// `--tag` or `--tagstring`, for lines passed on as they arrive.
     tag: Option<Arc<Tag>>,
+    /// `--cat`: a `--pipe` block goes to a temporary file named by `{}`
+    /// instead of stdin.
+    block_file: bool,
 }
 
 impl CommandExecutor {
@@ -66,6 +69,7 @@ impl CommandExecutor {
             as_written: None,
             line_sinks: None,
             tag: None,
+            block_file: false,
         })
     }
 
@@ -75,6 +79,31 @@ impl CommandExecutor {
         self.line_sinks = Some((LineSink::new(libc::STDOUT_FILENO), LineSink::new(libc::STDERR_FILENO)));
         self.tag = tag;
         self
+    }
+
+    /// `--cat`: each block is written to a temporary file whose path is
+    /// `{}`, removed once the task has ended.
+    pub fn with_block_file(mut self) -> CommandExecutor {
+        self.block_file = true;
+        self
+    }
+
+    /// With `--cat`, the block in a temporary file and the record the
+    /// command is rendered from: `{}` is the file's path. The file is
+    /// removed when the returned handle drops, after the task has ended,
+    /// failed or been stopped.
+    fn stage(&self, record: &Record) -> std::io::Result<Option<(tempfile::NamedTempFile, Record)>> {
+        let Some(block) = record.block.as_ref().filter(|_| self.block_file) else {
+            return Ok(None);
+        };
+        let mut file = tempfile::Builder::new().prefix("ppool-block-").tempfile()?;
+        std::io::Write::write_all(&mut file, &block.bytes)?;
+        let staged = Record {
+            whole: file.path().as_os_str().as_bytes().to_vec(),
+            block: None,
+            ..record.clone()
+        };
+        Ok(Some((file, staged)))
     }
 
     /// How a batch's records fill the words with a placeholder.
@@ -156,6 +185,18 @@ impl Executor for CommandExecutor {
             outcome.exit_code = (code != 0).then_some(code);
             outcome
         };
+        let outcome_record = record;
+        let staged = match self.stage(record) {
+            Ok(staged) => staged,
+            Err(e) => {
+                let message = format!(
+                    "ppool: task {}: cannot write its block to a temporary file: {e} (free space in $TMPDIR, or set TMPDIR)",
+                    record.seq
+                );
+                return fail(Status::Failed, 0, &message);
+            }
+        };
+        let record = staged.as_ref().map_or(record, |(_, staged)| staged);
         let (program, args) = match self.argv(record, slot) {
             Ok(found) => found,
             Err((status, code, message)) => {
@@ -221,7 +262,8 @@ impl Executor for CommandExecutor {
                 return fail(Status::Failed, code, &message);
             }
         };
-        ended.into_outcome(record, slot, start, clock.elapsed(), self.timeout)
+        drop(staged);
+        ended.into_outcome(outcome_record, slot, start, clock.elapsed(), self.timeout)
     }
 }
 
