@@ -53,6 +53,7 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "recstart",
     "regexp",
     "cat",
+    "fifo",
 ];
 
 /// Options of `unordered` alone, which prints results as they come.
@@ -280,6 +281,10 @@ pub struct RunArgs {
     /// With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends
     #[arg(long, requires = "pipe", help_heading = "Pipe")]
     pub cat: bool,
+
+    /// With --pipe: as --cat, but a named pipe the block is written into as the task reads it
+    #[arg(long, requires = "pipe", conflicts_with = "cat", help_heading = "Pipe")]
+    pub fifo: bool,
 
     /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted
     #[arg(short, long, help_heading = "Running")]

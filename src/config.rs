@@ -115,8 +115,9 @@ pub(crate) struct Config {
     pub(crate) batch: Option<Batch>,
     /// `--pipe`: the input cut into blocks, each a task's stdin.
     pub(crate) pipe: Option<Cutting>,
-    /// `--cat`: each block in a temporary file named by `{}` instead.
-    pub(crate) block_file: bool,
+    /// `--cat`, `--fifo`: each block in a temporary file or named pipe
+    /// named by `{}` instead.
+    pub(crate) block_file: Option<crate::exec::command::BlockFile>,
     /// `-I STR` / `--replace`: STR names the whole record instead of `{}`.
     pub(crate) replace: Option<Vec<u8>>,
     /// `--tagstring STR`: the tag's template (then `tag` is set too).
@@ -330,7 +331,11 @@ impl Config {
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
             batch,
             pipe,
-            block_file: args.cat,
+            block_file: match (args.cat, args.fifo) {
+                (true, _) => Some(crate::exec::command::BlockFile::Cat),
+                (false, true) => Some(crate::exec::command::BlockFile::Fifo),
+                (false, false) => None,
+            },
             replace,
             tag_string: args.tagstring,
             tag_repeats: args.xargs,

@@ -149,10 +149,9 @@ fn run_config(config: &Config) -> Result<Ending> {
             } else {
                 executor
             };
-            let executor = if config.block_file {
-                executor.with_block_file()
-            } else {
-                executor
+            let executor = match config.block_file {
+                Some(kind) => executor.with_block_file(kind),
+                None => executor,
             };
             let executor = match &config.batch {
                 Some(batch) => executor.with_batch_style(batch.style),

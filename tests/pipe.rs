@@ -456,3 +456,36 @@ fn cat_gives_each_block_as_a_file_removed_when_its_task_ends() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn fifo_gives_each_block_as_a_named_pipe_removed_when_its_task_ends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = numbers(20_000);
+    let run_in_tmp = |args: &[&str]| {
+        ppool()
+            .args(args)
+            .env("TMPDIR", tmp.path())
+            .write_stdin(input.clone())
+            .output()
+            .unwrap()
+    };
+    let output = run_in_tmp(&[
+        "imap",
+        "-j2",
+        "--pipe",
+        "--block",
+        "10k",
+        "--fifo",
+        "-s",
+        "test -p {} && cat {}",
+    ]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(output.stdout == input);
+    // A task that never opens its pipe, and one that reads a line of it.
+    let unread = run_in_tmp(&["imap", "-j2", "--pipe", "--block", "10k", "--fifo", "true"]);
+    assert!(unread.status.success(), "{}", stderr_of(&unread));
+    let head = run_in_tmp(&["imap", "--pipe", "-N", "10000", "--fifo", "-s", "head -n 1 {}"]);
+    assert_eq!(String::from_utf8_lossy(&head.stdout), "1\n10001\n");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
