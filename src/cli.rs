@@ -54,6 +54,7 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "regexp",
     "cat",
     "fifo",
+    "pipepart",
 ];
 
 /// Options of `unordered` alone, which prints results as they come.
@@ -176,6 +177,7 @@ pub enum OutputFormat {
 
 /// Options shared by the four modes.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("pipe_mode").args(["pipe", "pipepart"]).multiple(true)))]
 pub struct RunArgs {
     /// Run N tasks at once, fewer if the system's thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]
     #[arg(short, long, value_name = "N", allow_hyphen_values = true)]
@@ -262,28 +264,32 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Pipe")]
     pub pipe: bool,
 
+    /// As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)
+    #[arg(long, help_heading = "Pipe")]
+    pub pipepart: bool,
+
     /// With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]
-    #[arg(long, value_name = "SIZE", requires = "pipe", help_heading = "Pipe")]
+    #[arg(long, value_name = "SIZE", requires = "pipe_mode", help_heading = "Pipe")]
     pub block: Option<String>,
 
     /// With --pipe: records end with STR (\n newline, \0 NUL, \t tab, \\ backslash) [default: \n, or nothing when only --recstart is given; -0: \0]
-    #[arg(long, value_name = "STR", requires = "pipe", help_heading = "Pipe")]
+    #[arg(long, value_name = "STR", requires = "pipe_mode", help_heading = "Pipe")]
     pub recend: Option<OsString>,
 
     /// With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart
-    #[arg(long, value_name = "STR", requires = "pipe", help_heading = "Pipe")]
+    #[arg(long, value_name = "STR", requires = "pipe_mode", help_heading = "Pipe")]
     pub recstart: Option<OsString>,
 
     /// With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)
-    #[arg(long, requires = "pipe", help_heading = "Pipe")]
+    #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
     pub regexp: bool,
 
     /// With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends
-    #[arg(long, requires = "pipe", help_heading = "Pipe")]
+    #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
     pub cat: bool,
 
     /// With --pipe: as --cat, but a named pipe the block is written into as the task reads it
-    #[arg(long, requires = "pipe", conflicts_with = "cat", help_heading = "Pipe")]
+    #[arg(long, requires = "pipe_mode", conflicts_with = "cat", help_heading = "Pipe")]
     pub fifo: bool,
 
     /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted

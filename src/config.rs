@@ -115,6 +115,8 @@ pub(crate) struct Config {
     pub(crate) batch: Option<Batch>,
     /// `--pipe`: the input cut into blocks, each a task's stdin.
     pub(crate) pipe: Option<Cutting>,
+    /// `--pipepart`: blocks are ranges of the one `-a FILE`.
+    pub(crate) pipe_part: bool,
     /// `--cat`, `--fifo`: each block in a temporary file or named pipe
     /// named by `{}` instead.
     pub(crate) block_file: Option<crate::exec::command::BlockFile>,
@@ -193,6 +195,7 @@ impl Config {
                 ("--ssh", !args.ssh.is_empty() || args.ssh_file.is_some()),
                 ("--results", args.results.is_some()),
                 ("--pipe", args.pipe),
+                ("--pipepart", args.pipepart),
             ];
             if let Some((option, _)) = given.iter().find(|(_, given)| *given) {
                 bail!("{option} is not an option of `ppool apply`, which runs one task in the foreground: use `ppool map {option}` for many");
@@ -204,7 +207,11 @@ impl Config {
             (None, false) => Policy::CollectErrors,
         };
         // With --pipe, --header counts the lines that top every block.
-        let pipe_header = if args.pipe { args.header.take() } else { None };
+        let pipe_header = if args.pipe || args.pipepart {
+            args.header.take()
+        } else {
+            None
+        };
         let format = input_format(&args)?;
         let (words, specs) = split_sources(std::mem::take(&mut args.command), &args.arg_sep, &args.arg_file_sep)?;
         let runner = match (&args.builtin, &args.worker) {
@@ -232,7 +239,11 @@ impl Config {
                 Runner::Command { words, shell }
             }
         };
-        let batch = if args.pipe { None } else { batch(&args, &runner, mode)? };
+        let batch = if args.pipe || args.pipepart {
+            None
+        } else {
+            batch(&args, &runner, mode)?
+        };
         let replace = match args.replace_str.take().or_else(|| args.replace.take()) {
             Some(text) if text.is_empty() => {
                 bail!("-I and --replace need a non-empty STR to stand for the record (or leave them out and use {{}})")
@@ -331,6 +342,7 @@ impl Config {
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
             batch,
             pipe,
+            pipe_part: args.pipepart,
             block_file: match (args.cat, args.fifo) {
                 (true, _) => Some(crate::exec::command::BlockFile::Cat),
                 (false, true) => Some(crate::exec::command::BlockFile::Fifo),
@@ -459,8 +471,18 @@ fn pipe(
     source: &InputSource,
     remote: bool,
 ) -> Result<Option<Cutting>> {
-    if !args.pipe {
+    if !args.pipe && !args.pipepart {
         return Ok(None);
+    }
+    if args.pipepart {
+        if args.cat || args.fifo || args.max_args.is_some() || args.max_lines.is_some() {
+            bail!("--pipepart feeds each task its range of the file: --cat, --fifo and -N work with --pipe");
+        }
+        let one_file = matches!(source, InputSource::Sources(specs)
+            if specs.len() == 1 && matches!(specs[0].origin, Origin::File(_)));
+        if !one_file {
+            bail!("--pipepart reads one seekable file: give it as -a FILE (use --pipe for stdin)");
+        }
     }
     if !matches!(runner, Runner::Command { .. }) {
         bail!("--pipe writes each block to a command's stdin: give a COMMAND, not --builtin or --worker");

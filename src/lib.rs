@@ -255,6 +255,21 @@ fn run_stream(
         sources.known_total()
     };
     let reading = match &config.pipe {
+        Some(cutting) if config.pipe_part => match &config.source {
+            config::InputSource::Sources(specs) => match &specs[..] {
+                [input::SourceSpec {
+                    origin: input::Origin::File(path),
+                    ..
+                }] => {
+                    let file = std::fs::File::open(path).with_context(|| {
+                        format!("cannot open {}: check the path and its permissions", path.display())
+                    })?;
+                    input::blocks::spawn_parts(file, cutting.clone(), 1)
+                }
+                _ => bail!("--pipepart reads one seekable file: give it as -a FILE"),
+            },
+            config::InputSource::None => bail!("--pipepart reads one seekable file: give it as -a FILE"),
+        },
         Some(cutting) => {
             let stream = sources
                 .into_stream()

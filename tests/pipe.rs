@@ -489,3 +489,47 @@ fn fifo_gives_each_block_as_a_named_pipe_removed_when_its_task_ends() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn pipepart_ranges_concatenate_to_the_file_and_match_gnu_parallel() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("in");
+    let path = file.to_str().unwrap();
+    let mut input = numbers(30_000);
+    input.extend(b"no final newline");
+    std::fs::write(&file, &input).unwrap();
+    let cat = out(&["imap", "-j2", "--pipepart", "-a", path, "--block", "10k", "cat"], b"");
+    assert!(cat == input);
+    let header = dir.path().join("header");
+    std::fs::write(&header, b"h\n1\n2\n3\n4\n5\n").unwrap();
+    let header = header.to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["--pipepart", "-a", path, "--block", "10k", "wc", "-l"],
+        vec!["--pipepart", "-a", header, "--header", "1", "--block", "3", "cat"],
+        vec![
+            "--pipepart",
+            "-a",
+            path,
+            "--block",
+            "7k",
+            "--recend",
+            "0\\n",
+            "wc",
+            "-c",
+        ],
+    ];
+    for args in cases {
+        let mut ours = vec!["imap", "-j2"];
+        ours.extend(&args);
+        let got = out(&ours, b"");
+        let mut gnu_args = vec!["-k", "-j2"];
+        gnu_args.extend(&args);
+        let Some(expected) = gnu(&gnu_args, b"") else {
+            return;
+        };
+        assert_eq!(stdout_of_bytes(&got), stdout_of_bytes(&expected), "{args:?}");
+    }
+    let refused = run(&["map", "--pipepart", "cat"], b"");
+    assert_eq!(refused.status.code(), Some(255));
+    assert!(stderr_of(&refused).contains("-a FILE"), "{}", stderr_of(&refused));
+}

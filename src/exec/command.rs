@@ -236,7 +236,7 @@ impl Executor for CommandExecutor {
             grace: self.grace,
             inherit_stdio: self.inherit_stdio,
             hold_stdin: false,
-            feed: record.block.as_ref().map(|block| Arc::clone(&block.bytes)),
+            feed: record.block.clone(),
             lines: self.line_sinks.as_ref().map(|(stdout, stderr)| Lines {
                 stdout: Arc::clone(stdout),
                 stderr: Arc::clone(stderr),

@@ -62,7 +62,7 @@ pub struct Spawn<'a> {
     /// (`--ssh`: the remote side watches it to learn the connection closed).
     pub hold_stdin: bool,
     /// `--pipe`: the block written to stdin, which then closes.
-    pub feed: Option<Arc<crate::input::blocks::Bytes>>,
+    pub feed: Option<crate::input::Block>,
     /// `--line-buffer`: whole lines go out as they arrive instead of whole output.
     pub lines: Option<Lines>,
 }
@@ -109,8 +109,8 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     cancel.register_task(spec.slot, target);
     // Only a fed stdin is taken: a held one (`--ssh`) stays open until the
     // task is reaped.
-    if let Some((bytes, stdin)) = spec.feed.as_ref().and_then(|bytes| Some((bytes, child.stdin.take()?))) {
-        if let Err(e) = feed(stdin, Arc::clone(bytes)) {
+    if let Some((block, stdin)) = spec.feed.as_ref().and_then(|block| Some((block, child.stdin.take()?))) {
+        if let Err(e) = feed(stdin, block.clone()) {
             cancel.fail(
                 spec.seq,
                 format!(
@@ -167,15 +167,38 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
 /// SIGPIPE being ignored here): not an error, its exit status decides, as
 /// in GNU parallel. Nothing waits for the thread: a killed task's pipe
 /// breaks, and a descendant that keeps it open must not hold the run.
-fn feed(stdin: OwnedFd, bytes: Arc<crate::input::blocks::Bytes>) -> io::Result<()> {
+fn feed(stdin: OwnedFd, block: crate::input::Block) -> io::Result<()> {
     spawn::widen_pipe(&stdin);
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
             let mut stdin = std::fs::File::from(stdin);
-            let _ = io::Write::write_all(&mut stdin, &bytes);
+            let _ = io::Write::write_all(&mut stdin, &block.bytes).and_then(|()| match &block.part {
+                Some(part) => copy_part(part, &mut stdin),
+                None => Ok(()),
+            });
         })
         .map(drop)
+}
+
+/// `--pipepart`: the task's range of the file, read at its offset (the
+/// file is shared by every writer, so there is no seek position to keep).
+fn copy_part(part: &crate::input::Part, out: &mut std::fs::File) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0; (part.len as usize).min(1 << 20)];
+    let mut done = 0;
+    while done < part.len {
+        let want = buf.len().min((part.len - done) as usize);
+        let got = match part.file.read_at(&mut buf[..want], part.start + done) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        io::Write::write_all(out, &buf[..got])?;
+        done += got as u64;
+    }
+    Ok(())
 }
 
 fn stdin_is_terminal() -> bool {

@@ -177,6 +177,100 @@ fn read_all(mut reader: Box<dyn Read + Send>, cutting: &Cutting, tx: &SyncSender
     }
 }
 
+/// `--pipepart`: starts cutting `file` into byte ranges on a thread of its
+/// own; only the header and a little around each cut are read here.
+pub fn spawn_parts(file: std::fs::File, cutting: Cutting, ahead: usize) -> io::Result<Reading> {
+    let (tx, rx) = sync_channel(ahead.max(1));
+    let end = Arc::new(Mutex::new(ReadEnd::default()));
+    let end_writer = Arc::clone(&end);
+    thread::Builder::new().name("input".into()).spawn(move || {
+        let mut seq = 0;
+        let result = parts(Arc::new(file), &cutting, &mut |block| {
+            seq += 1;
+            let record = Record {
+                seq,
+                line: seq,
+                block: Some(block),
+                ..Record::default()
+            };
+            tx.send(vec![record]).is_ok()
+        });
+        let mut end = crate::lock(&end_writer);
+        match result {
+            Ok(true) => end.total = Some(seq),
+            Ok(false) => {}
+            Err(e) => end.error = Some(format!("cannot read input: {e}")),
+        }
+    })?;
+    Ok((rx, end))
+}
+
+/// Cuts `file` into ranges of whole records of about `cutting.size` bytes.
+fn parts(file: Arc<std::fs::File>, cutting: &Cutting, send: &mut dyn FnMut(Block) -> bool) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len();
+    let mut reader = &*file;
+    let mut buf = Buffer {
+        bytes: Vec::new(),
+        start: 0,
+        eof: false,
+        pool: Arc::new(Mutex::new(Vec::new())),
+    };
+    let header = Arc::new(Bytes {
+        vec: read_header(&mut reader, &mut buf, cutting.header)?,
+        pool: None,
+    });
+    let mut start = header.len() as u64;
+    while start < len {
+        // As GNU parallel: the first record boundary past `size` bytes on.
+        let mut end = start.saturating_add(cutting.size.max(1) as u64);
+        if end < len {
+            // The first boundary at or after `end`, read around it.
+            let back = cutting.recend.len().max(1) as u64;
+            let from = end - back.min(end - start);
+            let mut window = 64 * 1024;
+            end = loop {
+                let want = window.min((len - from) as usize);
+                let mut bytes = vec![0; want];
+                let mut got = 0;
+                while got < want {
+                    match file.read_at(&mut bytes[got..], from + got as u64)? {
+                        0 => break,
+                        n => got += n,
+                    }
+                }
+                bytes.truncate(got);
+                let eof = from + got as u64 >= len;
+                let after = (end - from) as usize;
+                if let Some(p) = cutting.next_boundary(&bytes, after, eof) {
+                    break from + p as u64;
+                }
+                if eof {
+                    break len;
+                }
+                window *= 2;
+            };
+        }
+        let end = end.min(len);
+        let block = Block {
+            bytes: Arc::clone(&header),
+            offset: start,
+            records: 0,
+            header: header.len(),
+            part: Some(super::Part {
+                file: Arc::clone(&file),
+                start,
+                len: end - start,
+            }),
+        };
+        start = end;
+        if !send(block) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// The input read so far and not yet sent, from `start`.
 struct Buffer {
     bytes: Vec<u8>,
@@ -308,6 +402,7 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
             }),
             offset,
             header: header.len(),
+            part: None,
         };
         offset += len as u64;
         if !send(block) {

@@ -48,6 +48,23 @@ pub struct Block {
     pub records: u64,
     /// The `--header` lines at its top, in `bytes` and not in the span.
     pub header: usize,
+    /// `--pipepart`: the block's records are this range of the file, read
+    /// by the task's writer after `bytes` (then only the header).
+    pub part: Option<Part>,
+}
+
+/// A byte range of a seekable file.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub file: std::sync::Arc<std::fs::File>,
+    pub start: u64,
+    pub len: u64,
+}
+
+impl PartialEq for Part {
+    fn eq(&self, other: &Part) -> bool {
+        (self.start, self.len) == (other.start, other.len)
+    }
 }
 
 impl Block {
@@ -55,7 +72,7 @@ impl Block {
         let start = self.offset;
         Span {
             start,
-            end: start + (self.bytes.len() - self.header) as u64,
+            end: start + (self.bytes.len() - self.header) as u64 + self.part.as_ref().map_or(0, |p| p.len),
             records: self.records,
         }
     }
