@@ -85,7 +85,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__apply)
-            opts="-0 -s -r -I -t -j -a -b -S -N -n -L -X -m -h --null --colsep --colsep-regex --csv --header --trim --link --arg-sep --json --shell --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --joblog --resume --resume-failed --dry-run --replace --tagstring --verbose --jobs --arg-file --progress --line-buffer --builtin --worker --chunksize --max-tasks-per-worker --ssh --ssh-file --results --arg-file-sep --max-args --max-lines --xargs --max-chars --pipe --block --recend --recstart --regexp --cat --fifo --pipepart --help"
+            opts="-0 -s -r -I -t -j -a -b -S -N -n -L -X -m -h --null --colsep --colsep-regex --csv --header --trim --link --arg-sep --json --shell --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --joblog --resume --resume-failed --dry-run --replace --tagstring --verbose --jobs --arg-file --progress --line-buffer --builtin --worker --chunksize --max-tasks-per-worker --ssh --ssh-file --results --arg-file-sep --max-args --max-lines --xargs --max-chars --pipe --block --recend --recstart --regexp --cat --fifo --pipepart --round-robin --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -401,7 +401,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__imap)
-            opts="-j -0 -a -N -n -L -X -m -s -b -r -I -t -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --progress --joblog --results --resume --resume-failed --dry-run --replace --tagstring --verbose --ssh --ssh-file --line-buffer --help"
+            opts="-j -0 -a -N -n -L -X -m -s -b -r -I -t -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --round-robin --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --progress --joblog --results --resume --resume-failed --dry-run --replace --tagstring --verbose --ssh --ssh-file --line-buffer --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -577,7 +577,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__map)
-            opts="-j -0 -a -N -n -L -X -m -s -b -r -I -t -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --progress --joblog --results --resume --resume-failed --dry-run --replace --tagstring --verbose --ssh --ssh-file --line-buffer --help"
+            opts="-j -0 -a -N -n -L -X -m -s -b -r -I -t -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --round-robin --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --progress --joblog --results --resume --resume-failed --dry-run --replace --tagstring --verbose --ssh --ssh-file --line-buffer --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -739,7 +739,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__unordered)
-            opts="-j -0 -a -N -n -L -X -m -s -b -r -I -t -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --results --resume --resume-failed --dry-run --replace --tagstring --verbose --ssh --ssh-file --help"
+            opts="-j -0 -a -N -n -L -X -m -s -b -r -I -t -S -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --round-robin --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --line-buffer --tag --output --progress --joblog --results --resume --resume-failed --dry-run --replace --tagstring --verbose --ssh --ssh-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

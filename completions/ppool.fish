@@ -94,6 +94,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l regexp -d 'With --
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l pipepart -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
@@ -141,6 +142,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l pipepart -d 'As --pi
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l collect-errors -d 'Run every task, then report every failure (the default)'
@@ -199,6 +201,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l pipepart -d 'As --p
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l collect-errors -d 'Run every task, then report every failure (the default)'
@@ -257,6 +260,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l pipepart -d 'A
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l collect-errors -d 'Run every task, then report every failure (the default)'

@@ -55,6 +55,7 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "cat",
     "fifo",
     "pipepart",
+    "round_robin",
 ];
 
 /// Options of `unordered` alone, which prints results as they come.
@@ -291,6 +292,10 @@ pub struct RunArgs {
     /// With --pipe: as --cat, but a named pipe the block is written into as the task reads it
     #[arg(long, requires = "pipe_mode", conflicts_with = "cat", help_heading = "Pipe")]
     pub fifo: bool,
+
+    /// With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task
+    #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
+    pub round_robin: bool,
 
     /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted
     #[arg(short, long, help_heading = "Running")]

@@ -117,6 +117,8 @@ pub(crate) struct Config {
     pub(crate) pipe: Option<Cutting>,
     /// `--pipepart`: blocks are ranges of the one `-a FILE`.
     pub(crate) pipe_part: bool,
+    /// `--round-robin`: `jobs` tasks share the blocks.
+    pub(crate) round_robin: bool,
     /// `--cat`, `--fifo`: each block in a temporary file or named pipe
     /// named by `{}` instead.
     pub(crate) block_file: Option<crate::exec::command::BlockFile>,
@@ -343,6 +345,7 @@ impl Config {
             batch,
             pipe,
             pipe_part: args.pipepart,
+            round_robin: args.round_robin,
             block_file: match (args.cat, args.fifo) {
                 (true, _) => Some(crate::exec::command::BlockFile::Cat),
                 (false, true) => Some(crate::exec::command::BlockFile::Fifo),
@@ -473,6 +476,9 @@ fn pipe(
 ) -> Result<Option<Cutting>> {
     if !args.pipe && !args.pipepart {
         return Ok(None);
+    }
+    if args.round_robin && (args.cat || args.fifo || args.retries > 0) {
+        bail!("--round-robin feeds long-running tasks a stream of blocks: it cannot be retried or put in files (leave out --retries, --cat and --fifo)");
     }
     if args.pipepart {
         if args.cat || args.fifo || args.max_args.is_some() || args.max_lines.is_some() {

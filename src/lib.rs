@@ -281,6 +281,10 @@ fn run_stream(
         }
         None => input::spawn(sources, config.format.clone(), grouping),
     };
+    let reading = match reading {
+        Ok(blocks) if config.round_robin => Ok(input::blocks::deal(blocks, config.jobs)),
+        other => other,
+    };
     let (records, read_end) = reading.context(
         "cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)",
     )?;

@@ -533,3 +533,27 @@ fn pipepart_ranges_concatenate_to_the_file_and_match_gnu_parallel() {
     assert_eq!(refused.status.code(), Some(255));
     assert!(stderr_of(&refused).contains("-a FILE"), "{}", stderr_of(&refused));
 }
+
+#[test]
+fn round_robin_starts_jobs_tasks_once_and_deals_every_block() {
+    let input = numbers(50_000);
+    let stdout = out(
+        &["imap", "-j3", "--pipe", "--block", "5k", "--round-robin", "wc", "-l"],
+        &input,
+    );
+    // One result per task, not per block.
+    assert_eq!(String::from_utf8_lossy(&stdout).lines().count(), 3);
+    assert_eq!(sum(&stdout), 50_000);
+    let cat = out(
+        &["map", "-j2", "--pipe", "--block", "5k", "--round-robin", "cat"],
+        &input,
+    );
+    let mut lines: Vec<u64> = String::from_utf8_lossy(&cat)
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    lines.sort_unstable();
+    assert!(lines.iter().copied().eq(1..=50_000));
+    let refused = run(&["map", "--pipe", "--round-robin", "--retries", "1", "cat"], b"");
+    assert_eq!(refused.status.code(), Some(255), "{}", stderr_of(&refused));
+}

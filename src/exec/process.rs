@@ -173,12 +173,30 @@ fn feed(stdin: OwnedFd, block: crate::input::Block) -> io::Result<()> {
         .name("stdin".into())
         .spawn(move || {
             let mut stdin = std::fs::File::from(stdin);
-            let _ = io::Write::write_all(&mut stdin, &block.bytes).and_then(|()| match &block.part {
-                Some(part) => copy_part(part, &mut stdin),
+            let _ = write_block(&block, &mut stdin).and_then(|()| match &block.deal {
+                Some(deal) => loop {
+                    // The lock is held only to take a block, not to write it.
+                    let Ok(taken) = crate::lock(&deal.0).recv() else {
+                        return Ok(());
+                    };
+                    for record in taken {
+                        if let Some(block) = &record.block {
+                            write_block(block, &mut stdin)?;
+                        }
+                    }
+                },
                 None => Ok(()),
             });
         })
         .map(drop)
+}
+
+fn write_block(block: &crate::input::Block, out: &mut std::fs::File) -> io::Result<()> {
+    io::Write::write_all(out, &block.bytes)?;
+    match &block.part {
+        Some(part) => copy_part(part, out),
+        None => Ok(()),
+    }
 }
 
 /// `--pipepart`: the task's range of the file, read at its offset (the

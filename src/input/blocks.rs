@@ -262,6 +262,7 @@ fn parts(file: Arc<std::fs::File>, cutting: &Cutting, send: &mut dyn FnMut(Block
                 start,
                 len: end - start,
             }),
+            deal: None,
         };
         start = end;
         if !send(block) {
@@ -269,6 +270,33 @@ fn parts(file: Arc<std::fs::File>, cutting: &Cutting, send: &mut dyn FnMut(Block
         }
     }
     Ok(true)
+}
+
+/// `--round-robin`: `jobs` tasks, each fed blocks from `blocks` as it is
+/// ready for more, until the input ends.
+pub fn deal(blocks: Reading, jobs: usize) -> Reading {
+    let (rx, end) = blocks;
+    let shared = super::Deal(Arc::new(Mutex::new(rx)));
+    let (tx, tasks) = sync_channel(jobs.max(1));
+    for seq in 1..=jobs.max(1) as u64 {
+        let block = Block {
+            bytes: Arc::new(Bytes::default()),
+            offset: 0,
+            records: 0,
+            header: 0,
+            part: None,
+            deal: Some(shared.clone()),
+        };
+        let record = Record {
+            seq,
+            line: seq,
+            block: Some(block),
+            ..Record::default()
+        };
+        // Room for every one: the channel holds `jobs`.
+        let _ = tx.send(vec![record]);
+    }
+    (tasks, end)
 }
 
 /// The input read so far and not yet sent, from `start`.
@@ -403,6 +431,7 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
             offset,
             header: header.len(),
             part: None,
+            deal: None,
         };
         offset += len as u64;
         if !send(block) {

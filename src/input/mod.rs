@@ -7,7 +7,7 @@ mod record;
 pub mod sources;
 
 pub use columns::{Colsep, Trim};
-pub use record::{Block, Part, Record, Span};
+pub use record::{Block, Deal, Part, Record, Span};
 pub use sources::{Origin, SourceSpec, Sources};
 
 use std::io;

@@ -51,6 +51,26 @@ pub struct Block {
     /// `--pipepart`: the block's records are this range of the file, read
     /// by the task's writer after `bytes` (then only the header).
     pub part: Option<Part>,
+    /// `--round-robin`: after its own bytes, the task is fed the blocks it
+    /// takes from here, shared with the other tasks, until input ends.
+    pub deal: Option<Deal>,
+}
+
+/// The blocks still to be dealt to `--round-robin` tasks: each task's
+/// writer takes the next one when it is ready for more.
+#[derive(Clone)]
+pub struct Deal(pub std::sync::Arc<std::sync::Mutex<std::sync::mpsc::Receiver<Vec<Record>>>>);
+
+impl std::fmt::Debug for Deal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Deal")
+    }
+}
+
+impl PartialEq for Deal {
+    fn eq(&self, other: &Deal) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// A byte range of a seekable file.
