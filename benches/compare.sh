@@ -15,7 +15,7 @@ usage: benches/compare.sh [options]
                       (default: "2 $(nproc)", duplicates removed)
   --quick             smaller sizes and fewer runs: a smoke test of the harness
   --only LIST         run only these workloads (comma or space separated):
-                      true echo shell imap builtin-echo memory startup batch
+                      true echo shell imap builtin-echo memory startup batch pipe
                       submit
   --tools LIST        run only these tools (comma or space separated):
                       ppool xargs parallel rust-parallel floor python
@@ -116,6 +116,7 @@ if [ "$quick" = 1 ]; then
     startup_runs=30
     batch_paths=20000   # paths through `stat` in the batch workload
     submits=100         # `ppool submit true` / `sem true` calls in the submit workload
+    pipe_lines=3000000  # lines of the pipe workload's input (about 21 MB)
     : "${runs:=3}"
 else
     tasks=10000
@@ -124,13 +125,14 @@ else
     startup_runs=200
     batch_paths=20000
     submits=1000
+    pipe_lines=30000000 # lines of the pipe workload's input (about 256 MB)
     : "${runs:=5}"
 fi
 big=1000000000          # bytes printed by the one big task (1 GB), quick too
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "bad --runs: $runs"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "bad --rounds: $rounds"
 
-all_workloads="true echo shell imap builtin-echo memory startup batch submit"
+all_workloads="true echo shell imap builtin-echo memory startup batch pipe submit"
 wanted_workloads=$(tr ',' ' ' <<<"${only:-$all_workloads}")
 for w in $wanted_workloads; do
     [[ " $all_workloads " == *" $w "* ]] || die "unknown workload: $w (one of: $all_workloads)"
@@ -201,10 +203,14 @@ if want_workload batch; then
     # Real paths for `stat`: 20,000 files (fewer where the system has fewer).
     find /usr -type f 2>/dev/null | head -n "$batch_paths" >"$work/paths.in" || true
 fi
+if want_workload pipe; then
+    seq "$pipe_lines" >"$work/pipe.in"
+fi
 T_IN=$(q "$work/tasks.in")
 P_IN=$(q "$work/paths.in")
 S_IN=$(q "$work/sleep.in")
 B_IN=$(q "$work/stream.in")
+PIPE_IN=$(q "$work/pipe.in")
 
 # ---------------------------------------------------------------- measuring
 
@@ -413,6 +419,23 @@ for j in "${jobs_arr[@]}"; do
         flush
     fi
 
+    # pipe: one big input cut into blocks of lines, `wc -l` on each, the
+    # counts summed; `cat | wc -l` is one pipe's speed, split the floor.
+    if want_workload pipe; then
+        total="awk '{ s += \$1 } END { print s }'"
+        c="$PP imap -j$j --pipe --block 10M wc -l < $PIPE_IN | $total"
+        bench pipe "$j" "ppool imap --pipe" "$pipe_lines" "$c" "$pipe_lines" "$c"
+        c="$PAR -j$j --pipe --block 10M wc -l < $PIPE_IN | $total"
+        bench pipe "$j" "parallel --pipe" "$pipe_lines" "$c" "$pipe_lines" "$c"
+        c="$PAR -j$j --pipepart -a $PIPE_IN --block 10M wc -l | $total"
+        bench pipe "$j" "parallel --pipepart" "$pipe_lines" "$c" "$pipe_lines" "$c"
+        c="split -n l/$j --filter='wc -l' $PIPE_IN | $total"
+        bench pipe "$j" "split" "$pipe_lines" "$c" "$pipe_lines" "$c"
+        c="cat $PIPE_IN | wc -l"
+        bench pipe "$j" "cat-wc" "$pipe_lines" "$c" "$pipe_lines" "$c"
+        flush
+    fi
+
     # builtin-echo: records/s through persistent workers, stdin to stdout.
     if want_workload builtin-echo; then
         streamed=$(cksum <"$work/stream.in" | tr -d ' \n')
@@ -432,6 +455,11 @@ if want_workload memory && [ -n "$time_bin" ]; then
         "$ppool_bin" unordered -j"$max_jobs" --builtin echo
     memory "$max_jobs" "ppool imap" "$stream" -l "$stream" "$work/stream.in" \
         "$ppool_bin" imap -j"$max_jobs" --builtin echo
+    if want_workload pipe; then
+        # Peak RSS while 10 MB blocks stream through (the tasks print nothing).
+        memory "$max_jobs" "ppool --pipe" "$pipe_lines" -l 0 "$work/pipe.in" \
+            "$ppool_bin" imap -j"$max_jobs" --pipe --block 10M sh -c 'cat >/dev/null'
+    fi
     # One task printing 1 GB: the record /dev/zero is appended as head's file.
     memory 1 "ppool 1GB task" 1 -c "$big" /dev/null \
         "$ppool_bin" unordered -j1 -- head -c "$big" ::: /dev/zero

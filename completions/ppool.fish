@@ -120,6 +120,9 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -s n -s N -l max-args
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l tmpdir -d 'The directory for --files [default: $TMPDIR, else /tmp]' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l recend -d 'With --pipe: records end with STR (\\n newline, \\0 NUL, \\t tab, \\\\ backslash) [default: \\n, or nothing when only --recstart is given; -0: \\0]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l recstart -d 'With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -144,6 +147,12 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -s k -l keep-order -d
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s M -l controlmaster -d 'With --ssh: one ssh connection per host, shared by its tasks (ssh\'s ControlMaster, socket in ~/.ssh), as GNU parallel -M'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l pipepart -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
@@ -160,6 +169,9 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l arg-file-sep -d 'Use
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l recend -d 'With --pipe: records end with STR (\\n newline, \\0 NUL, \\t tab, \\\\ backslash) [default: \\n, or nothing when only --recstart is given; -0: \\0]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l recstart -d 'With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
@@ -199,6 +211,12 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l link -d 'Pair the in
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l pipepart -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l collect-errors -d 'Run every task, then report every failure (the default)'
@@ -233,6 +251,9 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l arg-file-sep -d 'Us
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l recend -d 'With --pipe: records end with STR (\\n newline, \\0 NUL, \\t tab, \\\\ backslash) [default: \\n, or nothing when only --recstart is given; -0: \\0]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l recstart -d 'With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
@@ -272,6 +293,12 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l link -d 'Pair the i
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l pipepart -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l collect-errors -d 'Run every task, then report every failure (the default)'
@@ -306,6 +333,9 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l arg-file-sep -
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l recend -d 'With --pipe: records end with STR (\\n newline, \\0 NUL, \\t tab, \\\\ backslash) [default: \\n, or nothing when only --recstart is given; -0: \\0]' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l recstart -d 'With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s b -l builtin -d 'Run the registered builtin NAME in persistent workers (see `ppool builtins`)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l worker -d 'Start --jobs long-running copies of `sh -c CMD`; each record is one line on a worker\'s stdin, answered by its next stdout line (its stderr passes straight through)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l chunksize -d 'Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]' -r
@@ -345,6 +375,12 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l link -d 'Pair 
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l pipepart -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l collect-errors -d 'Run every task, then report every failure (the default)'

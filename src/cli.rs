@@ -52,6 +52,15 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "tmpdir",
     "controlmaster",
     "ungroup",
+    "pipe",
+    "block",
+    "recend",
+    "recstart",
+    "regexp",
+    "cat",
+    "fifo",
+    "pipepart",
+    "round_robin",
 ];
 
 /// Options that `unordered`, which prints results as they end, refuses.
@@ -223,6 +232,7 @@ pub enum OutputFormat {
 
 /// Options shared by the four modes.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("pipe_mode").args(["pipe", "pipepart"]).multiple(true)))]
 pub struct RunArgs {
     /// Run N tasks at once, fewer if the system's thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]
     #[arg(short, long, visible_short_alias = 'P', value_name = "N", allow_hyphen_values = true)]
@@ -304,6 +314,42 @@ pub struct RunArgs {
     /// With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system's limit less the environment, the lower]
     #[arg(long, value_name = "N", help_heading = "Batches")]
     pub max_chars: Option<usize>,
+
+    /// Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block
+    #[arg(long, help_heading = "Pipe")]
+    pub pipe: bool,
+
+    /// As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)
+    #[arg(long, help_heading = "Pipe")]
+    pub pipepart: bool,
+
+    /// With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]
+    #[arg(long, value_name = "SIZE", requires = "pipe_mode", help_heading = "Pipe")]
+    pub block: Option<String>,
+
+    /// With --pipe: records end with STR (\n newline, \0 NUL, \t tab, \\ backslash) [default: \n, or nothing when only --recstart is given; -0: \0]
+    #[arg(long, value_name = "STR", requires = "pipe_mode", help_heading = "Pipe")]
+    pub recend: Option<OsString>,
+
+    /// With --pipe: records start with STR; a block ends only where a --recend is followed by a --recstart
+    #[arg(long, value_name = "STR", requires = "pipe_mode", help_heading = "Pipe")]
+    pub recstart: Option<OsString>,
+
+    /// With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)
+    #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
+    pub regexp: bool,
+
+    /// With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends
+    #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
+    pub cat: bool,
+
+    /// With --pipe: as --cat, but a named pipe the block is written into as the task reads it
+    #[arg(long, requires = "pipe_mode", conflicts_with = "cat", help_heading = "Pipe")]
+    pub fifo: bool,
+
+    /// With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task
+    #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
+    pub round_robin: bool,
 
     /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted
     #[arg(short, long, help_heading = "Running")]

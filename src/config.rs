@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::{Cli, Command, CompletionShell, OutputFormat, RunArgs};
 use crate::exec::command::resolve;
 use crate::exec::ssh::{Host, Remote, DEFAULT_DOWN_FOR};
+use crate::input::blocks::{self, Cutting};
 use crate::input::{Colsep, Format, Origin, SourceSpec, Trim};
 use crate::joblog::Resume;
 use crate::output;
@@ -220,6 +221,15 @@ pub(crate) struct Config {
     pub(crate) max_tasks_per_worker: Option<u64>,
     /// `-n`, `-L`, `-X`, `-m`: several records per task.
     pub(crate) batch: Option<Batch>,
+    /// `--pipe`: the input cut into blocks, each a task's stdin.
+    pub(crate) pipe: Option<Cutting>,
+    /// `--pipepart`: blocks are ranges of the one `-a FILE`.
+    pub(crate) pipe_part: bool,
+    /// `--round-robin`: `jobs` tasks share the blocks.
+    pub(crate) round_robin: bool,
+    /// `--cat`, `--fifo`: each block in a temporary file or named pipe
+    /// named by `{}` instead.
+    pub(crate) block_file: Option<crate::exec::command::BlockFile>,
     /// `-I STR` / `--replace`: STR names the whole record instead of `{}`.
     pub(crate) replace: Option<Vec<u8>>,
     /// `--delay`, `--memfree`, `--load`: what a task start waits for.
@@ -318,6 +328,8 @@ impl Config {
                 ("--results", args.results.is_some()),
                 ("--keep-order", args.keep_order),
                 ("--files", args.files),
+                ("--pipe", args.pipe),
+                ("--pipepart", args.pipepart),
             ];
             if let Some((option, _)) = given.iter().find(|(_, given)| *given) {
                 bail!("{option} is not an option of `ppool apply`, which runs one task in the foreground: use `ppool map {option}` for many");
@@ -327,6 +339,12 @@ impl Config {
             (Some(text), _) => crate::scheduler::Halt::parse(text).map_err(anyhow::Error::msg)?,
             (None, true) => Policy::FailFast,
             (None, false) => Policy::CollectErrors,
+        };
+        // With --pipe, --header counts the lines that top every block.
+        let pipe_header = if args.pipe || args.pipepart {
+            args.header.take()
+        } else {
+            None
         };
         let format = input_format(&args)?;
         let (words, specs) = split_sources(std::mem::take(&mut args.command), &args.arg_sep, &args.arg_file_sep)?;
@@ -357,7 +375,11 @@ impl Config {
                 Runner::Command { words, shell }
             }
         };
-        let batch = batch(&args, &runner, mode)?;
+        let batch = if args.pipe || args.pipepart {
+            None
+        } else {
+            batch(&args, &runner, mode)?
+        };
         let replace = match args.replace_str.take().or_else(|| args.replace.take()) {
             Some(text) if text.is_empty() => {
                 bail!("-I and --replace need a non-empty STR to stand for the record (or leave them out and use {{}})")
@@ -463,6 +485,7 @@ impl Config {
                 bail!("--ssh runs commands: --builtin and --worker run on this machine only");
             }
         }
+        let pipe = pipe(&args, pipe_header.as_deref(), &runner, &source, remote.is_some())?;
         let jobs = match (&remote, mode) {
             (_, Mode::Apply) => 1,
             (Some(remote), _) => remote.slots(),
@@ -501,6 +524,14 @@ impl Config {
             chunksize: args.chunksize.filter(|&k| k > 0),
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
             batch,
+            pipe,
+            pipe_part: args.pipepart,
+            round_robin: args.round_robin,
+            block_file: match (args.cat, args.fifo) {
+                (true, _) => Some(crate::exec::command::BlockFile::Cat),
+                (false, true) => Some(crate::exec::command::BlockFile::Fifo),
+                (false, false) => None,
+            },
             replace,
             plus: args.plus,
             files,
@@ -737,6 +768,112 @@ fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
         } else {
             BatchStyle::Repeat
         },
+    }))
+}
+
+/// `--pipe` and its options, checked against the rest.
+fn pipe(
+    args: &RunArgs,
+    header: Option<&str>,
+    runner: &Runner,
+    source: &InputSource,
+    remote: bool,
+) -> Result<Option<Cutting>> {
+    if !args.pipe && !args.pipepart {
+        return Ok(None);
+    }
+    if args.round_robin && (args.cat || args.fifo || args.retries > 0) {
+        bail!("--round-robin feeds long-running tasks a stream of blocks: it cannot be retried or put in files (leave out --retries, --cat and --fifo)");
+    }
+    if args.pipepart {
+        if args.cat || args.fifo || args.max_args.is_some() || args.max_lines.is_some() {
+            bail!("--pipepart feeds each task its range of the file: --cat, --fifo and -N work with --pipe");
+        }
+        let one_file = matches!(source, InputSource::Sources(specs)
+            if specs.len() == 1 && matches!(specs[0].origin, Origin::File(_)));
+        if !one_file {
+            bail!("--pipepart reads one seekable file: give it as -a FILE (use --pipe for stdin)");
+        }
+    }
+    if !matches!(runner, Runner::Command { .. }) {
+        bail!("--pipe writes each block to a command's stdin: give a COMMAND, not --builtin or --worker");
+    }
+    if remote {
+        bail!("--pipe runs its tasks on this machine: leave out --ssh");
+    }
+    if args.xargs || args.multi || args.max_chars.is_some() {
+        bail!("--pipe passes records on stdin, not on the command line: leave out -X, -m and --max-chars (-N N puts N records in each block)");
+    }
+    if args.json || args.csv || args.colsep.is_some() || args.colsep_regex.is_some() {
+        bail!("--pipe passes blocks on as they are: leave out --json, --csv and --colsep");
+    }
+    match source {
+        InputSource::Sources(specs) if specs.len() == 1 && !matches!(specs[0].origin, Origin::Values(_)) => {}
+        _ => bail!("--pipe reads one stream: give it on stdin or as one -a FILE, not as ::: values or several sources"),
+    }
+    let records = args.max_args.or(args.max_lines);
+    if records == Some(0) {
+        bail!("-N must be at least 1 record per block");
+    }
+    let size = match &args.block {
+        Some(text) => match blocks::parse_size(text) {
+            Some(size) if size > 0 => size,
+            _ => bail!("--block {text}: give a size in bytes such as 100k, 10M or 1G"),
+        },
+        None => Cutting::default().size,
+    };
+    let recstart = args
+        .recstart
+        .as_ref()
+        .map_or_else(Vec::new, |text| blocks::unescape(text.as_bytes()));
+    let recend = match (&args.recend, args.null) {
+        (Some(text), _) => blocks::unescape(text.as_bytes()),
+        (None, true) => vec![0],
+        // GNU parallel: --recstart alone means records only start so.
+        (None, false) if !recstart.is_empty() => Vec::new(),
+        (None, false) => b"\n".to_vec(),
+    };
+    if recend.is_empty() && recstart.is_empty() {
+        bail!("--recend and --recstart are both empty, so records have no boundary: give one of them");
+    }
+    let regexp = if args.regexp {
+        let text = |given: &Option<OsString>, name: &str| match given {
+            Some(text) => text
+                .to_str()
+                .map(str::to_owned)
+                .with_context(|| format!("--{name} with --regexp must be UTF-8 text")),
+            None => Ok(String::new()),
+        };
+        let recstart = text(&args.recstart, "recstart")?;
+        let recend = match (&args.recend, args.null) {
+            (Some(_), _) => text(&args.recend, "recend")?,
+            (None, true) => "\\x00".to_owned(),
+            (None, false) if !recstart.is_empty() => String::new(),
+            (None, false) => "\\n".to_owned(),
+        };
+        let re = blocks::regexp(&recend, &recstart).with_context(|| {
+            format!("--recend {recend:?} and --recstart {recstart:?} are no valid regular expressions")
+        })?;
+        Some(re)
+    } else {
+        None
+    };
+    let header = match header {
+        None => 0,
+        Some(":") => 1,
+        Some(text) => match text.parse::<usize>() {
+            Ok(lines) => lines,
+            Err(_) => bail!("--header {text}: with --pipe give the number of lines that top every block, or : for one"),
+        },
+    };
+    Ok(Some(Cutting {
+        size,
+        recend,
+        recstart,
+        records,
+        header,
+        regexp,
+        count: args.output == OutputFormat::Json,
     }))
 }
 

@@ -183,6 +183,10 @@ fn run_config(config: &Config) -> Result<Ending> {
             } else {
                 executor
             };
+            let executor = match config.block_file {
+                Some(kind) => executor.with_block_file(kind),
+                None => executor,
+            };
             let executor = match &config.batch {
                 Some(batch) => executor.with_batch_style(batch.style),
                 None => executor,
@@ -284,7 +288,38 @@ fn run_stream(
     } else {
         sources.known_total()
     };
-    let (records, read_end) = input::spawn(sources, config.format.clone(), grouping).context(
+    let reading = match &config.pipe {
+        Some(cutting) if config.pipe_part => match &config.source {
+            config::InputSource::Sources(specs) => match &specs[..] {
+                [input::SourceSpec {
+                    origin: input::Origin::File(path),
+                    ..
+                }] => {
+                    let file = std::fs::File::open(path).with_context(|| {
+                        format!("cannot open {}: check the path and its permissions", path.display())
+                    })?;
+                    input::blocks::spawn_parts(file, cutting.clone(), 1)
+                }
+                _ => bail!("--pipepart reads one seekable file: give it as -a FILE"),
+            },
+            config::InputSource::None => bail!("--pipepart reads one seekable file: give it as -a FILE"),
+        },
+        Some(cutting) => {
+            let stream = sources
+                .into_stream()
+                .context("ppool: --pipe reads one stream: give it on stdin or as one -a FILE")?;
+            // Besides the running tasks' blocks, one waits for the next
+            // free slot while the next is read: memory stays within
+            // about `(jobs + 2) × block`.
+            input::blocks::spawn(stream, cutting.clone(), 1)
+        }
+        None => input::spawn(sources, config.format.clone(), grouping),
+    };
+    let reading = match reading {
+        Ok(blocks) if config.round_robin => Ok(input::blocks::deal(blocks, config.jobs)),
+        other => other,
+    };
+    let (records, read_end) = reading.context(
         "cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)",
     )?;
     if config.dry_run {

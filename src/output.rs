@@ -279,7 +279,8 @@ fn batch_input(records: &[Vec<u8>]) -> (serde_json::Value, Option<serde_json::Va
 #[derive(Serialize)]
 pub(crate) struct JsonOutcome<'a> {
     seq: u64,
-    /// A string; for a batch, an array of its records.
+    /// A string; for a batch, an array of its records; for a `--pipe`
+    /// block, `{"start", "end", "records"}`: its bytes in the input.
     input: serde_json::Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     input_base64: Option<serde_json::Value>,
@@ -310,9 +311,10 @@ struct JsonOutput {
 impl<'a> JsonOutcome<'a> {
     /// `output`: the task's stdout and stderr, read back already.
     pub(crate) fn of(outcome: &'a Outcome, output: Option<(Vec<u8>, Vec<u8>)>) -> JsonOutcome<'a> {
-        let (input, input_base64) = match &outcome.batch {
-            Some(records) => batch_input(records),
-            None => {
+        let (input, input_base64) = match (&outcome.batch, &outcome.block) {
+            (_, Some(span)) => (serde_json::json!(span), None),
+            (Some(records), None) => batch_input(records),
+            (None, None) => {
                 let (input, base64) = text_or_base64(outcome.input.clone());
                 let input = input.unwrap_or_else(|| String::from_utf8_lossy(&outcome.input).into_owned());
                 (input.into(), base64.map(Into::into))

@@ -213,6 +213,7 @@ fn safe_record(record: &Record) -> Record {
         json: record.json.clone().map(safe_json),
         invalid: None,
         batch: record.batch.iter().map(safe_record).collect(),
+        block: record.block.clone(),
     }
 }
 

@@ -44,6 +44,8 @@ pub struct Outcome {
     pub input: Vec<u8>,
     /// A batch's records, each as `{}` renders it.
     pub batch: Option<Vec<Vec<u8>>>,
+    /// `--pipe`: where the task's block lies in the input.
+    pub block: Option<crate::input::Span>,
     pub status: Status,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
@@ -108,6 +110,7 @@ impl Outcome {
             seq: record.seq,
             input: record.whole.clone(),
             batch: record.batch_inputs(),
+            block: record.block.as_ref().map(crate::input::Block::span),
             status: end.status(),
             exit_code: end.exit_code,
             signal: end.signal,
@@ -135,6 +138,7 @@ impl Outcome {
             seq,
             input,
             batch: None,
+            block: None,
             status,
             exit_code: None,
             signal: None,
@@ -156,6 +160,7 @@ impl Outcome {
     pub fn not_run(record: &Record, slot: usize, status: Status, message: &str) -> Outcome {
         let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), status, message);
         outcome.batch = record.batch_inputs();
+        outcome.block = record.block.as_ref().map(crate::input::Block::span);
         outcome.slot = slot;
         outcome.attempts = 1;
         outcome

@@ -2026,6 +2026,7 @@ mod tests {
             json: Some(value),
             invalid: None,
             batch: Vec::new(),
+            block: None,
         }
     }
 
@@ -2626,6 +2627,7 @@ mod tests {
                 json,
                 invalid,
                 batch: Vec::new(),
+                block: None,
             })
     }
 

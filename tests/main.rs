@@ -16,6 +16,7 @@ mod layers;
 mod limits;
 mod observers;
 mod package;
+mod pipe;
 mod policies;
 mod process;
 mod progress;

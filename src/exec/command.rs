@@ -4,6 +4,7 @@
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -38,6 +39,9 @@ pub struct CommandExecutor {
     tag: Option<Arc<Tag>>,
     /// No command words: each record is a shell command line, run as it is.
     records_are_commands: bool,
+    /// `--cat` or `--fifo`: a `--pipe` block goes to a temporary file or
+    /// named pipe, named by `{}`, instead of stdin.
+    block_file: Option<BlockFile>,
 }
 
 impl CommandExecutor {
@@ -69,6 +73,7 @@ impl CommandExecutor {
             line_sinks: None,
             tag: None,
             records_are_commands: words.is_empty(),
+            block_file: None,
         })
     }
 
@@ -78,6 +83,49 @@ impl CommandExecutor {
         self.line_sinks = Some((LineSink::new(libc::STDOUT_FILENO), LineSink::new(libc::STDERR_FILENO)));
         self.tag = tag;
         self
+    }
+
+    /// `--cat` or `--fifo`: each block is written to a temporary file or
+    /// named pipe whose path is `{}`, removed once the task has ended.
+    pub fn with_block_file(mut self, kind: BlockFile) -> CommandExecutor {
+        self.block_file = Some(kind);
+        self
+    }
+
+    /// With `--cat`, the block in a temporary file and the record the
+    /// command is rendered from: `{}` is the file's path. The file is
+    /// removed when the returned handle drops, after the task has ended,
+    /// failed or been stopped.
+    fn stage(&self, record: &Record) -> std::io::Result<Option<(Staged, Record)>> {
+        let (Some(kind), Some(block)) = (self.block_file, record.block.as_ref()) else {
+            return Ok(None);
+        };
+        let (staged, path) = match kind {
+            BlockFile::Cat => {
+                let mut file = tempfile::Builder::new().prefix("ppool-block-").tempfile()?;
+                std::io::Write::write_all(&mut file, &block.bytes)?;
+                let path = file.path().as_os_str().as_bytes().to_vec();
+                (Staged::File(file), path)
+            }
+            BlockFile::Fifo => {
+                let dir = tempfile::Builder::new().prefix("ppool-block-").tempdir()?;
+                let path = dir.path().join("fifo");
+                let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+                // SAFETY: c_path is a valid NUL-terminated path that outlives the call.
+                if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                let stop = Arc::new(AtomicBool::new(false));
+                feed_fifo(path.clone(), Arc::clone(&block.bytes), Arc::clone(&stop))?;
+                (Staged::Fifo(dir, stop), path.as_os_str().as_bytes().to_vec())
+            }
+        };
+        let staged_record = Record {
+            whole: path,
+            block: None,
+            ..record.clone()
+        };
+        Ok(Some((staged, staged_record)))
     }
 
     /// How a batch's records fill the words with a placeholder.
@@ -173,6 +221,18 @@ impl Executor for CommandExecutor {
         if self.skips(record) {
             return Outcome::not_run(record, slot, Status::Skipped, "");
         }
+        let outcome_record = record;
+        let staged = match self.stage(record) {
+            Ok(staged) => staged,
+            Err(e) => {
+                let message = format!(
+                    "ppool: task {}: cannot write its block to a temporary file: {e} (free space in $TMPDIR, or set TMPDIR)",
+                    record.seq
+                );
+                return fail(Status::Failed, 0, &message);
+            }
+        };
+        let record = staged.as_ref().map_or(record, |(_, staged)| staged);
         let (program, args) = match self.argv(record, slot) {
             Ok(found) => found,
             Err((status, code, message)) => {
@@ -193,6 +253,7 @@ impl Executor for CommandExecutor {
             grace: self.grace,
             inherit_stdio: self.inherit_stdio,
             hold_stdin: false,
+            feed: record.block.clone(),
             lines: self.line_sinks.as_ref().map(|(stdout, stderr)| Lines {
                 stdout: Arc::clone(stdout),
                 stderr: Arc::clone(stderr),
@@ -237,8 +298,67 @@ impl Executor for CommandExecutor {
                 return fail(Status::Failed, code, &message);
             }
         };
-        ended.into_outcome(record, slot, start, clock.elapsed(), self.timeout)
+        drop(staged);
+        ended.into_outcome(outcome_record, slot, start, clock.elapsed(), self.timeout)
     }
+}
+
+/// Where `--cat` and `--fifo` put a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockFile {
+    Cat,
+    Fifo,
+}
+
+/// A block's temporary file or named pipe, removed when dropped; a named
+/// pipe's writer is told to give up then if the task never opened it.
+enum Staged {
+    File(#[allow(dead_code)] tempfile::NamedTempFile),
+    Fifo(#[allow(dead_code)] tempfile::TempDir, Arc<AtomicBool>),
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if let Staged::Fifo(_, stop) = self {
+            stop.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// How often a named pipe's writer looks for its reader.
+const FIFO_POLL: Duration = Duration::from_millis(5);
+
+/// Writes `bytes` into the named pipe at `path` on a thread of its own,
+/// once the task opens it for reading. Opening without blocking, and
+/// trying again until `stop`, lets the thread end when the task never
+/// opens the pipe; a task that ends before reading it all breaks the pipe.
+fn feed_fifo(path: PathBuf, bytes: Arc<crate::input::blocks::Bytes>, stop: Arc<AtomicBool>) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::thread::Builder::new()
+        .name("fifo".into())
+        .spawn(move || {
+            let file = loop {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(&path)
+                {
+                    Ok(file) => break file,
+                    // ENXIO: no reader yet.
+                    Err(e) if e.raw_os_error() == Some(libc::ENXIO) => std::thread::sleep(FIFO_POLL),
+                    Err(_) => return,
+                }
+            };
+            // Blocking writes from here: the reader sets the pace.
+            // SAFETY: F_SETFL on a descriptor this thread owns; clearing O_NONBLOCK is always valid.
+            unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&file), libc::F_SETFL, 0) };
+            let mut file = file;
+            let _ = std::io::Write::write_all(&mut file, &bytes);
+        })
+        .map(drop)
 }
 
 /// Looks a program up in PATH as a shell would; a word with a `/` is used as

@@ -61,6 +61,8 @@ pub struct Spawn<'a> {
     /// stdin is a pipe held open, never written, until the process exits
     /// (`--ssh`: the remote side watches it to learn the connection closed).
     pub hold_stdin: bool,
+    /// `--pipe`: the block written to stdin, which then closes.
+    pub feed: Option<crate::input::Block>,
     /// `--line-buffer`: whole lines go out as they arrive instead of whole output.
     pub lines: Option<Lines>,
 }
@@ -87,13 +89,13 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     } else {
         (
             Stdio::Piped {
-                hold_stdin: spec.hold_stdin,
+                hold_stdin: spec.hold_stdin || spec.feed.is_some(),
             },
             true,
         )
     };
     cancel.spawning(spec.slot, spec.seq);
-    let child = spawn::spawn(&Request {
+    let mut child = spawn::spawn(&Request {
         program: spec.program.as_os_str(),
         args: spec.args,
         seq: Some(spec.seq),
@@ -105,6 +107,19 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     let pid = child.pid;
     let target = Target::of(pid, own_group);
     cancel.register_task(spec.slot, target);
+    // Only a fed stdin is taken: a held one (`--ssh`) stays open until the
+    // task is reaped.
+    if let Some((block, stdin)) = spec.feed.as_ref().and_then(|block| Some((block, child.stdin.take()?))) {
+        if let Err(e) = feed(stdin, block.clone()) {
+            cancel.fail(
+                spec.seq,
+                format!(
+                    "task {}: cannot start a thread to write its block: {e}: the thread limit is reached (raise `ulimit -u` or lower --jobs)",
+                    spec.seq
+                ),
+            );
+        }
+    }
     if spec.inherit_stdio {
         signals::foreground::started(target);
     }
@@ -143,6 +158,65 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     ended.signal = exit.signal;
     ended.timed_out = clock.timed_out;
     Ok(ended)
+}
+
+/// Writes `bytes` to a task's stdin on a thread of its own while this one
+/// reads the task's output: a task may write before it has read all its
+/// input. Closing the pipe afterwards is the task's end of input. A task
+/// that exits without reading everything makes the write fail (EPIPE,
+/// SIGPIPE being ignored here): not an error, its exit status decides, as
+/// in GNU parallel. Nothing waits for the thread: a killed task's pipe
+/// breaks, and a descendant that keeps it open must not hold the run.
+fn feed(stdin: OwnedFd, block: crate::input::Block) -> io::Result<()> {
+    spawn::widen_pipe(&stdin);
+    std::thread::Builder::new()
+        .name("stdin".into())
+        .spawn(move || {
+            let mut stdin = std::fs::File::from(stdin);
+            let _ = write_block(&block, &mut stdin).and_then(|()| match &block.deal {
+                Some(deal) => loop {
+                    // The lock is held only to take a block, not to write it.
+                    let Ok(taken) = crate::lock(&deal.0).recv() else {
+                        return Ok(());
+                    };
+                    for record in taken {
+                        if let Some(block) = &record.block {
+                            write_block(block, &mut stdin)?;
+                        }
+                    }
+                },
+                None => Ok(()),
+            });
+        })
+        .map(drop)
+}
+
+fn write_block(block: &crate::input::Block, out: &mut std::fs::File) -> io::Result<()> {
+    io::Write::write_all(out, &block.bytes)?;
+    match &block.part {
+        Some(part) => copy_part(part, out),
+        None => Ok(()),
+    }
+}
+
+/// `--pipepart`: the task's range of the file, read at its offset (the
+/// file is shared by every writer, so there is no seek position to keep).
+fn copy_part(part: &crate::input::Part, out: &mut std::fs::File) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0; (part.len as usize).min(1 << 20)];
+    let mut done = 0;
+    while done < part.len {
+        let want = buf.len().min((part.len - done) as usize);
+        let got = match part.file.read_at(&mut buf[..want], part.start + done) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        io::Write::write_all(out, &buf[..got])?;
+        done += got as u64;
+    }
+    Ok(())
 }
 
 fn stdin_is_terminal() -> bool {

@@ -218,6 +218,7 @@ impl<'a> SshExecutor<'a> {
             grace: self.grace,
             inherit_stdio: false,
             hold_stdin: true,
+            feed: None,
             lines: None,
         };
         match process::run(&spawn, cancel) {

@@ -1,12 +1,13 @@
 //! Input: lines, NUL items, `:::` groups, `--colsep` columns and JSON Lines,
 //! read lazily on a thread of its own and numbered in order.
 
+pub mod blocks;
 pub mod columns;
 mod record;
 pub mod sources;
 
 pub use columns::{Colsep, Trim};
-pub use record::Record;
+pub use record::{Block, Deal, Part, Record, Span};
 pub use sources::{Origin, SourceSpec, Sources};
 
 use std::io;
@@ -254,6 +255,7 @@ fn json_record(seq: u64, line: u64, item: Vec<u8>) -> Record {
                 json: Some(value),
                 invalid: None,
                 batch: Vec::new(),
+                block: None,
             }
         }
         Err(e) => Record {

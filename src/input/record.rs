@@ -24,6 +24,78 @@ pub struct Record {
     /// for a single record. A batch's `seq` is its batch number and its
     /// `whole` the records joined by a space (for `--tag` and messages).
     pub batch: Vec<Record>,
+    /// `--pipe`: the block of input bytes written to the task's stdin.
+    pub block: Option<Block>,
+}
+
+/// Where a `--pipe` block lies in the input: bytes `start..end` (its
+/// records, without the `--header` lines), and how many records it holds.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Span {
+    pub start: u64,
+    pub end: u64,
+    pub records: u64,
+}
+
+/// A `--pipe` block: whole records of the input, fed to one task's stdin.
+/// Shared, so that a retried task is fed the same bytes again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    pub bytes: std::sync::Arc<super::blocks::Bytes>,
+    /// Where the block starts in the input, in bytes.
+    pub offset: u64,
+    /// The records it holds.
+    pub records: u64,
+    /// The `--header` lines at its top, in `bytes` and not in the span.
+    pub header: usize,
+    /// `--pipepart`: the block's records are this range of the file, read
+    /// by the task's writer after `bytes` (then only the header).
+    pub part: Option<Part>,
+    /// `--round-robin`: after its own bytes, the task is fed the blocks it
+    /// takes from here, shared with the other tasks, until input ends.
+    pub deal: Option<Deal>,
+}
+
+/// The blocks still to be dealt to `--round-robin` tasks: each task's
+/// writer takes the next one when it is ready for more.
+#[derive(Clone)]
+pub struct Deal(pub std::sync::Arc<std::sync::Mutex<std::sync::mpsc::Receiver<Vec<Record>>>>);
+
+impl std::fmt::Debug for Deal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Deal")
+    }
+}
+
+impl PartialEq for Deal {
+    fn eq(&self, other: &Deal) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// A byte range of a seekable file.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub file: std::sync::Arc<std::fs::File>,
+    pub start: u64,
+    pub len: u64,
+}
+
+impl PartialEq for Part {
+    fn eq(&self, other: &Part) -> bool {
+        (self.start, self.len) == (other.start, other.len)
+    }
+}
+
+impl Block {
+    pub fn span(&self) -> Span {
+        let start = self.offset;
+        Span {
+            start,
+            end: start + (self.bytes.len() - self.header) as u64 + self.part.as_ref().map_or(0, |p| p.len),
+            records: self.records,
+        }
+    }
 }
 
 impl Record {
@@ -65,7 +137,10 @@ impl Record {
     /// field for `:::` groups and `--colsep`, as GNU parallel does, else the
     /// whole record.
     pub fn implicit_args(&self) -> Vec<&[u8]> {
-        if self.json.is_none() && !self.fields.is_empty() {
+        if self.block.is_some() {
+            // A block is the task's stdin, not an argument.
+            Vec::new()
+        } else if self.json.is_none() && !self.fields.is_empty() {
             self.fields.iter().map(Vec::as_slice).collect()
         } else {
             vec![self.whole.as_slice()]

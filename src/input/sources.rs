@@ -216,6 +216,18 @@ fn value_item(line: u64, bytes: &[u8], format: &Format, name: &str) -> Item {
 }
 
 impl Sources {
+    /// `--pipe`: the one stream, as raw bytes; `None` when the sources
+    /// are not exactly one stream.
+    pub fn into_stream(mut self) -> Option<Box<dyn Read + Send>> {
+        if self.list.len() != 1 {
+            return None;
+        }
+        match self.list.pop()?.values {
+            Values::Stream(reader) => Some(Box::new(reader.inner)),
+            Values::Memory(_) => None,
+        }
+    }
+
     /// One source read as it comes: stdin or a file already opened.
     #[cfg(test)]
     pub fn from_reader(inner: Box<dyn Read + Send>, name: &str) -> Sources {
