@@ -4,7 +4,7 @@
 //! stays about `jobs × 2 × block` whatever the input size.
 
 use std::io::{self, Read};
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
@@ -146,46 +146,29 @@ const CHUNK: usize = 64 * 1024;
 
 /// Starts cutting `reader` into blocks on a thread of its own; the receiver
 /// yields one block (a record) at a time, at most `ahead` of them waiting.
-pub fn spawn(reader: Box<dyn Read + Send>, cutting: Cutting, ahead: usize) -> io::Result<Reading> {
-    let (tx, rx) = sync_channel(ahead.max(1));
-    let end = Arc::new(Mutex::new(ReadEnd::default()));
-    let end_writer = Arc::clone(&end);
-    thread::Builder::new()
-        .name("input".into())
-        .spawn(move || read_all(reader, &cutting, &tx, &end_writer))?;
-    Ok((rx, end))
-}
-
-fn read_all(mut reader: Box<dyn Read + Send>, cutting: &Cutting, tx: &SyncSender<Vec<Record>>, end: &Mutex<ReadEnd>) {
-    let mut seq = 0;
-    let result = cut(&mut reader, cutting, &mut |block| {
-        seq += 1;
-        let record = Record {
-            seq,
-            line: seq,
-            block: Some(block),
-            ..Record::default()
-        };
-        tx.send(vec![record]).is_ok()
-    });
-    let mut end = crate::lock(end);
-    match result {
-        Ok(true) => end.total = Some(seq),
-        // Nobody takes blocks any more (a stop).
-        Ok(false) => {}
-        Err(e) => end.error = Some(format!("cannot read input: {e}")),
-    }
+pub fn spawn(mut reader: Box<dyn Read + Send>, cutting: Cutting, ahead: usize) -> io::Result<Reading> {
+    send_blocks(ahead, move |send| cut(&mut reader, &cutting, send))
 }
 
 /// `--pipepart`: starts cutting `file` into byte ranges on a thread of its
 /// own; only the header and a little around each cut are read here.
 pub fn spawn_parts(file: std::fs::File, cutting: Cutting, ahead: usize) -> io::Result<Reading> {
+    send_blocks(ahead, move |send| parts(Arc::new(file), &cutting, send))
+}
+
+/// Runs `produce` on a thread of its own, each block it makes becoming a
+/// record numbered from 1, at most `ahead` of them waiting; `produce`
+/// returns false when nobody takes blocks any more (a stop).
+fn send_blocks(
+    ahead: usize,
+    produce: impl FnOnce(&mut dyn FnMut(Block) -> bool) -> io::Result<bool> + Send + 'static,
+) -> io::Result<Reading> {
     let (tx, rx) = sync_channel(ahead.max(1));
     let end = Arc::new(Mutex::new(ReadEnd::default()));
     let end_writer = Arc::clone(&end);
     thread::Builder::new().name("input".into()).spawn(move || {
         let mut seq = 0;
-        let result = parts(Arc::new(file), &cutting, &mut |block| {
+        let result = produce(&mut |block| {
             seq += 1;
             let record = Record {
                 seq,
