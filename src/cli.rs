@@ -323,8 +323,14 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Pipe")]
     pub pipepart: bool,
 
-    /// With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer [default: 1M]
-    #[arg(long, value_name = "SIZE", requires = "pipe_mode", help_heading = "Pipe")]
+    /// With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer; with --pipepart, -N cuts the file into N blocks per job slot (N × --jobs of about equal size) [default: 1M]
+    #[arg(
+        long,
+        value_name = "SIZE",
+        requires = "pipe_mode",
+        allow_hyphen_values = true,
+        help_heading = "Pipe"
+    )]
     pub block: Option<String>,
 
     /// With --pipe: records end with STR (\n newline, \0 NUL, \t tab, \\ backslash) [default: \n, or nothing when only --recstart is given; -0: \0]

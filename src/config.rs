@@ -485,7 +485,7 @@ impl Config {
                 bail!("--ssh runs commands: --builtin and --worker run on this machine only");
             }
         }
-        let pipe = pipe(&args, pipe_header.as_deref(), &runner, &source, remote.is_some())?;
+        let pipe = pipe(&args, pipe_header.as_deref(), &runner, &source, remote.is_some(), jobs)?;
         let jobs = match (&remote, mode) {
             (_, Mode::Apply) => 1,
             (Some(remote), _) => remote.slots(),
@@ -778,6 +778,7 @@ fn pipe(
     runner: &Runner,
     source: &InputSource,
     remote: bool,
+    jobs: usize,
 ) -> Result<Option<Cutting>> {
     if !args.pipe && !args.pipepart {
         return Ok(None);
@@ -815,12 +816,22 @@ fn pipe(
     if records == Some(0) {
         bail!("-N must be at least 1 record per block");
     }
-    let size = match &args.block {
-        Some(text) => match blocks::parse_size(text) {
-            Some(size) if size > 0 => size,
-            _ => bail!("--block {text}: give a size in bytes such as 100k, 10M or 1G"),
+    let (size, per_slot) = match &args.block {
+        Some(text) => match text.trim().strip_prefix('-') {
+            // GNU parallel: --block -N is N blocks per job slot.
+            Some(count) => match count.parse::<usize>() {
+                Ok(n) if n > 0 && args.pipepart => (Cutting::default().size, Some(n)),
+                Ok(n) if n > 0 => bail!(
+                    "--block {text}: N blocks per job slot needs the input's size: use --pipepart -a FILE, or give --pipe a size such as 10M"
+                ),
+                _ => bail!("--block {text}: give a size in bytes such as 100k, 10M or 1G, or -N for N blocks per job slot with --pipepart"),
+            },
+            None => match blocks::parse_size(text) {
+                Some(size) if size > 0 => (size, None),
+                _ => bail!("--block {text}: give a size in bytes such as 100k, 10M or 1G"),
+            },
         },
-        None => Cutting::default().size,
+        None => (Cutting::default().size, None),
     };
     let recstart = args
         .recstart
@@ -871,6 +882,7 @@ fn pipe(
         recend,
         recstart,
         records,
+        blocks: per_slot.map(|n| n.saturating_mul(jobs.max(1))),
         header,
         regexp,
         count: args.output == OutputFormat::Json,

@@ -17,6 +17,7 @@ mod limits;
 mod observers;
 mod package;
 mod pipe;
+mod pipepart;
 mod policies;
 mod process;
 mod progress;

@@ -23,6 +23,9 @@ pub struct Cutting {
     pub recstart: Vec<u8>,
     /// `-N`: exactly this many records per block (the last may have fewer).
     pub records: Option<usize>,
+    /// `--pipepart --block -N`: about this many blocks (N × jobs) instead
+    /// of `size`, which is then worked out from the file's size.
+    pub blocks: Option<usize>,
     /// `--header N`: the first N lines go at the top of every block.
     pub header: usize,
     /// `--regexp`: a match of `--recend` then one of `--recstart`, as one
@@ -41,6 +44,7 @@ impl Default for Cutting {
             recend: b"\n".to_vec(),
             recstart: Vec::new(),
             records: None,
+            blocks: None,
             header: 0,
             regexp: None,
             count: true,
@@ -203,10 +207,16 @@ fn parts(file: Arc<std::fs::File>, cutting: &Cutting, send: &mut dyn FnMut(Block
         vec: read_header(&mut reader, &mut buf, cutting.header)?,
         pool: None,
     });
+    // As GNU parallel: 1 + size / blocks, so the cuts fall just past equal
+    // shares and the last block is the shortest.
+    let size = match cutting.blocks {
+        Some(blocks) => 1 + len / blocks.max(1) as u64,
+        None => cutting.size.max(1) as u64,
+    };
     let mut start = header.len() as u64;
     while start < len {
         // As GNU parallel: the first record boundary past `size` bytes on.
-        let mut end = start.saturating_add(cutting.size.max(1) as u64);
+        let mut end = start.saturating_add(size);
         if end < len {
             // The first boundary at or after `end`, read around it.
             let back = cutting.recend.len().max(1) as u64;
