@@ -201,10 +201,20 @@ fn write_block(block: &crate::input::Block, out: &mut std::fs::File) -> io::Resu
 
 /// `--pipepart`: the task's range of the file, read at its offset (the
 /// file is shared by every writer, so there is no seek position to keep).
+/// The kernel moves it into the task's pipe where it can; whatever it did
+/// not move is read and written here.
 fn copy_part(part: &crate::input::Part, out: &mut std::fs::File) -> io::Result<()> {
+    let done = crate::sys::splice_to_pipe(&part.file, part.start, part.len, out)?;
+    copy_range(part, done, out)
+}
+
+/// The part's bytes from `done` on, through a buffer of this process.
+fn copy_range(part: &crate::input::Part, mut done: u64, out: &mut std::fs::File) -> io::Result<()> {
     use std::os::unix::fs::FileExt;
-    let mut buf = vec![0; (part.len as usize).min(1 << 20)];
-    let mut done = 0;
+    if done >= part.len {
+        return Ok(());
+    }
+    let mut buf = vec![0; ((part.len - done) as usize).min(1 << 20)];
     while done < part.len {
         let want = buf.len().min((part.len - done) as usize);
         let got = match part.file.read_at(&mut buf[..want], part.start + done) {
@@ -457,5 +467,62 @@ impl Reader<'_> {
             self.lost = true;
             self.cancel.fail(self.seq, format!("task {}: {reason}", self.seq));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Seek, Write};
+
+    fn part(data: &[u8], start: u64, len: u64) -> crate::input::Part {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(data).unwrap();
+        crate::input::Part {
+            file: std::sync::Arc::new(file),
+            start,
+            len,
+        }
+    }
+
+    #[test]
+    fn a_part_reaches_a_non_pipe_through_the_portable_copy() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+        let part = part(&data, 7, 2_500_000);
+        // splice needs a pipe on one end: into a plain file it cannot, so
+        // every byte goes through pread and write.
+        let mut out = tempfile::tempfile().unwrap();
+        super::copy_part(&part, &mut out).unwrap();
+        out.rewind().unwrap();
+        let mut got = Vec::new();
+        out.read_to_end(&mut got).unwrap();
+        assert!(got == data[7..2_500_007]);
+    }
+
+    #[test]
+    fn the_portable_copy_takes_over_where_the_kernel_stopped() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 241) as u8).collect();
+        let part = part(&data, 10, 90_000);
+        let mut out = tempfile::tempfile().unwrap();
+        super::copy_range(&part, 40_000, &mut out).unwrap();
+        out.rewind().unwrap();
+        let mut got = Vec::new();
+        out.read_to_end(&mut got).unwrap();
+        assert!(got == data[40_010..90_010]);
+    }
+
+    #[test]
+    fn a_part_reaches_a_pipe_whole() {
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 239) as u8).collect();
+        let part = part(&data, 3, 900_000);
+        let (read, write) = crate::sys::pipe().unwrap();
+        let mut write = std::fs::File::from(write);
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            std::fs::File::from(read).read_to_end(&mut got).unwrap();
+            got
+        });
+        super::copy_part(&part, &mut write).unwrap();
+        drop(write);
+        assert!(reader.join().unwrap() == data[3..900_003]);
     }
 }
