@@ -23,6 +23,9 @@ use wire::{Reply, Request, TaskSpec};
 /// Failed tasks `wait` names one by one, as the other modes' summary does.
 const SUMMARY_NAMED: usize = 20;
 
+/// How long a server that dropped a client may take to be gone.
+const LOST_PATIENCE: Duration = Duration::from_secs(10);
+
 /// How long a new server may take to open its socket.
 const START_PATIENCE: Duration = Duration::from_secs(30);
 
@@ -278,10 +281,24 @@ fn lost_or(pool: &str, error: anyhow::Error) -> anyhow::Error {
         return error;
     };
     let socket = socket_path(&dir, pool);
-    if UnixStream::connect(&socket).is_ok() {
-        return error;
+    // The connection ends while the server is still closing its files: a
+    // dying server may yet take a connection, and its pid may yet be there.
+    let deadline = Instant::now() + LOST_PATIENCE;
+    loop {
+        if let Ok(stream) = UnixStream::connect(&socket) {
+            if ask(&stream, &Request::Status).is_ok() {
+                return error;
+            }
+        }
+        if let Err(lost) = check_lost(pool, &socket) {
+            return lost;
+        }
+        let pending = journal_path(&socket).exists() || !ending_journals(&socket).is_empty();
+        if !pending || Instant::now() >= deadline {
+            return error;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
-    check_lost(pool, &socket).err().unwrap_or(error)
 }
 
 /// A journal without a server is a pool whose server was killed: says so
