@@ -6,10 +6,38 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
-use std::sync::{Arc, Mutex};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Output kept in memory before it moves to a temporary file.
 pub const SPILL_LIMIT: usize = 1 << 20;
+
+/// Where spill files go instead of `$TMPDIR`, set once by a process whose
+/// output must stay in a directory of its own (a pool's server). Not done
+/// through `TMPDIR`, which the tasks would inherit.
+static SPILL_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// Spill files of this process go to `dir` from now on. A second call
+/// changes nothing: the first directory stays.
+pub fn spill_in(dir: &Path) {
+    let _ = SPILL_DIR.set(dir.to_path_buf());
+}
+
+/// A new unlinked spill file: nothing is left on disk however the process ends.
+fn spill_file() -> io::Result<File> {
+    match SPILL_DIR.get() {
+        Some(dir) => tempfile::tempfile_in(dir),
+        None => tempfile::tempfile(),
+    }
+}
+
+/// The directory of spill files, and what to do when it has no room.
+fn spill_place() -> (PathBuf, &'static str) {
+    match SPILL_DIR.get() {
+        Some(dir) => (dir.clone(), "free space there"),
+        None => (std::env::temp_dir(), "set TMPDIR to a directory with room"),
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Captured {
@@ -168,7 +196,7 @@ impl Captured {
         };
         let file = match &shelf.file {
             Some(file) => Arc::clone(file),
-            None => Arc::clone(shelf.file.insert(Arc::new(tempfile::tempfile()?))),
+            None => Arc::clone(shelf.file.insert(Arc::new(spill_file()?))),
         };
         let offset = shelf.end;
         spill.seek(SeekFrom::Start(0))?;
@@ -217,12 +245,12 @@ impl Captured {
             self.memory.extend_from_slice(bytes);
             return Ok(());
         }
-        let mut file = tempfile::tempfile().map_err(|e| {
-            let dir = std::env::temp_dir();
+        let mut file = spill_file().map_err(|e| {
+            let (dir, hint) = spill_place();
             io::Error::new(
                 e.kind(),
                 format!(
-                    "cannot create a temporary file in {} for output over {} MiB: {e} (set TMPDIR to a directory with room)",
+                    "cannot create a temporary file in {} for output over {} MiB: {e} ({hint})",
                     dir.display(),
                     SPILL_LIMIT >> 20
                 ),
@@ -293,11 +321,11 @@ impl Captured {
 
 /// A failed write to a spill file, naming where it is (it has no name of its own).
 fn spill_error(e: io::Error) -> io::Error {
-    let dir = std::env::temp_dir();
+    let (dir, hint) = spill_place();
     io::Error::new(
         e.kind(),
         format!(
-            "cannot write to a temporary file in {}: {e} (is the disk full? set TMPDIR to a directory with room)",
+            "cannot write to a temporary file in {}: {e} (is the disk full? {hint})",
             dir.display()
         ),
     )

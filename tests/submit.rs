@@ -597,3 +597,105 @@ fn output_over_the_capture_limit_is_kept_whole() {
     let again = pools.run(&["get", &id]);
     assert_eq!(again.stdout, out.stdout, "read back again, whole");
 }
+
+/// The server of `pool`, not its guard (a fork with the same command line).
+fn server_of(pool: &str) -> u32 {
+    crate::util::processes_with(&servers(pool))
+        .into_iter()
+        .find(|&pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "ppool"))
+        .expect("the pool's server")
+}
+
+/// What the files open in process `pid` are.
+fn open_files(pid: u32) -> Vec<PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok()).collect())
+        .unwrap_or_default()
+}
+
+/// The entries of the pool directory other than the pools' lock files.
+fn leftovers(pools: &Pools) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(pools.runtime().join("ppool"))
+        .expect("the pool directory")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| !name.ends_with(".lock"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn output_over_the_capture_limit_spills_into_the_pool_directory_and_nothing_is_left() {
+    let mut pools = Pools::new();
+    let pool = marker("spill");
+    pools.names.push(pool.clone());
+    let id = pools.submit(&["--pool", &pool, "-s", "head -c 3000000 /dev/zero"]);
+    let out = pools.run(&["get", "--pool", &pool, &id]);
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
+    assert_eq!(out.stdout.len(), 3_000_000);
+    let dir = pools.runtime().join("ppool");
+    let spilled: Vec<PathBuf> = open_files(server_of(&pool))
+        .into_iter()
+        .filter(|file| file.to_string_lossy().ends_with(" (deleted)"))
+        .collect();
+    assert!(
+        spilled.iter().any(|file| file.starts_with(&dir)),
+        "no spill file in {}: {spilled:?}",
+        dir.display()
+    );
+    let out = pools.run(&["wait", "--pool", &pool]);
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
+    assert_eq!(wait_gone(&servers(&pool), Duration::from_secs(20)), Vec::<u32>::new());
+    assert_eq!(leftovers(&pools), Vec::<String>::new());
+    // Killed outright, the server leaves nothing either.
+    pools.submit(&["--pool", &pool, "-s", "head -c 3000000 /dev/zero"]);
+    let out = pools.run(&["get", "--pool", &pool, "1"]);
+    assert_eq!(out.stdout.len(), 3_000_000);
+    crate::util::send_signal(server_of(&pool), libc::SIGKILL);
+    assert_eq!(wait_gone(&servers(&pool), Duration::from_secs(20)), Vec::<u32>::new());
+    let out = pools.run(&["wait", "--pool", &pool]);
+    assert_eq!(code(&out), 255);
+    assert_eq!(leftovers(&pools), Vec::<String>::new());
+}
+
+#[test]
+fn a_server_killed_during_wait_reads_as_lost() {
+    let mut pools = Pools::new();
+    let pool = marker("killed-wait");
+    pools.names.push(pool.clone());
+    let task = marker("killed-wait-task");
+    pools.submit(&["--pool", &pool, "true"]);
+    pools.submit(&["--pool", &pool, "sh", "-c", &format!("sleep 300; echo {task}")]);
+    let server = server_of(&pool);
+    let waiting = pools
+        .command()
+        .args(["wait", "--pool", &pool])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `wait` has begun once the name is free for a new pool.
+    let socket = socket(&pools, &pool);
+    for _ in 0..800 {
+        if !socket.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(!socket.exists(), "wait did not begin");
+    crate::util::send_signal(server, libc::SIGKILL);
+    let out = waiting.wait_with_output().unwrap();
+    assert_eq!(code(&out), 255, "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains(&format!("pool '{pool}' was lost")) && stderr_of(&out).contains("tasks 1 to 2"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert_eq!(wait_gone(&task, Duration::from_secs(30)), Vec::<u32>::new());
+    assert_eq!(
+        leftovers(&pools),
+        Vec::<String>::new(),
+        "the journal is cleared once told"
+    );
+    assert_eq!(pools.submit(&["--pool", &pool, "true"]), "1");
+}

@@ -23,6 +23,9 @@ use wire::{Reply, Request, TaskSpec};
 /// Failed tasks `wait` names one by one, as the other modes' summary does.
 const SUMMARY_NAMED: usize = 20;
 
+/// How long a server that dropped a client may take to be gone.
+const LOST_PATIENCE: Duration = Duration::from_secs(10);
+
 /// How long a new server may take to open its socket.
 const START_PATIENCE: Duration = Duration::from_secs(30);
 
@@ -194,6 +197,47 @@ fn journal_path(socket: &Path) -> PathBuf {
     socket.with_extension("tasks")
 }
 
+/// The journal of a server whose pool is ending after `wait`: its name is
+/// free for a new pool while its tasks finish.
+fn ending_journal_path(socket: &Path, pid: u32) -> PathBuf {
+    socket.with_extension(format!("{pid}.tasks"))
+}
+
+/// The ending journals beside `socket`, with their servers' pids.
+fn ending_journals(socket: &Path) -> Vec<(PathBuf, u32)> {
+    let (Some(dir), Some(stem)) = (socket.parent(), socket.file_stem().and_then(|s| s.to_str())) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let prefix = format!("{stem}.");
+    entries
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            let pid = name.strip_prefix(&prefix)?.strip_suffix(".tasks")?;
+            if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            Some((dir.join(&name), pid.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Whether process `pid` still runs (a zombie has ended).
+fn alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists; no memory is involved.
+    if unsafe { libc::kill(pid, 0) } != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH) {
+        return false;
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z")
+    })
+}
+
 /// Beside the socket: what an idle pool left unfetched when it ended.
 fn note_path(socket: &Path) -> PathBuf {
     socket.with_extension("ended")
@@ -237,21 +281,51 @@ fn lost_or(pool: &str, error: anyhow::Error) -> anyhow::Error {
         return error;
     };
     let socket = socket_path(&dir, pool);
-    if UnixStream::connect(&socket).is_ok() {
-        return error;
+    // The connection ends while the server is still closing its files: a
+    // dying server may yet take a connection, and its pid may yet be there.
+    let deadline = Instant::now() + LOST_PATIENCE;
+    loop {
+        if let Ok(stream) = UnixStream::connect(&socket) {
+            if ask(&stream, &Request::Status).is_ok() {
+                return error;
+            }
+        }
+        if let Err(lost) = check_lost(pool, &socket) {
+            return lost;
+        }
+        let pending = journal_path(&socket).exists() || !ending_journals(&socket).is_empty();
+        if !pending || Instant::now() >= deadline {
+            return error;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
-    check_lost(pool, &socket).err().unwrap_or(error)
 }
 
 /// A journal without a server is a pool whose server was killed: says so
 /// once, naming its tasks, and clears the way for a new pool.
 fn check_lost(pool: &str, socket: &Path) -> Result<()> {
     let journal = journal_path(socket);
-    let Ok(text) = std::fs::read_to_string(&journal) else {
-        return Ok(());
-    };
-    let _ = std::fs::remove_file(&journal);
-    let _ = std::fs::remove_file(socket);
+    if let Ok(text) = std::fs::read_to_string(&journal) {
+        let _ = std::fs::remove_file(&journal);
+        let _ = std::fs::remove_file(socket);
+        report_lost(pool, &text)?;
+    }
+    // A server killed while its pool was ending after `wait`.
+    for (journal, pid) in ending_journals(socket) {
+        if alive(pid) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&journal) else {
+            continue;
+        };
+        let _ = std::fs::remove_file(&journal);
+        report_lost(pool, &text)?;
+    }
+    Ok(())
+}
+
+/// An error naming the tasks of a lost pool's journal, if it had any.
+fn report_lost(pool: &str, text: &str) -> Result<()> {
     let count = text.lines().count();
     if count == 0 {
         return Ok(());

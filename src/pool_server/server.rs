@@ -38,8 +38,8 @@ struct Entry {
 }
 
 /// A task's result as the pool keeps it: output over the capture limit
-/// stays in the engine's unlinked spill file, not in the server's memory,
-/// and goes when the server does.
+/// stays in an unlinked spill file in the pool's directory, not in the
+/// server's memory, and goes when the server does, however it ends.
 struct Kept {
     /// Everything but the output.
     ended: Ended,
@@ -177,6 +177,9 @@ pub fn serve(socket: &Path, jobs: usize, idle: Duration) -> Result<i32> {
     // Forked while this process has one thread: should the server be
     // killed outright, its tasks are stopped all the same.
     crate::guard::Guard::start();
+    if let Some(dir) = socket.parent() {
+        crate::capture::spill_in(dir);
+    }
     let _ = std::fs::remove_file(socket);
     let listener = UnixListener::bind(socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
     let pool = Arc::new(Pool {
@@ -258,6 +261,20 @@ fn end(pool: &Pool) {
     if pool.owns_socket() {
         let _ = std::fs::remove_file(&pool.socket);
         let _ = std::fs::remove_file(super::journal_path(&pool.socket));
+    }
+    let _ = std::fs::remove_file(super::ending_journal_path(&pool.socket, std::process::id()));
+}
+
+/// `wait` frees the name for a new pool at once, but the journal stays,
+/// under a name of this server's, until the last task has ended: a server
+/// killed meanwhile still reads as lost.
+fn free_name(pool: &Pool) {
+    if pool.owns_socket() {
+        let _ = std::fs::rename(
+            super::journal_path(&pool.socket),
+            super::ending_journal_path(&pool.socket, std::process::id()),
+        );
+        let _ = std::fs::remove_file(&pool.socket);
     }
 }
 
@@ -478,7 +495,7 @@ fn serve_client(pool: &Pool, stream: UnixStream) -> std::io::Result<()> {
                 if !state.ending {
                     state.ending = true;
                     // A later `submit` starts a new pool of the same name.
-                    end(pool);
+                    free_name(pool);
                 }
                 while !(state.queue.is_empty() && state.running == 0) {
                     state = pool.changed.wait(state).unwrap_or_else(|e| e.into_inner());
