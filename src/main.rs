@@ -138,9 +138,6 @@ fn run(args: Vec<OsString>) -> i32 {
     }
 }
 
-/// `Cli::try_parse`, without dropping the parser: it lives until the process
-/// exits, and freeing its many small allocations cost a tenth of the
-/// start-up's instructions.
 /// The command line again with the options of `--profile` or the default
 /// file put after the mode word; the exit status when they are no options.
 fn with_profile(cli: Cli, args: Vec<OsString>) -> Result<Cli, i32> {
@@ -173,10 +170,27 @@ fn with_profile(cli: Cli, args: Vec<OsString>) -> Result<Cli, i32> {
     })
 }
 
+/// Parses `args`. A run of one of the four modes is parsed against that
+/// mode's options alone: building the whole command line (every mode and
+/// subcommand, each mode's help) was most of a short run's instructions.
+/// Whatever that does not parse (help, an error) is parsed again against
+/// the whole command line, so that help and messages are the full ones.
 fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    let mode = ["apply", "map", "imap", "unordered"]
+        .into_iter()
+        .find(|&mode| args.get(1).is_some_and(|word| word == mode));
+    if let Some(mode) = mode {
+        let options = <ppool::cli::RunArgs as clap::Args>::augment_args(clap::Command::new(mode));
+        if let Ok(cli) = parse_with(args.clone(), clap::Command::new("ppool").subcommand(options)) {
+            return Ok(cli);
+        }
+    }
     parse_with(args, ppool::cli::command())
 }
 
+/// `Cli::try_parse`, without dropping the parser: it lives until the process
+/// exits, and freeing its many small allocations cost a tenth of the
+/// start-up's instructions.
 fn parse_with(args: Vec<OsString>, command: clap::Command) -> Result<Cli, clap::Error> {
     let command = Box::leak(Box::new(command));
     let mut matches = command.try_get_matches_from_mut(args)?;
