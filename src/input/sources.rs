@@ -463,15 +463,21 @@ fn assemble(seq: u64, items: &[Item], format: &Format, single: bool) -> Record {
     let mut wholes = Vec::with_capacity(items.len());
     for item in items {
         wholes.push(format.trim.apply(&item.bytes));
+        // Only `--csv` splitting can fail, and it always applies.
+        if !columns_apply {
+            continue;
+        }
         match columns(item, format) {
-            Ok(fields) if columns_apply => record.fields.extend(fields),
-            Ok(_) => {}
+            Ok(fields) => record.fields.extend(fields),
             Err(reason) => {
                 record.invalid.get_or_insert(format!("invalid CSV in {reason}"));
             }
         }
     }
-    record.whole = wholes.join(&b' ');
+    record.whole = match wholes[..] {
+        [whole] => whole.to_vec(),
+        _ => wholes.join(&b' '),
+    };
     record
 }
 
