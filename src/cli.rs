@@ -40,6 +40,13 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "max_tasks_per_worker",
     "ssh",
     "ssh_file",
+    "transferfile",
+    "transfer",
+    "returns",
+    "cleanup",
+    "trc",
+    "workdir",
+    "env",
     "results",
     "arg_file_sep",
     "max_args",
@@ -601,6 +608,34 @@ pub struct RunArgs {
     /// Read ssh hosts from FILE, one per line (blank lines and # comments skipped)
     #[arg(long, visible_alias = "sshloginfile", value_name = "FILE", help_heading = "Remote")]
     pub ssh_file: Option<PathBuf>,
+
+    /// Copy FILE (a template, usually {}) to the host before its task, to the same path under the remote working directory (the part after /./ when there is one; an absolute path stays where it is); repeatable. rsync when both ends have it, else tar through ssh. Not for ':'
+    #[arg(long, visible_alias = "tf", value_name = "FILE", help_heading = "Remote")]
+    pub transferfile: Vec<OsString>,
+
+    /// --transferfile {}
+    #[arg(long, help_heading = "Remote")]
+    pub transfer: bool,
+
+    /// Copy FILE (a template, such as {.}.out) back from the host after its task, to the same path here; repeatable. A task that succeeded but whose file cannot be copied fails with status transfer
+    #[arg(long = "return", value_name = "FILE", help_heading = "Remote")]
+    pub returns: Vec<OsString>,
+
+    /// Remove the task's --transferfile and --return files on the host after it, and the directories they leave empty
+    #[arg(long, help_heading = "Remote")]
+    pub cleanup: bool,
+
+    /// --transfer --return FILE --cleanup
+    #[arg(long, value_name = "FILE", help_heading = "Remote")]
+    pub trc: Vec<OsString>,
+
+    /// Run remote tasks in DIR (a template; relative to the login directory), made when missing. '...': a new directory per task under ~/.parallel/tmp, removed after it; '.': this directory, relative to the home directory when it is under it
+    #[arg(long, visible_alias = "wd", value_name = "DIR", help_heading = "Remote")]
+    pub workdir: Option<OsString>,
+
+    /// Give remote tasks the variable NAME with its value here (repeatable, or NAME,NAME). '_': every variable but those named in ~/.parallel/ignored_vars, else but those a login shell sets
+    #[arg(long, value_name = "NAME", help_heading = "Remote")]
+    pub env: Vec<String>,
 
     /// The command and its arguments, then optional `::: INPUT...` and `:::: FILE...` sources; with no command, each record is a command line run by the shell ($PPOOL_SHELL, default /bin/sh), as `parallel < jobs.txt` does
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]

@@ -13,6 +13,7 @@ use anyhow::{bail, Context, Result};
 use crate::cli::{Cli, Command, CompletionShell, OutputFormat, RunArgs};
 use crate::exec::command::resolve;
 use crate::exec::ssh::{Host, Remote, DEFAULT_DOWN_FOR};
+use crate::exec::transfer::{Files, Workdir};
 use crate::input::blocks::{self, Cutting};
 use crate::input::{Colsep, Format, Origin, SourceSpec, Trim};
 use crate::joblog::Resume;
@@ -217,6 +218,9 @@ pub(crate) struct Config {
     pub(crate) dry_run: bool,
     /// `--ssh` / `--ssh-file`: the hosts; their slots together are `jobs`.
     pub(crate) remote: Option<Remote>,
+    /// `--transferfile`, `--return`, `--cleanup`, `--workdir`, `--env`:
+    /// what remote tasks need around their command.
+    pub(crate) remote_files: Files,
     pub(crate) chunksize: Option<usize>,
     pub(crate) max_tasks_per_worker: Option<u64>,
     /// `-n`, `-L`, `-X`, `-m`: several records per task.
@@ -325,6 +329,11 @@ impl Config {
                 ("--chunksize", args.chunksize.is_some()),
                 ("--max-tasks-per-worker", args.max_tasks_per_worker.is_some()),
                 ("--ssh", !args.ssh.is_empty() || args.ssh_file.is_some()),
+                ("--transferfile", !args.transferfile.is_empty() || args.transfer),
+                ("--return", !args.returns.is_empty() || !args.trc.is_empty()),
+                ("--cleanup", args.cleanup),
+                ("--workdir", args.workdir.is_some()),
+                ("--env", !args.env.is_empty()),
                 ("--results", args.results.is_some()),
                 ("--keep-order", args.keep_order),
                 ("--files", args.files),
@@ -486,6 +495,12 @@ impl Config {
             }
         }
         let pipe = pipe(&args, pipe_header.as_deref(), &runner, &source, remote.is_some(), jobs)?;
+        // Only remote hosts use them, as in GNU parallel, so a default
+        // option file may hold them for runs without --ssh.
+        let remote_files = match &remote {
+            Some(remote) if remote.hosts.iter().any(|h| h.name.is_some()) => remote_files(&args)?,
+            _ => Files::default(),
+        };
         let jobs = match (&remote, mode) {
             (_, Mode::Apply) => 1,
             (Some(remote), _) => remote.slots(),
@@ -521,6 +536,7 @@ impl Config {
             resume,
             dry_run: args.dry_run,
             remote,
+            remote_files,
             chunksize: args.chunksize.filter(|&k| k > 0),
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
             batch,
@@ -1141,6 +1157,171 @@ fn remote(specs: &[String], file: Option<&Path>, jobs: Option<usize>, control_ma
         _ => DEFAULT_DOWN_FOR,
     };
     Ok(Some(Remote { hosts, ssh, down_for }))
+}
+
+/// `--transferfile` and the rest, read as GNU parallel reads them.
+fn remote_files(args: &RunArgs) -> Result<Files> {
+    let trc = !args.trc.is_empty();
+    let mut transfer = args.transferfile.clone();
+    if (args.transfer || trc) && !transfer.iter().any(|t| t == "{}") {
+        transfer.push("{}".into());
+    }
+    let workdir = match args.workdir.as_deref() {
+        None => None,
+        Some(dir) if dir == "..." => Some(Workdir::Temporary),
+        Some(dir) if dir == "." => Some(Workdir::Dir(this_dir_from_home()?)),
+        Some(dir) if dir.is_empty() => {
+            bail!("--workdir needs a directory: give DIR, '.' (this one) or '...' (a new one per task)")
+        }
+        Some(dir) => Some(Workdir::Dir(dir.to_owned())),
+    };
+    Ok(Files {
+        transfer,
+        returns: args.returns.iter().chain(&args.trc).cloned().collect(),
+        cleanup: args.cleanup || trc,
+        workdir,
+        env: env_vars(&args.env)?,
+    })
+}
+
+/// `--workdir .`: the current directory, relative to the home directory
+/// when it is under it (so the same place under another login's home), as
+/// GNU parallel has it.
+fn this_dir_from_home() -> Result<OsString> {
+    let here = std::env::current_dir().context("--workdir .: cannot find the current directory")?;
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .and_then(|h| std::fs::canonicalize(h).ok());
+    let here_real = std::fs::canonicalize(&here).unwrap_or_else(|_| here.clone());
+    Ok(
+        match home.as_deref().and_then(|home| here_real.strip_prefix(home).ok()) {
+            Some(below) if below.as_os_str().is_empty() => ".".into(),
+            Some(below) => below.as_os_str().to_owned(),
+            None => here.into_os_string(),
+        },
+    )
+}
+
+/// Variables a run sets or that belong to this session and machine:
+/// `--env _` never sends them.
+const SESSION_VARS: &[&str] = &[
+    "_", "HOME", "USER", "LOGNAME", "SHELL", "PATH", "PWD", "OLDPWD", "SHLVL", "TERM", "DISPLAY", "MAIL", "HOSTNAME",
+    "TMPDIR", "LANG", "LANGUAGE",
+];
+const SESSION_PREFIXES: &[&str] = &["SSH_", "XDG_", "PPOOL_", "LC_", "PARALLEL_"];
+
+/// `--env NAME` (also `NAME,NAME`): each set variable's name and value;
+/// one not set is left out, as GNU parallel leaves it. `_` stands for every
+/// variable that is not in a clean login environment (see [`ignored_vars`]).
+fn env_vars(given: &[String]) -> Result<Vec<(OsString, OsString)>> {
+    let mut names: Vec<OsString> = Vec::new();
+    for name in given.iter().flat_map(|g| g.split(',')) {
+        if name == "_" {
+            let ignored = ignored_vars()?;
+            let mut all: Vec<OsString> = std::env::vars_os()
+                .map(|(name, _)| name)
+                .filter(|name| {
+                    let text = name.to_string_lossy();
+                    is_variable_name(&text)
+                        && !ignored.contains(name)
+                        && !SESSION_VARS.contains(&text.as_ref())
+                        && !SESSION_PREFIXES.iter().any(|p| text.starts_with(p))
+                })
+                .collect();
+            all.sort();
+            names.extend(all);
+        } else if is_variable_name(name) {
+            names.push(name.into());
+        } else {
+            bail!("--env {name}: give a variable name (letters, digits and _, not starting with a digit), or _ for all of them");
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    Ok(names
+        .into_iter()
+        .filter(|name| seen.insert(name.clone()))
+        .filter_map(|name| std::env::var_os(&name).map(|value| (name, value)))
+        .collect())
+}
+
+fn is_variable_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The variables `--env _` leaves out: the names in GNU parallel's
+/// `ignored_vars` (`$PARALLEL_HOME`, else `~/.parallel`; `parallel
+/// --record-env` writes it), one a line; without that file, the variables a
+/// login shell (`$SHELL -l`, else `sh -l`) started in an empty environment
+/// has.
+fn ignored_vars() -> Result<std::collections::HashSet<OsString>> {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    let dir = std::env::var_os("PARALLEL_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".parallel")));
+    if let Some(file) = dir.map(|d| d.join("ignored_vars")).filter(|f| f.is_file()) {
+        let bytes = std::fs::read(&file).with_context(|| format!("--env _: cannot read {}", file.display()))?;
+        return Ok(bytes
+            .split(|&b| b == b'\n')
+            .map(|line| OsString::from_vec(line.to_vec()))
+            .collect());
+    }
+    Ok(login_shell_vars(home.as_deref()))
+}
+
+/// Names of the variables a fresh login shell has: it is started with only
+/// HOME, USER, LOGNAME and SHELL, and given 10 s (a profile that waits
+/// for input gets end-of-file).
+fn login_shell_vars(home: Option<&Path>) -> std::collections::HashSet<OsString> {
+    use std::process::{Command, Stdio};
+    let shell = std::env::var_os("SHELL")
+        .filter(|s| Path::new(s).is_absolute())
+        .unwrap_or_else(|| "/bin/sh".into());
+    let mut command = Command::new(&shell);
+    command
+        .args(["-l", "-c", "env"])
+        .env_clear()
+        .env("SHELL", &shell)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for name in ["USER", "LOGNAME"] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    if let Some(home) = home {
+        command.env("HOME", home).current_dir(home);
+    }
+    let mut names = std::collections::HashSet::new();
+    let Ok(mut child) = command.spawn() else {
+        return names;
+    };
+    let Some(mut out) = child.stdout.take() else {
+        return names;
+    };
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut text).ok();
+        text
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while matches!(child.try_wait(), Ok(None)) {
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait().ok();
+    for line in reader.join().unwrap_or_default().split(|&b| b == b'\n') {
+        if let Some(at) = line.iter().position(|&b| b == b'=') {
+            names.insert(OsString::from_vec(line[..at].to_vec()));
+        }
+    }
+    names
 }
 
 /// Lines of an `--ssh-file`: blank lines and `#` comments skipped.

@@ -269,13 +269,14 @@ pub fn line(outcome: &Outcome) -> Vec<u8> {
 
 /// Exitval and Signal as GNU parallel logs them: a task killed by a signal
 /// has Exitval 0 and that signal; one stopped by `--timeout` has Exitval -1;
-/// a task that ran no process (invalid input, a dead worker) has Exitval -1.
+/// a task that ran no process (invalid input, a dead worker) or whose files
+/// could not be copied (`transfer`) has Exitval -1.
 fn exit_columns(outcome: &Outcome) -> (i64, i32) {
     let signal = outcome.signal.unwrap_or(0);
     match outcome.status {
         Status::Ok | Status::Skipped => (0, 0),
         Status::Timeout => (-1, outcome.signal.unwrap_or(libc::SIGTERM)),
-        Status::InvalidInput | Status::WorkerDied => (-1, signal),
+        Status::InvalidInput | Status::WorkerDied | Status::Transfer => (-1, signal),
         Status::Failed => match (outcome.exit_code, outcome.signal) {
             (Some(code), _) => (i64::from(code), signal),
             (None, Some(_)) => (0, signal),

@@ -206,7 +206,13 @@ fn run_config(config: &Config) -> Result<Ending> {
             });
             match &config.remote {
                 Some(remote) => {
-                    let remote = SshExecutor::new(&executor, remote, config.timeout, config.grace);
+                    let syntax = crate::template::Syntax {
+                        total: sources.known_total().filter(|_| config.batch.is_none()),
+                        ..config.syntax()
+                    };
+                    let files = exec::transfer::Setup::new(&config.remote_files, &syntax, config.grace)
+                        .map_err(anyhow::Error::msg)?;
+                    let remote = SshExecutor::new(&executor, remote, config.timeout, config.grace).with_files(files);
                     run_stream(config, (sources, grouping), &remote, &cancel, &render, &|| {}, false)
                 }
                 None => run_stream(config, (sources, grouping), &executor, &cancel, &render, &|| {}, false),

@@ -14,6 +14,8 @@ pub enum Status {
     Timeout,
     InvalidInput,
     WorkerDied,
+    /// `--ssh`: a file could not be copied to the host or back from it.
+    Transfer,
     Skipped,
 }
 
@@ -25,6 +27,7 @@ impl Status {
             Status::Timeout => "timeout",
             Status::InvalidInput => "invalid-input",
             Status::WorkerDied => "worker-died",
+            Status::Transfer => "transfer",
             Status::Skipped => "skipped",
         }
     }

@@ -156,6 +156,12 @@ impl Hosts {
         }
     }
 
+    /// The directory of the keys and configs, where ppool runs: on these
+    /// hosts, which are this machine, its paths are the same.
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// ppool with PPOOL_SSH pointing at the test servers.
     pub(crate) fn ppool(&self, args: &[&str]) -> Command {
         let mut command = Command::new(PPOOL);

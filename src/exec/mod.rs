@@ -10,6 +10,7 @@ pub mod pool;
 pub mod process;
 pub mod spawn;
 pub mod ssh;
+pub mod transfer;
 pub mod worker;
 
 use crate::cancel::Cancel;

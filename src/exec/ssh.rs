@@ -30,6 +30,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::command::CommandExecutor;
 use super::process::{self, Spawn};
+use super::transfer::{self, Setup};
 use super::Executor;
 use crate::cancel::Cancel;
 use crate::input::Record;
@@ -129,6 +130,8 @@ pub struct SshExecutor<'a> {
     /// Index = slot: its host; index 0 is unused.
     home: Vec<usize>,
     state: Mutex<Vec<HostState>>,
+    /// `--transferfile`, `--return`, `--cleanup`, `--workdir`, `--env`.
+    files: Option<Setup>,
 }
 
 impl<'a> SshExecutor<'a> {
@@ -151,7 +154,14 @@ impl<'a> SshExecutor<'a> {
             grace,
             home,
             state: Mutex::new(remote.hosts.iter().map(|_| HostState::default()).collect()),
+            files: None,
         }
+    }
+
+    /// Files and environment around each remote task's command.
+    pub fn with_files(mut self, files: Option<Setup>) -> Self {
+        self.files = files;
+        self
     }
 
     fn state(&self) -> MutexGuard<'_, Vec<HostState>> {
@@ -275,6 +285,21 @@ impl Executor for SshExecutor<'_> {
                 )
             }
         };
+        let plan = match self.files.as_ref().map(|f| f.plan(record, slot)).transpose() {
+            Ok(plan) => plan,
+            Err(message) => {
+                return fail(
+                    Status::InvalidInput,
+                    None,
+                    &format!("ppool: task {}: {message}", record.seq),
+                )
+            }
+        };
+        // What the remote shell runs: the line in its working directory, with `--env`.
+        let remote_line = match (&self.files, &plan) {
+            (Some(files), Some(plan)) => files.line(plan, &line),
+            _ => line.clone(),
+        };
         let home = self.home.get(slot).copied().unwrap_or(0);
         // Connection failures of this task, per host.
         let mut downs = vec![0u32; self.hosts.len()];
@@ -300,7 +325,14 @@ impl Executor for SshExecutor<'_> {
                 self.release(host, None);
                 return outcome;
             };
-            match self.remote_run(name, &line, record, slot, cancel) {
+            let run = transfer::Run { record, slot, cancel };
+            if let (Some(files), Some(plan)) = (&self.files, &plan) {
+                if let Err(message) = files.send(&self.ssh, name, plan, &run) {
+                    self.release(host, None);
+                    return fail(Status::Transfer, None, &message);
+                }
+            }
+            match self.remote_run(name, &remote_line, record, slot, cancel) {
                 RemoteEnd::NotStarted(message) => {
                     self.release(host, None);
                     return fail(Status::Failed, Some(127), &message);
@@ -316,6 +348,10 @@ impl Executor for SshExecutor<'_> {
                 RemoteEnd::Ran(ended) => {
                     self.release(host, None);
                     let mut outcome = ended.into_outcome(record, slot, start, clock.elapsed(), self.timeout);
+                    if let (Some(files), Some(plan)) = (&self.files, &plan) {
+                        files.finish(&self.ssh, name, plan, &run, &mut outcome);
+                        outcome.duration = clock.elapsed();
+                    }
                     outcome.command = line;
                     outcome.host = Some(name.clone());
                     return outcome;
