@@ -36,17 +36,38 @@ fn out_name(input: &str) -> String {
     format!("{}.out", input.strip_suffix(".txt").expect("a .txt input"))
 }
 
+fn installed(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
 /// A PATH with ssh and tar but no rsync, so files go through ssh as tar.
-fn path_without_rsync(dir: &Path) -> PathBuf {
-    let bin = dir.join("bin-without-rsync");
+fn path_without_rsync(dir: &Path, name: &str) -> PathBuf {
+    let bin = dir.join(name);
     std::fs::create_dir_all(&bin).expect("making a bin directory");
     for program in ["ssh", "tar"] {
-        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .map(|d| d.join(program))
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| panic!("{program} is installed"));
+        let found = installed(program).unwrap_or_else(|| panic!("{program} is installed"));
         std::os::unix::fs::symlink(found, bin.join(program)).ok();
     }
+    bin
+}
+
+/// A PATH whose rsync notes each of its runs in `log`, then is the real one.
+fn path_with_logged_rsync(dir: &Path, rsync: &Path, log: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = path_without_rsync(dir, "bin-with-rsync");
+    let script = bin.join("rsync");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            rsync.display()
+        ),
+    )
+    .expect("writing rsync");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     bin
 }
 
@@ -93,8 +114,19 @@ fn files_go_to_the_host_and_come_back_byte_for_byte() {
     let Some(hosts) = Hosts::start(1) else { return };
     round_trip(&hosts, "default", None);
     // Without rsync here, through the ssh connection.
-    let path = path_without_rsync(hosts.dir());
+    let path = path_without_rsync(hosts.dir(), "bin-without-rsync");
     round_trip(&hosts, "tar", Some(&path));
+    // With rsync on both ends (the host is this machine), by rsync.
+    let Some(rsync) = installed("rsync") else {
+        eprintln!("rsync is not installed: its part of the test is skipped");
+        return;
+    };
+    let log = hosts.dir().join("rsync.log");
+    let path = path_with_logged_rsync(hosts.dir(), &rsync, &log);
+    round_trip(&hosts, "rsync", Some(&path));
+    let runs = std::fs::read_to_string(&log).expect("rsync ran");
+    // One run to send and one to bring back per file.
+    assert_eq!(runs.lines().count(), 2 * NAMES.len(), "{runs}");
 }
 
 #[test]
@@ -347,4 +379,37 @@ fn this_machine_never_transfers() {
     );
     assert!(out.status.success(), "{}", stderr_of(&out));
     assert_eq!(stderr_of(&out), "");
+}
+
+#[test]
+fn a_host_that_cannot_be_reached_to_send_files_hands_the_task_to_another() {
+    let Some(hosts) = Hosts::start(1) else { return };
+    let inputs: Vec<String> = (1..=6).map(|i| format!("f{i}.txt")).collect();
+    for input in &inputs {
+        std::fs::write(hosts.dir().join(input), input).expect("writing an input");
+    }
+    let workdir = hosts.dir().join("remote");
+    let mut command = hosts.ppool(&[
+        "unordered",
+        "--output",
+        "json",
+        "-S",
+        "1/dead,1/h1",
+        "--wd",
+        &workdir.to_string_lossy(),
+        "--tf",
+        "{}",
+        "cat",
+    ]);
+    command.env("PPOOL_SSH_RETRY_AFTER", "60s");
+    let out = run(command, &inputs);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), inputs.len());
+    for line in &lines {
+        assert_eq!(line["status"], "ok", "{line}");
+        assert_eq!(line["host"], "h1", "{line}");
+        assert_eq!(line["stdout"], line["input"], "{line}");
+        assert_eq!(line["attempts"], 1, "{line}");
+    }
 }

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::command::CommandExecutor;
 use super::process::{self, Spawn};
-use super::transfer::{self, Setup};
+use super::transfer::{self, SendError, Setup};
 use super::Executor;
 use crate::cancel::Cancel;
 use crate::input::Record;
@@ -326,13 +326,19 @@ impl Executor for SshExecutor<'_> {
                 return outcome;
             };
             let run = transfer::Run { record, slot, cancel };
-            if let (Some(files), Some(plan)) = (&self.files, &plan) {
-                if let Err(message) = files.send(&self.ssh, name, plan, &run) {
+            let sent = match (&self.files, &plan) {
+                (Some(files), Some(plan)) => files.send(&self.ssh, name, plan, &run),
+                _ => Ok(()),
+            };
+            let end = match sent {
+                Ok(()) => self.remote_run(name, &remote_line, record, slot, cancel),
+                Err(SendError::Unreachable(said)) => RemoteEnd::Unreachable(said),
+                Err(SendError::Failed(message)) => {
                     self.release(host, None);
                     return fail(Status::Transfer, None, &message);
                 }
-            }
-            match self.remote_run(name, &remote_line, record, slot, cancel) {
+            };
+            match end {
                 RemoteEnd::NotStarted(message) => {
                     self.release(host, None);
                     return fail(Status::Failed, Some(127), &message);

@@ -199,14 +199,19 @@ impl Setup {
     }
 
     /// Copies the task's `--transferfile` files to `host`.
-    pub fn send(&self, ssh: &[OsString], host: &str, plan: &Plan, run: &Run) -> Result<(), String> {
+    pub fn send(&self, ssh: &[OsString], host: &str, plan: &Plan, run: &Run) -> Result<(), SendError> {
         if plan.transfer.is_empty() {
             return Ok(());
         }
         let rsync = self.rsync_for(ssh, host, run);
         for file in &plan.transfer {
             let shown = String::from_utf8_lossy(&file.local);
-            let failed = |why: String| format!("ppool: task {}: cannot send {shown} to {host}: {why}", run.record.seq);
+            let failed = |why: String| {
+                SendError::Failed(format!(
+                    "ppool: task {}: cannot send {shown} to {host}: {why}",
+                    run.record.seq
+                ))
+            };
             std::fs::symlink_metadata(OsStr::from_bytes(&file.local))
                 .map_err(|e| failed(format!("{e} (check the --transferfile template)")))?;
             let (rdir, _) = split(&file.remote);
@@ -235,7 +240,14 @@ impl Setup {
                     run.process(Path::new("/bin/sh"), &pipeline(&producer, &consumer), self.grace)
                 }
             };
-            result.map_err(failed)?;
+            match result {
+                Ok(()) => {}
+                // ssh's own status (rsync passes it on): the host was not reached.
+                Err(Failure { code: Some(255), said }) if !run.cancel.is_stopping() => {
+                    return Err(SendError::Unreachable(said))
+                }
+                Err(failure) => return Err(failed(failure.to_string())),
+            }
         }
         Ok(())
     }
@@ -253,7 +265,10 @@ impl Setup {
         if !plan.returns.is_empty() {
             let rsync = self.rsync_for(ssh, host, run);
             for file in &plan.returns {
-                if let Err(why) = self.fetch(ssh, host, file, rsync.as_deref(), run) {
+                if let Err(why) = self
+                    .fetch(ssh, host, file, rsync.as_deref(), run)
+                    .map_err(|f| f.to_string())
+                {
                     errors.push(format!(
                         "ppool: task {}: cannot bring {} back from {host}: {why}",
                         run.record.seq,
@@ -265,7 +280,10 @@ impl Setup {
         if let Some(command) = self.cleanup_line(plan) {
             let mut args = ssh[1..].to_vec();
             args.extend(["--".into(), host.into(), OsString::from_vec(command)]);
-            if let Err(why) = run.process(Path::new(&ssh[0]), &args, self.grace) {
+            if let Err(why) = run
+                .process(Path::new(&ssh[0]), &args, self.grace)
+                .map_err(|f| f.to_string())
+            {
                 errors.push(format!(
                     "ppool: task {}: cannot clean up on {host}: {why}",
                     run.record.seq
@@ -283,11 +301,20 @@ impl Setup {
         }
     }
 
-    fn fetch(&self, ssh: &[OsString], host: &str, file: &Place, rsync: Option<&Path>, run: &Run) -> Result<(), String> {
+    fn fetch(
+        &self,
+        ssh: &[OsString],
+        host: &str,
+        file: &Place,
+        rsync: Option<&Path>,
+        run: &Run,
+    ) -> Result<(), Failure> {
         let (ldir, _) = split(&file.local);
         let (rdir, name) = split(&file.remote);
-        std::fs::create_dir_all(OsStr::from_bytes(ldir))
-            .map_err(|e| format!("cannot make {}: {e}", String::from_utf8_lossy(ldir)))?;
+        std::fs::create_dir_all(OsStr::from_bytes(ldir)).map_err(|e| Failure {
+            code: None,
+            said: format!("cannot make {}: {e}", String::from_utf8_lossy(ldir)),
+        })?;
         match rsync {
             Some(rsync) => {
                 let mut args = rsync_args(ssh);
@@ -366,6 +393,27 @@ impl Setup {
     }
 }
 
+/// Why the files could not be sent.
+#[derive(Debug)]
+pub enum SendError {
+    /// ssh could not reach the host, and said so: the host is down.
+    Unreachable(String),
+    /// The task's failure, with status `transfer`: the whole message.
+    Failed(String),
+}
+
+/// A copy that did not succeed: its exit status and what it said.
+struct Failure {
+    code: Option<i32>,
+    said: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.said)
+    }
+}
+
 /// The task a copy is made for, and where its processes run.
 pub struct Run<'a> {
     pub record: &'a Record,
@@ -374,23 +422,29 @@ pub struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Runs a copy to its end; `Err` holds what it said, or its status.
-    fn process(&self, program: &Path, args: &[OsString], grace: Duration) -> Result<(), String> {
-        let mut ended = self.spawn(program, args, grace)?;
+    /// Runs a copy to its end.
+    fn process(&self, program: &Path, args: &[OsString], grace: Duration) -> Result<(), Failure> {
+        let mut ended = self
+            .spawn(program, args, grace)
+            .map_err(|said| Failure { code: None, said })?;
         if ended.exit_code == Some(0) {
             return Ok(());
         }
         let said = ended.stderr.read_all().unwrap_or_default();
-        let said = String::from_utf8_lossy(said.trim_ascii()).replace('\n', "; ");
+        let mut said = String::from_utf8_lossy(said.trim_ascii()).replace('\n', "; ");
         let how = match (ended.exit_code, ended.signal) {
             (Some(code), _) => format!("exit status {code}"),
             (None, Some(signal)) => format!("killed by signal {signal}"),
             (None, None) => "no exit status".to_owned(),
         };
-        Err(if said.is_empty() {
+        said = if said.is_empty() {
             how
         } else {
             format!("{said} ({how})")
+        };
+        Err(Failure {
+            code: ended.exit_code,
+            said,
         })
     }
 
