@@ -1569,6 +1569,36 @@ mod tests {
     }
 
     #[test]
+    fn remote_files_are_read_as_gnu_parallel_reads_them() {
+        let c = config(&["ppool", "map", "-S", "a", "--trc", "{.}.out", "--tf", "x", "echo"]).unwrap();
+        assert_eq!(c.remote_files.transfer, ["x", "{}"]);
+        assert_eq!(c.remote_files.returns, ["{.}.out"]);
+        assert!(c.remote_files.cleanup);
+        let c = config(&[
+            "ppool",
+            "map",
+            "-S",
+            "a",
+            "--wd",
+            "...",
+            "--env",
+            "PATH,NOT_SET_XYZ_123",
+            "echo",
+        ])
+        .unwrap();
+        assert_eq!(c.remote_files.workdir, Some(Workdir::Temporary));
+        let names: Vec<_> = c.remote_files.env.iter().map(|(name, _)| name.clone()).collect();
+        assert_eq!(names, ["PATH"]);
+        // Only remote hosts take them.
+        let c = config(&["ppool", "map", "-S", ":", "--tf", "x", "--env", "1BAD", "echo"]).unwrap();
+        assert_eq!(c.remote_files, Files::default());
+        let e = config(&["ppool", "map", "-S", "a", "--env", "1BAD", "echo"]).unwrap_err();
+        assert!(e.to_string().contains("--env 1BAD"), "{e}");
+        let e = config(&["ppool", "apply", "--tf", "x", "echo"]).unwrap_err();
+        assert!(e.to_string().contains("ppool map --transferfile"), "{e}");
+    }
+
+    #[test]
     fn ssh_file_skips_blank_lines_and_comments() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hosts");

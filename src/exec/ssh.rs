@@ -13,6 +13,8 @@
 //! word, or the `--shell` line as written), run by the remote `sh -c` inside
 //! a small wrapper. ssh joins its arguments with spaces, so the whole remote
 //! line is passed as one argument, already quoted for the remote shell.
+//! `--workdir` and `--env` go before the line, and the task's files are
+//! copied around it (see [`super::transfer`]).
 //!
 //! sshd does not stop a command when its connection goes away (no pty, no
 //! SIGHUP), so stopping the local ssh client alone would leave the remote
