@@ -114,6 +114,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l chunksize -d 'Reco
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l slurm-args -d 'With --slurm: more srun options for every task, split into words as a shell would (--slurm-args \'--partition=short --time=10\')' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l cpus-per-task -d 'With --slurm: CPUs for each task\'s step or job (srun -c) [default: 1]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l results -d 'Save each task\'s stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
@@ -141,6 +143,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -s q -l quote -d 'Acc
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -l bar -l eta -d 'Show a progress bar on stderr (only when stderr is a terminal)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l slurm -d 'Run each task through Slurm\'s srun: inside an allocation (an sbatch script) as a job step, with as many slots as it has tasks; outside one as a job of its own, at most --jobs at once'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
@@ -205,6 +208,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l termseq -d 'GNU para
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l tmpdir -d 'The directory for --files [default: $TMPDIR, else /tmp]' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l slurm-args -d 'With --slurm: more srun options for every task, split into words as a shell would (--slurm-args \'--partition=short --time=10\')' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l cpus-per-task -d 'With --slurm: CPUs for each task\'s step or job (srun -c) [default: 1]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -233,6 +238,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -s M -l controlmaster -
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l slurm -d 'Run each task through Slurm\'s srun: inside an allocation (an sbatch script) as a job step, with as many slots as it has tasks; outside one as a job of its own, at most --jobs at once'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -287,6 +293,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l termseq -d 'GNU par
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l tmpdir -d 'The directory for --files [default: $TMPDIR, else /tmp]' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l slurm-args -d 'With --slurm: more srun options for every task, split into words as a shell would (--slurm-args \'--partition=short --time=10\')' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l cpus-per-task -d 'With --slurm: CPUs for each task\'s step or job (srun -c) [default: 1]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -315,6 +323,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -s M -l controlmaster 
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l slurm -d 'Run each task through Slurm\'s srun: inside an allocation (an sbatch script) as a job step, with as many slots as it has tasks; outside one as a job of its own, at most --jobs at once'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -369,6 +378,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l termseq -d 'GN
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l tmpdir -d 'The directory for --files [default: $TMPDIR, else /tmp]' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s S -l ssh -l sshlogin -d 'Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; \':\' is this machine; the ssh command is $PPOOL_SSH, default ssh)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l ssh-file -l sshloginfile -d 'Read ssh hosts from FILE, one per line (blank lines and # comments skipped)' -r -F
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l slurm-args -d 'With --slurm: more srun options for every task, split into words as a shell would (--slurm-args \'--partition=short --time=10\')' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l cpus-per-task -d 'With --slurm: CPUs for each task\'s step or job (srun -c) [default: 1]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -398,6 +409,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s u -l ungroup -
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s M -l controlmaster -d 'With --ssh: one ssh connection per host, shared by its tasks (ssh\'s ControlMaster, socket in ~/.ssh), as GNU parallel -M'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l slurm -d 'Run each task through Slurm\'s srun: inside an allocation (an sbatch script) as a job step, with as many slots as it has tasks; outside one as a job of its own, at most --jobs at once'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "submit" -d 'Hand one task to a named pool that lives between commands; print its id [Pool.apply_async]'

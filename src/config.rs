@@ -217,6 +217,9 @@ pub(crate) struct Config {
     pub(crate) dry_run: bool,
     /// `--ssh` / `--ssh-file`: the hosts; their slots together are `jobs`.
     pub(crate) remote: Option<Remote>,
+    /// `--slurm`: tasks run through srun, as steps of the allocation ppool
+    /// runs in or as jobs of their own.
+    pub(crate) slurm: Option<crate::exec::slurm::Cluster>,
     pub(crate) chunksize: Option<usize>,
     pub(crate) max_tasks_per_worker: Option<u64>,
     /// `-n`, `-L`, `-X`, `-m`: several records per task.
@@ -325,6 +328,7 @@ impl Config {
                 ("--chunksize", args.chunksize.is_some()),
                 ("--max-tasks-per-worker", args.max_tasks_per_worker.is_some()),
                 ("--ssh", !args.ssh.is_empty() || args.ssh_file.is_some()),
+                ("--slurm", args.slurm),
                 ("--results", args.results.is_some()),
                 ("--keep-order", args.keep_order),
                 ("--files", args.files),
@@ -485,10 +489,27 @@ impl Config {
                 bail!("--ssh runs commands: --builtin and --worker run on this machine only");
             }
         }
+        let slurm = match args.slurm {
+            true => Some(slurm(&args, remote.is_some())?),
+            false => None,
+        };
         let pipe = pipe(&args, pipe_header.as_deref(), &runner, &source, remote.is_some(), jobs)?;
+        let allocation_slots = || {
+            let env = |name| std::env::var(name).ok();
+            let cpus_per_task = slurm.as_ref().map_or(1, |s| s.cpus_per_task);
+            crate::exec::slurm::allocation_slots(
+                env("SLURM_NTASKS").as_deref(),
+                env("SLURM_JOB_CPUS_PER_NODE").as_deref(),
+                cpus_per_task,
+            )
+        };
         let jobs = match (&remote, mode) {
             (_, Mode::Apply) => 1,
             (Some(remote), _) => remote.slots(),
+            // In an allocation, the slots are its tasks unless -j says.
+            (None, _) if args.jobs.is_none() && slurm.as_ref().is_some_and(|s| s.allocation.is_some()) => {
+                allocation_slots().unwrap_or(jobs)
+            }
             (None, _) => jobs,
         };
         Ok(Config {
@@ -521,6 +542,7 @@ impl Config {
             resume,
             dry_run: args.dry_run,
             remote,
+            slurm,
             chunksize: args.chunksize.filter(|&k| k > 0),
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
             batch,
@@ -1096,6 +1118,34 @@ fn c_unescape(text: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// `--slurm`, `--slurm-args` and `--cpus-per-task` with srun found in PATH
+/// and the allocation ppool runs in, if any (`SLURM_JOB_ID`).
+fn slurm(args: &RunArgs, remote: bool) -> Result<crate::exec::slurm::Cluster> {
+    if remote {
+        bail!("--slurm and --ssh both say where tasks run: give one of them");
+    }
+    if args.cat || args.fifo {
+        bail!("--slurm runs tasks on other nodes, where a --cat or --fifo file of this machine is not: leave them out and the block comes on the task's stdin");
+    }
+    let words = match &args.slurm_args {
+        Some(text) => shlex::bytes::split(text.as_bytes())
+            .with_context(|| format!("--slurm-args {text}: cannot split it into words: check its quotes"))?
+            .into_iter()
+            .map(OsString::from_vec)
+            .collect(),
+        None => Vec::new(),
+    };
+    let srun = crate::exec::command::resolve(std::ffi::OsStr::new("srun")).map_err(|_| {
+        anyhow::anyhow!("--slurm runs tasks with Slurm's srun, which is not in PATH: run ppool on a node of the cluster (a login node, or in an sbatch script)")
+    })?;
+    Ok(crate::exec::slurm::Cluster {
+        srun,
+        args: words,
+        cpus_per_task: args.cpus_per_task.unwrap_or(1),
+        allocation: std::env::var("SLURM_JOB_ID").ok().filter(|id| !id.is_empty()),
+    })
 }
 
 /// Reads `-S` values, `--ssh-file` and the environment. `None` when no

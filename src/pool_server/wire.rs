@@ -159,6 +159,7 @@ impl Ended {
             "timeout" => Status::Timeout,
             "invalid-input" => Status::InvalidInput,
             "worker-died" => Status::WorkerDied,
+            "slurm" => Status::Slurm,
             "skipped" => Status::Skipped,
             _ => Status::Failed,
         };
