@@ -233,7 +233,7 @@ fn run_config(config: &Config) -> Result<Ending> {
                 config.retries,
             )?;
             let executor = match &config.slurm {
-                Some(cluster) => executor.with_launcher(exec::slurm::worker_launcher(cluster, &slurm_run())),
+                Some(cluster) => executor.with_launcher(slurm_launcher(cluster)?),
                 None => executor,
             };
             let render = |record: &Record, _slot: usize| {
@@ -256,7 +256,7 @@ fn run_config(config: &Config) -> Result<Ending> {
             signals::watch(&cancel)?;
             let executor = WorkerExecutor::new(command, config.max_tasks_per_worker, config.timeout, config.grace);
             let executor = match &config.slurm {
-                Some(cluster) => executor.with_launcher(exec::slurm::worker_launcher(cluster, &slurm_run())),
+                Some(cluster) => executor.with_launcher(slurm_launcher(cluster)?),
                 None => executor,
             };
             let render = |record: &Record, _slot: usize| Ok(OsStr::from_bytes(&record.whole).into());
@@ -271,6 +271,13 @@ fn run_config(config: &Config) -> Result<Ending> {
             )
         }
     }
+}
+
+/// `--builtin` and `--worker` with `--slurm`: srun before each worker's
+/// command, once Slurm has said it would start them.
+fn slurm_launcher(cluster: &exec::slurm::Cluster) -> Result<Vec<std::ffi::OsString>> {
+    exec::slurm::check_workers(cluster).map_err(anyhow::Error::msg)?;
+    Ok(exec::slurm::worker_launcher(cluster, &slurm_run()))
 }
 
 /// `--slurm`: the name this run gives its jobs and steps, the guard's run

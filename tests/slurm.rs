@@ -329,6 +329,80 @@ fn a_bad_partition_is_one_error_not_a_failure_per_task() {
     assert!(!stderr.contains("tasks failed"), "{stderr}");
     assert_eq!(stderr.matches("Slurm cannot start the tasks").count(), 1, "{stderr}");
     assert_eq!(stdout_of(&out), "");
+    // Workers too: one error before any worker starts.
+    let out = run(&[
+        "map",
+        "--slurm",
+        "-j",
+        "2",
+        "--slurm-args",
+        "--partition=no-such-partition",
+        "--builtin",
+        "echo",
+        ":::",
+        "a",
+        "b",
+    ]);
+    assert_eq!(out.status.code(), Some(255));
+    let stderr = stderr_of(&out);
+    assert!(stderr.contains("Slurm cannot start the workers"), "{stderr}");
+    assert!(stderr.contains("Invalid partition"), "{stderr}");
+    assert!(!stderr.contains("worker-died"), "{stderr}");
+}
+
+#[test]
+fn fail_fast_and_a_closed_stdout_leave_nothing_in_squeue() {
+    let Some(_cluster) = cluster() else { return };
+    let child = ppool_std()
+        .args([
+            "unordered",
+            "--slurm",
+            "-j",
+            "2",
+            "--fail-fast",
+            "sh",
+            "-c",
+            "sleep $0; exit 3",
+            ":::",
+            "1",
+            "60",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert_eq!(wait_squeue_empty(pid), Vec::<String>::new());
+
+    // `| head -1`: the first line ends the run.
+    let mut child = ppool_std()
+        .args([
+            "unordered",
+            "--slurm",
+            "-j",
+            "2",
+            "sh",
+            "-c",
+            "echo $0; sleep $0",
+            ":::",
+            "0",
+            "60",
+            "61",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 2];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    assert!(wait_in_squeue(pid, 2), "the long jobs start");
+    drop(stdout);
+    child.wait().unwrap();
+    assert_eq!(wait_squeue_empty(pid), Vec::<String>::new());
 }
 
 #[test]

@@ -376,6 +376,31 @@ pub fn worker_launcher(cluster: &Cluster, run: &str) -> Vec<OsString> {
     words
 }
 
+/// Outside an allocation, whether Slurm would start a worker's job at all
+/// (`srun --test-only`, which submits nothing): a partition, account or
+/// limit that does not exist is then one error, before any worker fails.
+/// Inside an allocation it works, as ppool runs in it.
+pub fn check_workers(cluster: &Cluster) -> Result<(), String> {
+    if cluster.allocation.is_some() {
+        return Ok(());
+    }
+    let mut srun = Command::new(&cluster.srun);
+    srun.arg("--test-only")
+        .args(srun_options(cluster, "ppool:check"))
+        .arg("true");
+    let Ok(out) = srun.stdin(Stdio::null()).stdout(Stdio::null()).output() else {
+        return Ok(());
+    };
+    if out.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&out.stderr);
+    let reason = said.lines().last().unwrap_or_default().trim();
+    Err(format!(
+        "--slurm: Slurm cannot start the workers: {reason} (check --slurm-args and --cpus-per-task; `sinfo` lists the partitions and their nodes)"
+    ))
+}
+
 /// srun's options before the program: one task on one node, its CPUs, the
 /// name, and `--slurm-args`.
 fn srun_options(cluster: &Cluster, name: &str) -> Vec<OsString> {
