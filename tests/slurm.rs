@@ -252,6 +252,37 @@ fn inside_an_sbatch_allocation_tasks_are_steps_with_its_slots() {
 }
 
 #[test]
+fn inside_an_allocation_a_timeout_and_a_killed_ppool_leave_no_step() {
+    let Some(_cluster) = cluster() else { return };
+    let bin = crate::util::bin();
+    let bin = bin.to_str().unwrap();
+    // `steps` counts this allocation's steps that ppool named.
+    let script = format!(
+        "steps() {{ squeue -h -s -j $SLURM_JOB_ID -o %j | grep -c '^ppool:'; }}
+         wait_steps() {{ i=0; while [ \"$(steps)\" \"$1\" \"$2\" ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done; }}
+         {bin} imap --slurm --timeout 1s --grace 1s --output json sh -c 'trap \"\" TERM; sleep 60' ::: a b
+         wait_steps -gt 0; echo \"after timeout: $(steps)\"
+         {bin} unordered --slurm --grace 1s sleep ::: 60 61 & p=$!
+         wait_steps -lt 2; echo \"running: $(steps)\"
+         kill -KILL $p; wait $p
+         wait_steps -gt 0; echo \"after kill: $(steps)\""
+    );
+    let text = sbatch(&["-n", "2"], &script);
+    let objects: Vec<Value> = text
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), 2, "{text}");
+    for object in &objects {
+        assert_eq!(object["status"], "timeout", "{text}");
+    }
+    assert!(text.contains("after timeout: 0\n"), "{text}");
+    assert!(text.contains("running: 2\n"), "{text}");
+    assert!(text.contains("after kill: 0\n"), "{text}");
+}
+
+#[test]
 fn a_failing_step_is_a_failed_task_and_one_slurm_cancelled_is_a_slurm_failure() {
     let Some(_cluster) = cluster() else { return };
     let out = run(&[
