@@ -181,14 +181,14 @@ fn judge(stderr: &[u8], exit_code: Option<i32>, signal: Option<i32>, started: bo
         }
         kept.extend_from_slice(line);
     }
-    let stderr = dropped.then_some(kept);
+    let cleaned = dropped.then_some(kept);
     let task = |exit_code, signal| Judged {
         verdict: Verdict::Task { exit_code, signal },
-        stderr: stderr.clone(),
+        stderr: cleaned.clone(),
     };
     let slurm = |reason: String| Judged {
         verdict: Verdict::Slurm(reason),
-        stderr: stderr.clone(),
+        stderr: cleaned.clone(),
     };
     if signal.is_some() {
         // srun itself was killed: it could not say how the task ended.
@@ -198,7 +198,13 @@ fn judge(stderr: &[u8], exit_code: Option<i32>, signal: Option<i32>, started: bo
         return slurm(reason);
     }
     if !started && !stopped && exit_code != Some(0) {
-        let reason = srun_error.unwrap_or_else(|| {
+        // Nothing of the task's ran, so all of stderr is srun's (an option
+        // it does not know is not an `error:` line).
+        let first = || {
+            let text = String::from_utf8_lossy(stderr);
+            text.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_owned)
+        };
+        let reason = srun_error.or_else(first).unwrap_or_else(|| {
             format!(
                 "srun exited with status {} before the step started",
                 exit_code.map_or("?".into(), |c| c.to_string())
@@ -239,10 +245,10 @@ fn cannot_start(reason: &str) -> bool {
         "unable to create step",
         "not available",
         "unrecognized option",
+        "requires an argument",
     ]
     .iter()
     .any(|said| reason.contains(said))
-        || reason.contains("srun: unrecognized")
 }
 
 /// The script srun runs as `--prolog`: writes the step's ids and node to the
@@ -616,6 +622,17 @@ mod tests {
             "srun: error: Unable to allocate resources: Invalid partition name specified"
         );
         assert!(cannot_start(&reason));
+        let judged = judge(
+            b"/usr/bin/srun: unrecognized option '--bogus'\nTry \"srun --help\"\n",
+            Some(255),
+            None,
+            false,
+            false,
+        );
+        assert_eq!(
+            judged.verdict,
+            Verdict::Slurm("/usr/bin/srun: unrecognized option '--bogus'".into())
+        );
         let stderr = b"slurmstepd-vm: error: *** STEP 6.0 ON vm CANCELLED AT 2026-11-30T12:37:53 ***\nsrun: error: vm: task 0: Killed\n";
         let judged = judge(stderr, Some(137), None, true, false);
         let Verdict::Slurm(reason) = judged.verdict else {
