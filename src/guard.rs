@@ -557,6 +557,11 @@ mod tests {
     }
 
     #[test]
+    fn entries_after_the_header_are_aligned() {
+        assert_eq!(std::mem::size_of::<Header>() % std::mem::align_of::<Entry>(), 0);
+    }
+
+    #[test]
     fn stat_gives_name_state_and_group() {
         let stat = "1234 (a (b) c) S 1 777 777 0 -1 4194304";
         assert_eq!(parse_stat(stat), Some(("a (b) c", 'S', 777)));

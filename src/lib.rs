@@ -213,7 +213,7 @@ fn run_config(config: &Config) -> Result<Ending> {
                 }
                 (None, Some(cluster)) => {
                     let slurm = SlurmExecutor::new(&executor, cluster, slurm_run(), config.timeout, config.grace)
-                        .context("--slurm: cannot write srun's prolog to a temporary directory (free space in $TMPDIR, or set TMPDIR)")?;
+                        .context("--slurm: cannot write and run srun's prolog in a temporary directory: set TMPDIR to a directory with room where programs may run")?;
                     run_stream(config, (sources, grouping), &slurm, &cancel, &render, &|| {}, false)
                 }
                 (None, None) => run_stream(config, (sources, grouping), &executor, &cancel, &render, &|| {}, false),

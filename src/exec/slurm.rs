@@ -303,6 +303,13 @@ impl<'a> SlurmExecutor<'a> {
         let prolog = dir.path().join("prolog");
         std::fs::write(&prolog, prolog_script(dir.path()))?;
         std::fs::set_permissions(&prolog, std::fs::Permissions::from_mode(0o700))?;
+        // A directory mounted noexec would fail every srun: find out now.
+        Command::new(&prolog)
+            .env("PPOOL_SLOT", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
         Ok(SlurmExecutor {
             local,
             cluster: cluster.clone(),
