@@ -469,6 +469,25 @@ fn a_timeout_cancels_the_job_and_leaves_nothing_in_squeue() {
         );
     }
     assert_eq!(wait_squeue_empty(pid), Vec::<String>::new());
+
+    // As a local task, the task gets SIGTERM first, and may clean up.
+    let out = run(&[
+        "imap",
+        "--slurm",
+        "--timeout",
+        "1s",
+        "--output",
+        "json",
+        "sh",
+        "-c",
+        "trap 'echo cleaned up; exit 5' TERM; sleep 60 & wait",
+        ":::",
+        "a",
+    ]);
+    let object = &json_lines(&out.stdout)[0];
+    assert_eq!(object["status"], "timeout", "{object}");
+    assert_eq!(object["stdout"], "cleaned up\n", "{object}");
+    assert_eq!(object["exit_code"], 5, "{object}");
 }
 
 #[test]
@@ -557,8 +576,14 @@ fn a_sigkilled_ppools_guard_cancels_jobs_its_srun_left_waiting() {
     // An srun killed outright leaves its waiting job in the queue; ppool,
     // stopped, cannot cancel it: only the guard can.
     send_signal(pid, libc::SIGSTOP);
-    for srun in crate::util::children_of(pid) {
-        if crate::util::cmdline_of(srun).contains("srun") {
+    let run = format!(":{pid}.");
+    for srun in crate::util::processes_with(&run) {
+        let cmdline = crate::util::cmdline_of(srun);
+        if cmdline
+            .split(' ')
+            .next()
+            .is_some_and(|program| program.ends_with("srun"))
+        {
             send_signal(srun, libc::SIGKILL);
         }
     }

@@ -11,9 +11,10 @@
 //! its environment; it writes them to a file of the task's slot. Nothing is
 //! added to the task's output, and no file has to be shared with the nodes.
 //!
-//! Stopping. A timeout, a stop or a closed stdout sends SIGTERM to srun,
-//! which cancels its step or job; should srun be killed before it could
-//! (SIGKILL after the grace), the step is cancelled with `scancel` by its id.
+//! Stopping. A timeout, a stop or a closed stdout sends SIGTERM to the
+//! task's process group: there a [`Stopper`] has Slurm send SIGTERM to the
+//! step; after the grace, SIGKILL ends the stopper and the step is
+//! cancelled with `scancel` by its id.
 //! Every job and step is named `ppool:<seq>:<run>`, so the guard of a ppool
 //! killed outright finds this run's in `squeue` and cancels them
 //! ([`crate::squeue::cancel_run`]).
@@ -284,6 +285,50 @@ pub struct SlurmExecutor<'a> {
     /// A step of this run has started: the allocation works, so a task that
     /// srun cannot start is that task's failure, not the run's.
     started: AtomicBool,
+    /// How a stop reaches the task as SIGTERM; `None` where `setsid` is missing.
+    stopper: Option<Stopper>,
+}
+
+const SHELL: &str = "/bin/sh";
+
+/// srun ends its step at once (SIGKILL) when it gets SIGTERM, so a task
+/// stopped through it would have no `--grace`. The stopper, a small `sh`,
+/// takes the task's place in its process group and runs srun in a session
+/// of its own, out of reach of the group's signals. On SIGTERM it has Slurm
+/// send SIGTERM to the step's tasks (`scancel --signal=TERM`), or, while
+/// there is no step yet, passes SIGTERM to srun, which withdraws its job.
+/// The SIGKILL after the grace kills the stopper alone: the executor then
+/// cancels the step by its id, which ends srun.
+struct Stopper {
+    setsid: PathBuf,
+    scancel: PathBuf,
+}
+
+impl Stopper {
+    /// The stopper's script. `$1`: the slot's step file; `$2`: scancel;
+    /// `$3`: setsid; then srun's words. stdin is kept for srun as fd 3: an
+    /// asynchronous list without job control gets /dev/null.
+    const SCRIPT: &'static str = "f=$1 scancel=$2 setsid=$3; shift 3\n\
+        exec 3<&0 </dev/null\n\
+        \"$setsid\" \"$@\" <&3 3<&- &\n\
+        s=$!\n\
+        exec 3<&-\n\
+        trap 'if [ -s \"$f\" ]; then read -r j t n <\"$f\"; \"$scancel\" --quiet --signal=TERM \"$j.$t\"; else kill -TERM $s; fi' TERM\n\
+        while :; do wait $s; r=$?; kill -0 $s 2>/dev/null || break; done\n\
+        exit $r";
+
+    /// `sh`'s arguments before srun's words.
+    fn args(&self, step_file: &Path, srun: &Path) -> Vec<OsString> {
+        vec![
+            "-c".into(),
+            Stopper::SCRIPT.into(),
+            "sh".into(),
+            step_file.as_os_str().to_owned(),
+            self.scancel.as_os_str().to_owned(),
+            self.setsid.as_os_str().to_owned(),
+            srun.as_os_str().to_owned(),
+        ]
+    }
 }
 
 impl<'a> SlurmExecutor<'a> {
@@ -319,6 +364,12 @@ impl<'a> SlurmExecutor<'a> {
             dir,
             prolog,
             started: AtomicBool::new(false),
+            stopper: crate::exec::command::resolve(std::ffi::OsStr::new("setsid"))
+                .ok()
+                .map(|setsid| Stopper {
+                    setsid,
+                    scancel: scancel_beside(&cluster.srun),
+                }),
         })
     }
 
@@ -338,7 +389,7 @@ impl<'a> SlurmExecutor<'a> {
     /// srun died before it could cancel its step or job: cancel it by id,
     /// or, when srun was still waiting for its job, by name.
     fn cancel(&self, step: Option<&Step>, name: &str) {
-        let mut scancel = Command::new(self.scancel());
+        let mut scancel = Command::new(scancel_beside(&self.cluster.srun));
         scancel.arg("--quiet");
         match (step, &self.cluster.allocation) {
             (Some(step), Some(_)) => scancel.arg(step.id()),
@@ -352,15 +403,15 @@ impl<'a> SlurmExecutor<'a> {
             .stderr(Stdio::null())
             .status();
     }
+}
 
-    /// scancel beside srun, else from PATH.
-    fn scancel(&self) -> PathBuf {
-        let beside = self.cluster.srun.with_file_name("scancel");
-        if beside.is_file() {
-            beside
-        } else {
-            PathBuf::from("scancel")
-        }
+/// scancel beside srun, else from PATH.
+fn scancel_beside(srun: &Path) -> PathBuf {
+    let beside = srun.with_file_name("scancel");
+    if beside.is_file() {
+        beside
+    } else {
+        PathBuf::from("scancel")
     }
 }
 
@@ -462,13 +513,22 @@ impl Executor for SlurmExecutor<'_> {
             }
         };
         let name = self.name(record.seq);
-        let mut args = self.srun_args(&name);
-        args.push(program.into_os_string());
-        args.extend(words);
         let step_file = self.dir.path().join(format!("slot-{slot}"));
         let _ = std::fs::remove_file(&step_file);
+        // Through the stopper when there is one: sh, then srun.
+        let mut args = match &self.stopper {
+            Some(stopper) => stopper.args(&step_file, &self.cluster.srun),
+            None => Vec::new(),
+        };
+        args.extend(self.srun_args(&name));
+        args.push(program.into_os_string());
+        args.extend(words);
+        let launched = match &self.stopper {
+            Some(_) => Path::new(SHELL),
+            None => self.cluster.srun.as_path(),
+        };
         let spawn = Spawn {
-            program: &self.cluster.srun,
+            program: launched,
             args: &args,
             seq: record.seq,
             slot,
