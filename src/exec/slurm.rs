@@ -14,8 +14,7 @@
 //! Stopping. A timeout, a stop or a closed stdout sends SIGTERM to the
 //! task's process group: there a [`Stopper`] has Slurm send SIGTERM to the
 //! step; after the grace, SIGKILL ends the stopper and the step is
-//! cancelled with `scancel` by its id.
-//! Every job and step is named `ppool:<seq>:<run>`, so the guard of a ppool
+//! cancelled with `scancel` by its id. Every job and step is named `ppool:<seq>:<run>`, so the guard of a ppool
 //! killed outright finds this run's in `squeue` and cancels them
 //! ([`crate::squeue::cancel_run`]).
 //!
