@@ -119,6 +119,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l return -d 'Copy FI
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l trc -d '--transfer --return FILE --cleanup' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l workdir -l wd -d 'Run remote tasks in DIR (a template; relative to the login directory), made when missing. \'...\': a new directory per task under ~/.parallel/tmp, removed after it; \'.\': this directory, relative to the home directory when it is under it' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l env -d 'Give remote tasks the variable NAME with its value here (repeatable, or NAME,NAME). \'_\': every variable but those named in ~/.parallel/ignored_vars, else but those a login shell sets' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l slurm-args -d 'With --slurm: more srun options for every task, split into words as a shell would (--slurm-args \'--partition=short --time=10\')' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l cpus-per-task -d 'With --slurm: CPUs for each task\'s step or job (srun -c) [default: 1]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l results -d 'Save each task\'s stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
@@ -148,6 +150,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -l bar -l
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l transfer -d '--transferfile {}'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l cleanup -d 'Remove the task\'s --transferfile and --return files on the host after it, and the directories they leave empty'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l slurm -d 'Run each task through Slurm\'s srun: inside an allocation (an sbatch script) as a job step, with as many slots as it has tasks; outside one as a job of its own, at most --jobs at once'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
@@ -217,6 +220,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l return -d 'Copy FILE
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l trc -d '--transfer --return FILE --cleanup' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l workdir -l wd -d 'Run remote tasks in DIR (a template; relative to the login directory), made when missing. \'...\': a new directory per task under ~/.parallel/tmp, removed after it; \'.\': this directory, relative to the home directory when it is under it' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l env -d 'Give remote tasks the variable NAME with its value here (repeatable, or NAME,NAME). \'_\': every variable but those named in ~/.parallel/ignored_vars, else but those a login shell sets' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l slurm-args -d 'With --slurm: more srun options for every task, split into words as a shell would (--slurm-args \'--partition=short --time=10\')' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l cpus-per-task -d 'With --slurm: CPUs for each task\'s step or job (srun -c) [default: 1]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -247,6 +252,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l files -d 'Print the 
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l transfer -d '--transferfile {}'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l cleanup -d 'Remove the task\'s --transferfile and --return files on the host after it, and the directories they leave empty'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l slurm -d 'Run each task through Slurm\'s srun: inside an allocation (an sbatch script) as a job step, with as many slots as it has tasks; outside one as a job of its own, at most --jobs at once'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -306,6 +312,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l return -d 'Copy FIL
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l trc -d '--transfer --return FILE --cleanup' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l workdir -l wd -d 'Run remote tasks in DIR (a template; relative to the login directory), made when missing. \'...\': a new directory per task under ~/.parallel/tmp, removed after it; \'.\': this directory, relative to the home directory when it is under it' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l env -d 'Give remote tasks the variable NAME with its value here (repeatable, or NAME,NAME). \'_\': every variable but those named in ~/.parallel/ignored_vars, else but those a login shell sets' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l slurm-args -d 'With --slurm: more srun options for every task, split into words as a shell would (--slurm-args \'--partition=short --time=10\')' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l cpus-per-task -d 'With --slurm: CPUs for each task\'s step or job (srun -c) [default: 1]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -336,6 +344,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l files -d 'Print the
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l transfer -d '--transferfile {}'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l cleanup -d 'Remove the task\'s --transferfile and --return files on the host after it, and the directories they leave empty'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l slurm -d 'Run each task through Slurm\'s srun: inside an allocation (an sbatch script) as a job step, with as many slots as it has tasks; outside one as a job of its own, at most --jobs at once'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -395,6 +404,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l return -d 'Cop
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l trc -d '--transfer --return FILE --cleanup' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l workdir -l wd -d 'Run remote tasks in DIR (a template; relative to the login directory), made when missing. \'...\': a new directory per task under ~/.parallel/tmp, removed after it; \'.\': this directory, relative to the home directory when it is under it' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l env -d 'Give remote tasks the variable NAME with its value here (repeatable, or NAME,NAME). \'_\': every variable but those named in ~/.parallel/ignored_vars, else but those a login shell sets' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l slurm-args -d 'With --slurm: more srun options for every task, split into words as a shell would (--slurm-args \'--partition=short --time=10\')' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l cpus-per-task -d 'With --slurm: CPUs for each task\'s step or job (srun -c) [default: 1]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s 0 -l null -d 'Input records are separated by NUL, not newline'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
@@ -426,6 +437,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l noswap -d 'Sta
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l transfer -d '--transferfile {}'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l cleanup -d 'Remove the task\'s --transferfile and --return files on the host after it, and the directories they leave empty'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l slurm -d 'Run each task through Slurm\'s srun: inside an allocation (an sbatch script) as a job step, with as many slots as it has tasks; outside one as a job of its own, at most --jobs at once'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand help; and not __fish_seen_subcommand_from submit get wait status pools cancel builtins completions man apply map imap unordered help" -f -a "submit" -d 'Hand one task to a named pool that lives between commands; print its id [Pool.apply_async]'

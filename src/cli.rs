@@ -47,6 +47,9 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "trc",
     "workdir",
     "env",
+    "slurm",
+    "slurm_args",
+    "cpus_per_task",
     "results",
     "arg_file_sep",
     "max_args",
@@ -636,6 +639,23 @@ pub struct RunArgs {
     /// Give remote tasks the variable NAME with its value here (repeatable, or NAME,NAME). '_': every variable but those named in ~/.parallel/ignored_vars, else but those a login shell sets
     #[arg(long, value_name = "NAME", help_heading = "Remote")]
     pub env: Vec<String>,
+    /// Run each task through Slurm's srun: inside an allocation (an sbatch script) as a job step, with as many slots as it has tasks; outside one as a job of its own, at most --jobs at once
+    #[arg(long, help_heading = "Slurm")]
+    pub slurm: bool,
+
+    /// With --slurm: more srun options for every task, split into words as a shell would (--slurm-args '--partition=short --time=10')
+    #[arg(
+        long,
+        value_name = "ARGS",
+        requires = "slurm",
+        allow_hyphen_values = true,
+        help_heading = "Slurm"
+    )]
+    pub slurm_args: Option<String>,
+
+    /// With --slurm: CPUs for each task's step or job (srun -c) [default: 1]
+    #[arg(long, value_name = "C", requires = "slurm", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Slurm")]
+    pub cpus_per_task: Option<u32>,
 
     /// The command and its arguments, then optional `::: INPUT...` and `:::: FILE...` sources; with no command, each record is a command line run by the shell ($PPOOL_SHELL, default /bin/sh), as `parallel < jobs.txt` does
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]

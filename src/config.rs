@@ -221,6 +221,9 @@ pub(crate) struct Config {
     /// `--transferfile`, `--return`, `--cleanup`, `--workdir`, `--env`:
     /// what remote tasks need around their command.
     pub(crate) remote_files: Files,
+    /// `--slurm`: tasks run through srun, as steps of the allocation ppool
+    /// runs in or as jobs of their own.
+    pub(crate) slurm: Option<crate::exec::slurm::Cluster>,
     pub(crate) chunksize: Option<usize>,
     pub(crate) max_tasks_per_worker: Option<u64>,
     /// `-n`, `-L`, `-X`, `-m`: several records per task.
@@ -334,6 +337,7 @@ impl Config {
                 ("--cleanup", args.cleanup),
                 ("--workdir", args.workdir.is_some()),
                 ("--env", !args.env.is_empty()),
+                ("--slurm", args.slurm),
                 ("--results", args.results.is_some()),
                 ("--keep-order", args.keep_order),
                 ("--files", args.files),
@@ -494,6 +498,10 @@ impl Config {
                 bail!("--ssh runs commands: --builtin and --worker run on this machine only");
             }
         }
+        let slurm = match args.slurm {
+            true => Some(slurm(&args, remote.is_some())?),
+            false => None,
+        };
         let pipe = pipe(&args, pipe_header.as_deref(), &runner, &source, remote.is_some(), jobs)?;
         // Only remote hosts use them, as in GNU parallel, so a default
         // option file may hold them for runs without --ssh.
@@ -501,9 +509,22 @@ impl Config {
             Some(remote) if remote.hosts.iter().any(|h| h.name.is_some()) => remote_files(&args)?,
             _ => Files::default(),
         };
+        let allocation_slots = || {
+            let env = |name| std::env::var(name).ok();
+            let cpus_per_task = slurm.as_ref().map_or(1, |s| s.cpus_per_task);
+            crate::exec::slurm::allocation_slots(
+                env("SLURM_NTASKS").as_deref(),
+                env("SLURM_JOB_CPUS_PER_NODE").as_deref(),
+                cpus_per_task,
+            )
+        };
         let jobs = match (&remote, mode) {
             (_, Mode::Apply) => 1,
             (Some(remote), _) => remote.slots(),
+            // In an allocation, the slots are its tasks unless -j says.
+            (None, _) if args.jobs.is_none() && slurm.as_ref().is_some_and(|s| s.allocation.is_some()) => {
+                allocation_slots().unwrap_or(jobs)
+            }
             (None, _) => jobs,
         };
         Ok(Config {
@@ -537,6 +558,7 @@ impl Config {
             dry_run: args.dry_run,
             remote,
             remote_files,
+            slurm,
             chunksize: args.chunksize.filter(|&k| k > 0),
             max_tasks_per_worker: args.max_tasks_per_worker.filter(|&n| n > 0),
             batch,
@@ -1112,6 +1134,34 @@ fn c_unescape(text: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// `--slurm`, `--slurm-args` and `--cpus-per-task` with srun found in PATH
+/// and the allocation ppool runs in, if any (`SLURM_JOB_ID`).
+fn slurm(args: &RunArgs, remote: bool) -> Result<crate::exec::slurm::Cluster> {
+    if remote {
+        bail!("--slurm and --ssh both say where tasks run: give one of them");
+    }
+    if args.cat || args.fifo {
+        bail!("--slurm runs tasks on other nodes, where a --cat or --fifo file of this machine is not: leave them out and the block comes on the task's stdin");
+    }
+    let words = match &args.slurm_args {
+        Some(text) => shlex::bytes::split(text.as_bytes())
+            .with_context(|| format!("--slurm-args {text}: cannot split it into words: check its quotes"))?
+            .into_iter()
+            .map(OsString::from_vec)
+            .collect(),
+        None => Vec::new(),
+    };
+    let srun = crate::exec::command::resolve(std::ffi::OsStr::new("srun")).map_err(|_| {
+        anyhow::anyhow!("--slurm runs tasks with Slurm's srun, which is not in PATH: run ppool on a node of the cluster (a login node, or in an sbatch script)")
+    })?;
+    Ok(crate::exec::slurm::Cluster {
+        srun,
+        args: words,
+        cpus_per_task: args.cpus_per_task.unwrap_or(1),
+        allocation: std::env::var("SLURM_JOB_ID").ok().filter(|id| !id.is_empty()),
+    })
 }
 
 /// Reads `-S` values, `--ssh-file` and the environment. `None` when no

@@ -28,6 +28,10 @@
 //! until each slot that was spawning has its task, for up to
 //! [`SPAWN_WAIT`]), then SIGKILL to what is left after the grace, and ends.
 //!
+//! A run that sends its tasks to Slurm (`--slurm`) also has its jobs or
+//! steps cancelled there by name, after its srun processes are stopped: a
+//! step may outlive its srun.
+//!
 //! A ppool that exits by itself (normal end, error, signal, closed stdout)
 //! has no task left, and ends its guard with SIGKILL and reaps it
 //! ([`release`]): a stopped guard cannot delay that. The SIGKILL is sent as
@@ -79,6 +83,8 @@ struct Header {
     used: AtomicUsize,
     /// `--grace`, known once the command line is parsed; 0: not yet.
     grace_ms: AtomicU64,
+    /// `--slurm`: the run's jobs and steps are cancelled in Slurm too.
+    slurm: AtomicBool,
 }
 
 /// The shared mapping: a header, then one entry per slot (0 unused).
@@ -126,7 +132,8 @@ impl Table {
             return None;
         }
         // SAFETY: entry `slot` lies within the mapping (checked above), after
-        // the 16-byte header, so it is aligned; zero is a valid Entry.
+        // the header, whose size is a multiple of its 8-byte alignment, so it
+        // is aligned; zero is a valid Entry.
         Some(unsafe { &*((self.base as *const Header).add(1) as *const Entry).add(slot) })
     }
 
@@ -210,6 +217,12 @@ impl Guard {
     pub fn set_grace(&self, grace: Duration) {
         let ms = grace.as_millis().clamp(1, u64::MAX as u128) as u64;
         self.table.header().grace_ms.store(ms, Ordering::Release);
+    }
+
+    /// The run sends tasks to Slurm: should ppool die, its jobs and steps
+    /// are cancelled there as well as its srun processes stopped.
+    pub fn watch_slurm(&self) {
+        self.table.header().slurm.store(true, Ordering::Release);
     }
 
     /// Marks `slot` as about to spawn task `seq`.
@@ -297,6 +310,9 @@ fn serve(hangup: i32, table: &Table, run: &str, ppool_group: i32) -> ! {
         ms => Duration::from_millis(ms),
     };
     stop_left(table, run, grace, ppool_group);
+    if table.header().slurm.load(Ordering::Acquire) {
+        crate::squeue::cancel_run(run);
+    }
     // SAFETY: ends this process without running ppool's exit handlers.
     unsafe { libc::_exit(0) }
 }
@@ -538,6 +554,11 @@ mod tests {
         table.set(3, 0, 0);
         table.set(101, 5, 0);
         assert_eq!(table.taken(), vec![(7, SPAWNING, 42)]);
+    }
+
+    #[test]
+    fn entries_after_the_header_are_aligned() {
+        assert_eq!(std::mem::size_of::<Header>() % std::mem::align_of::<Entry>(), 0);
     }
 
     #[test]

@@ -276,7 +276,7 @@ fn exit_columns(outcome: &Outcome) -> (i64, i32) {
     match outcome.status {
         Status::Ok | Status::Skipped => (0, 0),
         Status::Timeout => (-1, outcome.signal.unwrap_or(libc::SIGTERM)),
-        Status::InvalidInput | Status::WorkerDied | Status::Transfer => (-1, signal),
+        Status::InvalidInput | Status::WorkerDied | Status::Transfer | Status::Slurm => (-1, signal),
         Status::Failed => match (outcome.exit_code, outcome.signal) {
             (Some(code), _) => (i64::from(code), signal),
             (None, Some(_)) => (0, signal),

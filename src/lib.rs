@@ -23,6 +23,7 @@ mod scheduler;
 mod signals;
 mod sink;
 mod slot_table;
+mod squeue;
 mod sys;
 mod target;
 mod task;
@@ -41,6 +42,7 @@ use cli::{Cli, CompletionShell};
 use config::{Action, Config, InputSource, Runner};
 use exec::command::CommandExecutor;
 use exec::pool::PoolExecutor;
+use exec::slurm::SlurmExecutor;
 use exec::ssh::SshExecutor;
 use exec::worker::WorkerExecutor;
 use exec::Executor;
@@ -204,8 +206,8 @@ fn run_config(config: &Config) -> Result<Ending> {
                     size: Box::new(move |record: &Record| template.batch_size(record)),
                 }
             });
-            match &config.remote {
-                Some(remote) => {
+            match (&config.remote, &config.slurm) {
+                (Some(remote), _) => {
                     let syntax = crate::template::Syntax {
                         total: sources.known_total().filter(|_| config.batch.is_none()),
                         ..config.syntax()
@@ -215,7 +217,12 @@ fn run_config(config: &Config) -> Result<Ending> {
                     let remote = SshExecutor::new(&executor, remote, config.timeout, config.grace).with_files(files);
                     run_stream(config, (sources, grouping), &remote, &cancel, &render, &|| {}, false)
                 }
-                None => run_stream(config, (sources, grouping), &executor, &cancel, &render, &|| {}, false),
+                (None, Some(cluster)) => {
+                    let slurm = SlurmExecutor::new(&executor, cluster, slurm_run(), config.timeout, config.grace)
+                        .context("--slurm: cannot write and run srun's prolog in a temporary directory: set TMPDIR to a directory with room where programs may run")?;
+                    run_stream(config, (sources, grouping), &slurm, &cancel, &render, &|| {}, false)
+                }
+                (None, None) => run_stream(config, (sources, grouping), &executor, &cancel, &render, &|| {}, false),
             }
         }
         Runner::Builtin(name) => {
@@ -231,6 +238,10 @@ fn run_config(config: &Config) -> Result<Ending> {
                 config.grace,
                 config.retries,
             )?;
+            let executor = match &config.slurm {
+                Some(cluster) => executor.with_launcher(slurm_launcher(cluster)?),
+                None => executor,
+            };
             let render = |record: &Record, _slot: usize| {
                 Ok(template::quote_argv(&[
                     name.into(),
@@ -250,6 +261,10 @@ fn run_config(config: &Config) -> Result<Ending> {
         Runner::Worker(command) => {
             signals::watch(&cancel)?;
             let executor = WorkerExecutor::new(command, config.max_tasks_per_worker, config.timeout, config.grace);
+            let executor = match &config.slurm {
+                Some(cluster) => executor.with_launcher(slurm_launcher(cluster)?),
+                None => executor,
+            };
             let render = |record: &Record, _slot: usize| Ok(OsStr::from_bytes(&record.whole).into());
             run_stream(
                 config,
@@ -262,6 +277,22 @@ fn run_config(config: &Config) -> Result<Ending> {
             )
         }
     }
+}
+
+/// `--builtin` and `--worker` with `--slurm`: srun before each worker's
+/// command, once Slurm has said it would start them.
+fn slurm_launcher(cluster: &exec::slurm::Cluster) -> Result<Vec<std::ffi::OsString>> {
+    exec::slurm::check_workers(cluster).map_err(anyhow::Error::msg)?;
+    Ok(exec::slurm::worker_launcher(cluster, &slurm_run()))
+}
+
+/// `--slurm`: the name this run gives its jobs and steps, the guard's run
+/// id; the guard is told to cancel them in Slurm should ppool be killed.
+fn slurm_run() -> String {
+    if let Some(guard) = guard::Guard::get() {
+        guard.watch_slurm();
+    }
+    std::env::var(guard::RUN_VARIABLE).unwrap_or_else(|_| std::process::id().to_string())
 }
 
 /// Opens the input sources and takes off the `--header` line, which names

@@ -294,6 +294,9 @@ pub(crate) struct JsonOutcome<'a> {
     /// `--ssh`: the remote host that ran the task; absent for this machine.
     #[serde(skip_serializing_if = "Option::is_none")]
     host: Option<&'a str>,
+    /// `--slurm`: the job step that ran the task, `JOBID.STEPID`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slurm_id: Option<&'a str>,
     duration_s: f64,
 }
 
@@ -341,6 +344,7 @@ impl<'a> JsonOutcome<'a> {
             attempts: outcome.attempts,
             slot: outcome.slot,
             host: outcome.host.as_deref(),
+            slurm_id: outcome.slurm_id.as_deref(),
             duration_s: outcome.duration.as_secs_f64(),
         }
     }

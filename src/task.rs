@@ -16,6 +16,8 @@ pub enum Status {
     WorkerDied,
     /// `--ssh`: a file could not be copied to the host or back from it.
     Transfer,
+    /// `--slurm`: Slurm ended the step or job, or could not start it.
+    Slurm,
     Skipped,
 }
 
@@ -28,6 +30,7 @@ impl Status {
             Status::InvalidInput => "invalid-input",
             Status::WorkerDied => "worker-died",
             Status::Transfer => "transfer",
+            Status::Slurm => "slurm",
             Status::Skipped => "skipped",
         }
     }
@@ -62,8 +65,11 @@ pub struct Outcome {
     pub command: Vec<u8>,
     /// `--tagstring`: the prefix of each output line, rendered for this task.
     pub tag: Option<Vec<u8>>,
-    /// The remote host that ran it (`--ssh`); `None` for this machine.
+    /// The remote host that ran it (`--ssh`), or the node (`--slurm`);
+    /// `None` for this machine.
     pub host: Option<String>,
+    /// `--slurm`: the job step that ran it, `JOBID.STEPID`.
+    pub slurm_id: Option<String>,
     /// The run was already stopping when this task ended, so the stop may
     /// have ended it: after a fail-fast stop, `unordered` prints only the
     /// tasks that ended before. Set by the scheduler as each task ends.
@@ -126,6 +132,7 @@ impl Outcome {
             command: Vec::new(),
             tag: None,
             host: None,
+            slurm_id: None,
             ended_in_stop: false,
         }
     }
@@ -154,6 +161,7 @@ impl Outcome {
             command: Vec::new(),
             tag: None,
             host: None,
+            slurm_id: None,
             ended_in_stop: false,
         }
     }

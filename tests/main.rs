@@ -24,6 +24,7 @@ mod progress;
 mod quoting;
 mod reliability;
 mod replace;
+mod slurm;
 mod sources;
 mod ssh;
 mod ssh_files;

@@ -171,8 +171,17 @@ impl CommandExecutor {
         }
     }
 
+    /// `--line-buffer`: where this task's lines go as they arrive.
+    pub(crate) fn lines(&self, record: &Record, slot: usize) -> Option<Lines> {
+        self.line_sinks.as_ref().map(|(stdout, stderr)| Lines {
+            stdout: Arc::clone(stdout),
+            stderr: Arc::clone(stderr),
+            tag: self.tag.as_ref().map(|tag| tag.render(record, slot)),
+        })
+    }
+
     /// The program and its arguments for this record.
-    fn argv(&self, record: &Record, slot: usize) -> Result<(PathBuf, Vec<OsString>), (Status, i32, String)> {
+    pub(crate) fn argv(&self, record: &Record, slot: usize) -> Result<(PathBuf, Vec<OsString>), (Status, i32, String)> {
         let invalid = |e: crate::template::RenderError| (Status::InvalidInput, 0, e.0);
         if let Some(words) = &self.as_written {
             let not_found = |m| (Status::Failed, 127, m);
@@ -254,11 +263,7 @@ impl Executor for CommandExecutor {
             inherit_stdio: self.inherit_stdio,
             hold_stdin: false,
             feed: record.block.clone(),
-            lines: self.line_sinks.as_ref().map(|(stdout, stderr)| Lines {
-                stdout: Arc::clone(stdout),
-                stderr: Arc::clone(stderr),
-                tag: self.tag.as_ref().map(|tag| tag.render(record, slot)),
-            }),
+            lines: self.lines(record, slot),
         };
         let mut pause = Duration::from_millis(1);
         let mut waited = Duration::ZERO;

@@ -32,6 +32,20 @@ pub struct Coprocess {
     pub tasks: u64,
 }
 
+/// Starts `program` with `args` as [`Coprocess::spawn`] does, after the
+/// words of `launcher` (`srun …`) when there are any.
+pub fn spawn_through(launcher: &[OsString], program: &OsStr, args: &[OsString], slot: usize) -> io::Result<Coprocess> {
+    match launcher.split_first() {
+        None => Coprocess::spawn(program, args, slot),
+        Some((first, rest)) => {
+            let mut words = rest.to_vec();
+            words.push(program.to_owned());
+            words.extend_from_slice(args);
+            Coprocess::spawn(first, &words, slot)
+        }
+    }
+}
+
 impl Coprocess {
     /// Starts `program` (a path: it is not looked up) with `args` in its
     /// own process group, with `PPOOL_SLOT` set to `slot`, piped stdin and

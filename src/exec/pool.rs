@@ -44,6 +44,8 @@ pub struct PoolExecutor {
     retries: bool,
     /// Index = slot (slot 0 unused); grows with the slots used.
     slots: SlotTable<Mutex<SlotState>>,
+    /// `--slurm`: srun and its options, before each worker's command.
+    launcher: Vec<OsString>,
     /// The automatic chunk size, learnt from the chunks so far.
     chunk: AtomicUsize,
     /// Wall time per task in the last chunk, in nanoseconds.
@@ -86,9 +88,16 @@ impl PoolExecutor {
             grace,
             retries: retries > 0,
             slots: SlotTable::new(),
+            launcher: Vec::new(),
             chunk: AtomicUsize::new(1),
             nanos_per_task: AtomicU64::new(0),
         })
+    }
+
+    /// `--slurm`: each worker runs as `LAUNCHER… COMMAND`, a long-lived step.
+    pub fn with_launcher(mut self, launcher: Vec<OsString>) -> Self {
+        self.launcher = launcher;
+        self
     }
 
     /// Closes every worker (end of stdin) and reaps it.
@@ -103,7 +112,7 @@ impl PoolExecutor {
 
     fn spawn(&self, slot: usize) -> std::io::Result<Coprocess> {
         let args = [OsString::from("__worker"), OsString::from(self.builtin)];
-        Coprocess::spawn(self.program.as_os_str(), &args, slot)
+        super::coprocess::spawn_through(&self.launcher, self.program.as_os_str(), &args, slot)
     }
 
     /// Learns from a chunk of `tasks` that took `took`: the next chunks

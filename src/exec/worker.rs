@@ -33,6 +33,8 @@ pub struct WorkerExecutor {
     grace: Duration,
     /// Index = slot (slot 0 unused); grows with the slots used.
     slots: SlotTable<Mutex<SlotState>>,
+    /// `--slurm`: srun and its options, before each worker's command.
+    launcher: Vec<OsString>,
 }
 
 #[derive(Default)]
@@ -51,7 +53,14 @@ impl WorkerExecutor {
             timeout,
             grace,
             slots: SlotTable::new(),
+            launcher: Vec::new(),
         }
+    }
+
+    /// `--slurm`: each worker runs as `LAUNCHER… COMMAND`, a long-lived step.
+    pub fn with_launcher(mut self, launcher: Vec<OsString>) -> Self {
+        self.launcher = launcher;
+        self
     }
 
     /// Closes every worker (end of stdin) and reaps it.
@@ -66,7 +75,7 @@ impl WorkerExecutor {
 
     fn spawn(&self, slot: usize) -> std::io::Result<Coprocess> {
         let args = [OsString::from("-c"), OsString::from(&self.command)];
-        Coprocess::spawn(OsStr::new(SHELL), &args, slot)
+        super::coprocess::spawn_through(&self.launcher, OsStr::new(SHELL), &args, slot)
     }
 }
 

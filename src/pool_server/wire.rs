@@ -160,6 +160,7 @@ impl Ended {
             "invalid-input" => Status::InvalidInput,
             "worker-died" => Status::WorkerDied,
             "transfer" => Status::Transfer,
+            "slurm" => Status::Slurm,
             "skipped" => Status::Skipped,
             _ => Status::Failed,
         };
