@@ -253,7 +253,7 @@ impl Executor for CommandExecutor {
             grace: self.grace,
             inherit_stdio: self.inherit_stdio,
             hold_stdin: false,
-            feed: record.block.clone(),
+            feed: record.block.as_deref().cloned(),
             lines: self.line_sinks.as_ref().map(|(stdout, stderr)| Lines {
                 stdout: Arc::clone(stdout),
                 stderr: Arc::clone(stderr),

@@ -316,8 +316,9 @@ impl Executor for SshExecutor<'_> {
                 RemoteEnd::Ran(ended) => {
                     self.release(host, None);
                     let mut outcome = ended.into_outcome(record, slot, start, clock.elapsed(), self.timeout);
-                    outcome.command = line;
-                    outcome.host = Some(name.clone());
+                    let extra = outcome.extra();
+                    extra.command = line;
+                    extra.host = Some(name.clone());
                     return outcome;
                 }
             }
