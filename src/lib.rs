@@ -281,6 +281,7 @@ fn run_stream(
     close: &dyn Fn(),
     window: bool,
 ) -> Result<Ending> {
+    sys::fewer_malloc_arenas();
     // Known before any record is read when no source streams. How many
     // batches the records make depends on their sizes, known as they are read.
     let known_total = if config.batch.is_some() {

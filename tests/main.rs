@@ -28,5 +28,6 @@ mod sources;
 mod ssh;
 mod submit;
 mod tasks;
+mod throughput;
 mod util;
 mod worker_joblog;
