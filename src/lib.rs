@@ -243,7 +243,13 @@ fn run_config(config: &Config) -> Result<Ending> {
         }
         Runner::Worker(command) => {
             signals::watch(&cancel)?;
-            let executor = WorkerExecutor::new(command, config.max_tasks_per_worker, config.timeout, config.grace);
+            let executor = WorkerExecutor::new(
+                command,
+                config.chunksize,
+                config.max_tasks_per_worker,
+                config.timeout,
+                config.grace,
+            );
             let render = |record: &Record, _slot: usize| Ok(OsStr::from_bytes(&record.whole).into());
             run_stream(
                 config,

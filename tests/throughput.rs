@@ -80,3 +80,109 @@ fn imap_builtin_echo_over_ten_million_records_stays_below_fifty_megabytes() {
     );
     assert!(kib < 50 * 1024, "peak resident size {kib} KiB");
 }
+
+/// A worker that answers each line it reads with the line and how many
+/// lines the same read() brought: one a read when records come one at a time.
+const COUNTING_WORKER: &str = r#"python3 -c '
+import os, sys
+rest = b""
+while True:
+    data = os.read(0, 1 << 16)
+    if not data:
+        break
+    lines = (rest + data).split(b"\n")
+    rest = lines.pop()
+    for line in lines:
+        sys.stdout.buffer.write(b"%s %d\n" % (line, len(lines)))
+    sys.stdout.flush()
+'"#;
+
+#[test]
+fn a_worker_with_chunksize_is_sent_records_in_chunks_and_answers_each_in_turn() {
+    let records: Vec<String> = (1..=300).map(|i| i.to_string()).collect();
+    let out = crate::util::ppool()
+        .args([
+            "imap",
+            "-j1",
+            "--chunksize",
+            "100",
+            "--timeout",
+            "60s",
+            "--worker",
+            COUNTING_WORKER,
+            ":::",
+        ])
+        .args(&records)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::util::stderr_of(&out));
+    let stdout = crate::util::stdout_of(&out);
+    let answers: Vec<(&str, usize)> = stdout
+        .lines()
+        .map(|line| {
+            let (record, together) = line.split_once(' ').unwrap();
+            (record, together.parse().unwrap())
+        })
+        .collect();
+    let answered: Vec<&str> = answers.iter().map(|(record, _)| *record).collect();
+    assert_eq!(answered, records, "each answer is its own record's, in input order");
+    // A chunk is one write of fewer than PIPE_BUF bytes, so one read takes it whole.
+    let most = answers.iter().map(|(_, together)| *together).max();
+    assert!(most > Some(1), "every record was read alone: {most:?}");
+}
+
+#[test]
+fn without_chunksize_a_worker_is_sent_one_record_at_a_time() {
+    let records: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    let out = crate::util::ppool()
+        .args(["imap", "-j1", "--timeout", "60s", "--worker", COUNTING_WORKER, ":::"])
+        .args(&records)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::util::stderr_of(&out));
+    let expected: String = records.iter().map(|r| format!("{r} 1\n")).collect();
+    assert_eq!(crate::util::stdout_of(&out), expected);
+}
+
+#[test]
+fn a_chunked_worker_that_dies_fails_the_task_it_was_on_and_the_rest_go_to_its_replacement() {
+    // Each worker answers four records, then exits on its fifth.
+    let script = "i=0; while IFS= read -r l; do i=$((i+1)); [ $i -ge 5 ] && exit 3; echo \"r$l\"; done";
+    let records: Vec<String> = (1..=12).map(|i| i.to_string()).collect();
+    let out = crate::util::ppool()
+        .args([
+            "imap",
+            "-j1",
+            "--chunksize",
+            "4",
+            "--output",
+            "json",
+            "--worker",
+            script,
+            ":::",
+        ])
+        .args(&records)
+        .output()
+        .unwrap();
+    let lines = crate::util::json_lines(&out.stdout);
+    let seen: Vec<&str> = lines.iter().map(|l| l["input"].as_str().unwrap()).collect();
+    assert_eq!(seen, records, "one outcome per record, in input order");
+    let mut died = 0;
+    for line in &lines {
+        match line["status"].as_str().unwrap() {
+            "ok" => assert_eq!(
+                line["stdout"],
+                format!("r{}\n", line["input"].as_str().unwrap()),
+                "{line}"
+            ),
+            "worker-died" => {
+                died += 1;
+                let message = line["stderr"].as_str().unwrap();
+                assert!(message.contains("before answering; it was replaced"), "{message}");
+            }
+            other => panic!("unexpected status {other}: {line}"),
+        }
+    }
+    assert!(died >= 2, "{}", crate::util::stdout_of(&out));
+    assert_eq!(out.status.code(), Some(died));
+}
