@@ -15,8 +15,8 @@ usage: benches/compare.sh [options]
                       (default: "2 $(nproc)", duplicates removed)
   --quick             smaller sizes and fewer runs: a smoke test of the harness
   --only LIST         run only these workloads (comma or space separated):
-                      true echo shell imap builtin-echo memory startup batch pipe
-                      submit
+                      true echo shell imap builtin-echo worker memory startup
+                      batch pipe submit
   --tools LIST        run only these tools (comma or space separated):
                       ppool xargs parallel rust-parallel floor python
   --runs N            hyperfine runs per measurement (default 5, quick 3)
@@ -132,7 +132,7 @@ big=1000000000          # bytes printed by the one big task (1 GB), quick too
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "bad --runs: $runs"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "bad --rounds: $rounds"
 
-all_workloads="true echo shell imap builtin-echo memory startup batch pipe submit"
+all_workloads="true echo shell imap builtin-echo worker memory startup batch pipe submit"
 wanted_workloads=$(tr ',' ' ' <<<"${only:-$all_workloads}")
 for w in $wanted_workloads; do
     [[ " $all_workloads " == *" $w "* ]] || die "unknown workload: $w (one of: $all_workloads)"
@@ -188,6 +188,7 @@ cc -O2 -o "$floor_bin" "$here/floor.c" || die "could not compile benches/floor.c
 PP=$(q "$ppool_bin")
 FLOOR=$(q "$floor_bin")
 POOL="python3 $(q "$here/pool_imap.py")"
+ECHO_WORKER="python3 $(q "$here/echo_worker.py")"
 
 # ---------------------------------------------------------------- inputs
 
@@ -196,7 +197,7 @@ seq "$tasks" >"$work/tasks.in"
 # task is always at the head of the line while short ones finish behind it.
 awk -v n="$sleep_tasks" 'BEGIN { for (i = 1; i <= n; i++) print (i % 8 == 1) ? "0.08" : "0.01" }' \
     >"$work/sleep.in"
-if want_workload builtin-echo || want_workload memory; then
+if want_workload builtin-echo || want_workload worker || want_workload memory; then
     seq "$stream" >"$work/stream.in"
 fi
 if want_workload batch; then
@@ -445,6 +446,17 @@ for j in "${jobs_arr[@]}"; do
         bench builtin-echo "$j" "ppool" "$stream" "$c | wc -l" "$stream" "$c"
         c="$POOL -j $j --chunksize 10000 < $B_IN"
         bench builtin-echo "$j" "python Pool.imap" "$stream" "$c | cksum" "$streamed" "$c"
+        flush
+    fi
+
+    # worker: a Python echo loop as a --worker, sent the records in chunks
+    # of 10,000 as Pool.imap sends its own, beside Pool.imap itself.
+    if want_workload worker; then
+        streamed=$(cksum <"$work/stream.in" | tr -d ' \n')
+        c="$PP imap -j$j --chunksize 10000 --worker $(q "$ECHO_WORKER") < $B_IN"
+        bench worker "$j" "ppool imap --worker" "$stream" "$c | cksum" "$streamed" "$c"
+        c="$POOL -j $j --chunksize 10000 < $B_IN"
+        bench worker "$j" "python Pool.imap" "$stream" "$c | cksum" "$streamed" "$c"
         flush
     fi
 done

@@ -19,7 +19,7 @@ BUILTIN_RATE = 5_000_000
 STREAM_MB = 50
 BIG_TASK_MB = 100
 
-WORKLOAD_ORDER = ["true", "echo", "shell", "imap", "builtin-echo", "memory", "startup", "submit"]
+WORKLOAD_ORDER = ["true", "echo", "shell", "imap", "builtin-echo", "worker", "memory", "startup", "submit"]
 
 
 def read_tsv(path):
@@ -94,7 +94,7 @@ def table(res):
         if r["kind"] == "mem":
             out.append(f"| {w} | {j} | {tool} | {mb(v):.1f} MB peak | — | — | — |")
             continue
-        if w == "builtin-echo":
+        if w in ("builtin-echo", "worker"):
             per = f"{r['units'] / v / 1e6:.2f} M rec/s"
         elif w == "startup" or (w == "submit" and j == 1):
             per = "—"
@@ -150,6 +150,16 @@ def targets(res, max_jobs):
         measured(lambda: f"{rate():,.0f} rec/s", b),
         verdict(lambda: rate() > BUILTIN_RATE, b),
     )
+    # Records per second against Python's Pool.imap in the same run.
+    for workload, tool, least in (("builtin-echo", "ppool imap", 5.0), ("worker", "ppool imap --worker", 1.0)):
+        for j in res.jobs(workload) or [max_jobs]:
+            a, p = res.get(workload, j, tool), res.get(workload, j, "python Pool.imap")
+            speed = lambda: p["value"] / a["value"]  # noqa: E731
+            yield (
+                f"{tool} ≥ {least:g}× Python Pool.imap (`{workload}`, -j{j})",
+                measured(lambda: f"{speed():.2f}×", a, p),
+                verdict(lambda: speed() >= least, a, p),
+            )
 
     for tool in ("ppool", "ppool imap"):
         m = res.get("memory", max_jobs, tool)

@@ -46,12 +46,17 @@ pub struct Captured {
     /// file is unlinked on creation, so it vanishes with `ppool` however it ends.
     spill: Option<File>,
     /// Or, once shelved, here: `len` bytes from this offset of the shelf.
-    shelved: Option<Shelved>,
+    /// This and `lines` are boxed: most outputs have neither, and every
+    /// outcome carries two captures through the queues.
+    shelved: Option<Box<Shelved>>,
     len: u64,
     /// `--line-buffer`: whole lines are written out as they arrive; only the
     /// unfinished last line waits in `memory`.
-    lines: Option<(Arc<LineSink>, Option<Vec<u8>>)>,
+    lines: Option<Box<PassedLines>>,
 }
+
+/// `--line-buffer`'s sink and the tag before each line.
+type PassedLines = (Arc<LineSink>, Option<Vec<u8>>);
 
 /// `--line-buffer`: a descriptor (1 or 2) that every slot writes whole lines
 /// to, one write at a time, so lines of different tasks never mix.
@@ -160,14 +165,14 @@ impl Captured {
     /// A capture that passes whole lines on to `sink` as they arrive.
     pub fn passing_lines(sink: Arc<LineSink>, tag: Option<Vec<u8>>) -> Captured {
         Captured {
-            lines: Some((sink, tag)),
+            lines: Some(Box::new((sink, tag))),
             ..Captured::default()
         }
     }
 
     /// End of output: an unfinished last line is passed on as it is.
     pub fn end_lines(&mut self) {
-        if let Some((sink, tag)) = &self.lines {
+        if let Some((sink, tag)) = self.lines.as_deref() {
             if !self.memory.is_empty() {
                 sink.write(tag.as_deref(), &self.memory);
                 self.memory.clear();
@@ -210,11 +215,11 @@ impl Captured {
             return Err(io::Error::other("output was not shelved whole"));
         }
         self.spill = None;
-        self.shelved = Some(Shelved {
+        self.shelved = Some(Box::new(Shelved {
             file,
             offset,
             len: copied,
-        });
+        }));
         Ok(())
     }
 
@@ -230,7 +235,7 @@ impl Captured {
     pub fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
         debug_assert!(self.shelved.is_none(), "output added after it was shelved");
         self.len += bytes.len() as u64;
-        if let Some((sink, tag)) = &self.lines {
+        if let Some((sink, tag)) = self.lines.as_deref() {
             self.memory.extend_from_slice(bytes);
             if let Some(end) = self.memory.iter().rposition(|&b| b == b'\n') {
                 sink.write(tag.as_deref(), &self.memory[..=end]);

@@ -379,7 +379,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "CMD", help_heading = "Running", conflicts_with = "shell")]
     pub worker: Option<String>,
 
-    /// Records sent to a builtin worker at a time [default: automatic, about 10ms of work a chunk]
+    /// Records sent to a worker at a time: builtins [default: automatic, about 10ms of work a chunk]; --worker [default: 1], answered in order, a line each
     #[arg(long, value_name = "K", help_heading = "Running")]
     pub chunksize: Option<usize>,
 

@@ -257,12 +257,12 @@ pub fn line(outcome: &Outcome) -> Vec<u8> {
     let mut line = format!(
         "{}\t{}\t{start:.3}\t{:10.3}\t0\t{}\t{exitval}\t{signal}\t",
         outcome.seq,
-        outcome.host.as_deref().unwrap_or(":"),
+        outcome.host().unwrap_or(":"),
         outcome.duration.as_secs_f64(),
         outcome.stdout.len(),
     )
     .into_bytes();
-    line.extend(outcome.command.iter().map(|&b| if b == b'\n' { 0 } else { b }));
+    line.extend(outcome.command().iter().map(|&b| if b == b'\n' { 0 } else { b }));
     line.push(b'\n');
     line
 }
@@ -416,7 +416,7 @@ mod tests {
         o.signal = signal;
         o.start = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
         o.duration = Duration::from_millis(12_345);
-        o.command = b"echo 'a\nb'".to_vec();
+        o.extra().command = b"echo 'a\nb'".to_vec();
         o
     }
 

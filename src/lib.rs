@@ -260,7 +260,13 @@ fn run_config(config: &Config) -> Result<Ending> {
         }
         Runner::Worker(command) => {
             signals::watch(&cancel)?;
-            let executor = WorkerExecutor::new(command, config.max_tasks_per_worker, config.timeout, config.grace);
+            let executor = WorkerExecutor::new(
+                command,
+                config.chunksize,
+                config.max_tasks_per_worker,
+                config.timeout,
+                config.grace,
+            );
             let executor = match &config.slurm {
                 Some(cluster) => executor.with_launcher(slurm_launcher(cluster)?),
                 None => executor,
@@ -318,6 +324,7 @@ fn run_stream(
     close: &dyn Fn(),
     window: bool,
 ) -> Result<Ending> {
+    sys::fewer_malloc_arenas();
     // Known before any record is read when no source streams. How many
     // batches the records make depends on their sizes, known as they are read.
     let known_total = if config.batch.is_some() {

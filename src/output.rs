@@ -180,7 +180,7 @@ impl Output {
 
     fn write_text(&mut self, outcome: &mut Outcome, with_stdout: bool) -> io::Result<()> {
         let tag = self.tag.then(|| {
-            outcome.tag.clone().unwrap_or_else(|| {
+            outcome.tag().map(<[u8]>::to_vec).unwrap_or_else(|| {
                 let mut tag = outcome.input.clone();
                 tag.push(b'\t');
                 tag
@@ -314,7 +314,7 @@ struct JsonOutput {
 impl<'a> JsonOutcome<'a> {
     /// `output`: the task's stdout and stderr, read back already.
     pub(crate) fn of(outcome: &'a Outcome, output: Option<(Vec<u8>, Vec<u8>)>) -> JsonOutcome<'a> {
-        let (input, input_base64) = match (&outcome.batch, &outcome.block) {
+        let (input, input_base64) = match (outcome.batch(), outcome.block()) {
             (_, Some(span)) => (serde_json::json!(span), None),
             (Some(records), None) => batch_input(records),
             (None, None) => {
@@ -343,8 +343,8 @@ impl<'a> JsonOutcome<'a> {
             output,
             attempts: outcome.attempts,
             slot: outcome.slot,
-            host: outcome.host.as_deref(),
-            slurm_id: outcome.slurm_id.as_deref(),
+            host: outcome.host(),
+            slurm_id: outcome.slurm_id(),
             duration_s: outcome.duration.as_secs_f64(),
         }
     }

@@ -210,7 +210,7 @@ fn safe_record(record: &Record) -> Record {
         line: record.line,
         whole: safe(&record.whole),
         fields: record.fields.iter().map(|f| safe(f)).collect(),
-        json: record.json.clone().map(safe_json),
+        json: record.json.as_deref().cloned().map(safe_json).map(Box::new),
         invalid: None,
         batch: record.batch.iter().map(safe_record).collect(),
         block: record.block.clone(),

@@ -222,10 +222,10 @@ impl Plan<'_> {
     fn ended(&self, record: &Record, slot: usize, outcome: &mut Outcome) {
         if let Some(render) = self.command {
             use std::os::unix::ffi::OsStringExt;
-            outcome.command = render(record, slot).map(OsStringExt::into_vec).unwrap_or_default();
+            outcome.extra().command = render(record, slot).map(OsStringExt::into_vec).unwrap_or_default();
         }
         if let Some(tag) = self.tag {
-            outcome.tag = Some(tag(record, slot));
+            outcome.extra().tag = Some(tag(record, slot));
         }
         self.observers.ended_for(record, outcome);
     }
@@ -236,7 +236,9 @@ impl Plan<'_> {
         let skip = self.skip?;
         skip(record).then(|| {
             let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), Status::Skipped, "");
-            outcome.batch = record.batch_inputs();
+            if !record.batch.is_empty() {
+                outcome.extra().batch = record.batch_inputs();
+            }
             outcome
         })
     }
@@ -699,28 +701,37 @@ impl Dispenser {
         }
         let mut guard = crate::lock(&self.inner);
         let (rx, pending) = &mut *guard;
+        let mut batch: Vec<Record> = Vec::new();
         loop {
             if cancel.is_stopping() || self.halted.load(Ordering::SeqCst) {
                 return None;
             }
-            if !pending.is_empty() {
-                while pending.len() < count {
-                    match rx.try_recv() {
-                        Ok(batch) => pending.extend(batch),
-                        Err(_) => break,
-                    }
+            let n = count.min(pending.len());
+            batch.extend(pending.drain(..n));
+            // A batch from the input moves over whole where it fits: records
+            // are copied only to split one.
+            while batch.len() < count {
+                let Ok(mut more) = rx.try_recv() else {
+                    break;
+                };
+                let want = count - batch.len();
+                if more.len() > want {
+                    pending.extend(more.drain(want..));
                 }
-                let n = count.min(pending.len());
-                let batch: Vec<Record> = pending.drain(..n).collect();
-                if let (Some(first), Some(last)) = (batch.first(), batch.last()) {
-                    self.oldest[slot].store(first.seq, Ordering::SeqCst);
-                    self.next.store(last.seq + 1, Ordering::SeqCst);
+                if batch.is_empty() {
+                    batch = more;
+                } else {
+                    batch.append(&mut more);
                 }
+            }
+            if let (Some(first), Some(last)) = (batch.first(), batch.last()) {
+                self.oldest[slot].store(first.seq, Ordering::SeqCst);
+                self.next.store(last.seq + 1, Ordering::SeqCst);
                 return Some(batch);
             }
             // Wake now and then so a stop is seen while input is idle.
             match rx.recv_timeout(Duration::from_millis(50)) {
-                Ok(batch) => pending.extend(batch),
+                Ok(more) => pending.extend(more),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return None,
             }
@@ -1268,7 +1279,7 @@ mod tests {
     impl crate::observer::Observer for Told {
         fn ended(&self, outcome: &Outcome) {
             let thread = std::thread::current().name().unwrap_or_default().to_owned();
-            let command = String::from_utf8_lossy(&outcome.command).into_owned();
+            let command = String::from_utf8_lossy(outcome.command()).into_owned();
             crate::lock(&self.0).push((outcome.seq, command, thread));
         }
     }

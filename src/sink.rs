@@ -103,28 +103,38 @@ impl Sink {
                     return Ok(());
                 };
                 let at = at as usize;
-                if at > 0 {
-                    self.shelve(&mut outcome);
+                if at == 0 {
+                    // Its turn: printed at once, never queued.
+                    self.waiting.pop_front();
+                    self.next += 1;
+                    self.output.write(&mut outcome, true)?;
+                    return self.print_ready(stop);
                 }
+                self.shelve(&mut outcome);
                 if at >= self.waiting.len() {
                     self.waiting.resize_with(at + 1, || None);
                 }
                 self.waiting[at] = Some(outcome);
-                // Results that were waiting before the stop came may lie
-                // past the last one it lets through.
-                let last = last_shown(stop);
-                while let Some(Some(front)) = self.waiting.front() {
-                    if front.seq > last {
-                        break;
-                    }
-                    if let Some(Some(mut ready)) = self.waiting.pop_front() {
-                        self.next += 1;
-                        self.output.write(&mut ready, true)?;
-                    }
-                }
                 Ok(())
             }
         }
+    }
+
+    /// `imap`: prints the results that waited for the one just printed.
+    fn print_ready(&mut self, stop: Option<StopReason>) -> io::Result<()> {
+        // Results that were waiting before the stop came may lie past the
+        // last one it lets through.
+        let last = last_shown(stop);
+        while let Some(Some(front)) = self.waiting.front() {
+            if front.seq > last {
+                break;
+            }
+            if let Some(Some(mut ready)) = self.waiting.pop_front() {
+                self.next += 1;
+                self.output.write(&mut ready, true)?;
+            }
+        }
+        Ok(())
     }
 
     /// A result that waits for its turn gives its spill file's descriptor

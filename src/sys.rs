@@ -139,6 +139,22 @@ pub(crate) fn renice(increment: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// Caps the C allocator's arenas at two. glibc gives each thread that
+/// allocates an arena of its own, up to eight per CPU; a stream of records
+/// made on the input thread, answered on the slot threads and printed on
+/// the main one leaves freed memory spread over all of them, so the
+/// resident size grows to several times what is in use (52 MB for 17 MB
+/// of heap over 10 million records with `imap`). Two keep it near what
+/// is used; elsewhere the allocator decides.
+pub(crate) fn fewer_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; it takes effect
+    // for arenas created after it, which is all it is meant to change.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 /// Free memory as GNU parallel counts it on Linux: MemFree, Buffers, Cached
 /// and SwapCached of /proc/meminfo, in bytes. `None` where it is unknown.
 pub(crate) fn free_memory() -> Option<u64> {

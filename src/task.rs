@@ -42,38 +42,48 @@ impl Status {
     }
 }
 
-/// The result of one task: one per input record.
+/// The result of one task: one per input record. Kept small: millions of
+/// them pass through the queues by value, and an `imap` run holds a window
+/// of them; what few tasks have lives in [`Extra`].
 #[derive(Debug)]
 pub struct Outcome {
     pub seq: u64,
     /// The record as `{}` renders it (a batch: its records joined by spaces).
     pub input: Vec<u8>,
-    /// A batch's records, each as `{}` renders it.
-    pub batch: Option<Vec<Vec<u8>>>,
-    /// `--pipe`: where the task's block lies in the input.
-    pub block: Option<crate::input::Span>,
     pub status: Status,
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
-    pub stdout: Captured,
-    pub stderr: Captured,
-    pub attempts: u32,
-    pub slot: usize,
-    pub start: SystemTime,
-    pub duration: Duration,
-    /// The command as run, shell-quoted, for the job log.
-    pub command: Vec<u8>,
-    /// `--tagstring`: the prefix of each output line, rendered for this task.
-    pub tag: Option<Vec<u8>>,
-    /// The remote host that ran it (`--ssh`), or the node (`--slurm`);
-    /// `None` for this machine.
-    pub host: Option<String>,
-    /// `--slurm`: the job step that ran it, `JOBID.STEPID`.
-    pub slurm_id: Option<String>,
     /// The run was already stopping when this task ended, so the stop may
     /// have ended it: after a fail-fast stop, `unordered` prints only the
     /// tasks that ended before. Set by the scheduler as each task ends.
     pub ended_in_stop: bool,
+    pub attempts: u32,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: Captured,
+    pub stderr: Captured,
+    pub slot: usize,
+    pub start: SystemTime,
+    pub duration: Duration,
+    /// `None` when every field of [`Extra`] would be empty.
+    extra: Option<Box<Extra>>,
+}
+
+/// What only some outcomes carry: batches, blocks, a job log's command
+/// line, `--tagstring`, `--ssh`.
+#[derive(Debug, Default)]
+pub struct Extra {
+    /// A batch's records, each as `{}` renders it.
+    pub batch: Option<Vec<Vec<u8>>>,
+    /// `--pipe`: where the task's block lies in the input.
+    pub block: Option<crate::input::Span>,
+    /// The command as run, shell-quoted, for the job log.
+    pub command: Vec<u8>,
+    /// `--tagstring`: the prefix of each output line, rendered for this task.
+    pub tag: Option<Vec<u8>>,
+    /// The remote host that ran it (`--ssh`, the node for `--slurm`);
+    /// `None` for this machine.
+    pub host: Option<String>,
+    /// `--slurm`: the job step that ran it, `JOBID.STEPID`.
+    pub slurm_id: Option<String>,
 }
 
 /// How a task's process (or a worker's answer for it) ended: what
@@ -115,26 +125,62 @@ impl Outcome {
         if let Some(limit) = end.timed_out {
             stderr.push_message(&timeout_note(record.seq, Some(limit)));
         }
-        Outcome {
+        let mut outcome = Outcome {
             seq: record.seq,
             input: record.whole.clone(),
-            batch: record.batch_inputs(),
-            block: record.block.as_ref().map(crate::input::Block::span),
             status: end.status(),
+            ended_in_stop: false,
+            attempts: 1,
             exit_code: end.exit_code,
             signal: end.signal,
             stdout,
             stderr,
-            attempts: 1,
             slot,
             start,
             duration,
-            command: Vec::new(),
-            tag: None,
-            host: None,
-            slurm_id: None,
-            ended_in_stop: false,
+            extra: None,
+        };
+        outcome.take_shape(record);
+        outcome
+    }
+
+    /// A batch's records and a block's place, from the record.
+    fn take_shape(&mut self, record: &Record) {
+        if !record.batch.is_empty() {
+            self.extra().batch = record.batch_inputs();
         }
+        if let Some(block) = record.block.as_deref() {
+            self.extra().block = Some(block.span());
+        }
+    }
+
+    /// The rare fields, to set one.
+    pub fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    pub fn batch(&self) -> Option<&[Vec<u8>]> {
+        self.extra.as_ref()?.batch.as_deref()
+    }
+
+    pub fn block(&self) -> Option<crate::input::Span> {
+        self.extra.as_ref()?.block
+    }
+
+    pub fn command(&self) -> &[u8] {
+        self.extra.as_ref().map_or(&[], |extra| &extra.command)
+    }
+
+    pub fn tag(&self) -> Option<&[u8]> {
+        self.extra.as_ref()?.tag.as_deref()
+    }
+
+    pub fn host(&self) -> Option<&str> {
+        self.extra.as_ref()?.host.as_deref()
+    }
+
+    pub fn slurm_id(&self) -> Option<&str> {
+        self.extra.as_ref()?.slurm_id.as_deref()
     }
 
     /// An outcome for a task that never ran a process: invalid input, a
@@ -147,22 +193,17 @@ impl Outcome {
         Outcome {
             seq,
             input,
-            batch: None,
-            block: None,
             status,
+            ended_in_stop: false,
+            attempts: 0,
             exit_code: None,
             signal: None,
             stdout: Captured::default(),
             stderr,
-            attempts: 0,
             slot: 0,
             start: SystemTime::now(),
             duration: Duration::ZERO,
-            command: Vec::new(),
-            tag: None,
-            host: None,
-            slurm_id: None,
-            ended_in_stop: false,
+            extra: None,
         }
     }
 
@@ -170,8 +211,7 @@ impl Outcome {
     /// bad input, a program that cannot be found, a worker that died.
     pub fn not_run(record: &Record, slot: usize, status: Status, message: &str) -> Outcome {
         let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), status, message);
-        outcome.batch = record.batch_inputs();
-        outcome.block = record.block.as_ref().map(crate::input::Block::span);
+        outcome.take_shape(record);
         outcome.slot = slot;
         outcome.attempts = 1;
         outcome
@@ -207,6 +247,20 @@ mod tests {
         outcome.exit_code = exit_code;
         outcome.signal = signal;
         outcome
+    }
+
+    #[test]
+    fn an_outcome_stays_small_as_millions_pass_by_value_and_imap_holds_a_window_of_them() {
+        // Two captures and the common fields; the rest is boxed in `Extra`.
+        let size = std::mem::size_of::<Outcome>();
+        assert!(size <= 224, "Outcome is {size} bytes");
+        let mut outcome = finished(Status::Ok, Some(0), None);
+        assert_eq!(
+            (outcome.command(), outcome.tag(), outcome.host()),
+            (&b""[..], None, None)
+        );
+        outcome.extra().host = Some("h".into());
+        assert_eq!((outcome.host(), outcome.block()), (Some("h"), None));
     }
 
     #[test]

@@ -1791,7 +1791,7 @@ impl Edit {
 }
 
 fn json_value<'r>(path: &JsonPath, record: &'r Record) -> Result<Cow<'r, [u8]>, RenderError> {
-    let Some(root) = &record.json else {
+    let Some(root) = record.json.as_deref() else {
         return Err(RenderError(format!(
             "field \"{}\" needs a JSON record; record {} is not one: {}",
             path.text,
@@ -2023,7 +2023,7 @@ mod tests {
             line: seq,
             whole,
             fields,
-            json: Some(value),
+            json: Some(Box::new(value)),
             invalid: None,
             batch: Vec::new(),
             block: None,
@@ -2624,7 +2624,7 @@ mod tests {
                 line: seq,
                 whole,
                 fields,
-                json,
+                json: json.map(Box::new),
                 invalid,
                 batch: Vec::new(),
                 block: None,
@@ -2716,7 +2716,7 @@ mod tests {
         ) {
             let word = os(&format!("{{{path}}}"));
             let t = parsed(&[word], true);
-            let record = Record { seq: 1, line: 1, whole: b"w".to_vec(), json: Some(value), ..Record::default() };
+            let record = Record { seq: 1, line: 1, whole: b"w".to_vec(), json: Some(Box::new(value)), ..Record::default() };
             let _ = t.render_argv(&record, 1);
             let _ = t.render_shell(&record, 1);
         }

@@ -30,5 +30,6 @@ mod ssh;
 mod ssh_files;
 mod submit;
 mod tasks;
+mod throughput;
 mod util;
 mod worker_joblog;

@@ -262,7 +262,7 @@ impl Executor for CommandExecutor {
             grace: self.grace,
             inherit_stdio: self.inherit_stdio,
             hold_stdin: false,
-            feed: record.block.clone(),
+            feed: record.block.as_deref().cloned(),
             lines: self.lines(record, slot),
         };
         let mut pause = Duration::from_millis(1);

@@ -535,7 +535,7 @@ impl Executor for SlurmExecutor<'_> {
             grace: self.grace,
             inherit_stdio: false,
             hold_stdin: false,
-            feed: record.block.clone(),
+            feed: record.block.as_deref().cloned(),
             lines: self.local.lines(record, slot),
         };
         let ended = process::run(&spawn, cancel);
@@ -602,10 +602,11 @@ impl Executor for SlurmExecutor<'_> {
                 outcome
             }
         };
-        outcome.command = line;
+        let extra = outcome.extra();
+        extra.command = line;
         if let Some(step) = step {
-            outcome.host = Some(step.node.clone()).filter(|n| !n.is_empty());
-            outcome.slurm_id = Some(step.id());
+            extra.host = Some(step.node.clone()).filter(|n| !n.is_empty());
+            extra.slurm_id = Some(step.id());
         }
         outcome
     }

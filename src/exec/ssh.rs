@@ -360,8 +360,9 @@ impl Executor for SshExecutor<'_> {
                         files.finish(&self.ssh, name, plan, &run, &mut outcome);
                         outcome.duration = clock.elapsed();
                     }
-                    outcome.command = line;
-                    outcome.host = Some(name.clone());
+                    let extra = outcome.extra();
+                    extra.command = line;
+                    extra.host = Some(name.clone());
                     return outcome;
                 }
             }

@@ -10,6 +10,13 @@
 //! next record can still pass for that record's answer. The worker's
 //! stderr is ppool's own: it passes straight through, unbuffered and
 //! ungrouped, since it belongs to no single task.
+//!
+//! With `--chunksize K`, up to K records are written at once and answered
+//! in order, the i-th line for the i-th record, as `Pool.imap` chunks: a
+//! round trip a record would cost more than a small worker's work. A line
+//! no record awaits is then caught only between chunks (it fails the next
+//! chunk's first task), and at start, since each new worker's first record
+//! goes alone.
 
 use std::ffi::{OsStr, OsString};
 use std::sync::Mutex;
@@ -28,6 +35,8 @@ const SHELL: &str = "/bin/sh";
 
 pub struct WorkerExecutor {
     command: String,
+    /// `--chunksize`: records written at a time; one when not given.
+    chunksize: Option<usize>,
     max_tasks: Option<u64>,
     timeout: Option<Duration>,
     grace: Duration,
@@ -46,9 +55,16 @@ struct SlotState {
 }
 
 impl WorkerExecutor {
-    pub fn new(command: &str, max_tasks: Option<u64>, timeout: Option<Duration>, grace: Duration) -> WorkerExecutor {
+    pub fn new(
+        command: &str,
+        chunksize: Option<usize>,
+        max_tasks: Option<u64>,
+        timeout: Option<Duration>,
+        grace: Duration,
+    ) -> WorkerExecutor {
         WorkerExecutor {
             command: command.to_string(),
+            chunksize,
             max_tasks,
             timeout,
             grace,
@@ -80,6 +96,34 @@ impl WorkerExecutor {
 }
 
 impl Executor for WorkerExecutor {
+    fn batch_size(&self) -> usize {
+        self.chunksize.unwrap_or(1).max(1)
+    }
+
+    fn run_batch(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Outcome) -> bool) {
+        let mut rest = records;
+        while let Some(first) = rest.first() {
+            if cancel.is_stopping() {
+                // Like commands not yet started when a stop comes: no outcome.
+                return;
+            }
+            let taken = match self.chunksize.is_some_and(|k| k > 1) {
+                true => self.exchange(rest, slot, cancel, emit),
+                false => None,
+            };
+            match taken {
+                Some((_, ChunkEnd::Deaf)) => return,
+                Some((answered, _)) => rest = &rest[answered..],
+                None => {
+                    if !emit(self.run(first, slot, cancel)) {
+                        return;
+                    }
+                    rest = &rest[1..];
+                }
+            }
+        }
+    }
+
     fn run(&self, record: &Record, slot: usize, cancel: &Cancel) -> Outcome {
         let start = SystemTime::now();
         let clock = Instant::now();
@@ -243,6 +287,143 @@ impl Executor for WorkerExecutor {
                 }
             }
         }
+    }
+}
+
+/// How a chunk sent to a worker ended.
+enum ChunkEnd {
+    /// Every record was answered.
+    Answered,
+    Exited,
+    TimedOut,
+    /// `emit` said nobody listens any more.
+    Deaf,
+}
+
+impl WorkerExecutor {
+    /// `--chunksize`: writes as many of `records` as fit one chunk to the
+    /// slot's worker and hands on each answer. Returns how many were
+    /// answered, or `None` when this worker cannot take a chunk now (there
+    /// is none yet, or it spoke unasked): then one record goes alone, which
+    /// starts a worker or tells of the stray line. Answers are handed on
+    /// with the slot held: they are successes, which nobody retries.
+    fn exchange(
+        &self,
+        records: &[Record],
+        slot: usize,
+        cancel: &Cancel,
+        emit: &mut dyn FnMut(Outcome) -> bool,
+    ) -> Option<(usize, ChunkEnd)> {
+        let mut guard = lock(&self.slots[slot]);
+        let state = &mut *guard;
+        let worker = state.worker.as_mut()?;
+        worker.read_ready();
+        if !worker.read.data().is_empty() {
+            return None;
+        }
+        let room = self
+            .max_tasks
+            .map_or(usize::MAX, |max| max.saturating_sub(worker.tasks).max(1) as usize);
+        let count = records
+            .iter()
+            .take(room.min(self.chunksize.unwrap_or(1)))
+            .take_while(|r| !r.whole.contains(&b'\n'))
+            .count();
+        if count == 0 {
+            return None;
+        }
+        let chunk = &records[..count];
+        state.line.clear();
+        for record in chunk {
+            state.line.extend_from_slice(&record.whole);
+            state.line.push(b'\n');
+        }
+        worker.tasks += count as u64;
+        cancel.register(slot, worker.pid);
+        let mut written = 0;
+        let mut answered = 0;
+        let (mut start, mut clock) = (SystemTime::now(), Instant::now());
+        let end = 'chunk: loop {
+            while answered < count {
+                let data = worker.read.data();
+                let Some(at) = data.iter().position(|&b| b == b'\n') else {
+                    break;
+                };
+                let mut stdout = Captured::default();
+                // A write error to a spill file loses only this answer.
+                let _ = stdout.push(&data[..=at]);
+                worker.read.consume(at + 1);
+                let end = End {
+                    exit_code: Some(0),
+                    ..End::default()
+                };
+                let took = clock.elapsed();
+                let outcome = Outcome::ended(&chunk[answered], slot, (start, took), end, stdout, Captured::default());
+                answered += 1;
+                (start, clock) = (SystemTime::now(), Instant::now());
+                if !emit(outcome) {
+                    break 'chunk ChunkEnd::Deaf;
+                }
+            }
+            if answered == count {
+                break ChunkEnd::Answered;
+            }
+            let deadline = self.timeout.map(|t| clock + t);
+            match worker.pump(&state.line, &mut written, deadline) {
+                Ok(Pump::Data) => {}
+                Ok(Pump::Eof) | Err(_) => break ChunkEnd::Exited,
+                Ok(Pump::TimedOut) => break ChunkEnd::TimedOut,
+            }
+        };
+        if matches!(end, ChunkEnd::Answered) && !self.max_tasks.is_some_and(|max| worker.tasks >= max) {
+            cancel.unregister(slot);
+            state.answered = chunk.last().map(|r| r.seq);
+            return Some((answered, end));
+        }
+        let worker = state.worker.take()?;
+        let signal_first = match end {
+            ChunkEnd::TimedOut => Some(libc::SIGTERM),
+            ChunkEnd::Deaf => Some(libc::SIGKILL),
+            ChunkEnd::Answered | ChunkEnd::Exited => None,
+        };
+        let status = worker.end(signal_first, self.grace, Some((cancel, slot)));
+        drop(guard);
+        let Some(record) = chunk.get(answered) else {
+            return Some((answered, end));
+        };
+        let outcome = match end {
+            ChunkEnd::Answered | ChunkEnd::Deaf => return Some((answered, end)),
+            ChunkEnd::TimedOut => {
+                let end = End {
+                    exit_code: None,
+                    signal: status.signal,
+                    timed_out: Some(self.timeout.unwrap_or_default()),
+                };
+                let (stdout, stderr) = (Captured::default(), Captured::default());
+                Outcome::ended(record, slot, (start, clock.elapsed()), end, stdout, stderr)
+            }
+            ChunkEnd::Exited if cancel.is_stopping() => {
+                let mut outcome = Outcome::not_run(record, slot, Status::Failed, "");
+                outcome.signal = status.signal;
+                outcome
+            }
+            ChunkEnd::Exited => {
+                let message = format!(
+                    "ppool: task {}: the worker {} before answering; it was replaced",
+                    record.seq,
+                    describe_exit(status)
+                );
+                let mut outcome = Outcome::not_run(record, slot, Status::WorkerDied, &message);
+                outcome.signal = status.signal;
+                outcome
+            }
+        };
+        // The failed task counts as handled; the records after it go to
+        // the next worker.
+        if !emit(outcome) {
+            return Some((answered + 1, ChunkEnd::Deaf));
+        }
+        Some((answered + 1, end))
     }
 }
 

@@ -177,7 +177,7 @@ fn send_blocks(
             let record = Record {
                 seq,
                 line: seq,
-                block: Some(block),
+                block: Some(Box::new(block)),
                 ..Record::default()
             };
             tx.send(vec![record]).is_ok()
@@ -283,7 +283,7 @@ pub fn deal(blocks: Reading, jobs: usize) -> Reading {
         let record = Record {
             seq,
             line: seq,
-            block: Some(block),
+            block: Some(Box::new(block)),
             ..Record::default()
         };
         // Room for every one: the channel holds `jobs`.

@@ -252,7 +252,7 @@ fn json_record(seq: u64, line: u64, item: Vec<u8>) -> Record {
                 line,
                 whole,
                 fields,
-                json: Some(value),
+                json: Some(Box::new(value)),
                 invalid: None,
                 batch: Vec::new(),
                 block: None,

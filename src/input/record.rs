@@ -15,8 +15,9 @@ pub struct Record {
     /// `{1}`, `{2}`, …: `:::` group values, `--colsep` columns or, with
     /// `--json`, the elements of an array (rendered as `whole` is).
     pub fields: Vec<Vec<u8>>,
-    /// The parsed value, with `--json`.
-    pub json: Option<serde_json::Value>,
+    /// The parsed value, with `--json`. Boxed, as `block` is: every record
+    /// passes through channels and queues by value, and most have neither.
+    pub json: Option<Box<serde_json::Value>>,
     /// Why this record cannot become a task (invalid JSON and such); it
     /// still yields an outcome, with status `invalid-input`.
     pub invalid: Option<String>,
@@ -25,7 +26,7 @@ pub struct Record {
     /// `whole` the records joined by a space (for `--tag` and messages).
     pub batch: Vec<Record>,
     /// `--pipe`: the block of input bytes written to the task's stdin.
-    pub block: Option<Block>,
+    pub block: Option<Box<Block>>,
 }
 
 /// Where a `--pipe` block lies in the input: bytes `start..end` (its

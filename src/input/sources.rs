@@ -384,6 +384,27 @@ impl Sources {
         if groups.is_empty() || inner.iter().any(Vec::is_empty) {
             return Ok(0);
         }
+        let first = groups[0][0];
+        if inner.is_empty() && groups[0].len() == 1 {
+            // One source: each value moves into its record, uncopied.
+            let mut seq = 0u64;
+            match &mut self.list[first].values {
+                Values::Stream(reader) => {
+                    while let Some(item) = reader.next(format).map_err(|e| reader.error(e))? {
+                        seq += 1;
+                        let ready = reader.ready();
+                        push(assemble_one(seq, item, format), ready)?;
+                    }
+                }
+                Values::Memory(items) => {
+                    for item in std::mem::take(items) {
+                        seq += 1;
+                        push(assemble_one(seq, item, format), true)?;
+                    }
+                }
+            }
+            return Ok(seq);
+        }
         let mut seq = 0u64;
         let mut emit = |outer: &[Item], ready: bool, seq: &mut u64| -> io::Result<()> {
             let mut index = vec![0usize; inner.len()];
@@ -412,7 +433,6 @@ impl Sources {
                 }
             }
         };
-        let first = groups[0][0];
         match &mut self.list[first].values {
             Values::Stream(reader) => {
                 while let Some(item) = reader.next(format).map_err(|e| reader.error(e))? {
@@ -481,6 +501,35 @@ fn assemble(seq: u64, items: &[Item], format: &Format, single: bool) -> Record {
     record
 }
 
+/// The record of a lone source's value, which it takes over: the line's
+/// bytes become `{}` without a copy (only `--trim` shortens them in place).
+fn assemble_one(seq: u64, item: Item, format: &Format) -> Record {
+    if format.json {
+        return json_record(seq, item.line, item.bytes);
+    }
+    let mut record = Record {
+        seq,
+        line: item.line,
+        ..Record::default()
+    };
+    // A plain line has no columns: `{1}` is the whole of it.
+    if format.csv || format.colsep.is_some() {
+        match columns(&item, format) {
+            Ok(fields) => record.fields = fields,
+            Err(reason) => record.invalid = Some(format!("invalid CSV in {reason}")),
+        }
+    }
+    let kept = format.trim.apply(&item.bytes);
+    let (start, len) = (kept.as_ptr() as usize - item.bytes.as_ptr() as usize, kept.len());
+    let mut whole = item.bytes;
+    if len != whole.len() {
+        whole.truncate(start + len);
+        whole.drain(..start);
+    }
+    record.whole = whole;
+    record
+}
+
 /// How many records `:::` values give, combined as [`Sources`] combines
 /// them; a file or stdin counts as one value.
 pub fn count(specs: &[SourceSpec], wrap: bool, header: bool) -> u64 {
@@ -509,4 +558,55 @@ pub fn count(specs: &[SourceSpec], wrap: bool, header: bool) -> u64 {
         };
     }
     total.saturating_mul(group.unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Colsep, Trim};
+    use super::*;
+
+    fn one(bytes: &[u8], format: &Format) -> Record {
+        let item = Item {
+            line: 3,
+            bytes: bytes.to_vec(),
+            csv: None,
+        };
+        assemble_one(7, item, format)
+    }
+
+    #[test]
+    fn a_records_size_stays_small_as_it_passes_through_the_queues_by_value() {
+        let size = std::mem::size_of::<Record>();
+        assert!(size <= 128, "Record is {size} bytes");
+    }
+
+    #[test]
+    fn a_lone_sources_value_becomes_its_record_as_the_general_path_makes_it() {
+        for trim in [Trim::No, Trim::Left, Trim::Right, Trim::Both] {
+            for colsep in [None, Some(Colsep::Literal(b",".to_vec()))] {
+                let format = Format {
+                    trim,
+                    colsep,
+                    ..Format::default()
+                };
+                for text in [&b""[..], b"   ", b" a,b ", b"a", b"\t x \r"] {
+                    let item = Item {
+                        line: 3,
+                        bytes: text.to_vec(),
+                        csv: None,
+                    };
+                    let general = assemble(7, std::slice::from_ref(&item), &format, true);
+                    assert_eq!(one(text, &format), general, "{trim:?} {text:?}");
+                }
+            }
+        }
+        let trimmed = one(
+            b"  a b \t",
+            &Format {
+                trim: Trim::Both,
+                ..Format::default()
+            },
+        );
+        assert_eq!((trimmed.seq, trimmed.line, trimmed.whole), (7, 3, b"a b".to_vec()));
+    }
 }

@@ -414,7 +414,7 @@ fn run_callback(
     };
     let seq = kept.ended.seq;
     let mut record = Record::text(seq, kept.ended.input.clone());
-    record.json = Some(serde_json::json!({"id": seq, "status": status, "exit": code}));
+    record.json = Some(Box::new(serde_json::json!({"id": seq, "status": status, "exit": code})));
     let executor = CommandExecutor::new(words, None, &syntax, None, Duration::from_secs(2), false).map(|executor| {
         if executor.template().has_placeholder() {
             executor

@@ -1,0 +1,188 @@
+//! Memory and throughput bounds of long streams through builtin workers
+//! and `--worker` coprocesses.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::util::ppool_std;
+
+/// Writes `seq 1 N` to `path`.
+fn write_numbers(path: &std::path::Path, n: u64) {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for i in 1..=n {
+        writeln!(file, "{i}").unwrap();
+    }
+    file.flush().unwrap();
+}
+
+/// The peak resident size of a running process, in KiB (`VmHWM`).
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs ppool with `args`, stdin from `input` and stdout to `output`;
+/// returns whether it succeeded and the largest peak resident size seen
+/// while it ran, in KiB. The peak only grows, so a late reading holds
+/// nearly all of it. (The peak that wait4 reports would hold the test
+/// process's own, which the child had before it ran ppool.)
+fn run_measured(args: &[&str], input: &std::path::Path, output: &std::path::Path) -> (bool, u64) {
+    let mut child = ppool_std()
+        .args(args)
+        .stdin(std::fs::File::open(input).unwrap())
+        .stdout(std::fs::File::create(output).unwrap())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut peak = 0;
+    loop {
+        if let Some(kib) = peak_kib(child.id()) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.success(), peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Whether two files hold the same bytes.
+fn same_bytes(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::io::Read;
+    let (mut a, mut b) = (
+        std::io::BufReader::new(std::fs::File::open(a).unwrap()),
+        std::io::BufReader::new(std::fs::File::open(b).unwrap()),
+    );
+    let (mut x, mut y) = (vec![0; 1 << 16], vec![0; 1 << 16]);
+    loop {
+        let n = a.read(&mut x).unwrap();
+        if n == 0 {
+            return b.read(&mut y).unwrap() == 0;
+        }
+        if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
+            return false;
+        }
+    }
+}
+
+#[test]
+#[ignore = "streams 10 million records (several seconds)"]
+fn imap_builtin_echo_over_ten_million_records_stays_below_fifty_megabytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("in"), dir.path().join("out"));
+    write_numbers(&input, 10_000_000);
+    let (ok, kib) = run_measured(&["imap", "-j2", "--builtin", "echo"], &input, &output);
+    assert!(ok);
+    assert!(
+        same_bytes(&input, &output),
+        "the records came back changed or out of order"
+    );
+    assert!(kib < 50 * 1024, "peak resident size {kib} KiB");
+}
+
+/// A worker that answers each line it reads with the line and how many
+/// lines the same read() brought: one a read when records come one at a time.
+const COUNTING_WORKER: &str = r#"python3 -c '
+import os, sys
+rest = b""
+while True:
+    data = os.read(0, 1 << 16)
+    if not data:
+        break
+    lines = (rest + data).split(b"\n")
+    rest = lines.pop()
+    for line in lines:
+        sys.stdout.buffer.write(b"%s %d\n" % (line, len(lines)))
+    sys.stdout.flush()
+'"#;
+
+#[test]
+fn a_worker_with_chunksize_is_sent_records_in_chunks_and_answers_each_in_turn() {
+    let records: Vec<String> = (1..=300).map(|i| i.to_string()).collect();
+    let out = crate::util::ppool()
+        .args([
+            "imap",
+            "-j1",
+            "--chunksize",
+            "100",
+            "--timeout",
+            "60s",
+            "--worker",
+            COUNTING_WORKER,
+            ":::",
+        ])
+        .args(&records)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::util::stderr_of(&out));
+    let stdout = crate::util::stdout_of(&out);
+    let answers: Vec<(&str, usize)> = stdout
+        .lines()
+        .map(|line| {
+            let (record, together) = line.split_once(' ').unwrap();
+            (record, together.parse().unwrap())
+        })
+        .collect();
+    let answered: Vec<&str> = answers.iter().map(|(record, _)| *record).collect();
+    assert_eq!(answered, records, "each answer is its own record's, in input order");
+    // A chunk is one write of fewer than PIPE_BUF bytes, so one read takes it whole.
+    let most = answers.iter().map(|(_, together)| *together).max();
+    assert!(most > Some(1), "every record was read alone: {most:?}");
+}
+
+#[test]
+fn without_chunksize_a_worker_is_sent_one_record_at_a_time() {
+    let records: Vec<String> = (1..=20).map(|i| i.to_string()).collect();
+    let out = crate::util::ppool()
+        .args(["imap", "-j1", "--timeout", "60s", "--worker", COUNTING_WORKER, ":::"])
+        .args(&records)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::util::stderr_of(&out));
+    let expected: String = records.iter().map(|r| format!("{r} 1\n")).collect();
+    assert_eq!(crate::util::stdout_of(&out), expected);
+}
+
+#[test]
+fn a_chunked_worker_that_dies_fails_the_task_it_was_on_and_the_rest_go_to_its_replacement() {
+    // Each worker answers four records, then exits on its fifth.
+    let script = "i=0; while IFS= read -r l; do i=$((i+1)); [ $i -ge 5 ] && exit 3; echo \"r$l\"; done";
+    let records: Vec<String> = (1..=12).map(|i| i.to_string()).collect();
+    let out = crate::util::ppool()
+        .args([
+            "imap",
+            "-j1",
+            "--chunksize",
+            "4",
+            "--output",
+            "json",
+            "--worker",
+            script,
+            ":::",
+        ])
+        .args(&records)
+        .output()
+        .unwrap();
+    let lines = crate::util::json_lines(&out.stdout);
+    let seen: Vec<&str> = lines.iter().map(|l| l["input"].as_str().unwrap()).collect();
+    assert_eq!(seen, records, "one outcome per record, in input order");
+    let mut died = 0;
+    for line in &lines {
+        match line["status"].as_str().unwrap() {
+            "ok" => assert_eq!(
+                line["stdout"],
+                format!("r{}\n", line["input"].as_str().unwrap()),
+                "{line}"
+            ),
+            "worker-died" => {
+                died += 1;
+                let message = line["stderr"].as_str().unwrap();
+                assert!(message.contains("before answering; it was replaced"), "{message}");
+            }
+            other => panic!("unexpected status {other}: {line}"),
+        }
+    }
+    assert!(died >= 2, "{}", crate::util::stdout_of(&out));
+    assert_eq!(out.status.code(), Some(died));
+}
