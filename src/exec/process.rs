@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::spawn::{self, Request, Stdio};
-use crate::cancel::Cancel;
+use crate::cancel::{Cancel, StopReason};
 use crate::capture::{Captured, LineSink};
 use crate::input::Record;
 use crate::signals;
@@ -120,9 +120,7 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
             );
         }
     }
-    if spec.inherit_stdio {
-        signals::foreground::started(target);
-    }
+    signals::foreground::started(target);
     let mut clock = Clock::new(spec.timeout, spec.grace);
     let mut ended = Ended::default();
     if let Some(lines) = &spec.lines {
@@ -149,9 +147,7 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     // The leader stays a zombie until reaped below, so its group id cannot be
     // reused while it is still registered for signalling.
     cancel.unregister(spec.slot);
-    if spec.inherit_stdio {
-        signals::foreground::ended();
-    }
+    signals::foreground::ended();
     let exit = spawn::reap(pid)?;
     drop(child.stdin);
     ended.exit_code = exit.code;
@@ -367,16 +363,27 @@ impl Reader<'_> {
         };
         // The third: readable once the run stops, so that a stop is seen
         // even while the task's pipes are silent. It costs no system call.
+        // The fourth, when the run asks: stdout, whose reader going away
+        // (POLLERR, reported without being asked for) stops the run.
         let mut fds = [
             pollfd(out.as_raw_fd()),
             pollfd(err.as_raw_fd()),
             pollfd(self.cancel.stop_fd().unwrap_or(-1)),
+            libc::pollfd {
+                fd: self.cancel.watched_stdout(),
+                events: 0,
+                revents: 0,
+            },
         ];
         while fds[0].fd >= 0 || fds[1].fd >= 0 {
             if !self.poll(&mut fds, self.clock.poll_timeout()) {
                 return;
             }
             self.read_ready(buf, &mut fds[..2]);
+            if fds[3].revents != 0 {
+                fds[3].fd = -1;
+                self.cancel.stop(StopReason::BrokenPipe);
+            }
             if fds[2].revents != 0 {
                 fds[2].fd = -1;
                 self.clock.stop_seen();
