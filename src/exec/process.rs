@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
@@ -136,7 +137,7 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
             seq: spec.seq,
             lost: false,
         };
-        READ_BUFFER.with_borrow_mut(|buf| reader.read_both(buf, &out, &err));
+        READ_BUFFER.with_borrow_mut(|buf| reader.read_both(buf.spare_capacity_mut(), &out, &err));
     }
     ended.stdout.end_lines();
     ended.stderr.end_lines();
@@ -334,8 +335,11 @@ impl Clock {
 }
 
 thread_local! {
-    /// Each slot thread reads its tasks' output through one buffer.
-    static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; 64 * 1024]);
+    /// Each slot thread reads its tasks' output through one buffer: the
+    /// spare capacity of this empty vector, left uninitialised. Zeroing it
+    /// touched all its 16 pages, each a page fault, where a task that
+    /// prints a line needs one.
+    static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(64 * 1024));
 }
 
 /// Reads a task's stdout and stderr until both close or are let go.
@@ -355,7 +359,7 @@ struct Reader<'a> {
 const DRAIN_ROUNDS: usize = 64;
 
 impl Reader<'_> {
-    fn read_both(&mut self, buf: &mut [u8], out: &OwnedFd, err: &OwnedFd) {
+    fn read_both(&mut self, buf: &mut [MaybeUninit<u8>], out: &OwnedFd, err: &OwnedFd) {
         let pollfd = |fd| libc::pollfd {
             fd,
             events: libc::POLLIN,
@@ -428,7 +432,7 @@ impl Reader<'_> {
     }
 
     /// Reads what is ready right now, a few rounds, without waiting.
-    fn drain(&mut self, buf: &mut [u8], fds: &mut [libc::pollfd]) {
+    fn drain(&mut self, buf: &mut [MaybeUninit<u8>], fds: &mut [libc::pollfd]) {
         for _ in 0..DRAIN_ROUNDS {
             if fds.iter().all(|pfd| pfd.fd < 0) || !self.poll(fds, 0) {
                 return;
@@ -441,7 +445,7 @@ impl Reader<'_> {
     }
 
     /// One read from each pipe that poll found ready; a closed one is dropped.
-    fn read_ready(&mut self, buf: &mut [u8], fds: &mut [libc::pollfd]) {
+    fn read_ready(&mut self, buf: &mut [MaybeUninit<u8>], fds: &mut [libc::pollfd]) {
         for (i, pfd) in fds.iter_mut().enumerate() {
             if pfd.fd < 0 || pfd.revents == 0 {
                 continue;
@@ -458,7 +462,9 @@ impl Reader<'_> {
                 } else {
                     &mut self.ended.stderr
                 };
-                if let Err(e) = sink.push(&buf[..got as usize]) {
+                // SAFETY: read(2) initialised the first `got` bytes of buf.
+                let data = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), got as usize) };
+                if let Err(e) = sink.push(data) {
                     self.give_up(&format!("output is incomplete: {e}"));
                 }
             } else if got == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
