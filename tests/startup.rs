@@ -167,3 +167,25 @@ fn a_one_task_run_stops_when_its_stdout_closes() {
     assert_eq!(exit_code(child), Some(141), "a closed stdout");
     assert!(wait_gone(&mark, BOUND).is_empty(), "the task outlived ppool");
 }
+
+/// The scheduling policy of `pid`: field 41 of /proc/PID/stat.
+fn policy_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (field 2, in parentheses) start at 3.
+    stat.get(stat.rfind(')')? + 2..)?.split(' ').nth(41 - 3)?.parse().ok()
+}
+
+#[test]
+fn the_guard_is_a_batch_process_so_its_wake_up_does_not_preempt_ppool() {
+    let mark = marker("one-batch");
+    let child = one_task("unordered", &[], "sleep 60; : $0", &mark);
+    let ppool = child.id();
+    wait_started(ppool, &mark);
+    let guard = children_of(ppool).into_iter().find(|&pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "ppool-guard")
+    });
+    let policy = guard.and_then(policy_of);
+    send_signal(ppool, libc::SIGTERM);
+    assert_eq!(exit_code(child), Some(143));
+    assert_eq!(policy, Some(libc::SCHED_BATCH as u32), "the guard's scheduling policy");
+}
