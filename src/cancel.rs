@@ -48,6 +48,12 @@ pub struct Cancel {
     /// read), so that a task's reader, waiting in poll(2) for pipes that a
     /// stray descendant holds open, wakes up.
     wake: Option<(OwnedFd, OwnedFd)>,
+    /// The byte was written to `wake`.
+    woken: AtomicBool,
+    /// A task's reader also watches stdout for a reader that has gone: in
+    /// a run of one task, on the main thread, nothing else would see it
+    /// before the task ends.
+    stdout_watched: AtomicBool,
     /// For the thread that sends SIGKILL after the grace.
     me: Weak<Cancel>,
 }
@@ -79,6 +85,8 @@ impl Cancel {
             grace,
             guard,
             wake: crate::sys::pipe().ok(),
+            woken: AtomicBool::new(false),
+            stdout_watched: AtomicBool::new(false),
             me: me.clone(),
         })
     }
@@ -112,13 +120,7 @@ impl Cancel {
             *current = Some(reason);
         }
         self.stopping.store(true, Ordering::SeqCst);
-        if let Some((_, write)) = &self.wake {
-            // SAFETY: one byte from a static into a pipe we own; a pipe with
-            // room never blocks, and this is the only write to it.
-            unsafe {
-                libc::write(write.as_raw_fd(), b"x".as_ptr().cast(), 1);
-            }
-        }
+        self.wake();
         self.signal_all(libc::SIGTERM);
         if let Some(this) = self.me.upgrade() {
             std::thread::spawn(move || {
@@ -152,6 +154,51 @@ impl Cancel {
     /// atomic store, so a signal handler may call it.
     pub fn mark_stopping(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Asks tasks' readers to watch stdout, and to stop the run
+    /// ([`StopReason::BrokenPipe`]) once nobody reads it.
+    pub fn watch_stdout(&self) {
+        self.stdout_watched.store(true, Ordering::SeqCst);
+    }
+
+    /// stdout's descriptor when readers are to watch it, else -1 (which
+    /// poll(2) skips).
+    pub fn watched_stdout(&self) -> i32 {
+        if self.stdout_watched.load(Ordering::Relaxed) {
+            libc::STDOUT_FILENO
+        } else {
+            -1
+        }
+    }
+
+    /// A signal handler's part of a stop: starts no more tasks and wakes
+    /// the readers, with atomic stores and write(2) only. The reason
+    /// follows outside the handler.
+    pub fn stop_from_handler(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake();
+    }
+
+    /// A signal handler's part of a second interrupt: readers let go of
+    /// the pipes of the task the handler kills.
+    pub fn kill_from_handler(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.killed.store(true, Ordering::SeqCst);
+    }
+
+    /// Makes the stop pipe readable, once.
+    fn wake(&self) {
+        if self.woken.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Some((_, write)) = &self.wake {
+            // SAFETY: one byte from a static into a pipe we own; a pipe with
+            // room never blocks, and the flag above makes this the only write.
+            unsafe {
+                libc::write(write.as_raw_fd(), b"x".as_ptr().cast(), 1);
+            }
+        }
     }
 
     /// A second interrupt: kill every running task at once.

@@ -294,6 +294,12 @@ fn serve(hangup: i32, table: &Table, run: &str, ppool_group: i32) -> ! {
         libc::setpgid(0, 0);
         #[cfg(target_os = "linux")]
         libc::prctl(libc::PR_SET_NAME, c"ppool-guard".as_ptr());
+        // Woken by the SIGKILL that dismisses it, a SCHED_BATCH process does
+        // not preempt ppool, which is finishing its run then: it exits on a
+        // free CPU, or when ppool waits for it. Its share of the CPU when it
+        // has work (ppool died) is a normal process's.
+        #[cfg(target_os = "linux")]
+        libc::sched_setscheduler(0, libc::SCHED_BATCH, &libc::sched_param { sched_priority: 0 });
         // It must outlive a terminal's hang-up or ^C to do its work.
         libc::signal(libc::SIGHUP, libc::SIG_IGN);
         libc::signal(libc::SIGINT, libc::SIG_IGN);

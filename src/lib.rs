@@ -163,7 +163,7 @@ fn run_config(config: &Config) -> Result<Ending> {
         Runner::Command { words, shell } => {
             // `--header :` names stand for column numbers, as in GNU parallel.
             let words = &input::columns::rename(words, &names);
-            if config.mode == Mode::Apply {
+            if config.mode == Mode::Apply || runs_here(config, &sources) {
                 signals::foreground::install(&cancel, config.grace)?;
             } else {
                 signals::watch(&cancel)?;
@@ -301,6 +301,20 @@ fn slurm_run() -> String {
     std::env::var(guard::RUN_VARIABLE).unwrap_or_else(|_| std::process::id().to_string())
 }
 
+/// Whether a streaming run has one task, known before it starts: it then
+/// runs on the main thread with `apply`'s signal handlers, and starts no
+/// thread of its own. Only for commands run here: other executors keep
+/// workers or connections of their own.
+fn runs_here(config: &Config, sources: &Sources) -> bool {
+    matches!(config.runner, Runner::Command { .. })
+        && config.mode != Mode::Apply
+        && config.remote.is_none()
+        && config.slurm.is_none()
+        && config.pipe.is_none()
+        && config.batch.is_none()
+        && sources.known_total() == Some(1)
+}
+
 /// Opens the input sources and takes off the `--header` line, which names
 /// the columns the command may use; no input for `apply` without `:::`.
 fn open_input(config: &Config) -> Result<(Sources, Vec<Vec<u8>>)> {
@@ -332,6 +346,7 @@ fn run_stream(
     } else {
         sources.known_total()
     };
+    let here = runs_here(config, &sources);
     let reading = match &config.pipe {
         Some(cutting) if config.pipe_part => match &config.source {
             config::InputSource::Sources(specs) => match &specs[..] {
@@ -411,7 +426,15 @@ fn run_stream(
         cancel: Arc::clone(cancel),
         write_error: None,
     };
-    let run_end = scheduler::run(&plan, records, executor, cancel, &mut consumer)?;
+    let run_end = if here {
+        cancel.watch_stdout();
+        let run_end = scheduler::run_here(&plan, records, executor, cancel, &mut consumer);
+        // A signal that came before the task started.
+        signals::foreground::into_stop(cancel);
+        run_end
+    } else {
+        scheduler::run(&plan, records, executor, cancel, &mut consumer)?
+    };
     close();
     guard::dismiss();
     let missed = watch.observers.finish();
@@ -549,6 +572,8 @@ impl Printer {
 
 impl Consumer for Printer {
     fn accept(&mut self, outcome: Outcome) {
+        // A run of one task has no watcher: a signal it got is known now.
+        signals::foreground::into_stop(&self.cancel);
         if self.write_error.is_none() {
             let result = self.sink.accept(outcome, self.cancel.reason());
             self.check(result);

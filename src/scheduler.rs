@@ -279,26 +279,8 @@ pub fn run(
     cancel: &Arc<Cancel>,
     consumer: &mut dyn Consumer,
 ) -> anyhow::Result<RunEnd> {
-    let dispenser = Dispenser {
-        inner: Mutex::new((records, VecDeque::new())),
-        window: plan.window,
-        oldest: SlotTable::new(),
-        next: AtomicU64::new(1),
-        halted: AtomicBool::new(false),
-    };
-    let slots = Slots {
-        plan,
-        dispenser: &dispenser,
-        executor,
-        cancel,
-        started: AtomicUsize::new(0),
-        idle: AtomicUsize::new(0),
-        limit: AtomicUsize::new(plan.jobs.max(1)),
-        wanted: AtomicUsize::new(plan.jobs_from.and_then(|read| read()).unwrap_or(plan.jobs).max(1)),
-        read_at: Mutex::new(std::time::Instant::now()),
-        starting: Mutex::new(()),
-        end: Mutex::new(RunEnd::default()),
-    };
+    let dispenser = Dispenser::new(records, plan.window);
+    let slots = Slots::new(plan, &dispenser, executor, cancel);
     let (tx, rx) = sync_channel(OUTCOME_QUEUE);
     std::thread::scope(|scope| {
         if let Err(e) = slots.start(scope, &tx) {
@@ -332,6 +314,37 @@ pub fn run(
     Ok(end)
 }
 
+/// Runs the records one at a time in slot 1 on the calling thread, each
+/// outcome to `consumer` as its task ends: for a run of one task, which a
+/// slot thread (and a thread watching signals, see
+/// `signals::foreground`) would only make slower to start. The policies
+/// and `--halt` act as in [`run`].
+pub fn run_here(
+    plan: &Plan,
+    records: Receiver<Vec<Record>>,
+    executor: &dyn Executor,
+    cancel: &Arc<Cancel>,
+    consumer: &mut dyn Consumer,
+) -> RunEnd {
+    let dispenser = Dispenser::new(records, None);
+    let slots = Slots::new(plan, &dispenser, executor, cancel);
+    // A stdout closed already stops the run before its task starts.
+    consumer.idle();
+    while let Some(records) = dispenser.take(1, 1, cancel) {
+        for record in &records {
+            let outcome = run_one(plan, record, executor, cancel);
+            if plan.policy == Policy::FailFast && outcome.status.is_failure() {
+                cancel.stop(StopReason::FailFast { seq: outcome.seq });
+            }
+            slots.count(std::slice::from_ref(&outcome));
+            consumer.accept(outcome);
+            consumer.idle();
+        }
+    }
+    let end = *crate::lock(&slots.end);
+    end
+}
+
 /// The slot threads of a run, started as they are needed.
 struct Slots<'a> {
     plan: &'a Plan<'a>,
@@ -356,6 +369,27 @@ struct Slots<'a> {
 }
 
 impl<'a> Slots<'a> {
+    fn new(
+        plan: &'a Plan<'a>,
+        dispenser: &'a Dispenser,
+        executor: &'a dyn Executor,
+        cancel: &'a Arc<Cancel>,
+    ) -> Slots<'a> {
+        Slots {
+            plan,
+            dispenser,
+            executor,
+            cancel,
+            started: AtomicUsize::new(0),
+            idle: AtomicUsize::new(0),
+            limit: AtomicUsize::new(plan.jobs.max(1)),
+            wanted: AtomicUsize::new(plan.jobs_from.and_then(|read| read()).unwrap_or(plan.jobs).max(1)),
+            read_at: Mutex::new(std::time::Instant::now()),
+            starting: Mutex::new(()),
+            end: Mutex::new(RunEnd::default()),
+        }
+    }
+
     /// Starts the next slot, unless all are started. A call made while
     /// another slot is being started waits for it and then starts the one
     /// after: each call answers a slot that has just become busy. Fails
@@ -660,6 +694,16 @@ struct Dispenser {
 }
 
 impl Dispenser {
+    fn new(records: Receiver<Vec<Record>>, window: Option<u64>) -> Dispenser {
+        Dispenser {
+            inner: Mutex::new((records, VecDeque::new())),
+            window,
+            oldest: SlotTable::new(),
+            next: AtomicU64::new(1),
+            halted: AtomicBool::new(false),
+        }
+    }
+
     /// Whether the input has ended and every record was handed out.
     fn is_drained(&self) -> bool {
         let mut guard = crate::lock(&self.inner);

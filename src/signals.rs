@@ -50,21 +50,27 @@ fn stopping_signals() -> Vec<i32> {
     signals
 }
 
-/// `apply` runs one task in the foreground. Rather than start a watcher
-/// thread, a measurable share of a one-task run, its handlers act directly,
-/// with async-signal-safe calls only: the first SIGINT, SIGTERM or SIGHUP sends
-/// SIGTERM to the task and arms a timer for SIGKILL after the grace; a
-/// second SIGINT sends SIGKILL at once.
+/// A run of one task (`apply`, or a streaming mode given one record) runs
+/// it on the main thread. Rather than start a watcher thread, a measurable
+/// share of such a run, its handlers act directly, with async-signal-safe
+/// calls only: the first SIGINT, SIGTERM or SIGHUP wakes the task's reader
+/// (the stop pipe), sends SIGTERM to the task and arms a timer for SIGKILL
+/// after the grace; a second SIGINT sends SIGKILL at once. What the
+/// handlers saw becomes the run's stop reason once the task has ended
+/// ([`foreground::into_stop`]).
 pub mod foreground {
-    use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
     use std::sync::Arc;
     use std::time::Duration;
 
     use anyhow::{Context, Result};
     use signal_hook::consts::{SIGALRM, SIGINT};
 
-    use crate::cancel::Cancel;
+    use crate::cancel::{Cancel, StopReason};
     use crate::target::Target;
+
+    /// The handlers are installed: tasks are told to them as they start.
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
 
     /// Where signals go, as [`Target::raw`]; 0: none.
     static TASK: AtomicI32 = AtomicI32::new(0);
@@ -95,35 +101,43 @@ pub mod foreground {
         }
     }
 
-    /// Installs the handlers. `cancel` is marked as stopping (an atomic
-    /// store, safe in a handler) so that no retry starts after a signal.
+    /// Installs the handlers. `cancel` is told from the handler (atomic
+    /// stores and write(2), safe there) so that no task or retry starts
+    /// after a signal, and a task's reader wakes to count the grace.
     pub fn install(cancel: &Arc<Cancel>, grace: Duration) -> Result<()> {
         GRACE_US.store(grace.as_micros().min(u64::MAX as u128) as u64, Ordering::SeqCst);
         for signal in super::stopping_signals() {
             let cancel = Arc::clone(cancel);
             let handler = move || {
-                cancel.mark_stopping();
                 if RECEIVED
                     .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
                     .is_ok()
                 {
+                    cancel.stop_from_handler();
                     stop_task();
                 } else if signal == SIGINT {
+                    cancel.kill_from_handler();
                     send(libc::SIGKILL);
                 }
             };
-            // SAFETY: the handler only uses atomics, kill(2) and setitimer(2).
+            // SAFETY: the handler only uses atomics, write(2), kill(2) and
+            // setitimer(2).
             unsafe { signal_hook::low_level::register(signal, handler) }.context("installing signal handlers")?;
         }
         // SAFETY: the handler only uses an atomic and kill(2).
         unsafe { signal_hook::low_level::register(SIGALRM, || send(libc::SIGKILL)) }
             .context("installing signal handlers")?;
+        INSTALLED.store(true, Ordering::SeqCst);
         Ok(())
     }
 
-    /// The task has started: signals from now on reach it, and one that came
-    /// just before is applied now.
+    /// A task has started: signals from now on reach it, and one that came
+    /// just before is applied now. Nothing when the handlers are not
+    /// installed (a run of many tasks has a watcher instead).
     pub fn started(target: Target) {
+        if !INSTALLED.load(Ordering::SeqCst) {
+            return;
+        }
         TASK.store(target.raw(), Ordering::SeqCst);
         if RECEIVED.load(Ordering::SeqCst) != 0 {
             stop_task();
@@ -133,6 +147,15 @@ pub mod foreground {
     /// The task has exited and is about to be reaped.
     pub fn ended() {
         TASK.store(0, Ordering::SeqCst);
+    }
+
+    /// The run's stop reason from the signal the handlers received, if
+    /// any: for what the sink prints and the exit status. Called outside
+    /// the handlers, once no task is running.
+    pub fn into_stop(cancel: &Cancel) {
+        if let Some(signal) = received() {
+            cancel.stop(StopReason::Signal(signal));
+        }
     }
 
     pub fn received() -> Option<i32> {

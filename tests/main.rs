@@ -28,6 +28,7 @@ mod slurm;
 mod sources;
 mod ssh;
 mod ssh_files;
+mod startup;
 mod submit;
 mod tasks;
 mod throughput;

@@ -4,13 +4,14 @@
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::spawn::{self, Request, Stdio};
-use crate::cancel::Cancel;
+use crate::cancel::{Cancel, StopReason};
 use crate::capture::{Captured, LineSink};
 use crate::input::Record;
 use crate::signals;
@@ -120,9 +121,7 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
             );
         }
     }
-    if spec.inherit_stdio {
-        signals::foreground::started(target);
-    }
+    signals::foreground::started(target);
     let mut clock = Clock::new(spec.timeout, spec.grace);
     let mut ended = Ended::default();
     if let Some(lines) = &spec.lines {
@@ -138,7 +137,7 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
             seq: spec.seq,
             lost: false,
         };
-        READ_BUFFER.with_borrow_mut(|buf| reader.read_both(buf, &out, &err));
+        READ_BUFFER.with_borrow_mut(|buf| reader.read_both(buf.spare_capacity_mut(), &out, &err));
     }
     ended.stdout.end_lines();
     ended.stderr.end_lines();
@@ -149,9 +148,7 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     // The leader stays a zombie until reaped below, so its group id cannot be
     // reused while it is still registered for signalling.
     cancel.unregister(spec.slot);
-    if spec.inherit_stdio {
-        signals::foreground::ended();
-    }
+    signals::foreground::ended();
     let exit = spawn::reap(pid)?;
     drop(child.stdin);
     ended.exit_code = exit.code;
@@ -338,8 +335,11 @@ impl Clock {
 }
 
 thread_local! {
-    /// Each slot thread reads its tasks' output through one buffer.
-    static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; 64 * 1024]);
+    /// Each slot thread reads its tasks' output through one buffer: the
+    /// spare capacity of this empty vector, left uninitialised. Zeroing it
+    /// touched all its 16 pages, each a page fault, where a task that
+    /// prints a line needs one.
+    static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(64 * 1024));
 }
 
 /// Reads a task's stdout and stderr until both close or are let go.
@@ -359,7 +359,7 @@ struct Reader<'a> {
 const DRAIN_ROUNDS: usize = 64;
 
 impl Reader<'_> {
-    fn read_both(&mut self, buf: &mut [u8], out: &OwnedFd, err: &OwnedFd) {
+    fn read_both(&mut self, buf: &mut [MaybeUninit<u8>], out: &OwnedFd, err: &OwnedFd) {
         let pollfd = |fd| libc::pollfd {
             fd,
             events: libc::POLLIN,
@@ -367,16 +367,27 @@ impl Reader<'_> {
         };
         // The third: readable once the run stops, so that a stop is seen
         // even while the task's pipes are silent. It costs no system call.
+        // The fourth, when the run asks: stdout, whose reader going away
+        // (POLLERR, reported without being asked for) stops the run.
         let mut fds = [
             pollfd(out.as_raw_fd()),
             pollfd(err.as_raw_fd()),
             pollfd(self.cancel.stop_fd().unwrap_or(-1)),
+            libc::pollfd {
+                fd: self.cancel.watched_stdout(),
+                events: 0,
+                revents: 0,
+            },
         ];
         while fds[0].fd >= 0 || fds[1].fd >= 0 {
             if !self.poll(&mut fds, self.clock.poll_timeout()) {
                 return;
             }
             self.read_ready(buf, &mut fds[..2]);
+            if fds[3].revents != 0 {
+                fds[3].fd = -1;
+                self.cancel.stop(StopReason::BrokenPipe);
+            }
             if fds[2].revents != 0 {
                 fds[2].fd = -1;
                 self.clock.stop_seen();
@@ -421,7 +432,7 @@ impl Reader<'_> {
     }
 
     /// Reads what is ready right now, a few rounds, without waiting.
-    fn drain(&mut self, buf: &mut [u8], fds: &mut [libc::pollfd]) {
+    fn drain(&mut self, buf: &mut [MaybeUninit<u8>], fds: &mut [libc::pollfd]) {
         for _ in 0..DRAIN_ROUNDS {
             if fds.iter().all(|pfd| pfd.fd < 0) || !self.poll(fds, 0) {
                 return;
@@ -434,7 +445,7 @@ impl Reader<'_> {
     }
 
     /// One read from each pipe that poll found ready; a closed one is dropped.
-    fn read_ready(&mut self, buf: &mut [u8], fds: &mut [libc::pollfd]) {
+    fn read_ready(&mut self, buf: &mut [MaybeUninit<u8>], fds: &mut [libc::pollfd]) {
         for (i, pfd) in fds.iter_mut().enumerate() {
             if pfd.fd < 0 || pfd.revents == 0 {
                 continue;
@@ -451,7 +462,9 @@ impl Reader<'_> {
                 } else {
                     &mut self.ended.stderr
                 };
-                if let Err(e) = sink.push(&buf[..got as usize]) {
+                // SAFETY: read(2) initialised the first `got` bytes of buf.
+                let data = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), got as usize) };
+                if let Err(e) = sink.push(data) {
                     self.give_up(&format!("output is incomplete: {e}"));
                 }
             } else if got == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {

@@ -108,7 +108,12 @@ fn read_all(
     tx: SyncSender<Vec<Record>>,
     end: &Mutex<ReadEnd>,
 ) {
-    let mut batcher = Batcher::new(tx, grouping);
+    // No more room than the records need: a batch's room for `BATCH`
+    // records is a mapping of its own, dear for a run of one task.
+    let room = sources
+        .known_total()
+        .map_or(BATCH, |n| n.clamp(1, BATCH as u64) as usize);
+    let mut batcher = Batcher::new(tx, grouping, room);
     let result = sources.each(format, &mut |record, ready| batcher.push(record, ready));
     // The last group is not full, and runs all the same; after a read
     // error too, as the records read before it do.
@@ -131,7 +136,9 @@ fn read_all(
 
 struct Batcher {
     tx: SyncSender<Vec<Record>>,
+    /// Allocated when its first record comes, with room for `room`.
     batch: Vec<Record>,
+    room: usize,
     /// Records sent on: records, or groups of them.
     tasks: u64,
     closed: bool,
@@ -142,10 +149,11 @@ struct Batcher {
 }
 
 impl Batcher {
-    fn new(tx: SyncSender<Vec<Record>>, grouping: Option<Grouping>) -> Batcher {
+    fn new(tx: SyncSender<Vec<Record>>, grouping: Option<Grouping>, room: usize) -> Batcher {
         Batcher {
             tx,
-            batch: Vec::with_capacity(BATCH),
+            batch: Vec::new(),
+            room,
             tasks: 0,
             closed: false,
             grouping,
@@ -204,6 +212,9 @@ impl Batcher {
 
     /// Queues a record; `ready` says the next one may be slow to come.
     fn send(&mut self, record: Record, ready: bool) -> io::Result<()> {
+        if self.batch.capacity() == 0 {
+            self.batch.reserve_exact(self.room);
+        }
         self.batch.push(record);
         if !ready || self.batch.len() >= BATCH {
             self.flush();
@@ -219,7 +230,7 @@ impl Batcher {
         if self.batch.is_empty() || self.closed {
             return;
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let batch = std::mem::take(&mut self.batch);
         if self.tx.send(batch).is_err() {
             self.closed = true;
         }
