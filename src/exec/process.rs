@@ -11,9 +11,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::spawn::{self, Request, Stdio};
 use crate::cancel::Cancel;
-use crate::capture::{Captured, LineSink};
+use crate::capture::{Captured, Lane, LaneGuard, LineSink, SPILL_LIMIT};
 use crate::input::Record;
 use crate::signals;
+use crate::sys::Spliced;
 pub use crate::target::{signal_group, Target};
 use crate::task::{End, Outcome};
 
@@ -65,6 +66,9 @@ pub struct Spawn<'a> {
     pub feed: Option<crate::input::Block>,
     /// `--line-buffer`: whole lines go out as they arrive instead of whole output.
     pub lines: Option<Lines>,
+    /// A stdout larger than the in-memory limit goes straight to ppool's
+    /// stdout as it arrives whenever this lane lets it.
+    pub stream: Option<Arc<Lane>>,
 }
 
 /// Where `--line-buffer` sends a task's lines, and the `--tag` before each.
@@ -137,6 +141,9 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
             cancel,
             seq: spec.seq,
             lost: false,
+            lane: spec.stream.as_ref(),
+            streaming: None,
+            widened: false,
         };
         READ_BUFFER.with_borrow_mut(|buf| reader.read_both(buf, &out, &err));
     }
@@ -352,6 +359,22 @@ struct Reader<'a> {
     /// ppool could not keep the output (a full disk): the rest is drained
     /// and dropped, and the run stops with ppool's own error.
     lost: bool,
+    /// Where a large stdout may go as it arrives.
+    lane: Option<&'a Arc<Lane>>,
+    /// The task holds ppool's stdout and its stdout goes there.
+    streaming: Option<Streaming>,
+    /// The stdout pipe was made larger, once its output grew large.
+    widened: bool,
+}
+
+/// A task's stdout passed straight through to ppool's stdout.
+struct Streaming {
+    _lane: LaneGuard,
+    /// The kernel moves the bytes (`splice`); else they are read and written.
+    splice: bool,
+    /// ppool's stdout is full: the task's stdout pipe is set aside here, out
+    /// of the poll, until stdout takes more.
+    parked: Option<i32>,
 }
 
 /// Rounds of reading what is ready, without waiting, before a deadline is
@@ -367,14 +390,28 @@ impl Reader<'_> {
         };
         // The third: readable once the run stops, so that a stop is seen
         // even while the task's pipes are silent. It costs no system call.
+        // The fourth: ppool's stdout, watched while it is too full to take
+        // more of a task's output passed through.
         let mut fds = [
             pollfd(out.as_raw_fd()),
             pollfd(err.as_raw_fd()),
             pollfd(self.cancel.stop_fd().unwrap_or(-1)),
+            libc::pollfd {
+                fd: -1,
+                events: libc::POLLOUT,
+                revents: 0,
+            },
         ];
-        while fds[0].fd >= 0 || fds[1].fd >= 0 {
+        while fds[0].fd >= 0 || fds[1].fd >= 0 || self.is_parked() {
+            fds[3].fd = if self.is_parked() { libc::STDOUT_FILENO } else { -1 };
             if !self.poll(&mut fds, self.clock.poll_timeout()) {
                 return;
+            }
+            if fds[3].revents != 0 {
+                if let Some(parked) = self.streaming.as_mut().and_then(|s| s.parked.take()) {
+                    fds[0].fd = parked;
+                    fds[0].revents = libc::POLLIN;
+                }
             }
             self.read_ready(buf, &mut fds[..2]);
             if fds[2].revents != 0 {
@@ -392,7 +429,7 @@ impl Reader<'_> {
                 // past the deadline of a task that ended in time: what its
                 // pipes hold is judged before the deadline is.
                 self.drain(buf, &mut fds[..2]);
-                if fds[0].fd < 0 && fds[1].fd < 0 {
+                if fds[0].fd < 0 && fds[1].fd < 0 && !self.is_parked() {
                     return;
                 }
             }
@@ -439,6 +476,33 @@ impl Reader<'_> {
             if pfd.fd < 0 || pfd.revents == 0 {
                 continue;
             }
+            if i == 0 && self.streaming.is_some() {
+                self.pass_on(buf, pfd);
+                continue;
+            }
+            let captured = if i == 0 {
+                &mut self.ended.stdout
+            } else {
+                &mut self.ended.stderr
+            };
+            if !self.lost {
+                // Spilled output moves from the pipe to its file in the kernel.
+                match captured.splice_from(pfd.fd) {
+                    Ok(Spliced::Unsupported) => {}
+                    Ok(Spliced::Moved(_)) => {
+                        if i == 0 {
+                            self.grown(pfd.fd, 0);
+                        }
+                        continue;
+                    }
+                    Ok(Spliced::Blocked) => continue,
+                    Ok(Spliced::End) => {
+                        pfd.fd = -1;
+                        continue;
+                    }
+                    Err(e) => self.give_up(&format!("output is incomplete: {e}")),
+                }
+            }
             // SAFETY: buf is valid for buf.len() bytes; fd is an open pipe we own.
             let got = unsafe { libc::read(pfd.fd, buf.as_mut_ptr().cast(), buf.len()) };
             if got > 0 {
@@ -446,18 +510,109 @@ impl Reader<'_> {
                     // Drained, so the task is not blocked on a full pipe.
                     continue;
                 }
+                let got = &buf[..got as usize];
+                if i == 0 && self.grown(pfd.fd, got.len()) {
+                    self.write_stdout(got);
+                    continue;
+                }
                 let sink = if i == 0 {
                     &mut self.ended.stdout
                 } else {
                     &mut self.ended.stderr
                 };
-                if let Err(e) = sink.push(&buf[..got as usize]) {
+                if let Err(e) = sink.push(got) {
                     self.give_up(&format!("output is incomplete: {e}"));
                 }
             } else if got == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
                 pfd.fd = -1;
             }
         }
+    }
+
+    /// The task's stdout is about to hold `more` bytes beyond what it holds:
+    /// past the in-memory limit its pipe is widened, and the output starts
+    /// to pass straight through when the lane lets it. True when it does
+    /// (what was held is out, and `more` is the caller's to write).
+    fn grown(&mut self, fd: i32, more: usize) -> bool {
+        if self.ended.stdout.len() + more as u64 <= SPILL_LIMIT as u64 || self.lost {
+            return false;
+        }
+        if !self.widened {
+            self.widened = true;
+            crate::sys::widen_pipe(fd);
+        }
+        let Some(guard) = self.lane.and_then(|lane| lane.try_take(self.seq)) else {
+            return false;
+        };
+        self.streaming = Some(Streaming {
+            _lane: guard,
+            splice: true,
+            parked: None,
+        });
+        if let Err(e) = self.ended.stdout.pass_through(libc::STDOUT_FILENO) {
+            self.stdout_lost(e);
+        }
+        true
+    }
+
+    /// Moves what the task's stdout pipe holds to ppool's stdout.
+    fn pass_on(&mut self, buf: &mut [u8], pfd: &mut libc::pollfd) {
+        let Some(streaming) = self.streaming.as_mut() else {
+            return;
+        };
+        if streaming.splice && !self.lost {
+            match crate::sys::splice_out(pfd.fd, libc::STDOUT_FILENO, 1 << 20) {
+                Ok(Spliced::Moved(n)) => return self.ended.stdout.passed_on(n),
+                Ok(Spliced::End) => {
+                    pfd.fd = -1;
+                    return;
+                }
+                Ok(Spliced::Blocked) => {
+                    // The pipe was ready, so stdout is full.
+                    streaming.parked = Some(pfd.fd);
+                    pfd.fd = -1;
+                    return;
+                }
+                Ok(Spliced::Unsupported) => streaming.splice = false,
+                Err(e) => return self.stdout_lost(e),
+            }
+        }
+        // SAFETY: buf is valid for buf.len() bytes; fd is an open pipe we own.
+        let got = unsafe { libc::read(pfd.fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if got > 0 {
+            if !self.lost {
+                self.write_stdout(&buf[..got as usize]);
+            }
+        } else if got == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            pfd.fd = -1;
+        }
+    }
+
+    fn write_stdout(&mut self, bytes: &[u8]) {
+        match crate::sys::write_all_fd(libc::STDOUT_FILENO, bytes) {
+            Ok(()) => self.ended.stdout.passed_on(bytes.len()),
+            Err(e) => self.stdout_lost(e),
+        }
+    }
+
+    /// ppool's stdout cannot take the output passed through: its reader
+    /// has gone. The run stops as for any closed stdout, quietly; the rest
+    /// of the task's output is drained and dropped.
+    fn stdout_lost(&mut self, e: io::Error) {
+        self.lost = true;
+        if let Some(streaming) = self.streaming.as_mut() {
+            streaming.splice = false;
+        }
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            self.cancel.stop(crate::cancel::StopReason::BrokenPipe);
+        } else {
+            self.cancel
+                .fail(self.seq, format!("task {}: cannot write its output: {e}", self.seq));
+        }
+    }
+
+    fn is_parked(&self) -> bool {
+        self.streaming.as_ref().is_some_and(|s| s.parked.is_some())
     }
 
     /// ppool's own failure: the task's output cannot be kept, so the run
