@@ -344,9 +344,46 @@ impl Clock {
     }
 }
 
+/// Bytes one read of a task's pipe takes at most.
+const READ_SIZE: usize = 64 * 1024;
+
+/// A slot's first read goes to the stack: a slot whose tasks print nothing
+/// (or little) never needs a buffer on the heap.
+const FIRST_READ: usize = 1024;
+
 thread_local! {
-    /// Each slot thread reads its tasks' output through one buffer.
-    static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(vec![0; 64 * 1024]);
+    /// Each slot thread reads its tasks' output through one buffer, made
+    /// only once a task prints, and grown to `READ_SIZE` once a read fills
+    /// it. Never zeroed: its pages take memory only once a read fills them,
+    /// so a thousand slots whose tasks print little cost little.
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One read(2) of `fd` into `buf`, which then holds what was read.
+fn read_into(fd: i32, buf: &mut Vec<u8>) -> isize {
+    buf.clear();
+    if buf.capacity() == 0 {
+        let mut first = [0u8; FIRST_READ];
+        // SAFETY: first is valid for its length; fd is an open pipe the caller owns.
+        let got = unsafe { libc::read(fd, first.as_mut_ptr().cast(), first.len()) };
+        if got > 0 {
+            let got = got as usize;
+            buf.reserve_exact(if got == FIRST_READ { READ_SIZE } else { FIRST_READ });
+            buf.extend_from_slice(&first[..got]);
+        }
+        return got;
+    }
+    // SAFETY: buf's spare capacity is valid for buf.capacity() bytes; fd is
+    // an open pipe the caller owns.
+    let got = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.capacity()) };
+    if got > 0 {
+        // SAFETY: the kernel initialised the first `got` bytes, within capacity.
+        unsafe { buf.set_len(got as usize) };
+        if got as usize == buf.capacity() && buf.capacity() < READ_SIZE {
+            buf.reserve_exact(READ_SIZE - buf.len());
+        }
+    }
+    got
 }
 
 /// Reads a task's stdout and stderr until both close or are let go.
@@ -382,7 +419,7 @@ struct Streaming {
 const DRAIN_ROUNDS: usize = 64;
 
 impl Reader<'_> {
-    fn read_both(&mut self, buf: &mut [u8], out: &OwnedFd, err: &OwnedFd) {
+    fn read_both(&mut self, buf: &mut Vec<u8>, out: &OwnedFd, err: &OwnedFd) {
         let pollfd = |fd| libc::pollfd {
             fd,
             events: libc::POLLIN,
@@ -458,7 +495,7 @@ impl Reader<'_> {
     }
 
     /// Reads what is ready right now, a few rounds, without waiting.
-    fn drain(&mut self, buf: &mut [u8], fds: &mut [libc::pollfd]) {
+    fn drain(&mut self, buf: &mut Vec<u8>, fds: &mut [libc::pollfd]) {
         for _ in 0..DRAIN_ROUNDS {
             if fds.iter().all(|pfd| pfd.fd < 0) || !self.poll(fds, 0) {
                 return;
@@ -471,7 +508,7 @@ impl Reader<'_> {
     }
 
     /// One read from each pipe that poll found ready; a closed one is dropped.
-    fn read_ready(&mut self, buf: &mut [u8], fds: &mut [libc::pollfd]) {
+    fn read_ready(&mut self, buf: &mut Vec<u8>, fds: &mut [libc::pollfd]) {
         for (i, pfd) in fds.iter_mut().enumerate() {
             if pfd.fd < 0 || pfd.revents == 0 {
                 continue;
@@ -503,14 +540,13 @@ impl Reader<'_> {
                     Err(e) => self.give_up(&format!("output is incomplete: {e}")),
                 }
             }
-            // SAFETY: buf is valid for buf.len() bytes; fd is an open pipe we own.
-            let got = unsafe { libc::read(pfd.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            let got = read_into(pfd.fd, buf);
             if got > 0 {
                 if self.lost {
                     // Drained, so the task is not blocked on a full pipe.
                     continue;
                 }
-                let got = &buf[..got as usize];
+                let got = &buf[..];
                 if i == 0 && self.grown(pfd.fd, got.len()) {
                     self.write_stdout(got);
                     continue;
@@ -556,7 +592,7 @@ impl Reader<'_> {
     }
 
     /// Moves what the task's stdout pipe holds to ppool's stdout.
-    fn pass_on(&mut self, buf: &mut [u8], pfd: &mut libc::pollfd) {
+    fn pass_on(&mut self, buf: &mut Vec<u8>, pfd: &mut libc::pollfd) {
         let Some(streaming) = self.streaming.as_mut() else {
             return;
         };
@@ -577,11 +613,10 @@ impl Reader<'_> {
                 Err(e) => return self.stdout_lost(e),
             }
         }
-        // SAFETY: buf is valid for buf.len() bytes; fd is an open pipe we own.
-        let got = unsafe { libc::read(pfd.fd, buf.as_mut_ptr().cast(), buf.len()) };
+        let got = read_into(pfd.fd, buf);
         if got > 0 {
             if !self.lost {
-                self.write_stdout(&buf[..got as usize]);
+                self.write_stdout(buf);
             }
         } else if got == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
             pfd.fd = -1;
@@ -637,6 +672,36 @@ mod tests {
             start,
             len,
         }
+    }
+
+    #[test]
+    fn a_read_buffer_is_made_only_once_a_task_prints_and_grows_once_filled() {
+        let pipe_with = |bytes: &[u8]| {
+            let (read, write) = crate::sys::pipe().unwrap();
+            std::fs::File::from(write).write_all(bytes).unwrap();
+            read
+        };
+        use std::os::fd::AsRawFd;
+        let mut buf = Vec::new();
+        // Nothing printed: no buffer at all.
+        let silent = pipe_with(b"");
+        assert_eq!(super::read_into(silent.as_raw_fd(), &mut buf), 0);
+        assert_eq!(buf.capacity(), 0);
+        let little = pipe_with(b"hello\n");
+        assert_eq!(super::read_into(little.as_raw_fd(), &mut buf), 6);
+        assert_eq!(buf, b"hello\n");
+        assert_eq!(buf.capacity(), super::FIRST_READ);
+        let much: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        let more = pipe_with(&much);
+        let mut got = Vec::new();
+        loop {
+            match super::read_into(more.as_raw_fd(), &mut buf) {
+                0 => break,
+                _ => got.extend_from_slice(&buf),
+            }
+        }
+        assert!(got == much);
+        assert!(buf.capacity() >= super::READ_SIZE, "{}", buf.capacity());
     }
 
     #[test]
