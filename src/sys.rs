@@ -232,6 +232,12 @@ pub(crate) fn splice_to_pipe(file: &std::fs::File, offset: u64, len: u64, out: &
     }
 }
 
+/// Whether poll(2) reporting a pipe hung up and not readable means it is
+/// empty for good (Linux: POLLHUP comes only once every writer has closed,
+/// and POLLIN with it while anything is left), so no read is needed to
+/// learn its end. Elsewhere the read tells.
+pub(crate) const HANGUP_IS_END: bool = cfg!(target_os = "linux");
+
 /// What one [`splice_out`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Spliced {

@@ -513,6 +513,11 @@ impl Reader<'_> {
             if pfd.fd < 0 || pfd.revents == 0 {
                 continue;
             }
+            if crate::sys::HANGUP_IS_END && pfd.revents & (libc::POLLIN | libc::POLLHUP) == libc::POLLHUP {
+                // Closed and empty: a task that printed nothing costs no read.
+                pfd.fd = -1;
+                continue;
+            }
             if i == 0 && self.streaming.is_some() {
                 self.pass_on(buf, pfd);
                 continue;
