@@ -579,7 +579,8 @@ fn run_apply(
 /// while it runs, instead of waiting whole in a file: plain text output in
 /// `unordered` (any task) and `imap` (the task whose turn it is), where
 /// nothing else needs the output itself (a tag, `--files`, `--results`,
-/// `--progress`) and no retry could print it twice or fail-fast hold it back.
+/// `--progress`), no retry could print it twice or fail-fast hold it back,
+/// and no timeout could stop a task whose output waits for a slow reader.
 fn stdout_lane(config: &Config) -> Option<Arc<capture::Lane>> {
     let plain = config.output == output::Format::Text
         && !config.tag
@@ -587,6 +588,7 @@ fn stdout_lane(config: &Config) -> Option<Arc<capture::Lane>> {
         && config.results.is_none()
         && !config.progress
         && config.retries == 0
+        && config.timeout.is_none()
         && config.policy == scheduler::Policy::CollectErrors
         && config.remote.is_none();
     match config.mode {

@@ -158,3 +158,40 @@ fn a_closed_stdout_during_a_large_output_stops_quietly() {
     assert_eq!(stderr_of(&out), "", "ppool wrote to stderr");
     assert!(wait_gone(&mark, Duration::from_secs(10)).is_empty());
 }
+
+/// With `--timeout`, a large output is kept whole while its reader waits:
+/// passed through instead, the task would block on the full pipe and be
+/// stopped before it had printed it all.
+#[test]
+fn with_a_timeout_a_large_output_is_kept_whole_for_a_slow_reader() {
+    const SIZE: usize = 3_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!("head -c {SIZE} /dev/zero; touch written; sleep 60");
+    let mut child = ppool_std()
+        .current_dir(dir.path())
+        .args([
+            "unordered",
+            "--timeout",
+            "4s",
+            "--grace",
+            "200ms",
+            "sh",
+            "-c",
+            &script,
+            ":::",
+            "x",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Nothing reads stdout until the task has printed everything.
+    let written = crate::util::wait_for_file(&dir.path().join("written"), Duration::from_secs(20));
+    let mut stdout = child.stdout.take().unwrap();
+    let mut got = Vec::new();
+    stdout.read_to_end(&mut got).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(written, "the task could not print its output");
+    assert_eq!(got.len(), SIZE);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+}
