@@ -16,7 +16,7 @@ usage: benches/compare.sh [options]
   --quick             smaller sizes and fewer runs: a smoke test of the harness
   --only LIST         run only these workloads (comma or space separated):
                       true echo shell imap builtin-echo worker memory startup
-                      batch pipe submit
+                      batch pipe submit bigout jmany
   --tools LIST        run only these tools (comma or space separated):
                       ppool xargs parallel rust-parallel floor python
   --runs N            hyperfine runs per measurement (default 5, quick 3)
@@ -132,7 +132,7 @@ big=1000000000          # bytes printed by the one big task (1 GB), quick too
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "bad --runs: $runs"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "bad --rounds: $rounds"
 
-all_workloads="true echo shell imap builtin-echo worker memory startup batch pipe submit"
+all_workloads="true echo shell imap builtin-echo worker memory startup batch pipe submit bigout jmany"
 wanted_workloads=$(tr ',' ' ' <<<"${only:-$all_workloads}")
 for w in $wanted_workloads; do
     [[ " $all_workloads " == *" $w "* ]] || die "unknown workload: $w (one of: $all_workloads)"
@@ -206,6 +206,11 @@ if want_workload batch; then
 fi
 if want_workload pipe; then
     seq "$pipe_lines" >"$work/pipe.in"
+fi
+if want_workload jmany; then
+    # Many sleeping tasks at a high -j: 2,000 x `sleep 0.1` (200 in quick mode).
+    awk -v n="$([ "$quick" = 1 ] && echo 200 || echo 2000)" 'BEGIN { for (i = 1; i <= n; i++) print "0.1" }' \
+        >"$work/jmany.in"
 fi
 T_IN=$(q "$work/tasks.in")
 P_IN=$(q "$work/paths.in")
@@ -460,6 +465,50 @@ for j in "${jobs_arr[@]}"; do
         flush
     fi
 done
+
+# bigout: one task printing 1 GB in `unordered`, its stdout piped to cat,
+# beside GNU parallel and the floor: the same bytes through one pipe to cat.
+# bigout-imap: two such tasks in `imap` at -j2 (the second ends while the
+# first still prints, so it waits), beside `parallel -k` and the floor: both
+# tasks' bytes through one pipe to cat, one after the other.
+if want_workload bigout; then
+    c="$PP unordered -j1 -- head -c $big ::: /dev/zero | cat"
+    bench bigout 1 "ppool" 1 "$c | wc -c" "$big" "$c > /dev/null"
+    c="$PAR -j1 head -c $big ::: /dev/zero | cat"
+    bench bigout 1 parallel 1 "$c | wc -c" "$big" "$c > /dev/null"
+    c="head -c $big /dev/zero | cat"
+    bench bigout 1 floor 1 "$c | wc -c" "$big" "$c > /dev/null"
+    flush
+    c="$PP imap -j2 -- head -c $big ::: /dev/zero /dev/zero | cat"
+    bench bigout-imap 2 "ppool imap" 2 "$c | wc -c" "$((2 * big))" "$c > /dev/null"
+    c="$PAR -k -j2 head -c $big ::: /dev/zero /dev/zero | cat"
+    bench bigout-imap 2 "parallel -k" 2 "$c | wc -c" "$((2 * big))" "$c > /dev/null"
+    c="(head -c $big /dev/zero; head -c $big /dev/zero) | cat"
+    bench bigout-imap 2 floor 2 "$c | wc -c" "$((2 * big))" "$c > /dev/null"
+    flush
+fi
+
+# jmany: many sleeping tasks at -j500 (the slots, not the work, cost);
+# then ppool's peak RSS at -j1000 over the same tasks.
+if want_workload jmany; then
+    n=$(wc -l <"$work/jmany.in")
+    J_IN=$(q "$work/jmany.in")
+    bench jmany 500 "ppool" "$n" "$PP unordered -j500 echo < $J_IN | wc -l" "$n" \
+        "$PP unordered -j500 sleep < $J_IN"
+    bench jmany 500 xargs "$n" "xargs -P 500 -n 1 echo < $J_IN | wc -l" "$n" \
+        "xargs -P 500 -n 1 sleep < $J_IN"
+    bench jmany 500 parallel "$n" "$PAR -j500 echo < $J_IN | wc -l" "$n" \
+        "$PAR -j500 sleep < $J_IN"
+    bench jmany 500 rust-parallel "$n" "rust-parallel -j500 echo < $J_IN | wc -l" "$n" \
+        "rust-parallel -j500 sleep < $J_IN"
+    bench jmany 500 floor "$n" "$FLOOR -i 500 0 echo < $J_IN | wc -l" "$n" \
+        "$FLOOR -i 500 0 sleep < $J_IN"
+    flush
+    if [ -n "$time_bin" ]; then
+        memory 1000 "ppool -j1000 sleep" "$n" -l 0 "$work/jmany.in" \
+            "$ppool_bin" unordered -j1000 sleep
+    fi
+fi
 
 # memory: peak RSS at the largest job count.
 if want_workload memory && [ -n "$time_bin" ]; then

@@ -16,6 +16,9 @@
  *   -i   read one record per line from stdin and append it like -a does;
  *        stops at end of input or after M tasks (M = 0: no limit).
  *
+ * P may be large: `floor -i 500 0 sleep < list-of-0.1` is the floor of
+ * many sleeping tasks at -j500 (each reaped child is replaced at once).
+ *
  * Children inherit stdin (/dev/null in -i mode), stdout and stderr.
  * Exits 0 when every task exited 0, 1 otherwise, 2 on usage or spawn errors.
  *

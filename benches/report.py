@@ -18,8 +18,10 @@ IMAP_NOISE = 1.05
 BUILTIN_RATE = 5_000_000
 STREAM_MB = 50
 BIG_TASK_MB = 100
+JMANY_MB = 16
 
-WORKLOAD_ORDER = ["true", "echo", "shell", "imap", "builtin-echo", "worker", "memory", "startup", "submit"]
+WORKLOAD_ORDER = ["true", "echo", "shell", "imap", "builtin-echo", "worker", "memory", "startup", "submit",
+                  "bigout", "bigout-imap", "jmany"]
 
 
 def read_tsv(path):
@@ -174,6 +176,16 @@ def targets(res, max_jobs):
         f"1 GB task peak < {BIG_TASK_MB} MB",
         measured(lambda: f"{mb(big['value']):.1f} MB", big),
         verdict(lambda: mb(big["value"]) < BIG_TASK_MB, big),
+    )
+
+    yield compare("bigout", 1, "ppool", "floor", 1.2, "1 GB output (`unordered`) ≤ 1.2× `head | cat`")
+    yield compare("bigout-imap", 2, "ppool imap", "parallel -k", 0.6, "2 × 1 GB output (`imap`) ≤ 0.6× `parallel -k`")
+    yield compare("jmany", 500, "ppool", "floor", 1.2, "2,000 × `sleep 0.1` ≤ 1.2× floor")
+    many = res.get("memory", 1000, "ppool -j1000 sleep")
+    yield (
+        f"-j1000 peak ≤ {JMANY_MB} MB",
+        measured(lambda: f"{mb(many['value']):.1f} MB", many),
+        verdict(lambda: mb(many["value"]) <= JMANY_MB, many),
     )
 
     yield compare("startup", 1, "ppool", "xargs", 1.0, "start-up ≤ xargs")

@@ -2,12 +2,15 @@
 //! spilled to an unlinked temporary file so memory does not grow with output.
 //! A spilled result that has to wait for its turn moves to the run's
 //! [`Shelf`], so that waiting results do not hold a descriptor each.
+//! A large stdout whose turn it is goes straight to ppool's stdout instead,
+//! through the [`Lane`] it shares with the printer.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 /// Output kept in memory before it moves to a temporary file.
 pub const SPILL_LIMIT: usize = 1 << 20;
@@ -50,13 +53,110 @@ pub struct Captured {
     /// outcome carries two captures through the queues.
     shelved: Option<Box<Shelved>>,
     len: u64,
-    /// `--line-buffer`: whole lines are written out as they arrive; only the
-    /// unfinished last line waits in `memory`.
-    lines: Option<Box<PassedLines>>,
+    /// What few captures have. Boxed: a task's result is moved about whole.
+    rare: Option<Box<Rare>>,
+    /// Written to ppool's stdout as it arrived (through the [`Lane`]): there
+    /// is nothing left to print.
+    passed: bool,
 }
 
-/// `--line-buffer`'s sink and the tag before each line.
-type PassedLines = (Arc<LineSink>, Option<Vec<u8>>);
+#[derive(Debug, Default)]
+struct Rare {
+    /// `--line-buffer`: whole lines are written out as they arrive; only the
+    /// unfinished last line waits in `memory`.
+    lines: Option<PassingLines>,
+    /// A large output kept in its own file while it waits, rather than
+    /// copied into the shelf: counted by the shelf while it lives.
+    kept: Option<Arc<()>>,
+}
+
+/// Where `--line-buffer` passes lines on, and the tag before each.
+type PassingLines = (Arc<LineSink>, Option<Vec<u8>>);
+
+/// Who writes to ppool's stdout: the printer (which holds it while its
+/// buffer holds anything) or the one task whose large output is passed
+/// straight through as it arrives. A task only ever tries to take it, so
+/// nothing waits on a task that waits; the printer waits for the task.
+#[derive(Debug)]
+pub struct Lane {
+    state: Mutex<LaneState>,
+    freed: Condvar,
+}
+
+#[derive(Debug)]
+struct LaneState {
+    holder: Holder,
+    /// `imap`: the task whose turn it is, every earlier one printed and
+    /// flushed; `None` when any task may take the lane (`unordered`).
+    turn: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    Free,
+    Printer,
+    Task,
+}
+
+impl Lane {
+    /// `ordered`: a task takes the lane only in its turn (`imap`).
+    pub fn new(ordered: bool) -> Arc<Lane> {
+        Arc::new(Lane {
+            state: Mutex::new(LaneState {
+                holder: Holder::Free,
+                turn: ordered.then_some(1),
+            }),
+            freed: Condvar::new(),
+        })
+    }
+
+    /// Task `seq` takes stdout if it is free and its turn; the guard gives
+    /// it back.
+    pub fn try_take(self: &Arc<Lane>, seq: u64) -> Option<LaneGuard> {
+        let mut state = crate::lock(&self.state);
+        if state.holder != Holder::Free || state.turn.is_some_and(|turn| turn != seq) {
+            return None;
+        }
+        state.holder = Holder::Task;
+        Some(LaneGuard(Arc::clone(self)))
+    }
+
+    /// The printer is about to write: it waits for a task passing its
+    /// output through to finish.
+    pub fn hold(&self) {
+        let mut state = crate::lock(&self.state);
+        while state.holder == Holder::Task {
+            state = self
+                .freed
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        state.holder = Holder::Printer;
+    }
+
+    /// The printer has flushed everything it wrote; `next` is the task
+    /// whose turn it is now (`imap`).
+    pub fn release(&self, next: Option<u64>) {
+        let mut state = crate::lock(&self.state);
+        if state.holder == Holder::Printer {
+            state.holder = Holder::Free;
+        }
+        if let (Some(turn), Some(next)) = (&mut state.turn, next) {
+            *turn = next;
+        }
+    }
+}
+
+/// A task's hold on stdout, given back when dropped.
+#[derive(Debug)]
+pub struct LaneGuard(Arc<Lane>);
+
+impl Drop for LaneGuard {
+    fn drop(&mut self) {
+        crate::lock(&self.0.state).holder = Holder::Free;
+        self.0.freed.notify_all();
+    }
+}
 
 /// `--line-buffer`: a descriptor (1 or 2) that every slot writes whole lines
 /// to, one write at a time, so lines of different tasks never mix.
@@ -110,7 +210,17 @@ impl LineSink {
 pub struct Shelf {
     file: Option<Arc<File>>,
     end: u64,
+    /// One clone per large output kept in its own file while it waits.
+    kept: Arc<()>,
 }
+
+/// A waiting output larger than this keeps its own file instead of being
+/// copied into the shelf: copying a gigabyte costs more than a descriptor.
+const KEEP_OWN_FILE: u64 = 64 << 20;
+
+/// At most this many waiting outputs keep a file of their own; beyond it
+/// they are copied into the shelf, so descriptors stay few.
+const KEPT_FILES: usize = 64;
 
 /// A region of the shelf, freed when dropped.
 #[derive(Debug)]
@@ -165,14 +275,21 @@ impl Captured {
     /// A capture that passes whole lines on to `sink` as they arrive.
     pub fn passing_lines(sink: Arc<LineSink>, tag: Option<Vec<u8>>) -> Captured {
         Captured {
-            lines: Some(Box::new((sink, tag))),
+            rare: Some(Box::new(Rare {
+                lines: Some((sink, tag)),
+                kept: None,
+            })),
             ..Captured::default()
         }
     }
 
+    fn lines(&self) -> Option<&PassingLines> {
+        self.rare.as_ref()?.lines.as_ref()
+    }
+
     /// End of output: an unfinished last line is passed on as it is.
     pub fn end_lines(&mut self) {
-        if let Some((sink, tag)) = self.lines.as_deref() {
+        if let Some((sink, tag)) = self.lines() {
             if !self.memory.is_empty() {
                 sink.write(tag.as_deref(), &self.memory);
                 self.memory.clear();
@@ -190,7 +307,60 @@ impl Captured {
 
     #[cfg(test)]
     pub fn is_spilled(&self) -> bool {
-        self.spill.is_some()
+        self.spill.is_some() && self.rare.as_ref().is_none_or(|rare| rare.kept.is_none())
+    }
+
+    /// Moves what the pipe `from` holds now straight into the spill file,
+    /// inside the kernel, once output has spilled. `Unsupported` when it
+    /// has not (or the kernel cannot): then the caller reads and pushes.
+    pub fn splice_from(&mut self, from: RawFd) -> io::Result<crate::sys::Spliced> {
+        use crate::sys::Spliced;
+        let Some(file) = self.spill.as_ref().filter(|_| self.lines().is_none() && !self.passed) else {
+            return Ok(Spliced::Unsupported);
+        };
+        let spliced = crate::sys::splice_out(from, file.as_raw_fd(), 1 << 20).map_err(spill_error)?;
+        if let Spliced::Moved(n) = spliced {
+            self.len += n as u64;
+        }
+        Ok(spliced)
+    }
+
+    /// Writes what was captured so far to `out` (ppool's stdout, whose lane
+    /// the caller holds); from now on the output goes there as it arrives
+    /// and is counted by [`Captured::passed_on`].
+    pub fn pass_through(&mut self, out: RawFd) -> io::Result<()> {
+        match self.stored() {
+            None => crate::sys::write_all_fd(out, &self.memory)?,
+            Some((file, offset)) => send_region(file, offset, self.len, out)?,
+        }
+        self.memory = Vec::new();
+        self.spill = None;
+        self.passed = true;
+        Ok(())
+    }
+
+    /// `bytes` more went straight to stdout.
+    pub fn passed_on(&mut self, bytes: usize) {
+        self.len += bytes as u64;
+    }
+
+    /// Whether the output lives in a file of its own, to be printed from there.
+    pub fn is_stored(&self) -> bool {
+        self.lines().is_none() && !self.passed && self.spill.is_some()
+    }
+
+    /// Prints an output spilled to a file of its own to the descriptor
+    /// `out` inside the kernel; false otherwise, for the caller's own copy.
+    ///
+    /// Not from the shelf: a pipe holds the file's pages themselves until
+    /// its reader takes them, and giving a region's space back zeroes the
+    /// pages it shares with its neighbours in place. A file of its own is
+    /// only ever closed whole, which leaves the pages as they are.
+    pub fn send_stored(&self, out: RawFd) -> io::Result<bool> {
+        match (&self.spill, self.lines(), self.passed) {
+            (Some(file), None, false) => send_region(file, 0, self.len, out).map(|()| true),
+            _ => Ok(false),
+        }
     }
 
     /// A spilled output moves to `shelf` and closes its own file; output in
@@ -199,6 +369,10 @@ impl Captured {
         let Some(spill) = &mut self.spill else {
             return Ok(());
         };
+        if self.len > KEEP_OWN_FILE && Arc::strong_count(&shelf.kept) <= KEPT_FILES {
+            self.rare.get_or_insert_with(Box::default).kept = Some(Arc::clone(&shelf.kept));
+            return Ok(());
+        }
         let file = match &shelf.file {
             Some(file) => Arc::clone(file),
             None => Arc::clone(shelf.file.insert(Arc::new(spill_file()?))),
@@ -235,7 +409,7 @@ impl Captured {
     pub fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
         debug_assert!(self.shelved.is_none(), "output added after it was shelved");
         self.len += bytes.len() as u64;
-        if let Some((sink, tag)) = self.lines.as_deref() {
+        if let Some((sink, tag)) = self.rare.as_ref().and_then(|rare| rare.lines.as_ref()) {
             self.memory.extend_from_slice(bytes);
             if let Some(end) = self.memory.iter().rposition(|&b| b == b'\n') {
                 sink.write(tag.as_deref(), &self.memory[..=end]);
@@ -295,6 +469,9 @@ impl Captured {
     /// Copies the output to `out` as it is, leaving it where it is kept: for
     /// an observer, which sees a task's output before it is printed.
     pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.passed {
+            return Ok(());
+        }
         match self.stored() {
             None => out.write_all(&self.memory),
             Some((file, offset)) => io::copy(&mut self.region(file, offset), out).map(drop),
@@ -304,7 +481,7 @@ impl Captured {
     /// Copies the output to `out`, each line prefixed with `tag` when given.
     /// Output already passed on line by line is not copied again.
     pub fn copy_to(&mut self, out: &mut dyn Write, tag: Option<&[u8]>) -> io::Result<()> {
-        if self.lines.is_some() {
+        if self.lines().is_some() || self.passed {
             return Ok(());
         }
         match (self.stored(), tag) {
@@ -320,6 +497,26 @@ impl Captured {
             file,
             offset,
             left: self.len,
+        }
+    }
+}
+
+/// `len` bytes of `file` from `offset` to the descriptor `out`: by the
+/// kernel where it can, the rest read and written here.
+fn send_region(file: &File, offset: u64, len: u64, out: RawFd) -> io::Result<()> {
+    let sent = crate::sys::send_file(file, offset, len, out)?;
+    let mut rest = Region {
+        file,
+        offset: offset + sent,
+        left: len - sent,
+    };
+    let mut buf = vec![0; rest.left.min(1 << 16) as usize];
+    loop {
+        match rest.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => crate::sys::write_all_fd(out, &buf[..n])?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }
@@ -416,6 +613,63 @@ mod tests {
         lines.shelve(&mut shelf).unwrap();
         lines.copy_to(&mut tagged, Some(b"t ")).unwrap();
         assert_eq!(tagged, b"t line\n".repeat(SPILL_LIMIT / 4));
+    }
+
+    #[test]
+    fn a_task_takes_the_lane_only_when_free_and_in_its_turn() {
+        let ordered = Lane::new(true);
+        assert!(ordered.try_take(2).is_none(), "task 1's turn");
+        let guard = ordered.try_take(1).expect("task 1's turn, lane free");
+        assert!(ordered.try_take(1).is_none(), "held");
+        drop(guard);
+        ordered.hold();
+        assert!(ordered.try_take(1).is_none(), "the printer holds it");
+        ordered.release(Some(2));
+        assert!(ordered.try_take(1).is_none(), "task 1 was printed");
+        assert!(ordered.try_take(2).is_some());
+        let any = Lane::new(false);
+        assert!(any.try_take(7).is_some(), "unordered: any task");
+    }
+
+    #[test]
+    fn the_printer_waits_for_a_task_passing_its_output_through() {
+        let lane = Lane::new(false);
+        let guard = lane.try_take(1).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let printer = {
+            let lane = Arc::clone(&lane);
+            std::thread::spawn(move || {
+                lane.hold();
+                tx.send(()).unwrap();
+                lane.release(None);
+            })
+        };
+        // Generous: the printer must still be waiting while the task holds it.
+        assert!(rx.recv_timeout(std::time::Duration::from_millis(200)).is_err());
+        drop(guard);
+        rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+        printer.join().unwrap();
+        assert!(lane.try_take(2).is_some(), "released");
+    }
+
+    #[test]
+    fn a_large_waiting_output_keeps_its_own_file_and_prints_from_it() {
+        let mut shelf = Shelf::default();
+        let mut big = Captured::default();
+        let chunk: Vec<u8> = (0..=255u8).cycle().take(1 << 20).collect();
+        for _ in 0..=(KEEP_OWN_FILE >> 20) {
+            big.push(&chunk).unwrap();
+        }
+        big.shelve(&mut shelf).unwrap();
+        assert!(shelf.file.is_none(), "not copied into the shelf");
+        assert!(big.is_stored());
+        let mut out = tempfile::tempfile().unwrap();
+        assert!(big.send_stored(out.as_raw_fd()).unwrap());
+        assert_eq!(out.metadata().unwrap().len(), big.len());
+        let mut head = vec![0; chunk.len()];
+        out.seek(SeekFrom::Start(big.len() - chunk.len() as u64)).unwrap();
+        out.read_exact(&mut head).unwrap();
+        assert!(head == chunk);
     }
 
     #[test]

@@ -183,7 +183,7 @@ fn run_config(config: &Config) -> Result<Ending> {
             let executor = if config.line_buffer {
                 executor.with_line_buffer(tag(config)?)
             } else {
-                executor
+                executor.with_stream(stdout_lane(config))
             };
             let executor = match config.block_file {
                 Some(kind) => executor.with_block_file(kind),
@@ -339,6 +339,7 @@ fn run_stream(
     window: bool,
 ) -> Result<Ending> {
     sys::fewer_malloc_arenas();
+    let stdout_lane = executor.stdout_lane();
     // Known before any record is read when no source streams. How many
     // batches the records make depends on their sizes, known as they are read.
     let known_total = if config.batch.is_some() {
@@ -417,7 +418,9 @@ fn run_stream(
     plan.jobs_from = jobs_file
         .as_ref()
         .map(|read| read as &(dyn Fn() -> Option<usize> + Sync));
-    let mut output = Output::new(config.output, config.tag).with_files(config.files.clone());
+    let mut output = Output::new(config.output, config.tag)
+        .with_files(config.files.clone())
+        .with_lane(stdout_lane, config.mode == Mode::Imap);
     if let Some(bar) = &watch.bar {
         output.show_progress(bar.clone());
     }
@@ -641,6 +644,29 @@ fn run_apply(
 }
 
 /// `--tag` or `--tagstring`: what prefixes each line of a task's output.
+/// Where a task's large stdout may pass straight through to ppool's stdout
+/// while it runs, instead of waiting whole in a file: plain text output in
+/// `unordered` (any task) and `imap` (the task whose turn it is), where
+/// nothing else needs the output itself (a tag, `--files`, `--results`,
+/// `--progress`), no retry could print it twice or fail-fast hold it back,
+/// and no timeout could stop a task whose output waits for a slow reader.
+fn stdout_lane(config: &Config) -> Option<Arc<capture::Lane>> {
+    let plain = config.output == output::Format::Text
+        && !config.tag
+        && config.files.is_none()
+        && config.results.is_none()
+        && !config.progress
+        && config.retries == 0
+        && config.timeout.is_none()
+        && config.policy == scheduler::Policy::CollectErrors
+        && config.remote.is_none();
+    match config.mode {
+        Mode::Unordered if plain => Some(capture::Lane::new(false)),
+        Mode::Imap if plain => Some(capture::Lane::new(true)),
+        _ => None,
+    }
+}
+
 fn tag(config: &Config) -> Result<Option<Arc<output::Tag>>> {
     Ok(match (&config.tag_string, config.tag) {
         (Some(text), _) => Some(Arc::new(

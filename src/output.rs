@@ -7,6 +7,9 @@ use base64::Engine;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use std::sync::Arc;
+
+use crate::capture::Lane;
 use crate::input::Record;
 use crate::task::Outcome;
 use crate::template::{BatchStyle, Syntax, Template};
@@ -89,6 +92,12 @@ pub struct Output {
     /// `--files`: each task's stdout goes to a new file in this directory,
     /// and its path is printed instead.
     files: Option<std::path::PathBuf>,
+    /// Shared with tasks that pass a large stdout straight through: held
+    /// from the first write until the flush, and whether it goes by turn.
+    lane: Option<(Arc<Lane>, bool)>,
+    holding: bool,
+    /// The last task printed, whose successor's turn comes at the flush.
+    last: u64,
 }
 
 /// Where task stderr and ppool's notes go.
@@ -124,7 +133,17 @@ impl Output {
             tag,
             progress: None,
             files: None,
+            lane: None,
+            holding: false,
+            last: 0,
         }
+    }
+
+    /// Tasks may pass a large stdout straight through `lane`; `ordered`
+    /// (`imap`): only in their turn.
+    pub fn with_lane(mut self, lane: Option<Arc<Lane>>, ordered: bool) -> Output {
+        self.lane = lane.map(|lane| (lane, ordered));
+        self
     }
 
     /// `--files DIR`: print the path of a file holding each task's stdout.
@@ -147,6 +166,9 @@ impl Output {
             tag,
             progress: None,
             files: None,
+            lane: None,
+            holding: false,
+            last: 0,
         }
     }
 
@@ -172,6 +194,11 @@ impl Output {
 
     /// Prints one task. `with_stdout` false holds its stdout back (`map --fail-fast`).
     pub fn write(&mut self, outcome: &mut Outcome, with_stdout: bool) -> io::Result<()> {
+        if let (Some((lane, _)), false) = (&self.lane, self.holding) {
+            lane.hold();
+            self.holding = true;
+        }
+        self.last = outcome.seq;
         self.around_bar(|out| match out.format {
             Format::Json => out.write_json(outcome),
             Format::Text => out.write_text(outcome, with_stdout),
@@ -198,6 +225,7 @@ impl Output {
                 self.stdout.write_all(path.as_os_str().as_encoded_bytes())?;
                 self.stdout.write_all(b"\n")?;
             }
+            (None, true) if tag.is_none() && self.watched && send_stored(&mut self.stdout, &outcome.stdout)? => {}
             (None, true) => outcome.stdout.copy_to(&mut self.stdout, tag.as_deref())?,
             (_, false) => {}
         }
@@ -238,7 +266,12 @@ impl Output {
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
-        self.stdout.flush()
+        self.stdout.flush()?;
+        if let (Some((lane, ordered)), true) = (&self.lane, self.holding) {
+            self.holding = false;
+            lane.release(ordered.then_some(self.last + 1));
+        }
+        Ok(())
     }
 
     /// Whether stdout is a pipe whose reader has gone (`| head -1`): then
@@ -257,6 +290,16 @@ impl Output {
         let n = unsafe { libc::poll(&mut fd, 1, 0) };
         n > 0 && fd.revents & libc::POLLERR != 0
     }
+}
+
+/// A spilled stdout goes from its file to the process's stdout inside the
+/// kernel, after what `buffered` holds; false when it is not spilled.
+fn send_stored(buffered: &mut impl Write, stdout: &crate::capture::Captured) -> io::Result<bool> {
+    if !stdout.is_stored() {
+        return Ok(false);
+    }
+    buffered.flush()?;
+    stdout.send_stored(libc::STDOUT_FILENO)
 }
 
 /// A batch's `input`: an array of its records' texts. When one is not

@@ -3,7 +3,7 @@
 //! platform.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// A pipe with both ends close-on-exec: (read end, write end).
 pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -248,9 +248,137 @@ pub(crate) fn splice_to_pipe(file: &std::fs::File, offset: u64, len: u64, out: &
     }
 }
 
+/// Whether poll(2) reporting a pipe hung up and not readable means it is
+/// empty for good (Linux: POLLHUP comes only once every writer has closed,
+/// and POLLIN with it while anything is left), so no read is needed to
+/// learn its end. Elsewhere the read tells.
+pub(crate) const HANGUP_IS_END: bool = cfg!(target_os = "linux");
+
+/// What one [`splice_out`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spliced {
+    /// Bytes moved from the pipe.
+    Moved(usize),
+    /// The pipe's writers have all closed and it is empty.
+    End,
+    /// Nothing moved without waiting: the pipe is empty or `out` is full.
+    Blocked,
+    /// These two descriptors cannot be spliced (a terminal, a file opened
+    /// for appending, a platform without splice): read and write instead.
+    Unsupported,
+}
+
+/// Moves up to `len` bytes from the pipe `from` to `out` (a pipe, a file,
+/// /dev/null) inside the kernel, without waiting on either pipe: the bytes
+/// never pass through this process.
+pub(crate) fn splice_out(from: RawFd, out: RawFd, len: usize) -> io::Result<Spliced> {
+    #[cfg(target_os = "linux")]
+    loop {
+        // SAFETY: splice touches only the two descriptors, which the caller
+        // keeps open across the call; null offsets use their own positions.
+        let moved = unsafe {
+            libc::splice(
+                from,
+                std::ptr::null_mut(),
+                out,
+                std::ptr::null_mut(),
+                len,
+                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+            )
+        };
+        return match moved {
+            0 => Ok(Spliced::End),
+            n if n > 0 => Ok(Spliced::Moved(n as usize)),
+            _ => {
+                let e = io::Error::last_os_error();
+                match e.raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    Some(libc::EAGAIN) => Ok(Spliced::Blocked),
+                    Some(libc::EINVAL | libc::ENOSYS | libc::EXDEV | libc::EBADF) => Ok(Spliced::Unsupported),
+                    _ => Err(e),
+                }
+            }
+        };
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (from, out, len);
+        Ok(Spliced::Unsupported)
+    }
+}
+
+/// Copies `len` bytes of `file` from `offset` to `out` inside the kernel
+/// (`sendfile`: into a pipe, a file, a socket), waiting as a write would.
+/// Returns how many it copied: fewer where the file ended or the kernel
+/// cannot (then the caller copies the rest itself), 0 where the platform
+/// has no such call.
+pub(crate) fn send_file(file: &std::fs::File, offset: u64, len: u64, out: RawFd) -> io::Result<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let mut done = 0;
+        while done < len {
+            let mut from = (offset + done) as libc::off_t;
+            let want = (len - done).min(1 << 30) as usize;
+            // SAFETY: sendfile reads and writes only the two descriptors,
+            // open for the whole call, and `from`, which lives across it.
+            let moved = unsafe { libc::sendfile(out, file.as_raw_fd(), &mut from, want) };
+            match moved {
+                0 => break,
+                n if n > 0 => done += n as u64,
+                _ => {
+                    let e = io::Error::last_os_error();
+                    match e.raw_os_error() {
+                        Some(libc::EINTR) => continue,
+                        Some(libc::EINVAL | libc::ENOSYS | libc::EAGAIN) => break,
+                        _ => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(done)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (file, offset, len, out);
+        Ok(0)
+    }
+}
+
+/// Writes all of `bytes` to the descriptor `out`, waiting as needed.
+pub(crate) fn write_all_fd(out: RawFd, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: bytes is valid for bytes.len() bytes; the caller keeps out open.
+        let n = unsafe { libc::write(out, bytes.as_ptr().cast(), bytes.len()) };
+        if n >= 0 {
+            bytes = &bytes[n as usize..];
+            continue;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Makes the pipe behind `fd` hold up to 1 MiB where the system allows
+/// (Linux), so that a large output moves in fewer, larger steps: the
+/// default 64 KiB costs a context switch every 64 KiB. Best effort: a
+/// pipe left at its size works the same, only slower.
+pub(crate) fn widen_pipe(fd: RawFd) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: F_SETPIPE_SZ only resizes the pipe behind an open descriptor.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = fd;
+}
+
 #[cfg(test)]
 mod tests {
-    use std::io::{Read, Write};
+    use std::io::{Read, Seek, Write};
 
     #[test]
     fn splice_moves_a_range_of_a_file_into_a_pipe() {
@@ -273,6 +401,42 @@ mod tests {
             assert!(got == data[1000..251_000]);
         } else {
             assert_eq!(moved, 0);
+        }
+    }
+
+    #[test]
+    fn splice_out_moves_a_pipes_bytes_and_says_when_it_cannot() {
+        use super::Spliced;
+        use std::os::fd::AsRawFd;
+        let (read, write) = super::pipe().unwrap();
+        let mut write = std::fs::File::from(write);
+        write.write_all(b"hello").unwrap();
+        let mut file = tempfile::tempfile().unwrap();
+        let moved = super::splice_out(read.as_raw_fd(), file.as_raw_fd(), 1 << 20).unwrap();
+        if cfg!(target_os = "linux") {
+            assert_eq!(moved, Spliced::Moved(5));
+            // Empty, writer open: it does not wait.
+            assert_eq!(
+                super::splice_out(read.as_raw_fd(), file.as_raw_fd(), 1 << 20).unwrap(),
+                Spliced::Blocked
+            );
+            drop(write);
+            assert_eq!(
+                super::splice_out(read.as_raw_fd(), file.as_raw_fd(), 1 << 20).unwrap(),
+                Spliced::End
+            );
+            let mut got = String::new();
+            file.rewind().unwrap();
+            file.read_to_string(&mut got).unwrap();
+            assert_eq!(got, "hello");
+            // A file is no pipe to splice from.
+            let other = tempfile::tempfile().unwrap();
+            assert_eq!(
+                super::splice_out(file.as_raw_fd(), other.as_raw_fd(), 10).unwrap(),
+                Spliced::Unsupported
+            );
+        } else {
+            assert_eq!(moved, Spliced::Unsupported);
         }
     }
 

@@ -2,6 +2,7 @@
 //! real `ppool` with assert_cmd.
 
 mod batches;
+mod bigout;
 mod builtins;
 mod core;
 mod docs;

@@ -190,12 +190,14 @@ fn binary_output_with_nul_bytes_passes_through_byte_for_byte() {
 fn large_output_spills_to_an_unlinked_file_and_leaves_no_file_behind() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    // The task waits for `go` after writing 5 MB, so the spill exists meanwhile.
+    // The task waits for `go` after writing 5 MB, so the spill exists
+    // meanwhile. `map`: an `imap` task in its turn would pass its output
+    // straight to the unread stdout instead.
     let script = "head -c 5000000 /dev/zero; touch written; i=0; while [ ! -e go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done";
     let child = ppool_std()
         .env("TMPDIR", tmp.path())
         .current_dir(dir.path())
-        .args(["imap", "sh", "-c", script, ":::", "x"])
+        .args(["map", "sh", "-c", script, ":::", "x"])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::process::{self, Lines, Spawn};
 use super::Executor;
 use crate::cancel::Cancel;
-use crate::capture::LineSink;
+use crate::capture::{Lane, LineSink};
 use crate::input::Record;
 use crate::output::Tag;
 use crate::task::{Outcome, Status};
@@ -42,6 +42,8 @@ pub struct CommandExecutor {
     /// `--cat` or `--fifo`: a `--pipe` block goes to a temporary file or
     /// named pipe, named by `{}`, instead of stdin.
     block_file: Option<BlockFile>,
+    /// A large stdout goes straight to ppool's stdout when this lane lets it.
+    stream: Option<Arc<Lane>>,
 }
 
 impl CommandExecutor {
@@ -74,6 +76,7 @@ impl CommandExecutor {
             tag: None,
             records_are_commands: words.is_empty(),
             block_file: None,
+            stream: None,
         })
     }
 
@@ -82,6 +85,13 @@ impl CommandExecutor {
     pub fn with_line_buffer(mut self, tag: Option<Arc<Tag>>) -> CommandExecutor {
         self.line_sinks = Some((LineSink::new(libc::STDOUT_FILENO), LineSink::new(libc::STDERR_FILENO)));
         self.tag = tag;
+        self
+    }
+
+    /// A task's stdout larger than the in-memory limit passes straight
+    /// through to ppool's stdout whenever `lane` lets it.
+    pub fn with_stream(mut self, lane: Option<Arc<Lane>>) -> CommandExecutor {
+        self.stream = lane;
         self
     }
 
@@ -219,6 +229,10 @@ impl CommandExecutor {
 }
 
 impl Executor for CommandExecutor {
+    fn stdout_lane(&self) -> Option<Arc<Lane>> {
+        self.stream.clone()
+    }
+
     fn run(&self, record: &Record, slot: usize, cancel: &Cancel) -> Outcome {
         let start = SystemTime::now();
         let clock = Instant::now();
@@ -264,6 +278,7 @@ impl Executor for CommandExecutor {
             hold_stdin: false,
             feed: record.block.as_deref().cloned(),
             lines: self.lines(record, slot),
+            stream: self.stream.clone(),
         };
         let mut pause = Duration::from_millis(1);
         let mut waited = Duration::ZERO;

@@ -29,6 +29,12 @@ pub trait Executor: Sync {
         1
     }
 
+    /// The lane through which tasks pass a large stdout straight to ppool's
+    /// stdout, for the printer to share; `None` when they never do.
+    fn stdout_lane(&self) -> Option<std::sync::Arc<crate::capture::Lane>> {
+        None
+    }
+
     /// Runs a batch taken by one slot, one outcome per record, through `emit`.
     /// Retries are the scheduler's; `emit` returns false when nobody listens.
     fn run_batch(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Outcome) -> bool) {

@@ -4,7 +4,6 @@
 use std::cell::RefCell;
 use std::ffi::OsString;
 use std::io;
-use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::Arc;
@@ -12,9 +11,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::spawn::{self, Request, Stdio};
 use crate::cancel::{Cancel, StopReason};
-use crate::capture::{Captured, LineSink};
+use crate::capture::{Captured, Lane, LaneGuard, LineSink, SPILL_LIMIT};
 use crate::input::Record;
 use crate::signals;
+use crate::sys::Spliced;
 pub use crate::target::{signal_group, Target};
 use crate::task::{End, Outcome};
 
@@ -66,6 +66,9 @@ pub struct Spawn<'a> {
     pub feed: Option<crate::input::Block>,
     /// `--line-buffer`: whole lines go out as they arrive instead of whole output.
     pub lines: Option<Lines>,
+    /// A stdout larger than the in-memory limit goes straight to ppool's
+    /// stdout as it arrives whenever this lane lets it.
+    pub stream: Option<Arc<Lane>>,
 }
 
 /// Where `--line-buffer` sends a task's lines, and the `--tag` before each.
@@ -136,8 +139,11 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
             cancel,
             seq: spec.seq,
             lost: false,
+            lane: spec.stream.as_ref(),
+            streaming: None,
+            widened: false,
         };
-        READ_BUFFER.with_borrow_mut(|buf| reader.read_both(buf.spare_capacity_mut(), &out, &err));
+        READ_BUFFER.with_borrow_mut(|buf| reader.read_both(buf, &out, &err));
     }
     ended.stdout.end_lines();
     ended.stderr.end_lines();
@@ -334,12 +340,46 @@ impl Clock {
     }
 }
 
+/// Bytes one read of a task's pipe takes at most.
+const READ_SIZE: usize = 64 * 1024;
+
+/// A slot's first read goes to the stack: a slot whose tasks print nothing
+/// (or little) never needs a buffer on the heap.
+const FIRST_READ: usize = 1024;
+
 thread_local! {
-    /// Each slot thread reads its tasks' output through one buffer: the
-    /// spare capacity of this empty vector, left uninitialised. Zeroing it
-    /// touched all its 16 pages, each a page fault, where a task that
-    /// prints a line needs one.
-    static READ_BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(64 * 1024));
+    /// Each slot thread reads its tasks' output through one buffer, made
+    /// only once a task prints, and grown to `READ_SIZE` once a read fills
+    /// it. Never zeroed: its pages take memory only once a read fills them,
+    /// so a thousand slots whose tasks print little cost little.
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One read(2) of `fd` into `buf`, which then holds what was read.
+fn read_into(fd: i32, buf: &mut Vec<u8>) -> isize {
+    buf.clear();
+    if buf.capacity() == 0 {
+        let mut first = [0u8; FIRST_READ];
+        // SAFETY: first is valid for its length; fd is an open pipe the caller owns.
+        let got = unsafe { libc::read(fd, first.as_mut_ptr().cast(), first.len()) };
+        if got > 0 {
+            let got = got as usize;
+            buf.reserve_exact(if got == FIRST_READ { READ_SIZE } else { FIRST_READ });
+            buf.extend_from_slice(&first[..got]);
+        }
+        return got;
+    }
+    // SAFETY: buf's spare capacity is valid for buf.capacity() bytes; fd is
+    // an open pipe the caller owns.
+    let got = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.capacity()) };
+    if got > 0 {
+        // SAFETY: the kernel initialised the first `got` bytes, within capacity.
+        unsafe { buf.set_len(got as usize) };
+        if got as usize == buf.capacity() && buf.capacity() < READ_SIZE {
+            buf.reserve_exact(READ_SIZE - buf.len());
+        }
+    }
+    got
 }
 
 /// Reads a task's stdout and stderr until both close or are let go.
@@ -352,6 +392,22 @@ struct Reader<'a> {
     /// ppool could not keep the output (a full disk): the rest is drained
     /// and dropped, and the run stops with ppool's own error.
     lost: bool,
+    /// Where a large stdout may go as it arrives.
+    lane: Option<&'a Arc<Lane>>,
+    /// The task holds ppool's stdout and its stdout goes there.
+    streaming: Option<Streaming>,
+    /// The stdout pipe was made larger, once its output grew large.
+    widened: bool,
+}
+
+/// A task's stdout passed straight through to ppool's stdout.
+struct Streaming {
+    _lane: LaneGuard,
+    /// The kernel moves the bytes (`splice`); else they are read and written.
+    splice: bool,
+    /// ppool's stdout is full: the task's stdout pipe is set aside here, out
+    /// of the poll, until stdout takes more.
+    parked: Option<i32>,
 }
 
 /// Rounds of reading what is ready, without waiting, before a deadline is
@@ -359,7 +415,7 @@ struct Reader<'a> {
 const DRAIN_ROUNDS: usize = 64;
 
 impl Reader<'_> {
-    fn read_both(&mut self, buf: &mut [MaybeUninit<u8>], out: &OwnedFd, err: &OwnedFd) {
+    fn read_both(&mut self, buf: &mut Vec<u8>, out: &OwnedFd, err: &OwnedFd) {
         let pollfd = |fd| libc::pollfd {
             fd,
             events: libc::POLLIN,
@@ -367,27 +423,41 @@ impl Reader<'_> {
         };
         // The third: readable once the run stops, so that a stop is seen
         // even while the task's pipes are silent. It costs no system call.
-        // The fourth, when the run asks: stdout, whose reader going away
-        // (POLLERR, reported without being asked for) stops the run.
+        // The fourth: ppool's stdout, watched while it is too full to take
+        // more of a task's output passed through.
         let mut fds = [
             pollfd(out.as_raw_fd()),
             pollfd(err.as_raw_fd()),
             pollfd(self.cancel.stop_fd().unwrap_or(-1)),
+            libc::pollfd {
+                fd: -1,
+                events: libc::POLLOUT,
+                revents: 0,
+            },
+            // The fifth, when the run asks: stdout, whose reader going away
+            // (POLLERR, reported without being asked for) stops the run.
             libc::pollfd {
                 fd: self.cancel.watched_stdout(),
                 events: 0,
                 revents: 0,
             },
         ];
-        while fds[0].fd >= 0 || fds[1].fd >= 0 {
+        while fds[0].fd >= 0 || fds[1].fd >= 0 || self.is_parked() {
+            fds[3].fd = if self.is_parked() { libc::STDOUT_FILENO } else { -1 };
             if !self.poll(&mut fds, self.clock.poll_timeout()) {
                 return;
             }
-            self.read_ready(buf, &mut fds[..2]);
-            if fds[3].revents != 0 {
-                fds[3].fd = -1;
+            if fds[4].revents != 0 {
+                fds[4].fd = -1;
                 self.cancel.stop(StopReason::BrokenPipe);
             }
+            if fds[3].revents != 0 {
+                if let Some(parked) = self.streaming.as_mut().and_then(|s| s.parked.take()) {
+                    fds[0].fd = parked;
+                    fds[0].revents = libc::POLLIN;
+                }
+            }
+            self.read_ready(buf, &mut fds[..2]);
             if fds[2].revents != 0 {
                 fds[2].fd = -1;
                 self.clock.stop_seen();
@@ -403,7 +473,7 @@ impl Reader<'_> {
                 // past the deadline of a task that ended in time: what its
                 // pipes hold is judged before the deadline is.
                 self.drain(buf, &mut fds[..2]);
-                if fds[0].fd < 0 && fds[1].fd < 0 {
+                if fds[0].fd < 0 && fds[1].fd < 0 && !self.is_parked() {
                     return;
                 }
             }
@@ -432,7 +502,7 @@ impl Reader<'_> {
     }
 
     /// Reads what is ready right now, a few rounds, without waiting.
-    fn drain(&mut self, buf: &mut [MaybeUninit<u8>], fds: &mut [libc::pollfd]) {
+    fn drain(&mut self, buf: &mut Vec<u8>, fds: &mut [libc::pollfd]) {
         for _ in 0..DRAIN_ROUNDS {
             if fds.iter().all(|pfd| pfd.fd < 0) || !self.poll(fds, 0) {
                 return;
@@ -445,16 +515,52 @@ impl Reader<'_> {
     }
 
     /// One read from each pipe that poll found ready; a closed one is dropped.
-    fn read_ready(&mut self, buf: &mut [MaybeUninit<u8>], fds: &mut [libc::pollfd]) {
+    fn read_ready(&mut self, buf: &mut Vec<u8>, fds: &mut [libc::pollfd]) {
         for (i, pfd) in fds.iter_mut().enumerate() {
             if pfd.fd < 0 || pfd.revents == 0 {
                 continue;
             }
-            // SAFETY: buf is valid for buf.len() bytes; fd is an open pipe we own.
-            let got = unsafe { libc::read(pfd.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if crate::sys::HANGUP_IS_END && pfd.revents & (libc::POLLIN | libc::POLLHUP) == libc::POLLHUP {
+                // Closed and empty: a task that printed nothing costs no read.
+                pfd.fd = -1;
+                continue;
+            }
+            if i == 0 && self.streaming.is_some() {
+                self.pass_on(buf, pfd);
+                continue;
+            }
+            let captured = if i == 0 {
+                &mut self.ended.stdout
+            } else {
+                &mut self.ended.stderr
+            };
+            if !self.lost {
+                // Spilled output moves from the pipe to its file in the kernel.
+                match captured.splice_from(pfd.fd) {
+                    Ok(Spliced::Unsupported) => {}
+                    Ok(Spliced::Moved(_)) => {
+                        if i == 0 {
+                            self.grown(pfd.fd, 0);
+                        }
+                        continue;
+                    }
+                    Ok(Spliced::Blocked) => continue,
+                    Ok(Spliced::End) => {
+                        pfd.fd = -1;
+                        continue;
+                    }
+                    Err(e) => self.give_up(&format!("output is incomplete: {e}")),
+                }
+            }
+            let got = read_into(pfd.fd, buf);
             if got > 0 {
                 if self.lost {
                     // Drained, so the task is not blocked on a full pipe.
+                    continue;
+                }
+                let got = &buf[..];
+                if i == 0 && self.grown(pfd.fd, got.len()) {
+                    self.write_stdout(got);
                     continue;
                 }
                 let sink = if i == 0 {
@@ -462,15 +568,98 @@ impl Reader<'_> {
                 } else {
                     &mut self.ended.stderr
                 };
-                // SAFETY: read(2) initialised the first `got` bytes of buf.
-                let data = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), got as usize) };
-                if let Err(e) = sink.push(data) {
+                if let Err(e) = sink.push(got) {
                     self.give_up(&format!("output is incomplete: {e}"));
                 }
             } else if got == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
                 pfd.fd = -1;
             }
         }
+    }
+
+    /// The task's stdout is about to hold `more` bytes beyond what it holds:
+    /// past the in-memory limit its pipe is widened, and the output starts
+    /// to pass straight through when the lane lets it. True when it does
+    /// (what was held is out, and `more` is the caller's to write).
+    fn grown(&mut self, fd: i32, more: usize) -> bool {
+        if self.ended.stdout.len() + more as u64 <= SPILL_LIMIT as u64 || self.lost {
+            return false;
+        }
+        if !self.widened {
+            self.widened = true;
+            crate::sys::widen_pipe(fd);
+        }
+        let Some(guard) = self.lane.and_then(|lane| lane.try_take(self.seq)) else {
+            return false;
+        };
+        self.streaming = Some(Streaming {
+            _lane: guard,
+            splice: true,
+            parked: None,
+        });
+        if let Err(e) = self.ended.stdout.pass_through(libc::STDOUT_FILENO) {
+            self.stdout_lost(e);
+        }
+        true
+    }
+
+    /// Moves what the task's stdout pipe holds to ppool's stdout.
+    fn pass_on(&mut self, buf: &mut Vec<u8>, pfd: &mut libc::pollfd) {
+        let Some(streaming) = self.streaming.as_mut() else {
+            return;
+        };
+        if streaming.splice && !self.lost {
+            match crate::sys::splice_out(pfd.fd, libc::STDOUT_FILENO, 1 << 20) {
+                Ok(Spliced::Moved(n)) => return self.ended.stdout.passed_on(n),
+                Ok(Spliced::End) => {
+                    pfd.fd = -1;
+                    return;
+                }
+                Ok(Spliced::Blocked) => {
+                    // The pipe was ready, so stdout is full.
+                    streaming.parked = Some(pfd.fd);
+                    pfd.fd = -1;
+                    return;
+                }
+                Ok(Spliced::Unsupported) => streaming.splice = false,
+                Err(e) => return self.stdout_lost(e),
+            }
+        }
+        let got = read_into(pfd.fd, buf);
+        if got > 0 {
+            if !self.lost {
+                self.write_stdout(buf);
+            }
+        } else if got == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            pfd.fd = -1;
+        }
+    }
+
+    fn write_stdout(&mut self, bytes: &[u8]) {
+        match crate::sys::write_all_fd(libc::STDOUT_FILENO, bytes) {
+            Ok(()) => self.ended.stdout.passed_on(bytes.len()),
+            Err(e) => self.stdout_lost(e),
+        }
+    }
+
+    /// ppool's stdout cannot take the output passed through: its reader
+    /// has gone. The run stops as for any closed stdout, quietly; the rest
+    /// of the task's output is drained and dropped.
+    fn stdout_lost(&mut self, e: io::Error) {
+        self.lost = true;
+        if let Some(streaming) = self.streaming.as_mut() {
+            streaming.splice = false;
+        }
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            self.cancel.stop(crate::cancel::StopReason::BrokenPipe);
+        } else {
+            self.cancel
+                .fail(self.seq, format!("task {}: cannot write its output: {e}", self.seq));
+        }
+    }
+
+    fn is_parked(&self) -> bool {
+        self.streaming.as_ref().is_some_and(|s| s.parked.is_some())
     }
 
     /// ppool's own failure: the task's output cannot be kept, so the run
@@ -495,6 +684,36 @@ mod tests {
             start,
             len,
         }
+    }
+
+    #[test]
+    fn a_read_buffer_is_made_only_once_a_task_prints_and_grows_once_filled() {
+        let pipe_with = |bytes: &[u8]| {
+            let (read, write) = crate::sys::pipe().unwrap();
+            std::fs::File::from(write).write_all(bytes).unwrap();
+            read
+        };
+        use std::os::fd::AsRawFd;
+        let mut buf = Vec::new();
+        // Nothing printed: no buffer at all.
+        let silent = pipe_with(b"");
+        assert_eq!(super::read_into(silent.as_raw_fd(), &mut buf), 0);
+        assert_eq!(buf.capacity(), 0);
+        let little = pipe_with(b"hello\n");
+        assert_eq!(super::read_into(little.as_raw_fd(), &mut buf), 6);
+        assert_eq!(buf, b"hello\n");
+        assert_eq!(buf.capacity(), super::FIRST_READ);
+        let much: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+        let more = pipe_with(&much);
+        let mut got = Vec::new();
+        loop {
+            match super::read_into(more.as_raw_fd(), &mut buf) {
+                0 => break,
+                _ => got.extend_from_slice(&buf),
+            }
+        }
+        assert!(got == much);
+        assert!(buf.capacity() >= super::READ_SIZE, "{}", buf.capacity());
     }
 
     #[test]

@@ -537,6 +537,7 @@ impl Executor for SlurmExecutor<'_> {
             hold_stdin: false,
             feed: record.block.as_deref().cloned(),
             lines: self.local.lines(record, slot),
+            stream: None,
         };
         let ended = process::run(&spawn, cancel);
         let step = std::fs::read_to_string(&step_file).ok().and_then(|t| Step::parse(&t));

@@ -70,18 +70,10 @@ fn base_environment() -> &'static [CString] {
     })
 }
 
-/// Makes the pipe behind `fd` hold up to 1 MiB where the system allows
-/// (Linux), so that a `--pipe` block moves in fewer, larger writes: the
-/// default 64 KiB costs a context switch every 64 KiB. Best effort: a
-/// pipe left at its size works the same, only slower.
-#[cfg(target_os = "linux")]
+/// Makes the pipe behind `fd` hold up to 1 MiB where the system allows.
 pub fn widen_pipe(fd: &OwnedFd) {
-    // SAFETY: F_SETPIPE_SZ only resizes the pipe behind an open descriptor we own.
-    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+    crate::sys::widen_pipe(fd.as_raw_fd());
 }
-
-#[cfg(not(target_os = "linux"))]
-pub fn widen_pipe(_fd: &OwnedFd) {}
 
 /// /dev/null, opened once, for the stdin of every task.
 fn dev_null() -> io::Result<i32> {

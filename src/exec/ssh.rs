@@ -232,6 +232,7 @@ impl<'a> SshExecutor<'a> {
             hold_stdin: true,
             feed: None,
             lines: None,
+            stream: None,
         };
         match process::run(&spawn, cancel) {
             Err(e) => RemoteEnd::NotStarted(format!(

@@ -465,6 +465,7 @@ impl Run<'_> {
             hold_stdin: false,
             feed: None,
             lines: None,
+            stream: None,
         };
         process::run(&spawn, self.cancel).map_err(|e| format!("cannot run {}: {e}", program.display()))
     }
