@@ -26,6 +26,7 @@ mod reliability;
 mod replace;
 mod sources;
 mod ssh;
+mod ssh_hosts;
 mod submit;
 mod tasks;
 mod util;
