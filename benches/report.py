@@ -19,7 +19,7 @@ BUILTIN_RATE = 5_000_000
 STREAM_MB = 50
 BIG_TASK_MB = 100
 
-WORKLOAD_ORDER = ["true", "echo", "shell", "imap", "builtin-echo", "memory", "startup", "submit"]
+WORKLOAD_ORDER = ["true", "echo", "shell", "imap", "builtin-echo", "memory", "startup", "submit", "ssh"]
 
 
 def read_tsv(path):
@@ -169,6 +169,10 @@ def targets(res, max_jobs):
     yield compare("startup", 1, "ppool", "xargs", 1.0, "start-up ≤ xargs")
     yield compare("submit", 1, "ppool submit", "xargs", 1.3, "one submit ≤ 1.3x xargs' start-up")
     yield compare("submit", 1, "ppool submit", "sem", 0.05, "one submit ≥ 20x faster than sem")
+    if res.jobs("ssh"):
+        yield compare("ssh", 2, "ppool -S", "ppool -S, a connection per task", 0.2,
+                      "shared ssh connection ≥ 5x faster than one per task")
+        yield compare("ssh", 2, "ppool -S", "parallel -S", 1.0, "ssh tasks faster than GNU parallel -S")
 
 
 def main():
