@@ -152,6 +152,39 @@ fn the_tasks_of_a_host_share_one_connection_gone_after_the_run() {
 }
 
 #[test]
+fn a_host_with_more_slots_than_sshd_sessions_gets_a_connection_per_ten() {
+    let Some(hosts) = Hosts::start(1) else { return };
+    let mut command = hosts.ppool(&[
+        "unordered",
+        "--output",
+        "json",
+        "-S",
+        "12/h1",
+        "-s",
+        "sleep 0.5; echo $SSH_CONNECTION {}",
+        ":::",
+    ]);
+    command.args((1..=12).map(|i| i.to_string()));
+    let out = command.output().expect("ppool runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = json_lines(&out.stdout);
+    let ports: BTreeSet<String> = lines
+        .iter()
+        .map(|l| {
+            l["stdout"]
+                .as_str()
+                .unwrap_or("")
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ports.len(), 2, "{lines:?}");
+    assert!(lines.iter().all(|l| l["stderr"] == ""), "{lines:?}");
+}
+
+#[test]
 fn sigterm_stops_the_shared_connections_and_removes_their_directory() {
     let Some(hosts) = Hosts::start(1) else { return };
     let (marker, sleeper) = sleeper(&hosts, "hosts-sigterm");

@@ -360,12 +360,18 @@ const MASTER_WAIT: Duration = Duration::from_secs(30);
 struct Links {
     /// `None`: every task has a connection of its own.
     dir: Option<tempfile::TempDir>,
-    /// By host index.
-    masters: Mutex<HashMap<usize, Master>>,
+    masters: Mutex<HashMap<Link, Master>>,
     /// `--sshdelay`, and when the next ssh client may start.
     delay: Option<Duration>,
     next: Mutex<Option<Instant>>,
 }
+
+/// A shared connection: the host's index, and which of its connections.
+type Link = (usize, usize);
+
+/// Sessions one shared connection carries at most: sshd's default
+/// MaxSessions. A host with more slots gets one connection per this many.
+const SESSIONS: usize = 10;
 
 struct Master {
     child: std::process::Child,
@@ -417,10 +423,10 @@ impl Links {
         *next = Some(Instant::now() + delay);
     }
 
-    /// The socket of `host`'s master, when it is up.
-    fn socket(&self, host: usize) -> Option<PathBuf> {
+    /// The socket of `link`'s master, when it is up.
+    fn socket(&self, link: Link) -> Option<PathBuf> {
         let mut masters = crate::lock(&self.masters);
-        let master = masters.get_mut(&host)?;
+        let master = masters.get_mut(&link)?;
         let alive = matches!(master.child.try_wait(), Ok(None));
         (alive && master.socket.exists()).then(|| master.socket.clone())
     }
@@ -605,33 +611,42 @@ impl<'a> SshExecutor<'a> {
         let Some(name) = &host.name else {
             return (host.slots.unwrap_or(self.local_slots), None);
         };
-        if let Started::Unreachable(said) = self.start_master(at, name) {
+        let started = self.start_master((at, 0), name);
+        if let Started::Unreachable(said) = started {
             return (host.slots.unwrap_or(1), Some(said));
         }
-        match host.slots {
-            Some(n) => (n, None),
-            None if !self.per_host.needs_cpus() => (self.per_host.slots(1), None),
+        let slots = match host.slots {
+            Some(n) => n,
+            None if !self.per_host.needs_cpus() => self.per_host.slots(1),
             None => match self.ask_cpus(at, name) {
-                Ok(cpus) => (self.per_host.slots(cpus), None),
-                Err(said) => (1, said),
+                Ok(cpus) => self.per_host.slots(cpus),
+                Err(said) => return (1, said),
             },
+        };
+        if let Started::Ready = started {
+            // sshd opens at most MaxSessions sessions per connection: the
+            // others start together, and the host is ready with them.
+            let more: Vec<(Link, PathBuf)> = (1..slots.div_ceil(SESSIONS))
+                .filter_map(|k| Some(((at, k), self.spawn_master((at, k), name)?)))
+                .collect();
+            for (link, log) in more {
+                self.wait_ready(link, &log);
+            }
         }
+        (slots, None)
     }
 
-    /// Starts `name`'s shared connection and waits until it is ready.
-    fn start_master(&self, at: usize, name: &str) -> Started {
-        let Some(dir) = &self.links.dir else {
-            return Started::Without;
-        };
-        let socket = dir.path().join(at.to_string());
-        let log = dir.path().join(format!("{at}.log"));
-        let Ok(log_file) = std::fs::File::create(&log) else {
-            return Started::Without;
-        };
+    /// Starts a shared connection to `name` without waiting for it; `None`
+    /// when it could not be started. It replaces (and reaps) an old one.
+    fn spawn_master(&self, link: Link, name: &str) -> Option<PathBuf> {
+        let dir = self.links.dir.as_ref()?;
+        let socket = dir.path().join(format!("{}-{}", link.0, link.1));
+        let log = dir.path().join(format!("{}-{}.log", link.0, link.1));
+        let log_file = std::fs::File::create(&log).ok()?;
         let mut path = control_options(&socket);
         path[1] = "ControlMaster=yes".into();
         self.links.pace();
-        let spawned = std::process::Command::new(&self.ssh[0])
+        let child = std::process::Command::new(&self.ssh[0])
             .args(&self.ssh[1..])
             .args(path)
             .args(["-o", "ControlPersist=no", "-N", "--"])
@@ -640,31 +655,42 @@ impl<'a> SshExecutor<'a> {
             .stdout(std::process::Stdio::null())
             .stderr(log_file)
             .process_group(0)
-            .spawn();
-        let Ok(child) = spawned else {
-            return Started::Without;
+            .spawn()
+            .ok()?;
+        let master = Master {
+            child,
+            socket,
+            name: name.to_owned(),
+            started: Instant::now(),
         };
-        crate::lock(&self.links.masters).insert(
-            at,
-            Master {
-                child,
-                socket: socket.clone(),
-                name: name.to_owned(),
-                started: Instant::now(),
-            },
-        );
+        if let Some(mut old) = crate::lock(&self.links.masters).insert(link, master) {
+            let _ = old.child.kill();
+            let _ = old.child.wait();
+        }
+        Some(log)
+    }
+
+    /// Starts a shared connection to `name` and waits until it is ready.
+    fn start_master(&self, link: Link, name: &str) -> Started {
+        match self.spawn_master(link, name) {
+            Some(log) => self.wait_ready(link, &log),
+            None => Started::Without,
+        }
+    }
+
+    /// Waits until `link`'s master is ready, or has ended; `log` holds what
+    /// it said.
+    fn wait_ready(&self, link: Link, log: &Path) -> Started {
         let deadline = Instant::now() + MASTER_WAIT;
         loop {
-            if socket.exists() {
-                return Started::Ready;
-            }
-            let ended = match crate::lock(&self.links.masters).get_mut(&at) {
+            let ended = match crate::lock(&self.links.masters).get_mut(&link) {
+                Some(master) if master.socket.exists() => return Started::Ready,
                 Some(master) => master.child.try_wait().ok().flatten(),
                 None => return Started::Without,
             };
             if let Some(status) = ended {
                 if status.code() == Some(255) {
-                    let said = std::fs::read_to_string(&log).unwrap_or_default();
+                    let said = std::fs::read_to_string(log).unwrap_or_default();
                     return Started::Unreachable(said.trim().to_owned());
                 }
                 return Started::Without;
@@ -680,7 +706,7 @@ impl<'a> SshExecutor<'a> {
     /// said this; `Err(None)`: the host gave no number.
     fn ask_cpus(&self, at: usize, name: &str) -> Result<usize, Option<String>> {
         let out = std::process::Command::new(&self.ssh[0])
-            .args(self.ssh_words(at))
+            .args(self.link_words((at, 0)))
             .arg("--")
             .arg(name)
             .arg(ASK_CPUS)
@@ -700,20 +726,35 @@ impl<'a> SshExecutor<'a> {
             .ok_or(None)
     }
 
-    /// The ssh words (program left out) for a client to `host`: a session
-    /// of its shared connection when that is up. A master that died is
-    /// started again once the host has had `down_for` to come back; until
-    /// it is ready, clients connect on their own.
-    fn ssh_words(&self, host: usize) -> Vec<OsString> {
+    /// The ssh words (program left out) for the task of `slot` on `host`.
+    /// Each group of [`SESSIONS`] slots of a host has a connection of its
+    /// own; a slot borrowing the host takes one by its number.
+    fn ssh_words(&self, host: usize, slot: usize) -> Vec<OsString> {
+        let k = {
+            let pool = self.pool();
+            let links = pool.hosts[host].slots.div_ceil(SESSIONS).max(1);
+            match pool.home.get(slot) {
+                Some(&home) if home == host => pool.home[1..slot].iter().filter(|&&h| h == host).count() / SESSIONS,
+                _ => slot % links,
+            }
+        };
+        self.link_words((host, k))
+    }
+
+    /// The ssh words for a client over `link`: a session of it when that is
+    /// up. A master that died is started again once the host has had
+    /// `down_for` to come back; until it is ready, clients connect on
+    /// their own.
+    fn link_words(&self, link: Link) -> Vec<OsString> {
         self.links.pace();
         let mut words = self.ssh[1..].to_vec();
-        if let Some(socket) = self.links.socket(host) {
+        if let Some(socket) = self.links.socket(link) {
             words.extend(control_options(&socket));
             return words;
         }
         let restart = {
             let mut masters = crate::lock(&self.links.masters);
-            match masters.get_mut(&host) {
+            match masters.get_mut(&link) {
                 Some(master) if master.started.elapsed() >= self.down_for => {
                     if let Ok(Some(_)) = master.child.try_wait() {
                         master.started = Instant::now();
@@ -726,47 +767,9 @@ impl<'a> SshExecutor<'a> {
             }
         };
         if let Some(name) = restart {
-            self.restart_master(host, &name);
+            self.spawn_master(link, &name);
         }
         words
-    }
-
-    /// Starts `host`'s master again without waiting for it.
-    fn restart_master(&self, at: usize, name: &str) {
-        let Some(dir) = &self.links.dir else {
-            return;
-        };
-        let socket = dir.path().join(at.to_string());
-        let Ok(log_file) = std::fs::File::create(dir.path().join(format!("{at}.log"))) else {
-            return;
-        };
-        let mut path = control_options(&socket);
-        path[1] = "ControlMaster=yes".into();
-        let spawned = std::process::Command::new(&self.ssh[0])
-            .args(&self.ssh[1..])
-            .args(path)
-            .args(["-o", "ControlPersist=no", "-N", "--"])
-            .arg(name)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(log_file)
-            .process_group(0)
-            .spawn();
-        if let Ok(child) = spawned {
-            if let Some(old) = crate::lock(&self.links.masters).insert(
-                at,
-                Master {
-                    child,
-                    socket,
-                    name: name.to_owned(),
-                    started: Instant::now(),
-                },
-            ) {
-                let mut old = old.child;
-                let _ = old.kill();
-                let _ = old.wait();
-            }
-        }
     }
 
     /// Reads the `--ssh-file` again if it changed: a new host joins (its
@@ -964,7 +967,7 @@ impl<'a> SshExecutor<'a> {
         slot: usize,
         cancel: &Cancel,
     ) -> RemoteEnd {
-        let mut args: Vec<OsString> = self.ssh_words(at);
+        let mut args: Vec<OsString> = self.ssh_words(at, slot);
         args.push("--".into());
         args.push(host.into());
         args.push(OsString::from_vec(remote_line(line, record.seq, slot, self.grace)));
