@@ -385,8 +385,10 @@ enum Started {
     Ready,
     /// ssh could not connect (exit 255): what it said.
     Unreachable(String),
-    /// No shared connection now (ssh ended otherwise, or is still slow).
+    /// No shared connection (ssh ended otherwise, or none could start).
     Without,
+    /// Not ready after [`MASTER_WAIT`]: tasks connect on their own until it is.
+    Slow,
 }
 
 impl Links {
@@ -612,8 +614,11 @@ impl<'a> SshExecutor<'a> {
             return (host.slots.unwrap_or(self.local_slots), None);
         };
         let started = self.start_master((at, 0), name);
-        if let Started::Unreachable(said) = started {
-            return (host.slots.unwrap_or(1), Some(said));
+        match started {
+            Started::Unreachable(said) => return (host.slots.unwrap_or(1), Some(said)),
+            // Asking would wait as long again: one slot, until it answers.
+            Started::Slow => return (host.slots.unwrap_or(1), None),
+            Started::Ready | Started::Without => {}
         }
         let slots = match host.slots {
             Some(n) => n,
@@ -696,7 +701,7 @@ impl<'a> SshExecutor<'a> {
                 return Started::Without;
             }
             if Instant::now() > deadline {
-                return Started::Without;
+                return Started::Slow;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -835,13 +840,20 @@ impl<'a> SshExecutor<'a> {
                 );
                 continue;
             }
-            // Its index is taken now, so its connection has its own socket.
-            let at = self.pool().add(host.clone(), 0);
+            // Its index is taken now, so its connection has its own socket;
+            // it takes no task until it has joined.
+            let at = {
+                let mut pool = self.pool();
+                let at = pool.add(host.clone(), 0);
+                pool.hosts[at].gone = true;
+                at
+            };
             let (slots, error) = self.join(at, &host);
             let mut pool = self.pool();
             pool.home.extend(std::iter::repeat(at).take(slots));
             let state = &mut pool.hosts[at];
             state.slots = slots;
+            state.gone = false;
             if let Some(error) = error {
                 state.went_down(error, Instant::now(), self.down_for);
             }
