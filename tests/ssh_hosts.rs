@@ -47,9 +47,6 @@ fn a_host_without_a_count_gets_its_cpus_and_jobs_applies_per_host() {
     assert_eq!(slots_used(&lines), (1..=cpus as u64).collect(), "{lines:?}");
     let lines = busy_run(&hosts, &["-S", "h1", "-j", "+1"], 2 * (cpus + 1));
     assert_eq!(slots_used(&lines), (1..=cpus as u64 + 1).collect(), "{lines:?}");
-    let half = (cpus / 2).max(1) as u64;
-    let lines = busy_run(&hosts, &["-S", "h1", "-j", "50%"], 2 * cpus);
-    assert_eq!(slots_used(&lines), (1..=half).collect(), "{lines:?}");
 }
 
 #[test]
@@ -358,7 +355,7 @@ fn a_host_removed_from_the_ssh_file_is_warned_about_and_gets_no_new_tasks() {
     command
         .arg(&file)
         .args(["-s", "sleep 0.3; echo {}", ":::"])
-        .args((1..=14).map(|i| i.to_string()));
+        .args((1..=10).map(|i| i.to_string()));
     let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -371,8 +368,8 @@ fn a_host_removed_from_the_ssh_file_is_warned_about_and_gets_no_new_tasks() {
     let stderr = stderr_of(&out);
     assert_eq!(stderr.matches("h2 left").count(), 1, "{stderr}");
     let lines = json_lines(&out.stdout);
-    assert_eq!(lines.len(), 14);
-    // Once h2 left, its slot took tasks to h1: the last ones all ran there.
-    assert_eq!(lines[13]["host"], "h1", "{lines:?}");
+    assert_eq!(lines.len(), 10);
+    // Once h2 left, its slot took tasks to h1: the last one ran there.
+    assert_eq!(lines[9]["host"], "h1", "{lines:?}");
     assert!(lines.iter().all(|l| l["status"] == "ok"), "{lines:?}");
 }
