@@ -425,7 +425,7 @@ fn fan_out(
         for batch in records {
             let mut out = Vec::with_capacity(batch.len().saturating_mul(copies as usize));
             for record in batch {
-                let first = (record.seq - 1).saturating_mul(copies);
+                let first = record.seq.saturating_sub(1).saturating_mul(copies);
                 for i in 1..=copies {
                     out.push(Record {
                         seq: first + i,

@@ -9,6 +9,16 @@
 //! task nor an attempt. When no host is up, the slot waits; when every host
 //! has failed [`MAX_DOWN`] times in a row, the task fails with a message.
 //!
+//! A host named without `N/` brings as many slots as it has CPUs: the
+//! first call for the pool's size ([`SshExecutor::slots_now`], made before
+//! the first task) connects to every host at once and asks. Each host's
+//! tasks are sessions of shared ssh connections (one master per 10 slots,
+//! sshd's default MaxSessions), which ppool starts as its own children,
+//! with their sockets in a private directory, and stops and reaps when the
+//! executor is dropped. Later calls read a changed `--ssh-file` again: a
+//! new host joins with new slot numbers; a host that left keeps its
+//! numbers, and their tasks go to hosts with room.
+//!
 //! The remote command is the line `--dry-run` prints (the argv quoted word by
 //! word, or the `--shell` line as written), run by the remote `sh -c` inside
 //! a small wrapper. ssh joins its arguments with spaces, so the whole remote
@@ -739,7 +749,9 @@ impl<'a> SshExecutor<'a> {
             let pool = self.pool();
             let links = pool.hosts[host].slots.div_ceil(SESSIONS).max(1);
             match pool.home.get(slot) {
-                Some(&home) if home == host => pool.home[1..slot].iter().filter(|&&h| h == host).count() / SESSIONS,
+                Some(&home) if home == host && slot > 0 => {
+                    pool.home[1..slot].iter().filter(|&&h| h == host).count() / SESSIONS
+                }
                 _ => slot % links,
             }
         };
