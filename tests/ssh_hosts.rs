@@ -373,3 +373,34 @@ fn a_host_removed_from_the_ssh_file_is_warned_about_and_gets_no_new_tasks() {
     assert_eq!(lines[9]["host"], "h1", "{lines:?}");
     assert!(lines.iter().all(|l| l["status"] == "ok"), "{lines:?}");
 }
+
+#[test]
+fn sshdelay_spaces_the_ssh_clients() {
+    let Some(hosts) = Hosts::start(1) else { return };
+    // Four ssh clients (the host's connection, then three tasks), each
+    // started at least 700 ms after the one before: a lower bound, which
+    // load can only lengthen.
+    let started = std::time::Instant::now();
+    let out = hosts
+        .ppool(&[
+            "unordered",
+            "--sshdelay",
+            "700ms",
+            "-S",
+            "4/h1",
+            "echo",
+            ":::",
+            "a",
+            "b",
+            "c",
+        ])
+        .output()
+        .expect("ppool runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out).lines().count(), 3);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(2100),
+        "{:?}",
+        started.elapsed()
+    );
+}
