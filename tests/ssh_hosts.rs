@@ -9,8 +9,18 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::ssh::{processes_with, sleeper, wait_for, Hosts};
+use crate::ssh::{processes_with, sleeper, Hosts};
 use crate::util::{json_lines, stderr_of, stdout_of};
+
+/// Waits for `done`, polling, with a deadline generous enough for ssh
+/// connections on a loaded machine.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
 
 /// This machine's CPUs as `nproc` counts them: what the test servers,
 /// which run here, answer.
