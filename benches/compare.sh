@@ -16,7 +16,7 @@ usage: benches/compare.sh [options]
   --quick             smaller sizes and fewer runs: a smoke test of the harness
   --only LIST         run only these workloads (comma or space separated):
                       true echo shell imap builtin-echo worker memory startup
-                      batch pipe submit bigout jmany
+                      batch pipe submit bigout jmany ssh
   --tools LIST        run only these tools (comma or space separated):
                       ppool xargs parallel rust-parallel floor python
   --runs N            hyperfine runs per measurement (default 5, quick 3)
@@ -117,6 +117,7 @@ if [ "$quick" = 1 ]; then
     batch_paths=20000   # paths through `stat` in the batch workload
     submits=100         # `ppool submit true` / `sem true` calls in the submit workload
     pipe_lines=3000000  # lines of the pipe workload's input (about 21 MB)
+    ssh_tasks=50        # `true` tasks to one loopback host in the ssh workload
     : "${runs:=3}"
 else
     tasks=10000
@@ -126,13 +127,14 @@ else
     batch_paths=20000
     submits=1000
     pipe_lines=30000000 # lines of the pipe workload's input (about 256 MB)
+    ssh_tasks=200
     : "${runs:=5}"
 fi
 big=1000000000          # bytes printed by the one big task (1 GB), quick too
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || die "bad --runs: $runs"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "bad --rounds: $rounds"
 
-all_workloads="true echo shell imap builtin-echo worker memory startup batch pipe submit bigout jmany"
+all_workloads="true echo shell imap builtin-echo worker memory startup batch pipe submit bigout jmany ssh"
 wanted_workloads=$(tr ',' ' ' <<<"${only:-$all_workloads}")
 for w in $wanted_workloads; do
     [[ " $all_workloads " == *" $w "* ]] || die "unknown workload: $w (one of: $all_workloads)"
@@ -567,6 +569,56 @@ if want_workload submit; then
         "for i in \$(seq $submits); do $PAR --semaphore --id ppool-bench-many -j2 true; done; $PAR --semaphore --id ppool-bench-many --wait"
     bench submit 2 "ppool unordered" "$submits" "" "" "$PP unordered -j2 true <$(q "$work/submits.in")"
     flush
+fi
+
+# ssh: SSH_TASKS `true` tasks to one host, an sshd of our own on loopback
+# (keys made here, root or not), 2 slots: ppool sharing one connection, ppool
+# with a connection per task, GNU parallel -S, and GNU parallel -S -M.
+if want_workload ssh; then
+    sshd_bin=$(command -v sshd || ls /usr/sbin/sshd /usr/local/sbin/sshd 2>/dev/null | head -n 1 || true)
+    sd="$work/ssh"
+    if [ -z "$sshd_bin" ] || ! have ssh || ! have ssh-keygen; then
+        log "note: sshd, ssh or ssh-keygen not found, the ssh workload is skipped (install: apt-get install openssh-server openssh-client)"
+    else
+        mkdir -p "$sd" && chmod 700 "$sd"
+        ssh-keygen -q -t ed25519 -N "" -f "$sd/host_key" && ssh-keygen -q -t ed25519 -N "" -f "$sd/user_key"
+        cp "$sd/user_key.pub" "$sd/authorized_keys"
+        port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        printf '%s\n' "Port $port" "ListenAddress 127.0.0.1" "HostKey $sd/host_key" \
+            "AuthorizedKeysFile $sd/authorized_keys" "PermitRootLogin prohibit-password" "StrictModes no" \
+            "UsePAM no" "PidFile none" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+            "MaxStartups 200" "MaxSessions 200" >"$sd/sshd_config"
+        printf '%s\n' "Host bench" "  HostName 127.0.0.1" "  Port $port" "  IdentityFile $sd/user_key" \
+            "  IdentitiesOnly yes" "  StrictHostKeyChecking no" "  UserKnownHostsFile /dev/null" \
+            "  BatchMode yes" "  LogLevel ERROR" >"$sd/ssh_config"
+        [ -d /run/sshd ] || mkdir -p /run/sshd 2>/dev/null || true
+        "$sshd_bin" -D -e -f "$sd/sshd_config" 2>"$sd/sshd.log" &
+        sshd_pid=$!
+        trap 'kill "$sshd_pid" 2>/dev/null; rm -rf "$work"' EXIT
+        up=0
+        for _ in $(seq 50); do
+            if ssh -F "$sd/ssh_config" bench true </dev/null 2>/dev/null; then up=1; break; fi
+            sleep 0.2
+        done
+        if [ "$up" = 0 ]; then
+            log "note: no sshd could be started on loopback, the ssh workload is skipped: $(tail -n 1 "$sd/sshd.log")"
+        else
+            seq "$ssh_tasks" >"$work/ssh.in"
+            SSH_IN=$(q "$work/ssh.in")
+            SSH="ssh -F $(q "$sd/ssh_config")"
+            c="PPOOL_SSH='$SSH' $PP unordered -S 2/bench true < $SSH_IN"
+            bench ssh 2 "ppool -S" "$ssh_tasks" "${c/ true / echo } | wc -l" "$ssh_tasks" "$c"
+            c="PPOOL_SSH_CONTROLMASTER=no PPOOL_SSH='$SSH' $PP unordered -S 2/bench true < $SSH_IN"
+            bench ssh 2 "ppool -S, a connection per task" "$ssh_tasks" "${c/ true / echo } | wc -l" "$ssh_tasks" "$c"
+            c="$PAR --ssh '$SSH' -S 2/bench true < $SSH_IN"
+            bench ssh 2 "parallel -S" "$ssh_tasks" "${c/ true / echo } | wc -l" "$ssh_tasks" "$c"
+            c="$PAR --ssh '$SSH' -M -S 2/bench true < $SSH_IN"
+            bench ssh 2 "parallel -S -M" "$ssh_tasks" "${c/ true / echo } | wc -l" "$ssh_tasks" "$c"
+            flush
+        fi
+        kill "$sshd_pid" 2>/dev/null || true
+        wait "$sshd_pid" 2>/dev/null || true
+    fi
 fi
 
 # ---------------------------------------------------------------- report

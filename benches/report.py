@@ -21,7 +21,7 @@ BIG_TASK_MB = 100
 JMANY_MB = 16
 
 WORKLOAD_ORDER = ["true", "echo", "shell", "imap", "builtin-echo", "worker", "memory", "startup", "submit",
-                  "bigout", "bigout-imap", "jmany"]
+                  "bigout", "bigout-imap", "jmany", "ssh"]
 
 
 def read_tsv(path):
@@ -191,6 +191,10 @@ def targets(res, max_jobs):
     yield compare("startup", 1, "ppool", "xargs", 1.0, "start-up ≤ xargs")
     yield compare("submit", 1, "ppool submit", "xargs", 1.3, "one submit ≤ 1.3x xargs' start-up")
     yield compare("submit", 1, "ppool submit", "sem", 0.05, "one submit ≥ 20x faster than sem")
+    if res.jobs("ssh"):
+        yield compare("ssh", 2, "ppool -S", "ppool -S, a connection per task", 0.2,
+                      "shared ssh connection ≥ 5x faster than one per task")
+        yield compare("ssh", 2, "ppool -S", "parallel -S", 1.0, "ssh tasks faster than GNU parallel -S")
 
 
 def main():

@@ -121,7 +121,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__apply)
-            opts="-0 -s -r -I -t -d -E -q -J -P -j -a -b -S -N -n -L -X -m -k -M -u -h --null --colsep --colsep-regex --csv --header --trim --link --arg-sep --json --shell --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --joblog --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --memfree --load --noswap --termseq --jobs --arg-file --bar --eta --progress --linebuffer --line-buffer --builtin --worker --chunksize --max-tasks-per-worker --sshlogin --ssh --sshloginfile --ssh-file --tf --transferfile --transfer --return --cleanup --trc --wd --workdir --env --slurm --slurm-args --cpus-per-task --results --arg-file-sep --max-args --max-lines --xargs --max-chars --keep-order --files --tmpdir --controlmaster --ungroup --pipe --block --recend --recstart --regexp --cat --fifo --pipepart --round-robin --help"
+            opts="-0 -s -r -I -t -d -E -q -J -P -j -a -b -S -N -n -L -X -m -k -M -u -h --null --colsep --colsep-regex --csv --header --trim --link --arg-sep --json --shell --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --joblog --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --memfree --load --noswap --termseq --jobs --arg-file --bar --eta --progress --linebuffer --line-buffer --builtin --worker --chunksize --max-tasks-per-worker --sshlogin --ssh --sshloginfile --ssh-file --tf --transferfile --transfer --return --cleanup --trc --wd --workdir --env --slurm --slurm-args --cpus-per-task --results --arg-file-sep --max-args --max-lines --xargs --max-chars --keep-order --files --tmpdir --controlmaster --ssh-delay --sshdelay --onall --nonall --hgrp --hostgroups --ungroup --pipe --block --recend --recstart --regexp --cat --fifo --pipepart --round-robin --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -396,6 +396,14 @@ _ppool() {
                     return 0
                     ;;
                 --tmpdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sshdelay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssh-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -701,7 +709,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__imap)
-            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -M -k -S -u -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --round-robin --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --memfree --load --controlmaster --noswap --termseq --files --tmpdir --keep-order --sshlogin --ssh --sshloginfile --ssh-file --tf --transferfile --transfer --return --cleanup --trc --wd --workdir --env --slurm --slurm-args --cpus-per-task --linebuffer --line-buffer --ungroup --help"
+            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -M -k -S -u -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --round-robin --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --memfree --load --controlmaster --noswap --termseq --files --tmpdir --keep-order --sshlogin --ssh --sshloginfile --ssh-file --tf --transferfile --transfer --return --cleanup --trc --wd --workdir --env --slurm --slurm-args --cpus-per-task --ssh-delay --sshdelay --onall --nonall --hgrp --hostgroups --linebuffer --line-buffer --ungroup --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -988,6 +996,14 @@ _ppool() {
                     return 0
                     ;;
                 --cpus-per-task)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sshdelay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssh-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1013,7 +1029,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__map)
-            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -M -k -S -u -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --round-robin --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --memfree --load --controlmaster --noswap --termseq --files --tmpdir --keep-order --sshlogin --ssh --sshloginfile --ssh-file --tf --transferfile --transfer --return --cleanup --trc --wd --workdir --env --slurm --slurm-args --cpus-per-task --linebuffer --line-buffer --ungroup --help"
+            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -M -k -S -u -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --round-robin --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --memfree --load --controlmaster --noswap --termseq --files --tmpdir --keep-order --sshlogin --ssh --sshloginfile --ssh-file --tf --transferfile --transfer --return --cleanup --trc --wd --workdir --env --slurm --slurm-args --cpus-per-task --ssh-delay --sshdelay --onall --nonall --hgrp --hostgroups --linebuffer --line-buffer --ungroup --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1300,6 +1316,14 @@ _ppool() {
                     return 0
                     ;;
                 --cpus-per-task)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sshdelay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssh-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1393,7 +1417,7 @@ _ppool() {
             return 0
             ;;
         ppool__subcmd__unordered)
-            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -u -M -S -k -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --round-robin --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --linebuffer --line-buffer --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --ungroup --memfree --load --controlmaster --noswap --termseq --files --tmpdir --sshlogin --ssh --sshloginfile --ssh-file --tf --transferfile --transfer --return --cleanup --trc --wd --workdir --env --slurm --slurm-args --cpus-per-task --keep-order --help"
+            opts="-P -j -0 -a -N -n -L -X -m -s -b -r -I -t -d -E -q -J -u -M -S -k -h --jobs --null --arg-file --colsep --colsep-regex --csv --header --trim --link --arg-sep --arg-file-sep --json --max-args --max-lines --xargs --max-chars --pipe --pipepart --block --recend --recstart --regexp --cat --fifo --round-robin --shell --builtin --worker --chunksize --max-tasks-per-worker --fail-fast --collect-errors --halt --no-run-if-empty --retries --timeout --grace --linebuffer --line-buffer --tag --output --bar --eta --progress --joblog --results --resume --resume-failed --dryrun --dry-run --replace --tagstring --verbose --plus --er --extensionreplace --bnr --basenamereplace --dnr --dirnamereplace --bner --basenameextensionreplace --seqreplace --slotreplace --delimiter --delay --nice --minversion --quote --profile --ungroup --memfree --load --controlmaster --noswap --termseq --files --tmpdir --sshlogin --ssh --sshloginfile --ssh-file --tf --transferfile --transfer --return --cleanup --trc --wd --workdir --env --slurm --slurm-args --cpus-per-task --ssh-delay --sshdelay --onall --nonall --hgrp --hostgroups --keep-order --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1680,6 +1704,14 @@ _ppool() {
                     return 0
                     ;;
                 --cpus-per-task)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sshdelay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssh-delay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -61,6 +61,10 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "files",
     "tmpdir",
     "controlmaster",
+    "sshdelay",
+    "onall",
+    "nonall",
+    "hostgroups",
     "ungroup",
     "pipe",
     "block",
@@ -574,7 +578,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", help_heading = "Running")]
     pub load: Option<String>,
 
-    /// With --ssh: one ssh connection per host, shared by its tasks (ssh's ControlMaster, socket in ~/.ssh), as GNU parallel -M
+    /// Accepted as GNU parallel's -M: with --ssh, the tasks of a host always share one ssh connection (ssh's ControlMaster, its socket in a private directory of the run); PPOOL_SSH_CONTROLMASTER=no gives each task its own
     #[arg(short = 'M', long, help_heading = "Remote")]
     pub controlmaster: bool,
 
@@ -598,7 +602,7 @@ pub struct RunArgs {
     #[arg(short = 'k', long, help_heading = "Output")]
     pub keep_order: bool,
 
-    /// Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else --jobs or 1; ':' is this machine; the ssh command is $PPOOL_SSH, default ssh)
+    /// Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else as many as the host has CPUs, asked once, with --jobs N, N%, +N, -N applied to each host; ':' is this machine; @G/host puts host in group G, @G alone uses only group G's hosts; the ssh command is $PPOOL_SSH, default ssh)
     #[arg(
         short = 'S',
         long = "ssh",
@@ -608,7 +612,7 @@ pub struct RunArgs {
     )]
     pub ssh: Vec<String>,
 
-    /// Read ssh hosts from FILE, one per line (blank lines and # comments skipped)
+    /// Read ssh hosts from FILE, one per line (blank lines and # comments skipped); read again as tasks end (at most every second) when it changes: an added host gets tasks, a removed one no new tasks
     #[arg(long, visible_alias = "sshloginfile", value_name = "FILE", help_heading = "Remote")]
     pub ssh_file: Option<PathBuf>,
 
@@ -656,6 +660,22 @@ pub struct RunArgs {
     /// With --slurm: CPUs for each task's step or job (srun -c) [default: 1]
     #[arg(long, value_name = "C", requires = "slurm", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Slurm")]
     pub cpus_per_task: Option<u32>,
+
+    /// Start a new ssh client at least DUR after the last (500ms, 2s; a bare number is seconds), as GNU parallel --sshdelay
+    #[arg(long, visible_alias = "ssh-delay", value_name = "DUR", value_parser = crate::duration::parse, help_heading = "Remote")]
+    pub sshdelay: Option<Duration>,
+
+    /// Run every record on every host (each pair is one task, numbered record by record); output lines are tagged with the host, as GNU parallel --onall
+    #[arg(long, conflicts_with = "nonall", help_heading = "Remote")]
+    pub onall: bool,
+
+    /// Run the command once on every host, with no input; output lines are tagged with the host, as GNU parallel --nonall
+    #[arg(long, help_heading = "Remote")]
+    pub nonall: bool,
+
+    /// A record ending in @GROUP (or @G1+G2) runs only on the hosts of those groups, the suffix removed; hosts join groups as @G1+G2/HOST, and each is in the group of its own name; a record whose groups no host has runs anywhere, as GNU parallel --hostgroups
+    #[arg(long, visible_alias = "hgrp", help_heading = "Remote")]
+    pub hostgroups: bool,
 
     /// The command and its arguments, then optional `::: INPUT...` and `:::: FILE...` sources; with no command, each record is a command line run by the shell ($PPOOL_SHELL, default /bin/sh), as `parallel < jobs.txt` does
     #[arg(value_name = "COMMAND", trailing_var_arg = true)]

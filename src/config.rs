@@ -2,7 +2,6 @@
 //! here, once, and the environment is read here, so the engine never sees
 //! clap or `std::env`: it gets its own plain types.
 
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
@@ -12,7 +11,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::{Cli, Command, CompletionShell, OutputFormat, RunArgs};
 use crate::exec::command::resolve;
-use crate::exec::ssh::{Host, Remote, DEFAULT_DOWN_FOR};
+use crate::exec::ssh::{parse_hosts, read_host_file, PerHost, Remote, DEFAULT_DOWN_FOR};
 use crate::exec::transfer::{Files, Workdir};
 use crate::input::blocks::{self, Cutting};
 use crate::input::{Colsep, Format, Origin, SourceSpec, Trim};
@@ -452,8 +451,17 @@ impl Config {
                 }
             }
         }
+        if args.nonall && !sources.is_empty() {
+            bail!("--nonall runs the command once per host with no input: leave out the inputs, or use --onall");
+        }
         let source = match sources.is_empty() {
             true if mode == Mode::Apply => InputSource::None,
+            // One empty record, which every host runs once.
+            true if args.nonall => InputSource::Sources(vec![SourceSpec {
+                origin: Origin::Values(vec![OsString::new()]),
+                linked: false,
+                name: "--nonall".into(),
+            }]),
             true => InputSource::Sources(vec![SourceSpec {
                 origin: Origin::Stdin,
                 linked: false,
@@ -481,14 +489,20 @@ impl Config {
             (_, true) => Resume::Failed,
             _ => Resume::No,
         };
-        let remote = remote(
-            &args.ssh,
-            args.ssh_file.as_deref(),
-            args.jobs.is_some().then_some(jobs),
-            args.controlmaster,
-        )?;
-        if args.controlmaster && remote.is_none() {
-            bail!("-M/--controlmaster shares one ssh connection per host: give hosts with --ssh (--sshlogin)");
+        let remote = remote(&args, jobs)?;
+        if remote.is_none() {
+            let given = [
+                ("-M/--controlmaster", args.controlmaster),
+                ("--sshdelay", args.sshdelay.is_some()),
+                ("--onall", args.onall),
+                ("--nonall", args.nonall),
+                ("--hostgroups", args.hostgroups),
+            ];
+            if let Some((option, _)) = given.iter().find(|(_, given)| *given) {
+                bail!("{option} is about remote hosts: give hosts with --ssh (--sshlogin) or --ssh-file");
+            }
+        } else if jobs_file.is_some() {
+            bail!("--jobs FILE does not apply to --ssh: give each host its slots as N/HOST in the --ssh-file, which is read again as it changes");
         }
         if remote.is_some() {
             if mode == Mode::Apply {
@@ -546,7 +560,7 @@ impl Config {
             }
             .min(LONGEST),
             line_buffer: args.line_buffer,
-            tag: args.tag || args.tagstring.is_some(),
+            tag: args.tag || args.tagstring.is_some() || args.onall || args.nonall,
             output: match args.output {
                 OutputFormat::Text => output::Format::Text,
                 OutputFormat::Json => output::Format::Json,
@@ -1165,48 +1179,64 @@ fn slurm(args: &RunArgs, remote: bool) -> Result<crate::exec::slurm::Cluster> {
 }
 
 /// Reads `-S` values, `--ssh-file` and the environment. `None` when no
-/// host was given. `jobs` is `--jobs` when given: the slots of a host
-/// named without `N/`.
-fn remote(specs: &[String], file: Option<&Path>, jobs: Option<usize>, control_master: bool) -> Result<Option<Remote>> {
+/// host was given. `jobs`: `--jobs` as this machine reads it, for `:`.
+fn remote(args: &RunArgs, jobs: usize) -> Result<Option<Remote>> {
+    let (specs, file) = (&args.ssh, args.ssh_file.as_deref());
     if specs.is_empty() && file.is_none() {
         return Ok(None);
     }
-    let local_slots = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let remote_slots = jobs.unwrap_or(1);
+    let local_slots = match args.jobs {
+        Some(_) => jobs,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let mut lines: Vec<String> = specs.to_vec();
     if let Some(path) = file {
         lines.extend(read_host_file(path)?);
     }
-    let hosts = parse_hosts(&lines, remote_slots, local_slots)?;
+    let mut hosts = parse_hosts(&lines, local_slots)?;
+    let per_host = PerHost::from_jobs(args.jobs.as_deref(), jobs);
+    if let PerHost::Count(n) = per_host {
+        for host in hosts.iter_mut().filter(|h| h.slots.is_none()) {
+            host.slots = Some(n);
+        }
+    }
     if hosts.is_empty() {
         match file {
             Some(path) => bail!("no hosts in --ssh {} or --ssh-file {}", specs.join(","), path.display()),
             None => bail!("--ssh was given no host: give HOST, N/HOST or ':' (this machine)"),
         }
     }
-    let mut ssh = if hosts.iter().any(|h| h.name.is_some()) {
+    let ssh = if hosts.iter().any(|h| h.name.is_some()) {
         ssh_command(std::env::var_os("PPOOL_SSH"))?
     } else {
-        Vec::new()
+        // For hosts the --ssh-file may list later.
+        ssh_command(std::env::var_os("PPOOL_SSH")).unwrap_or_default()
     };
-    if control_master && !ssh.is_empty() {
-        // One connection per host, shared by its tasks (GNU parallel -M).
-        // The socket lives in ~/.ssh, which only its owner can enter.
-        for option in [
-            "ControlMaster=auto",
-            "ControlPath=~/.ssh/ppool-%r@%h:%p",
-            "ControlPersist=60",
-        ] {
-            ssh.extend(["-o".into(), option.into()]);
-        }
-    }
     let down_for = match std::env::var("PPOOL_SSH_RETRY_AFTER") {
         Ok(text) if !text.is_empty() => {
             crate::duration::parse(&text).map_err(|e| anyhow::anyhow!("PPOOL_SSH_RETRY_AFTER: {e}"))?
         }
         _ => DEFAULT_DOWN_FOR,
     };
-    Ok(Some(Remote { hosts, ssh, down_for }))
+    // -M is accepted for GNU parallel's sake: sharing is the default.
+    let shared = match std::env::var("PPOOL_SSH_CONTROLMASTER") {
+        Ok(text) => !matches!(text.trim(), "no" | "0" | "off" | "false"),
+        Err(_) => true,
+    };
+    Ok(Some(Remote {
+        hosts,
+        ssh,
+        down_for,
+        per_host,
+        local_slots,
+        shared,
+        delay: args.sshdelay,
+        specs: specs.clone(),
+        file: file.map(Path::to_path_buf),
+        onall: args.onall || args.nonall,
+        nonall: args.nonall,
+        hostgroups: args.hostgroups,
+    }))
 }
 
 /// `--transferfile` and the rest, read as GNU parallel reads them.
@@ -1374,59 +1404,6 @@ fn login_shell_vars(home: Option<&Path>) -> std::collections::HashSet<OsString> 
     names
 }
 
-/// Lines of an `--ssh-file`: blank lines and `#` comments skipped.
-fn read_host_file(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read --ssh-file {}: check the path", path.display()))?;
-    Ok(text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(str::to_owned)
-        .collect())
-}
-
-/// Parses `-S` values: comma-separated `HOST`, `N/HOST`, `:`, `N/:`. A host
-/// named twice is one host with the larger slot count.
-fn parse_hosts(specs: &[String], remote_slots: usize, local_slots: usize) -> Result<Vec<Host>> {
-    let mut hosts: Vec<Host> = Vec::new();
-    let mut seen: HashMap<Option<String>, usize> = HashMap::new();
-    for spec in specs.iter().flat_map(|s| s.split(',')) {
-        let spec = spec.trim();
-        if spec.is_empty() {
-            continue;
-        }
-        let (slots, name) = match spec.split_once('/') {
-            Some((n, name)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-                let slots: usize = n
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .with_context(|| format!("--ssh {spec}: the slot count must be a number from 1"))?;
-                (Some(slots), name)
-            }
-            _ => (None, spec),
-        };
-        let name = match name {
-            ":" => None,
-            "" => bail!("--ssh {spec}: no host name after the slot count"),
-            _ if name.contains(char::is_whitespace) => {
-                bail!("--ssh {spec}: a host name has no spaces; put ssh options in PPOOL_SSH or ~/.ssh/config")
-            }
-            _ => Some(name.to_owned()),
-        };
-        let slots = slots.unwrap_or(if name.is_some() { remote_slots } else { local_slots });
-        match seen.get(&name) {
-            Some(&at) => hosts[at].slots = hosts[at].slots.max(slots),
-            None => {
-                seen.insert(name.clone(), hosts.len());
-                hosts.push(Host { name, slots });
-            }
-        }
-    }
-    Ok(hosts)
-}
-
 /// `$PPOOL_SSH` (default `ssh`) split as a shell would, its program looked up in PATH.
 fn ssh_command(value: Option<OsString>) -> Result<Vec<OsString>> {
     let value = value.filter(|v| !v.is_empty()).unwrap_or_else(|| "ssh".into());
@@ -1467,39 +1444,6 @@ mod tests {
             Action::Run(config) => Ok(*config),
             other => panic!("not a run: {other:?}"),
         }
-    }
-
-    fn hosts(specs: &[&str]) -> Result<Vec<Host>> {
-        parse_hosts(&specs.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 2, 8)
-    }
-
-    fn host(name: Option<&str>, slots: usize) -> Host {
-        Host {
-            name: name.map(str::to_owned),
-            slots,
-        }
-    }
-
-    #[test]
-    fn host_lists() {
-        assert_eq!(
-            hosts(&["4/a,b", ":", "user@c"]).unwrap(),
-            vec![
-                host(Some("a"), 4),
-                host(Some("b"), 2),
-                host(None, 8),
-                host(Some("user@c"), 2)
-            ]
-        );
-        assert_eq!(
-            hosts(&["3/:,a,", "1/a"]).unwrap(),
-            vec![host(None, 3), host(Some("a"), 2)]
-        );
-        assert_eq!(hosts(&["a/b"]).unwrap(), vec![host(Some("a/b"), 2)]);
-        assert!(hosts(&["0/a"]).is_err());
-        assert!(hosts(&["4/"]).is_err());
-        let e = hosts(&["ssh -p 2 a"]).unwrap_err();
-        assert!(e.to_string().contains("PPOOL_SSH"), "{e}");
     }
 
     #[test]
@@ -1606,10 +1550,11 @@ mod tests {
     #[test]
     fn ssh_hosts_make_the_pool() {
         let c = config(&["ppool", "map", "-S", "2/a,b", "-S", "3/:", "echo"]).unwrap();
-        let remote = c.remote.unwrap();
-        assert_eq!(remote.hosts.len(), 3);
-        // b has no count and -j was not given: one slot.
+        assert_eq!(c.remote.as_ref().unwrap().hosts.len(), 3);
+        // b has no count and -j was not given: its CPUs, asked as the run
+        // starts; one until then.
         assert_eq!(c.jobs, 6);
+        assert_eq!(c.remote.as_ref().unwrap().hosts[1].slots, None);
         let c = config(&["ppool", "map", "-j", "4", "-S", "a,1/b", "echo"]).unwrap();
         assert_eq!(c.jobs, 5);
         let e = config(&["ppool", "apply", "-S", "a", "echo"]).unwrap_err();

@@ -193,6 +193,10 @@ fn run_config(config: &Config) -> Result<Ending> {
                 Some(batch) => executor.with_batch_style(batch.style),
                 None => executor,
             };
+            let executor = match &config.remote {
+                Some(remote) if remote.nonall => executor.running_as_written(words),
+                _ => executor,
+            };
             if config.mode == Mode::Apply {
                 return run_apply(config, sources, executor, words, &cancel);
             }
@@ -342,10 +346,11 @@ fn run_stream(
     let stdout_lane = executor.stdout_lane();
     // Known before any record is read when no source streams. How many
     // batches the records make depends on their sizes, known as they are read.
+    let copies = executor.copies();
     let known_total = if config.batch.is_some() {
         None
     } else {
-        sources.known_total()
+        sources.known_total().map(|total| total.saturating_mul(copies))
     };
     let here = runs_here(config, &sources);
     let reading = match &config.pipe {
@@ -382,15 +387,25 @@ fn run_stream(
     let (records, read_end) = reading.context(
         "cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)",
     )?;
+    let records = match copies {
+        1 => records,
+        copies => fan_out(records, copies).context(
+            "cannot start the thread that reads input: the thread or process limit is reached (raise `ulimit -u`)",
+        )?,
+    };
     if config.dry_run {
         return dry_run(records.iter().flatten(), render);
     }
     let watch = Watch::new(config, Some(cancel), Some((known_total, &read_end)))?;
     let skip = |record: &Record| watch.done.contains(&record.seq);
+    // Remote hosts bring their slots, known once each is asked.
+    let cap = match config.remote {
+        Some(_) => REMOTE_SLOTS,
+        None => config.jobs,
+    };
     // No more slots than there are tasks, when that is known.
-    let jobs = known_total.map_or(config.jobs, |total: u64| {
-        config.jobs.min(total.max(1).try_into().unwrap_or(usize::MAX))
-    });
+    let jobs = known_total.map_or(cap, |total: u64| cap.min(total.max(1).try_into().unwrap_or(usize::MAX)));
+    let own_slots = || executor.slots();
     let window = (window && config.mode == Mode::Imap).then_some(scheduler::REORDER_WINDOW);
     let total = || known_total.or_else(|| lock(&read_end).total);
     let jobs_from = |path: &std::path::Path| config::reread_jobs_file(path);
@@ -415,9 +430,12 @@ fn run_stream(
     let mut plan = watch.plan(config, jobs, window, &skip, render);
     plan.total = Some(&total);
     plan.tag = tag.is_some().then_some(&tag_of as scheduler::TagRender);
-    plan.jobs_from = jobs_file
-        .as_ref()
-        .map(|read| read as &(dyn Fn() -> Option<usize> + Sync));
+    plan.jobs_from = match config.remote {
+        Some(_) => Some(&own_slots as &(dyn Fn() -> Option<usize> + Sync)),
+        None => jobs_file
+            .as_ref()
+            .map(|read| read as &(dyn Fn() -> Option<usize> + Sync)),
+    };
     let mut output = Output::new(config.output, config.tag)
         .with_files(config.files.clone())
         .with_lane(stdout_lane, config.mode == Mode::Imap);
@@ -461,6 +479,36 @@ fn run_stream(
         missed?;
     }
     Ok(ending)
+}
+
+/// The most slots remote hosts may bring together.
+const REMOTE_SLOTS: usize = 4096;
+
+/// Each record as `copies` tasks in a row (`--onall`: one per host), numbered
+/// on: record N becomes tasks (N-1)×copies+1 to N×copies.
+fn fan_out(
+    records: std::sync::mpsc::Receiver<Vec<Record>>,
+    copies: u64,
+) -> io::Result<std::sync::mpsc::Receiver<Vec<Record>>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    std::thread::Builder::new().name("fan-out".into()).spawn(move || {
+        for batch in records {
+            let mut out = Vec::with_capacity(batch.len().saturating_mul(copies as usize));
+            for record in batch {
+                let first = record.seq.saturating_sub(1).saturating_mul(copies);
+                for i in 1..=copies {
+                    out.push(Record {
+                        seq: first + i,
+                        ..record.clone()
+                    });
+                }
+            }
+            if tx.send(out).is_err() {
+                return;
+            }
+        }
+    })?;
+    Ok(rx)
 }
 
 /// What watches a run's tasks end, built once from the config for every

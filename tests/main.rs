@@ -30,6 +30,7 @@ mod sources;
 mod ssh;
 mod ssh_files;
 mod startup;
+mod ssh_hosts;
 mod submit;
 mod tasks;
 mod throughput;

@@ -30,11 +30,11 @@ impl Drop for Sshd {
 /// Two hosts, `h1` and `h2`, each its own sshd, and an ssh config naming
 /// them; `dead` names a port where nothing listens.
 pub(crate) struct Hosts {
-    dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
     sshd: Vec<Sshd>,
 }
 
-fn find(program: &str, extra: &[&str]) -> Option<PathBuf> {
+pub(crate) fn find(program: &str, extra: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(extra.iter().map(PathBuf::from))
@@ -306,7 +306,10 @@ fn a_host_that_goes_away_hands_its_tasks_to_another() {
         "sleep 0.2; echo {}",
     ]);
     command.args([":::"]).args((1..=16).map(|i| i.to_string()));
+    // A shared connection outlives the listener: only tasks that each
+    // connect on their own see the host go.
     let child = command
+        .env("PPOOL_SSH_CONTROLMASTER", "no")
         .env("PPOOL_SSH_RETRY_AFTER", "60s")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -355,7 +358,7 @@ fn a_task_fails_when_no_host_can_be_reached() {
 }
 
 /// Pids of processes whose command line holds `marker`.
-fn processes_with(marker: &str) -> Vec<u32> {
+pub(crate) fn processes_with(marker: &str) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -368,7 +371,7 @@ fn processes_with(marker: &str) -> Vec<u32> {
         .collect()
 }
 
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -378,7 +381,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 
 /// A copy of `sleep` under a name no other process has: what the remote
 /// side runs, found in /proc by that name.
-fn sleeper(hosts: &Hosts, name: &str) -> (String, String) {
+pub(crate) fn sleeper(hosts: &Hosts, name: &str) -> (String, String) {
     let marker = format!("ppool-remote-{name}-{}", std::process::id());
     let path = hosts.dir.path().join(&marker);
     std::fs::copy(find("sleep", &[]).expect("sleep is installed"), &path).expect("copying sleep");

@@ -35,6 +35,18 @@ pub trait Executor: Sync {
         None
     }
 
+    /// The slots an executor brings itself (the hosts of `--ssh`, each with
+    /// its own), when it decides how many tasks run at once: asked before the
+    /// first task, then again as tasks end, at most every second.
+    fn slots(&self) -> Option<usize> {
+        None
+    }
+
+    /// Tasks each record becomes: `--onall` runs every record once per host.
+    fn copies(&self) -> u64 {
+        1
+    }
+
     /// Runs a batch taken by one slot, one outcome per record, through `emit`.
     /// Retries are the scheduler's; `emit` returns false when nobody listens.
     fn run_batch(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Outcome) -> bool) {

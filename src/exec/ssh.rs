@@ -9,6 +9,16 @@
 //! task nor an attempt. When no host is up, the slot waits; when every host
 //! has failed [`MAX_DOWN`] times in a row, the task fails with a message.
 //!
+//! A host named without `N/` brings as many slots as it has CPUs: the
+//! first call for the pool's size ([`SshExecutor::slots_now`], made before
+//! the first task) connects to every host at once and asks. Each host's
+//! tasks are sessions of shared ssh connections (one master per 10 slots,
+//! sshd's default MaxSessions), which ppool starts as its own children,
+//! with their sockets in a private directory, and stops and reaps when the
+//! executor is dropped. Later calls read a changed `--ssh-file` again: a
+//! new host joins with new slot numbers; a host that left keeps its
+//! numbers, and their tasks go to hosts with room.
+//!
 //! The remote command is the line `--dry-run` prints (the argv quoted word by
 //! word, or the `--shell` line as written), run by the remote `sh -c` inside
 //! a small wrapper. ssh joins its arguments with spaces, so the whole remote
@@ -24,8 +34,10 @@
 //! reads end-of-file and sends SIGTERM, then SIGKILL after `--grace`, to the
 //! remote process group, which sshd made for this session alone.
 
+use std::collections::HashMap;
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -55,7 +67,70 @@ pub struct Host {
     /// What ssh is given (`server`, `user@server`, an alias from
     /// `~/.ssh/config`); `None` for `:`, this machine.
     pub name: Option<String>,
-    pub slots: usize,
+    /// `N/host`; `None`: decided at the start of the run from the host's
+    /// CPUs and `--jobs` ([`PerHost`]).
+    pub slots: Option<usize>,
+    /// `@G1+G2/host`: the groups it joins besides the one of its own name.
+    pub groups: Vec<String>,
+}
+
+impl Host {
+    /// Whether the host is in `group`: one of its own, or its name.
+    fn in_group(&self, group: &str) -> bool {
+        self.groups.iter().any(|g| g == group) || self.name.as_deref().unwrap_or(":") == group
+    }
+}
+
+/// How a host named without `N/` gets its slots: `--jobs` as GNU parallel
+/// applies it to each host, of that host's CPUs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PerHost {
+    /// No `--jobs`: as many as it has CPUs.
+    Cpus,
+    /// `--jobs N` (and `0`, already made a number): N on every host.
+    Count(usize),
+    /// `--jobs N%`.
+    Percent(f64),
+    /// `--jobs +N`.
+    Plus(usize),
+    /// `--jobs -N`.
+    Minus(usize),
+}
+
+impl PerHost {
+    /// `--jobs` as given (`None`: not given), and the count it made here.
+    pub fn from_jobs(text: Option<&str>, jobs: usize) -> PerHost {
+        let Some(text) = text.map(str::trim) else {
+            return PerHost::Cpus;
+        };
+        let number = |n: &str| n.parse::<usize>().ok();
+        if let Some(pct) = text.strip_suffix('%').and_then(|p| p.parse::<f64>().ok()) {
+            PerHost::Percent(pct)
+        } else if let Some(n) = text.strip_prefix('+').and_then(number) {
+            PerHost::Plus(n)
+        } else if let Some(n) = text.strip_prefix('-').and_then(number) {
+            PerHost::Minus(n)
+        } else {
+            PerHost::Count(jobs)
+        }
+    }
+
+    /// Whether the host's CPU count is needed.
+    fn needs_cpus(self) -> bool {
+        !matches!(self, PerHost::Count(_))
+    }
+
+    /// The slots of a host with `cpus` CPUs: at least one.
+    pub fn slots(self, cpus: usize) -> usize {
+        match self {
+            PerHost::Cpus => cpus,
+            PerHost::Count(n) => n,
+            PerHost::Percent(pct) => (cpus as f64 * pct / 100.0).floor() as usize,
+            PerHost::Plus(n) => cpus.saturating_add(n),
+            PerHost::Minus(n) => cpus.saturating_sub(n),
+        }
+        .max(1)
+    }
 }
 
 /// The hosts, the ssh client and the timing, as the configuration built
@@ -66,13 +141,125 @@ pub struct Remote {
     /// `$PPOOL_SSH` split into words, the program resolved: `["/usr/bin/ssh"]` by default.
     pub ssh: Vec<OsString>,
     pub down_for: Duration,
+    /// The slots of a host named without `N/`.
+    pub per_host: PerHost,
+    /// The slots of `:` named without `N/`.
+    pub local_slots: usize,
+    /// One ssh connection per host, shared by its tasks (the default).
+    pub shared: bool,
+    /// `--sshdelay`: the least time between two ssh clients started.
+    pub delay: Option<Duration>,
+    /// `-S` values, to be joined again with the `--ssh-file` when it changes.
+    pub specs: Vec<String>,
+    /// `--ssh-file`, read again during the run.
+    pub file: Option<PathBuf>,
+    /// `--onall` / `--nonall`: every record on every host.
+    pub onall: bool,
+    /// `--nonall`: the command as written, once per host.
+    pub nonall: bool,
+    /// `--hostgroups`: a record's `@GROUP` suffix picks its hosts.
+    pub hostgroups: bool,
 }
 
 impl Remote {
-    /// Slots of all hosts together: the size of the pool.
+    /// Slots of all hosts together, counting one for a host whose number is
+    /// only known once it is asked: the pool's size before the run.
     pub fn slots(&self) -> usize {
-        self.hosts.iter().map(|h| h.slots).sum()
+        self.hosts.iter().map(|h| h.slots.unwrap_or(1)).sum()
     }
+}
+
+/// Lines of an `--ssh-file`: blank lines and `#` comments skipped.
+pub fn read_host_file(path: &Path) -> anyhow::Result<Vec<String>> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --ssh-file {}: check the path", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Parses `-S` values: comma-separated `[@G1+G2/][N/]HOST`, `:`, and `@G`
+/// alone, which keeps only the hosts of group G (several may be given). A
+/// host named twice is one host with the larger slot count and both
+/// lists of groups. `local_slots`: the slots of `:` without `N/`.
+pub fn parse_hosts(specs: &[String], local_slots: usize) -> anyhow::Result<Vec<Host>> {
+    use anyhow::{bail, Context};
+    let mut hosts: Vec<Host> = Vec::new();
+    let mut seen: HashMap<Option<String>, usize> = HashMap::new();
+    let mut only: Vec<String> = Vec::new();
+    for spec in specs.iter().flat_map(|s| s.split(',')) {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            continue;
+        }
+        let (groups, rest) = match spec.strip_prefix('@') {
+            Some(rest) => match rest.split_once('/') {
+                Some((groups, rest)) => (groups, rest),
+                None => {
+                    only.extend(rest.split('+').filter(|g| !g.is_empty()).map(str::to_owned));
+                    continue;
+                }
+            },
+            None => ("", spec),
+        };
+        let (slots, name) = match rest.split_once('/') {
+            Some((n, name)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                let slots: usize = n
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .with_context(|| format!("--ssh {spec}: the slot count must be a number from 1"))?;
+                (Some(slots), name)
+            }
+            _ => (None, rest),
+        };
+        let name = match name {
+            ":" => None,
+            "" => bail!("--ssh {spec}: no host name after the slot count"),
+            _ if name.contains(char::is_whitespace) => {
+                bail!("--ssh {spec}: a host name has no spaces; put ssh options in PPOOL_SSH or ~/.ssh/config")
+            }
+            _ => Some(name.to_owned()),
+        };
+        let slots = slots.or(if name.is_none() { Some(local_slots) } else { None });
+        let groups = groups.split('+').filter(|g| !g.is_empty()).map(str::to_owned);
+        match seen.get(&name) {
+            Some(&at) => {
+                let host = &mut hosts[at];
+                host.slots = match (host.slots, slots) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                for group in groups {
+                    if !host.groups.contains(&group) {
+                        host.groups.push(group);
+                    }
+                }
+            }
+            None => {
+                seen.insert(name.clone(), hosts.len());
+                hosts.push(Host {
+                    name,
+                    slots,
+                    groups: groups.collect(),
+                });
+            }
+        }
+    }
+    if !only.is_empty() {
+        hosts.retain(|h| only.iter().any(|g| h.in_group(g)));
+        if hosts.is_empty() {
+            bail!(
+                "--ssh @{}: no host is in that group; put hosts in it as @GROUP/HOST",
+                only.join(",@")
+            );
+        }
+    }
+    Ok(hosts)
 }
 
 /// What the remote login shell runs: the wrapper, by `sh -c`, with the task's
@@ -102,8 +289,12 @@ pub fn remote_line(line: &[u8], seq: u64, slot: usize, grace: Duration) -> Vec<u
     out
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct HostState {
+    host: Host,
+    slots: usize,
+    /// Left the `--ssh-file`: it gets no new tasks.
+    gone: bool,
     /// Left out of the pool until then, after a connection failure.
     down_until: Option<Instant>,
     /// Times in a row the host went down, each down period counted once.
@@ -114,24 +305,236 @@ struct HostState {
     error: String,
 }
 
+impl HostState {
+    fn new(host: Host, slots: usize) -> HostState {
+        HostState {
+            host,
+            slots,
+            gone: false,
+            down_until: None,
+            downs: 0,
+            running: 0,
+            error: String::new(),
+        }
+    }
+
+    fn up(&self, now: Instant) -> bool {
+        self.down_until.map_or(true, |t| t <= now)
+    }
+
+    /// A connection failure: the host leaves the pool for `down_for`.
+    fn went_down(&mut self, error: String, now: Instant, down_for: Duration) {
+        self.error = error;
+        // Tasks that fail together on a host going down count once.
+        if self.up(now) {
+            self.downs += 1;
+            self.down_until = Some(now + down_for);
+        }
+    }
+}
+
+/// The hosts as the run knows them now. A host keeps its index for the
+/// whole run: one that leaves the `--ssh-file` stays here, marked gone.
+#[derive(Debug, Default)]
+struct Pool {
+    hosts: Vec<HostState>,
+    /// Index = slot: its host; index 0 is unused.
+    home: Vec<usize>,
+    /// The `--ssh-file`'s modification time and length when last read.
+    stamp: Option<(SystemTime, u64)>,
+}
+
+impl Pool {
+    fn add(&mut self, host: Host, slots: usize) -> usize {
+        let at = self.hosts.len();
+        self.home.extend(std::iter::repeat(at).take(slots));
+        self.hosts.push(HostState::new(host, slots));
+        at
+    }
+}
+
 enum Pick {
     Host(usize),
     Wait(Instant),
     GiveUp,
 }
 
+/// What the ask of a host's CPUs prints when nothing else answers.
+const ASK_CPUS: &str = "nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null";
+
+/// How long the start of a run waits for a host's shared connection; a
+/// host slower than that runs its first tasks on connections of their own.
+const MASTER_WAIT: Duration = Duration::from_secs(30);
+
+/// The run's shared connections: one ssh master per host, a child of
+/// ppool in a process group of its own, its socket in a directory only
+/// this user can enter, removed with the run. Tasks reach their host as
+/// sessions of that connection: no TCP handshake and no key exchange each.
+struct Links {
+    /// `None`: every task has a connection of its own.
+    dir: Option<tempfile::TempDir>,
+    masters: Mutex<HashMap<Link, Master>>,
+    /// `--sshdelay`, and when the next ssh client may start.
+    delay: Option<Duration>,
+    next: Mutex<Option<Instant>>,
+}
+
+/// A shared connection: the host's index, and which of its connections.
+type Link = (usize, usize);
+
+/// Sessions one shared connection carries at most: sshd's default
+/// MaxSessions. A host with more slots gets one connection per this many.
+const SESSIONS: usize = 10;
+
+struct Master {
+    child: std::process::Child,
+    socket: PathBuf,
+    name: String,
+    started: Instant,
+}
+
+/// How the start of a shared connection ended.
+enum Started {
+    Ready,
+    /// ssh could not connect (exit 255): what it said.
+    Unreachable(String),
+    /// No shared connection (ssh ended otherwise, or none could start).
+    Without,
+    /// Not ready after [`MASTER_WAIT`]: tasks connect on their own until it is.
+    Slow,
+}
+
+impl Links {
+    fn new(shared: bool, delay: Option<Duration>) -> Links {
+        let dir = shared.then(private_dir).and_then(|made| match made {
+            Ok(dir) => Some(dir),
+            Err(e) => {
+                crate::say(&format!(
+                    "ppool: warning: cannot make a directory for shared ssh connections ({e}): each task connects on its own"
+                ));
+                None
+            }
+        });
+        Links {
+            dir,
+            masters: Mutex::new(HashMap::new()),
+            delay,
+            next: Mutex::new(None),
+        }
+    }
+
+    /// Waits until `--sshdelay` has passed since the last ssh client started.
+    fn pace(&self) {
+        let Some(delay) = self.delay else {
+            return;
+        };
+        let mut next = crate::lock(&self.next);
+        let now = Instant::now();
+        if let Some(at) = *next {
+            if at > now {
+                std::thread::sleep(at - now);
+            }
+        }
+        *next = Some(Instant::now() + delay);
+    }
+
+    /// The socket of `link`'s master, when it is up.
+    fn socket(&self, link: Link) -> Option<PathBuf> {
+        let mut masters = crate::lock(&self.masters);
+        let master = masters.get_mut(&link)?;
+        let alive = matches!(master.child.try_wait(), Ok(None));
+        (alive && master.socket.exists()).then(|| master.socket.clone())
+    }
+
+    /// Stops every master (`ssh -O exit`, SIGKILL when it stays), reaps it
+    /// and removes the directory.
+    fn close(&mut self, ssh: &[OsString]) {
+        let masters = std::mem::take(&mut *crate::lock(&self.masters));
+        for (_, mut master) in masters {
+            if let Ok(None) = master.child.try_wait() {
+                let _ = std::process::Command::new(&ssh[0])
+                    .args(&ssh[1..])
+                    .args(control_options(&master.socket))
+                    .args(["-O", "exit", "--"])
+                    .arg(&master.name)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while matches!(master.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = master.child.kill();
+            let _ = master.child.wait();
+        }
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.close();
+        }
+    }
+}
+
+/// When `path` last changed, and its length: read again when these differ.
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// A new 0700 directory for the control sockets. A socket path has room
+/// for about 100 bytes, so a long `$TMPDIR` gives way to /tmp.
+fn private_dir() -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    let base = std::env::temp_dir();
+    let base = if base.is_absolute() && base.as_os_str().len() <= 60 {
+        base
+    } else {
+        PathBuf::from("/tmp")
+    };
+    let dir = tempfile::Builder::new().prefix("ppool-ssh-").tempdir_in(base)?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+    Ok(dir)
+}
+
+/// ssh options that make a client a session of the master at `socket`.
+fn control_options(socket: &Path) -> Vec<OsString> {
+    // ssh expands `%` tokens and a leading `~` in ControlPath; the
+    // directory is absolute, so only `%` needs escaping.
+    let mut path = OsString::from("ControlPath=");
+    path.push(OsString::from_vec(socket.as_os_str().as_bytes().iter().fold(
+        Vec::new(),
+        |mut out, &b| {
+            out.push(b);
+            if b == b'%' {
+                out.push(b'%');
+            }
+            out
+        },
+    )));
+    vec!["-o".into(), "ControlMaster=no".into(), "-o".into(), path]
+}
+
 /// Runs each task on its slot's host, or on another host while that one is down.
 pub struct SshExecutor<'a> {
     /// Renders the command line, and runs the tasks of `:` slots.
     local: &'a CommandExecutor,
-    hosts: Vec<Host>,
     ssh: Vec<OsString>,
     down_for: Duration,
     timeout: Option<Duration>,
     grace: Duration,
-    /// Index = slot: its host; index 0 is unused.
-    home: Vec<usize>,
-    state: Mutex<Vec<HostState>>,
+    per_host: PerHost,
+    local_slots: usize,
+    specs: Vec<String>,
+    file: Option<PathBuf>,
+    /// `--onall`: the hosts every record runs on (those of the start).
+    onall: Option<usize>,
+    hostgroups: bool,
+    pool: Mutex<Pool>,
+    /// The hosts were asked for their CPUs and their slots laid out.
+    ready: std::sync::OnceLock<()>,
+    /// Held while the `--ssh-file` is read again.
+    rereading: Mutex<()>,
+    links: Links,
     /// `--transferfile`, `--return`, `--cleanup`, `--workdir`, `--env`.
     files: Option<Setup>,
 }
@@ -143,19 +546,33 @@ impl<'a> SshExecutor<'a> {
         timeout: Option<Duration>,
         grace: Duration,
     ) -> SshExecutor<'a> {
-        let mut home = vec![0];
-        for (i, host) in remote.hosts.iter().enumerate() {
-            home.extend(std::iter::repeat(i).take(host.slots));
-        }
+        let stamp = remote.file.as_deref().and_then(stamp);
+        let pool = Pool {
+            hosts: remote
+                .hosts
+                .iter()
+                .map(|h| HostState::new(h.clone(), h.slots.unwrap_or(1)))
+                .collect(),
+            home: vec![0],
+            stamp,
+        };
+        let remote_hosts = remote.hosts.iter().any(|h| h.name.is_some());
         SshExecutor {
             local,
-            hosts: remote.hosts.clone(),
             ssh: remote.ssh.clone(),
             down_for: remote.down_for,
             timeout,
             grace,
-            home,
-            state: Mutex::new(remote.hosts.iter().map(|_| HostState::default()).collect()),
+            per_host: remote.per_host,
+            local_slots: remote.local_slots,
+            specs: remote.specs.clone(),
+            file: remote.file.clone(),
+            onall: remote.onall.then_some(remote.hosts.len()),
+            hostgroups: remote.hostgroups,
+            pool: Mutex::new(pool),
+            ready: std::sync::OnceLock::new(),
+            rereading: Mutex::new(()),
+            links: Links::new(remote.shared && remote_hosts, remote.delay),
             files: None,
         }
     }
@@ -166,58 +583,427 @@ impl<'a> SshExecutor<'a> {
         self
     }
 
-    fn state(&self) -> MutexGuard<'_, Vec<HostState>> {
-        crate::lock(&self.state)
+    fn pool(&self) -> MutexGuard<'_, Pool> {
+        crate::lock(&self.pool)
+    }
+
+    /// The slots of all hosts. The first call connects to every host at
+    /// once and asks those named without `N/` for their CPUs; later calls
+    /// read the `--ssh-file` again when it has changed.
+    pub fn slots_now(&self) -> usize {
+        if self.ready.get().is_none() {
+            self.ready.get_or_init(|| self.lay_out());
+        } else if self.onall.is_none() {
+            self.reread();
+        }
+        self.pool().home.len() - 1
+    }
+
+    fn lay_out(&self) {
+        let hosts: Vec<(usize, Host)> = self.pool().hosts.iter().map(|s| s.host.clone()).enumerate().collect();
+        let joined: Vec<(usize, usize, Option<String>)> = std::thread::scope(|scope| {
+            let asks: Vec<_> = hosts
+                .iter()
+                .map(|(i, host)| scope.spawn(move || (*i, self.join(*i, host))))
+                .collect();
+            asks.into_iter()
+                .filter_map(|ask| ask.join().ok())
+                .map(|(i, (slots, error))| (i, slots, error))
+                .collect()
+        });
+        let now = Instant::now();
+        let mut pool = self.pool();
+        pool.home = vec![0];
+        for (i, slots, error) in joined {
+            let state = &mut pool.hosts[i];
+            state.slots = slots;
+            if let Some(error) = error {
+                state.went_down(error, now, self.down_for);
+            }
+        }
+        for i in 0..pool.hosts.len() {
+            let slots = pool.hosts[i].slots;
+            pool.home.extend(std::iter::repeat(i).take(slots));
+        }
+    }
+
+    /// Connects to a host that joins the pool and decides its slots: its
+    /// `N/`, else `--jobs` applied to its CPUs, asked over the new shared
+    /// connection. A host that cannot be reached gets one slot, and the
+    /// error that sends it out of the pool for a while.
+    fn join(&self, at: usize, host: &Host) -> (usize, Option<String>) {
+        let Some(name) = &host.name else {
+            return (host.slots.unwrap_or(self.local_slots), None);
+        };
+        let started = self.start_master((at, 0), name);
+        match started {
+            Started::Unreachable(said) => return (host.slots.unwrap_or(1), Some(said)),
+            // Asking would wait as long again: one slot, until it answers.
+            Started::Slow => return (host.slots.unwrap_or(1), None),
+            Started::Ready | Started::Without => {}
+        }
+        let slots = match host.slots {
+            Some(n) => n,
+            None if !self.per_host.needs_cpus() => self.per_host.slots(1),
+            None => match self.ask_cpus(at, name) {
+                Ok(cpus) => self.per_host.slots(cpus),
+                Err(said) => return (1, said),
+            },
+        };
+        if let Started::Ready = started {
+            // sshd opens at most MaxSessions sessions per connection: the
+            // others start together, and the host is ready with them.
+            let more: Vec<(Link, PathBuf)> = (1..slots.div_ceil(SESSIONS))
+                .filter_map(|k| Some(((at, k), self.spawn_master((at, k), name)?)))
+                .collect();
+            for (link, log) in more {
+                self.wait_ready(link, &log);
+            }
+        }
+        (slots, None)
+    }
+
+    /// Starts a shared connection to `name` without waiting for it; `None`
+    /// when it could not be started. It replaces (and reaps) an old one.
+    fn spawn_master(&self, link: Link, name: &str) -> Option<PathBuf> {
+        let dir = self.links.dir.as_ref()?;
+        let socket = dir.path().join(format!("{}-{}", link.0, link.1));
+        let log = dir.path().join(format!("{}-{}.log", link.0, link.1));
+        let log_file = std::fs::File::create(&log).ok()?;
+        let mut path = control_options(&socket);
+        path[1] = "ControlMaster=yes".into();
+        self.links.pace();
+        let child = std::process::Command::new(&self.ssh[0])
+            .args(&self.ssh[1..])
+            .args(path)
+            .args(["-o", "ControlPersist=no", "-N", "--"])
+            .arg(name)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log_file)
+            .process_group(0)
+            .spawn()
+            .ok()?;
+        let master = Master {
+            child,
+            socket,
+            name: name.to_owned(),
+            started: Instant::now(),
+        };
+        if let Some(mut old) = crate::lock(&self.links.masters).insert(link, master) {
+            let _ = old.child.kill();
+            let _ = old.child.wait();
+        }
+        Some(log)
+    }
+
+    /// Starts a shared connection to `name` and waits until it is ready.
+    fn start_master(&self, link: Link, name: &str) -> Started {
+        match self.spawn_master(link, name) {
+            Some(log) => self.wait_ready(link, &log),
+            None => Started::Without,
+        }
+    }
+
+    /// Waits until `link`'s master is ready, or has ended; `log` holds what
+    /// it said.
+    fn wait_ready(&self, link: Link, log: &Path) -> Started {
+        let deadline = Instant::now() + MASTER_WAIT;
+        loop {
+            let ended = match crate::lock(&self.links.masters).get_mut(&link) {
+                Some(master) if master.socket.exists() => return Started::Ready,
+                Some(master) => master.child.try_wait().ok().flatten(),
+                None => return Started::Without,
+            };
+            if let Some(status) = ended {
+                if status.code() == Some(255) {
+                    let said = std::fs::read_to_string(log).unwrap_or_default();
+                    return Started::Unreachable(said.trim().to_owned());
+                }
+                return Started::Without;
+            }
+            if Instant::now() > deadline {
+                return Started::Slow;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Asks `name` for its CPUs. `Err(Some)`: ssh could not connect, and
+    /// said this; `Err(None)`: the host gave no number.
+    fn ask_cpus(&self, at: usize, name: &str) -> Result<usize, Option<String>> {
+        let out = std::process::Command::new(&self.ssh[0])
+            .args(self.link_words((at, 0)))
+            .arg("--")
+            .arg(name)
+            .arg(ASK_CPUS)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .output()
+            .map_err(|_| None)?;
+        if out.status.code() == Some(255) {
+            return Err(Some(String::from_utf8_lossy(out.stderr.trim_ascii()).into_owned()));
+        }
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .ok_or(None)
+    }
+
+    /// The ssh words (program left out) for the task of `slot` on `host`.
+    /// Each group of [`SESSIONS`] slots of a host has a connection of its
+    /// own; a slot borrowing the host takes one by its number.
+    fn ssh_words(&self, host: usize, slot: usize) -> Vec<OsString> {
+        let k = {
+            let pool = self.pool();
+            let links = pool.hosts[host].slots.div_ceil(SESSIONS).max(1);
+            match pool.home.get(slot) {
+                Some(&home) if home == host && slot > 0 => {
+                    pool.home[1..slot].iter().filter(|&&h| h == host).count() / SESSIONS
+                }
+                _ => slot % links,
+            }
+        };
+        self.link_words((host, k))
+    }
+
+    /// The ssh words for a client over `link`: a session of it when that is
+    /// up. A master that died is started again once the host has had
+    /// `down_for` to come back; until it is ready, clients connect on
+    /// their own.
+    fn link_words(&self, link: Link) -> Vec<OsString> {
+        self.links.pace();
+        let mut words = self.ssh[1..].to_vec();
+        if let Some(socket) = self.links.socket(link) {
+            words.extend(control_options(&socket));
+            return words;
+        }
+        let restart = {
+            let mut masters = crate::lock(&self.links.masters);
+            match masters.get_mut(&link) {
+                Some(master) if master.started.elapsed() >= self.down_for => {
+                    if let Ok(Some(_)) = master.child.try_wait() {
+                        master.started = Instant::now();
+                        Some(master.name.clone())
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            }
+        };
+        if let Some(name) = restart {
+            self.spawn_master(link, &name);
+        }
+        words
+    }
+
+    /// Reads the `--ssh-file` again if it changed: a new host joins (its
+    /// slots added at the end), a host no longer listed gets no new tasks.
+    fn reread(&self) {
+        let Some(path) = &self.file else {
+            return;
+        };
+        let Ok(_reading) = self.rereading.try_lock() else {
+            return;
+        };
+        let now = stamp(path);
+        {
+            let mut pool = self.pool();
+            if now.is_none() || pool.stamp == now {
+                return;
+            }
+            pool.stamp = now;
+        }
+        let listed = read_host_file(path).and_then(|lines| {
+            let mut specs = self.specs.clone();
+            specs.extend(lines);
+            parse_hosts(&specs, self.local_slots)
+        });
+        let listed = match listed {
+            Ok(listed) => listed,
+            Err(e) => {
+                crate::say(&format!("ppool: warning: {e:#}; the hosts stay as they were"));
+                return;
+            }
+        };
+        let mut new = Vec::new();
+        {
+            let mut pool = self.pool();
+            for state in pool.hosts.iter_mut() {
+                let named = listed.iter().any(|h| h.name == state.host.name);
+                if state.gone == named {
+                    state.gone = !named;
+                    if state.gone {
+                        crate::say(&format!(
+                            "ppool: warning: {} left {}: it gets no new tasks",
+                            state.host.name.as_deref().unwrap_or(":"),
+                            path.display()
+                        ));
+                    }
+                }
+                if named {
+                    if let Some(h) = listed.iter().find(|h| h.name == state.host.name) {
+                        state.host.groups.clone_from(&h.groups);
+                    }
+                }
+            }
+            for host in listed {
+                if !pool.hosts.iter().any(|s| s.host.name == host.name) {
+                    new.push(host);
+                }
+            }
+        }
+        for host in new {
+            if host.name.is_some() && self.ssh.is_empty() {
+                crate::say(
+                    "ppool: warning: no ssh client for a host added to the --ssh-file: install one or set PPOOL_SSH",
+                );
+                continue;
+            }
+            // Its index is taken now, so its connection has its own socket;
+            // it takes no task until it has joined.
+            let at = {
+                let mut pool = self.pool();
+                let at = pool.add(host.clone(), 0);
+                pool.hosts[at].gone = true;
+                at
+            };
+            let (slots, error) = self.join(at, &host);
+            let mut pool = self.pool();
+            pool.home.extend(std::iter::repeat(at).take(slots));
+            let state = &mut pool.hosts[at];
+            state.slots = slots;
+            state.gone = false;
+            if let Some(error) = error {
+                state.went_down(error, Instant::now(), self.down_for);
+            }
+        }
+    }
+
+    /// The hosts a task may run on: `--onall` binds each copy of a record
+    /// to one host; with `--hostgroups`, an `@G1+G2` suffix (removed from
+    /// the record) names groups. `None`: any host.
+    fn place<'r>(&self, record: &'r Record) -> (std::borrow::Cow<'r, Record>, Option<Vec<usize>>) {
+        use std::borrow::Cow;
+        if let Some(hosts) = self.onall {
+            let at = (record.seq.saturating_sub(1) % hosts.max(1) as u64) as usize;
+            return (Cow::Borrowed(record), Some(vec![at]));
+        }
+        if !self.hostgroups {
+            return (Cow::Borrowed(record), None);
+        }
+        let mut groups: Vec<String> = Vec::new();
+        let mut cut = |text: &[u8]| -> Vec<u8> {
+            match text.iter().rposition(|&b| b == b'@') {
+                Some(at) => {
+                    let named = String::from_utf8_lossy(&text[at + 1..]).into_owned();
+                    groups.extend(named.split('+').filter(|g| !g.is_empty()).map(str::to_owned));
+                    text[..at].to_vec()
+                }
+                None => text.to_vec(),
+            }
+        };
+        let mut placed = record.clone();
+        let joined = !record.fields.is_empty() && record.whole == record.fields.join(&b' ');
+        placed.fields = record.fields.iter().map(|f| cut(f)).collect();
+        placed.whole = if joined {
+            placed.fields.join(&b' ')
+        } else {
+            cut(&record.whole)
+        };
+        if groups.is_empty() {
+            return (Cow::Owned(placed), None);
+        }
+        let pool = self.pool();
+        let allowed: Vec<usize> = (0..pool.hosts.len())
+            .filter(|&i| groups.iter().any(|g| pool.hosts[i].host.in_group(g)))
+            .collect();
+        // No host has any of the groups: as GNU parallel, any host.
+        (Cow::Owned(placed), (!allowed.is_empty()).then_some(allowed))
     }
 
     /// The slot's own host when it is up and has room; else the up host with
-    /// the most room; else the time the first down host comes back.
-    fn pick(&self, home: usize) -> Pick {
+    /// the most room; else the time the first down host comes back. A task
+    /// bound to some hosts, or whose slot's host has left, takes only a
+    /// host with room among them, and waits for one otherwise.
+    fn pick(&self, home: usize, allowed: Option<&[usize]>) -> Pick {
         let now = Instant::now();
-        let mut state = self.state();
-        let up = |s: &HostState| s.down_until.map_or(true, |t| t <= now);
-        let chosen = if up(&state[home]) && state[home].running < self.hosts[home].slots {
+        let mut pool = self.pool();
+        let hosts = &pool.hosts;
+        let may = |i: usize| !hosts[i].gone && allowed.map_or(true, |a| a.contains(&i));
+        let room = |i: usize| hosts[i].running < hosts[i].slots;
+        let chosen = if home < hosts.len() && may(home) && hosts[home].up(now) && room(home) {
             Some(home)
         } else {
-            // Least loaded first: running/slots compared without division.
-            (0..state.len()).filter(|&i| up(&state[i])).min_by(|&a, &b| {
-                (state[a].running * self.hosts[b].slots).cmp(&(state[b].running * self.hosts[a].slots))
-            })
+            // A slot whose own host is down lends its task to the least
+            // loaded host that is up, room or not: the slot is the pool's.
+            let borrow = allowed.is_none() && home < hosts.len() && !hosts[home].gone;
+            (0..hosts.len())
+                .filter(|&i| may(i) && hosts[i].up(now) && (borrow || room(i)))
+                // Least loaded first: running/slots compared without division.
+                .min_by(|&a, &b| {
+                    (hosts[a].running * hosts[b].slots.max(1)).cmp(&(hosts[b].running * hosts[a].slots.max(1)))
+                })
         };
-        match chosen {
-            Some(i) => {
-                state[i].running += 1;
-                Pick::Host(i)
-            }
-            None if state.iter().all(|s| s.downs >= MAX_DOWN) => Pick::GiveUp,
-            None => Pick::Wait(state.iter().filter_map(|s| s.down_until).min().unwrap_or(now)),
+        if let Some(i) = chosen {
+            pool.hosts[i].running += 1;
+            return Pick::Host(i);
         }
+        let mut candidates = (0..hosts.len()).filter(|&i| may(i)).peekable();
+        if candidates.peek().is_none() || candidates.all(|i| hosts[i].downs >= MAX_DOWN) {
+            return Pick::GiveUp;
+        }
+        let back = (0..hosts.len())
+            .filter(|&i| may(i))
+            .filter_map(|i| hosts[i].down_until.filter(|&t| t > now))
+            .min();
+        // Hosts up but full: look again soon, a task may end any time.
+        Pick::Wait(back.unwrap_or(now + Duration::from_millis(20)))
     }
 
     /// The task on `host` has ended; `error`: ssh could not connect, and said so.
     fn release(&self, host: usize, error: Option<String>) {
         let now = Instant::now();
-        let mut state = self.state();
-        let s = &mut state[host];
+        let mut pool = self.pool();
+        let s = &mut pool.hosts[host];
         s.running -= 1;
         match error {
             None => {
                 s.down_until = None;
                 s.downs = 0;
             }
-            Some(error) => {
-                s.error = error;
-                // Tasks that fail together on a host going down count once.
-                if s.down_until.map_or(true, |t| t <= now) {
-                    s.downs += 1;
-                    s.down_until = Some(now + self.down_for);
-                }
-            }
+            Some(error) => s.went_down(error, now, self.down_for),
         }
     }
 
-    fn remote_run(&self, host: &str, line: &[u8], record: &Record, slot: usize, cancel: &Cancel) -> RemoteEnd {
-        let mut args: Vec<OsString> = self.ssh[1..].to_vec();
+    /// Whether this task failed to connect [`MAX_DOWN`] times to every
+    /// remote host it may run on.
+    fn tried_all(&self, downs: &[u32], allowed: Option<&[usize]>) -> bool {
+        let pool = self.pool();
+        (0..pool.hosts.len())
+            .filter(|&i| pool.hosts[i].host.name.is_some() && !pool.hosts[i].gone)
+            .filter(|&i| allowed.map_or(true, |a| a.contains(&i)))
+            .all(|i| downs.get(i).copied().unwrap_or(0) >= MAX_DOWN)
+    }
+
+    /// The name ssh is given for `host`; `None` for this machine.
+    fn name(&self, host: usize) -> Option<String> {
+        self.pool().hosts[host].host.name.clone()
+    }
+
+    fn remote_run(
+        &self,
+        (at, host): (usize, &str),
+        line: &[u8],
+        record: &Record,
+        slot: usize,
+        cancel: &Cancel,
+    ) -> RemoteEnd {
+        let mut args: Vec<OsString> = self.ssh_words(at, slot);
         args.push("--".into());
         args.push(host.into());
         args.push(OsString::from_vec(remote_line(line, record.seq, slot, self.grace)));
@@ -265,7 +1051,17 @@ enum RemoteEnd {
 }
 
 impl Executor for SshExecutor<'_> {
+    fn slots(&self) -> Option<usize> {
+        Some(self.slots_now())
+    }
+
+    fn copies(&self) -> u64 {
+        self.onall.map_or(1, |hosts| hosts.max(1) as u64)
+    }
+
     fn run(&self, record: &Record, slot: usize, cancel: &Cancel) -> Outcome {
+        let (record, allowed) = self.place(record);
+        let (record, allowed) = (record.as_ref(), allowed.as_deref());
         let start = SystemTime::now();
         let clock = Instant::now();
         let fail = |status, code: Option<i32>, message: &str| {
@@ -303,9 +1099,9 @@ impl Executor for SshExecutor<'_> {
             (Some(files), Some(plan)) => files.line(plan, &line),
             _ => line.clone(),
         };
-        let home = self.home.get(slot).copied().unwrap_or(0);
+        let home = self.pool().home.get(slot).copied().unwrap_or(usize::MAX);
         // Connection failures of this task, per host.
-        let mut downs = vec![0u32; self.hosts.len()];
+        let mut downs: Vec<u32> = Vec::new();
         loop {
             if cancel.is_stopping() {
                 return fail(
@@ -314,7 +1110,7 @@ impl Executor for SshExecutor<'_> {
                     &format!("ppool: task {}: stopped while waiting for a host", record.seq),
                 );
             }
-            let host = match self.pick(home) {
+            let host = match self.pick(home, allowed) {
                 Pick::Host(host) => host,
                 Pick::Wait(until) => {
                     let left = until.saturating_duration_since(Instant::now());
@@ -323,18 +1119,23 @@ impl Executor for SshExecutor<'_> {
                 }
                 Pick::GiveUp => return self.unreachable(record, fail),
             };
-            let Some(name) = &self.hosts[host].name else {
-                let outcome = self.local.run(record, slot, cancel);
+            let Some(name) = self.name(host) else {
+                let mut outcome = self.local.run(record, slot, cancel);
                 self.release(host, None);
+                if self.onall.is_some() {
+                    outcome.extra().tag = Some(b":\t".to_vec());
+                }
                 return outcome;
             };
             let run = transfer::Run { record, slot, cancel };
+            // Files go through the host's shared connection too.
+            let ssh: Vec<OsString> = self.ssh[..1].iter().cloned().chain(self.ssh_words(host, slot)).collect();
             let sent = match (&self.files, &plan) {
-                (Some(files), Some(plan)) => files.send(&self.ssh, name, plan, &run),
+                (Some(files), Some(plan)) => files.send(&ssh, &name, plan, &run),
                 _ => Ok(()),
             };
             let end = match sent {
-                Ok(()) => self.remote_run(name, &remote_line, record, slot, cancel),
+                Ok(()) => self.remote_run((host, &name), &remote_line, record, slot, cancel),
                 Err(SendError::Unreachable(said)) => RemoteEnd::Unreachable(said),
                 Err(SendError::Failed(message)) => {
                     self.release(host, None);
@@ -348,9 +1149,11 @@ impl Executor for SshExecutor<'_> {
                 }
                 RemoteEnd::Unreachable(said) => {
                     self.release(host, Some(said));
+                    if downs.len() <= host {
+                        downs.resize(host + 1, 0);
+                    }
                     downs[host] += 1;
-                    let mut remote = self.hosts.iter().zip(&downs).filter(|(h, _)| h.name.is_some());
-                    if remote.all(|(_, &n)| n >= MAX_DOWN) {
+                    if self.tried_all(&downs, allowed) {
                         return self.unreachable(record, fail);
                     }
                 }
@@ -358,16 +1161,26 @@ impl Executor for SshExecutor<'_> {
                     self.release(host, None);
                     let mut outcome = ended.into_outcome(record, slot, start, clock.elapsed(), self.timeout);
                     if let (Some(files), Some(plan)) = (&self.files, &plan) {
-                        files.finish(&self.ssh, name, plan, &run, &mut outcome);
+                        files.finish(&ssh, &name, plan, &run, &mut outcome);
                         outcome.duration = clock.elapsed();
                     }
+                    let onall = self.onall.is_some();
                     let extra = outcome.extra();
                     extra.command = line;
-                    extra.host = Some(name.clone());
+                    if onall {
+                        extra.tag = Some(format!("{name}\t").into_bytes());
+                    }
+                    extra.host = Some(name);
                     return outcome;
                 }
             }
         }
+    }
+}
+
+impl Drop for SshExecutor<'_> {
+    fn drop(&mut self) {
+        self.links.close(&self.ssh);
     }
 }
 
@@ -377,8 +1190,8 @@ impl SshExecutor<'_> {
             "ppool: task {}: no host could be reached ({MAX_DOWN} connection failures in a row on every host); check the hosts with `ssh HOST true`",
             record.seq
         );
-        for (host, state) in self.hosts.iter().zip(self.state().iter()) {
-            if let (Some(name), false) = (&host.name, state.error.is_empty()) {
+        for state in self.pool().hosts.iter() {
+            if let (Some(name), false) = (&state.host.name, state.error.is_empty()) {
                 message.push_str(&format!("\nppool: {name}: {}", state.error));
             }
         }
@@ -393,8 +1206,81 @@ mod tests {
     fn host(name: Option<&str>, slots: usize) -> Host {
         Host {
             name: name.map(str::to_owned),
-            slots,
+            slots: Some(slots),
+            groups: Vec::new(),
         }
+    }
+
+    fn remote(hosts: Vec<Host>) -> Remote {
+        Remote {
+            hosts,
+            ssh: vec!["ssh".into()],
+            down_for: Duration::from_millis(100),
+            per_host: PerHost::Cpus,
+            local_slots: 8,
+            shared: false,
+            delay: None,
+            specs: Vec::new(),
+            file: None,
+            onall: false,
+            nonall: false,
+            hostgroups: false,
+        }
+    }
+
+    fn hosts(specs: &[&str]) -> anyhow::Result<Vec<Host>> {
+        parse_hosts(&specs.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 8)
+    }
+
+    fn unknown(name: &str) -> Host {
+        Host {
+            name: Some(name.to_owned()),
+            slots: None,
+            groups: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn host_lists() {
+        assert_eq!(
+            hosts(&["4/a,b", ":", "user@c"]).unwrap(),
+            vec![host(Some("a"), 4), unknown("b"), host(None, 8), unknown("user@c")]
+        );
+        assert_eq!(
+            hosts(&["3/:,a,", "1/a"]).unwrap(),
+            vec![host(None, 3), host(Some("a"), 1)]
+        );
+        assert_eq!(hosts(&["a/b"]).unwrap(), vec![unknown("a/b")]);
+        assert!(hosts(&["0/a"]).is_err());
+        assert!(hosts(&["4/"]).is_err());
+        let e = hosts(&["ssh -p 2 a"]).unwrap_err();
+        assert!(e.to_string().contains("PPOOL_SSH"), "{e}");
+    }
+
+    #[test]
+    fn host_groups_and_group_selection() {
+        let grouped = hosts(&["@g1+g2/2/a,@g2/b", "c", "@g3/a"]).unwrap();
+        assert_eq!(grouped[0].groups, ["g1", "g2", "g3"]);
+        assert_eq!(grouped[0].slots, Some(2));
+        assert_eq!(grouped[1].groups, ["g2"]);
+        assert!(grouped[2].in_group("c") && !grouped[2].in_group("g2"));
+        let names = |hosts: Vec<Host>| hosts.into_iter().map(|h| h.name.unwrap()).collect::<Vec<_>>();
+        assert_eq!(names(hosts(&["@g1/a,@g2/b,c", "@g2"]).unwrap()), ["b"]);
+        assert_eq!(names(hosts(&["@g1/a,@g2/b,c", "@g1+c"]).unwrap()), ["a", "c"]);
+        let e = hosts(&["@g1/a", "@nope"]).unwrap_err();
+        assert!(e.to_string().contains("@nope"), "{e}");
+    }
+
+    #[test]
+    fn jobs_apply_to_each_hosts_cpus() {
+        assert_eq!(PerHost::from_jobs(None, 2).slots(6), 6);
+        assert_eq!(PerHost::from_jobs(Some("3"), 3).slots(6), 3);
+        assert_eq!(PerHost::from_jobs(Some("50%"), 1).slots(6), 3);
+        assert_eq!(PerHost::from_jobs(Some("10%"), 1).slots(6), 1);
+        assert_eq!(PerHost::from_jobs(Some("+2"), 4).slots(6), 8);
+        assert_eq!(PerHost::from_jobs(Some("-2"), 1).slots(6), 4);
+        assert_eq!(PerHost::from_jobs(Some("-9"), 1).slots(6), 1);
+        assert!(!PerHost::from_jobs(Some("0"), 300).needs_cpus());
     }
 
     /// Runs a remote line here, as sshd would: in a process group of its
@@ -421,47 +1307,95 @@ mod tests {
     fn a_host_that_fails_leaves_the_pool_for_a_while_and_comes_back() {
         let local = CommandExecutor::new(&["true".into()], None, &Default::default(), None, Duration::ZERO, false)
             .expect("a plain command parses");
-        let remote = Remote {
-            hosts: vec![host(Some("a"), 1), host(Some("b"), 2)],
-            ssh: vec!["ssh".into()],
-            down_for: Duration::from_millis(100),
-        };
+        let remote = remote(vec![host(Some("a"), 1), host(Some("b"), 2)]);
         let ssh = SshExecutor::new(&local, &remote, None, Duration::ZERO);
-        assert_eq!(ssh.home, [0, 0, 1, 1]);
-        let Pick::Host(0) = ssh.pick(0) else {
+        assert_eq!(ssh.slots_now(), 3);
+        assert_eq!(ssh.pool().home, [0, 0, 1, 1]);
+        let Pick::Host(0) = ssh.pick(0, None) else {
             panic!("slot 1 runs on a")
         };
         ssh.release(0, Some("refused".into()));
         // a is down: its slot borrows b.
-        let Pick::Host(1) = ssh.pick(0) else {
+        let Pick::Host(1) = ssh.pick(0, None) else {
             panic!("a is down: b")
         };
         ssh.release(1, None);
         std::thread::sleep(Duration::from_millis(150));
-        let Pick::Host(0) = ssh.pick(0) else {
+        let Pick::Host(0) = ssh.pick(0, None) else {
             panic!("a is back")
         };
         ssh.release(0, None);
         // Both down, MAX_DOWN times in a row: wait, then give up.
         for _ in 0..MAX_DOWN {
             for h in [0, 1] {
-                ssh.state()[h].running += 1;
+                ssh.pool().hosts[h].running += 1;
                 ssh.release(h, Some("refused".into()));
-                ssh.state()[h].down_until = Some(Instant::now() - Duration::from_millis(1));
+                ssh.pool().hosts[h].down_until = Some(Instant::now() - Duration::from_millis(1));
             }
         }
-        ssh.state()[1].down_until = Some(Instant::now() + Duration::from_secs(60));
-        let Pick::Host(0) = ssh.pick(1) else {
+        ssh.pool().hosts[1].down_until = Some(Instant::now() + Duration::from_secs(60));
+        let Pick::Host(0) = ssh.pick(1, None) else {
             panic!("a is up again: try it")
         };
         ssh.release(0, Some("refused".into()));
-        let Pick::GiveUp = ssh.pick(1) else {
+        let Pick::GiveUp = ssh.pick(1, None) else {
             panic!("every host failed {MAX_DOWN} times")
         };
-        ssh.state()[1].downs = 1;
-        let Pick::Wait(_) = ssh.pick(1) else {
+        ssh.pool().hosts[1].downs = 1;
+        let Pick::Wait(_) = ssh.pick(1, None) else {
             panic!("b may come back: wait")
         };
+    }
+
+    #[test]
+    fn a_bound_task_waits_for_room_on_its_hosts_and_a_gone_host_lends_nothing() {
+        let local = CommandExecutor::new(&["true".into()], None, &Default::default(), None, Duration::ZERO, false)
+            .expect("a plain command parses");
+        let remote = remote(vec![host(Some("a"), 1), host(Some("b"), 1)]);
+        let ssh = SshExecutor::new(&local, &remote, None, Duration::ZERO);
+        assert_eq!(ssh.slots_now(), 2);
+        let Pick::Host(1) = ssh.pick(0, Some(&[1])) else {
+            panic!("bound to b")
+        };
+        // b is full: a task bound to it waits, even though a has room.
+        let Pick::Wait(_) = ssh.pick(0, Some(&[1])) else {
+            panic!("b is full: wait")
+        };
+        ssh.release(1, None);
+        ssh.pool().hosts[0].gone = true;
+        let Pick::Host(1) = ssh.pick(0, None) else {
+            panic!("a left: its slot takes b")
+        };
+        let Pick::Wait(_) = ssh.pick(0, None) else {
+            panic!("b is full, a gone: wait")
+        };
+        let Pick::GiveUp = ssh.pick(1, Some(&[0])) else {
+            panic!("bound to a host that left")
+        };
+    }
+
+    #[test]
+    fn hostgroup_suffixes_are_cut_from_the_record() {
+        let local = CommandExecutor::new(&["true".into()], None, &Default::default(), None, Duration::ZERO, false)
+            .expect("a plain command parses");
+        let mut hosts = vec![host(Some("a"), 1), host(Some("b"), 1)];
+        hosts[0].groups = vec!["g1".into()];
+        let mut remote = remote(hosts);
+        remote.hostgroups = true;
+        let ssh = SshExecutor::new(&local, &remote, None, Duration::ZERO);
+        let record = Record::text(1, b"x@y@g1".to_vec());
+        let (placed, allowed) = ssh.place(&record);
+        assert_eq!(placed.whole, b"x@y");
+        assert_eq!(allowed, Some(vec![0]));
+        let mut record = Record::text(2, b"p@b q@g1".to_vec());
+        record.fields = vec![b"p@b".to_vec(), b"q@g1".to_vec()];
+        let (placed, allowed) = ssh.place(&record);
+        assert_eq!(placed.whole, b"p q");
+        assert_eq!(allowed, Some(vec![0, 1]));
+        // No host has the group: any host.
+        let record = Record::text(3, b"z@none".to_vec());
+        let (placed, allowed) = ssh.place(&record);
+        assert_eq!((placed.whole.as_slice(), allowed), (&b"z"[..], None));
     }
 
     #[test]
