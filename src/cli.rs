@@ -50,6 +50,7 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "keep_order",
     "files",
     "tmpdir",
+    "compress",
     "controlmaster",
     "ungroup",
     "pipe",
@@ -320,7 +321,7 @@ pub struct RunArgs {
     pub pipe: bool,
 
     /// As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)
-    #[arg(long, help_heading = "Pipe")]
+    #[arg(long, visible_alias = "pipe-part", help_heading = "Pipe")]
     pub pipepart: bool,
 
     /// With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer; with --pipepart, -N cuts the file into N blocks per job slot (N × --jobs of about equal size) [default: 1M]
@@ -354,7 +355,7 @@ pub struct RunArgs {
     pub fifo: bool,
 
     /// With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task
-    #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
+    #[arg(long, visible_alias = "roundrobin", requires = "pipe_mode", help_heading = "Pipe")]
     pub round_robin: bool,
 
     /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted
@@ -583,6 +584,10 @@ pub struct RunArgs {
     /// The directory for --files [default: $TMPDIR, else /tmp]
     #[arg(long, value_name = "DIR", requires = "files", help_heading = "Output")]
     pub tmpdir: Option<PathBuf>,
+
+    /// Keep large output that waits on disk for its turn (imap, map) lz4-compressed, for output that compresses well; unordered prints each task's output as it ends, so nothing waits
+    #[arg(long, help_heading = "Output")]
+    pub compress: bool,
 
     /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
     #[arg(short = 'k', long, help_heading = "Output")]

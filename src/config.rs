@@ -238,6 +238,8 @@ pub(crate) struct Config {
     pub(crate) nice: Option<i32>,
     /// `--files`: the directory for each task's stdout file.
     pub(crate) files: Option<PathBuf>,
+    /// `--compress`: output waiting for its turn is kept compressed.
+    pub(crate) compress: bool,
     /// `--plus`: GNU parallel's further replacement strings.
     pub(crate) plus: bool,
     /// `--er STR` and the like: STR and the placeholder it stands for.
@@ -328,6 +330,7 @@ impl Config {
                 ("--results", args.results.is_some()),
                 ("--keep-order", args.keep_order),
                 ("--files", args.files),
+                ("--compress", args.compress),
                 ("--pipe", args.pipe),
                 ("--pipepart", args.pipepart),
             ];
@@ -535,6 +538,7 @@ impl Config {
             replace,
             plus: args.plus,
             files,
+            compress: args.compress,
             nice: args.nice.filter(|&n| n != 0),
             starts,
             renames,

@@ -358,6 +358,9 @@ fn run_stream(
     plan.jobs_from = jobs_file
         .as_ref()
         .map(|read| read as &(dyn Fn() -> Option<usize> + Sync));
+    if config.compress {
+        capture::compress_shelved();
+    }
     let mut output = Output::new(config.output, config.tag).with_files(config.files.clone());
     if let Some(bar) = &watch.bar {
         output.show_progress(bar.clone());

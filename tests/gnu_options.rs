@@ -1,0 +1,125 @@
+//! The last of GNU parallel's spellings: `--compress`, `--pipe-part`,
+//! `--roundrobin`, and the gaps its tutorial and examples showed.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::util::{ppool, ppool_std, stderr_of, stdout_of};
+
+/// Sizes of the deleted (unlinked) files under `dir` that `pid` holds open.
+fn open_unlinked_files(pid: u32, dir: &Path) -> Vec<u64> {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    let dir = dir.to_string_lossy().into_owned();
+    fds.flatten()
+        .filter(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|to| to.to_string_lossy().starts_with(&dir) && to.to_string_lossy().ends_with("(deleted)"))
+        })
+        .filter_map(|fd| std::fs::metadata(fd.path()).ok().map(|m| m.len()))
+        .collect()
+}
+
+#[test]
+fn compress_keeps_output_waiting_for_its_turn_compressed_and_prints_it_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let go = tmp.path().join("go");
+    // Task 1 waits for the test; task 2 prints 8 MB of one repeated line,
+    // which then waits on disk for task 1.
+    let script = format!(
+        "if [ {{}} = 1 ]; then while [ ! -e {go} ]; do sleep 0.05; done; echo first; \
+         else yes line-of-text | head -c 8000000; fi",
+        go = go.display()
+    );
+    let child = ppool_std()
+        .args(["imap", "-j2", "--compress", "-s", &script, ":::", "1", "2"])
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // The spill file of a running task is over 1 MiB from its creation; a
+    // smaller one is the shelf, holding task 2's output compressed.
+    let start = Instant::now();
+    let mut shelved = None;
+    while start.elapsed() < Duration::from_secs(60) {
+        let sizes = open_unlinked_files(pid, tmp.path());
+        if let [size] = sizes[..] {
+            if size > 0 && size < 1 << 20 {
+                shelved = Some(size);
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(&go, "").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let expected = format!("first\n{}", "line-of-text\n".repeat(8_000_000 / 13 + 1));
+    let expected = &expected.as_bytes()[..6 + 8_000_000];
+    assert!(
+        output.stdout == expected,
+        "stdout is not task 1's then task 2's output, whole"
+    );
+    assert!(
+        shelved.is_some(),
+        "no compressed shelf appeared while task 2's output waited"
+    );
+}
+
+#[test]
+fn compress_is_accepted_where_nothing_waits() {
+    let output = ppool()
+        .args(["unordered", "--compress", "echo", ":::", "a"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "a\n");
+    let output = ppool()
+        .args(["apply", "--compress", "echo", ":::", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(255), "apply captures nothing to compress");
+}
+
+#[test]
+fn pipe_part_and_roundrobin_are_gnu_spellings_of_pipepart_and_round_robin() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lines");
+    std::fs::write(&file, (1..=1000).map(|i| format!("{i}\n")).collect::<String>()).unwrap();
+    let file = file.to_str().unwrap();
+    let output = ppool()
+        .args(["imap", "--pipe-part", "--block", "1k", "-a", file, "wc", "-l"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let lines: u64 = stdout_of(&output)
+        .split_whitespace()
+        .map(|n| n.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(lines, 1000);
+    let output = ppool()
+        .args([
+            "unordered",
+            "-j2",
+            "--pipe",
+            "--roundrobin",
+            "--block",
+            "1k",
+            "wc",
+            "-l",
+        ])
+        .write_stdin((1..=1000).map(|i| format!("{i}\n")).collect::<String>())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let counts: Vec<u64> = stdout_of(&output)
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), 1000);
+    assert!(counts.len() <= 2, "--roundrobin starts --jobs tasks: {counts:?}");
+}
