@@ -283,7 +283,7 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Input")]
     pub json: bool,
 
-    /// Up to N records per command (xargs -n; -N is GNU parallel's spelling): with no placeholder they are appended as arguments; {1}..{N} name them
+    /// Up to N records per command (xargs -n; -N is GNU parallel's spelling): with no placeholder they are appended as arguments; {1}..{N} name them; -N0: one record per task, inserted nowhere
     #[arg(
         short = 'n',
         long,
@@ -390,7 +390,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "WHEN,WHY=N", overrides_with_all = ["fail_fast", "collect_errors"], help_heading = "Failures")]
     pub halt: Option<String>,
 
-    /// Accepted for xargs: a run with no input runs no task
+    /// Leave out records with an empty or blank value, numbering the rest as if they never were (GNU parallel); a run with no input runs no task anyway
     #[arg(short = 'r', long, help_heading = "Input")]
     pub no_run_if_empty: bool,
 

@@ -238,6 +238,8 @@ pub(crate) struct Config {
     pub(crate) nice: Option<i32>,
     /// `--files`: the directory for each task's stdout file.
     pub(crate) files: Option<PathBuf>,
+    /// `-N0`: one record per task, inserted nowhere.
+    pub(crate) no_args: bool,
     /// `--compress`: output waiting for its turn is kept compressed.
     pub(crate) compress: bool,
     /// `--plus`: GNU parallel's further replacement strings.
@@ -289,6 +291,7 @@ impl Config {
             jobs: self.jobs,
             renames: self.renames.clone(),
             total: None,
+            no_args: self.no_args,
         }
     }
 
@@ -539,6 +542,7 @@ impl Config {
             plus: args.plus,
             files,
             compress: args.compress,
+            no_args: args.max_args == Some(0) && !args.pipe && !args.pipepart,
             nice: args.nice.filter(|&n| n != 0),
             starts,
             renames,
@@ -734,9 +738,13 @@ fn renames(args: &mut RunArgs) -> Result<Vec<(Vec<u8>, &'static [u8])>> {
 
 /// `-n`/`-L`, `-X`, `-m` and `--max-chars`, checked against the rest.
 fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
+    if args.max_args == Some(0) && !args.xargs && !args.multi {
+        // GNU parallel's -N0: a record per task, inserted nowhere.
+        return Ok(None);
+    }
     let count = args.max_args.or(args.max_lines);
     if count == Some(0) {
-        bail!("-n/-L must be at least 1 record per command");
+        bail!("-n/-L must be at least 1 record per command (-N0 alone: one record per task, inserted nowhere)");
     }
     if count.is_none() && !args.xargs && !args.multi {
         if args.max_chars.is_some() {
@@ -1052,6 +1060,7 @@ fn input_format(args: &RunArgs) -> Result<Format> {
         csv: args.csv,
         trim,
         json: args.json,
+        skip_blank: args.no_run_if_empty,
     })
 }
 

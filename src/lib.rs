@@ -170,7 +170,9 @@ fn run_config(config: &Config) -> Result<Ending> {
                 words,
                 shell.as_deref(),
                 &crate::template::Syntax {
-                    total: sources.known_total().filter(|_| config.batch.is_none()),
+                    total: sources
+                        .known_total()
+                        .filter(|_| config.batch.is_none() && !config.format.skip_blank),
                     ..config.syntax()
                 },
                 config.timeout,

@@ -91,6 +91,9 @@ pub struct Syntax {
     /// The number of tasks, when it is known before the first starts
     /// (`:::` inputs): `{##}` and `{0#}` need it.
     pub total: Option<u64>,
+    /// `-N0`: a command without placeholders gets no record appended
+    /// (GNU parallel reads one record per task and inserts none).
+    pub no_args: bool,
 }
 
 impl Syntax {
@@ -308,7 +311,13 @@ impl Template {
             .enumerate()
             .map(|(i, w)| parse_word(w, syntax, Some(i) == script))
             .collect::<Result<Vec<Word>, String>>()?;
-        Ok(Template::new(words, Context::Bare, false))
+        Ok(Template::new(words, Context::Bare, false).without_args(syntax.no_args))
+    }
+
+    /// `-N0`: as if a placeholder took the record, so none is appended.
+    fn without_args(mut self, no_args: bool) -> Template {
+        self.has_placeholder |= no_args;
+        self
     }
 
     /// Words that no program runs (a tag): every value goes in as it is,
@@ -342,7 +351,7 @@ impl Template {
         let line = OsString::from_vec(words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>().join(&b' '));
         let word = parse_word(&line, syntax, true)?;
         let tail = word.tail;
-        Ok(Template::new(vec![word], tail, true))
+        Ok(Template::new(vec![word], tail, true).without_args(syntax.no_args))
     }
 
     fn new(words: Vec<Word>, tail: Context, shell: bool) -> Template {

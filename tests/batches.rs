@@ -169,7 +169,7 @@ fn batches_are_usage_errors_with_builtins_workers_and_apply() {
             "not --builtin or --worker",
         ),
         (&["apply", "-n", "2", "echo", ":::", "a"], "for map, imap and unordered"),
-        (&["map", "-n", "0", "echo", ":::", "a"], "at least 1"),
+        (&["map", "-L", "0", "echo", ":::", "a"], "at least 1"),
         (
             &["map", "--max-chars", "100", "echo", ":::", "a"],
             "give -X, -m or -n N",

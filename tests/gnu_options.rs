@@ -123,3 +123,40 @@ fn pipe_part_and_roundrobin_are_gnu_spellings_of_pipepart_and_round_robin() {
     assert_eq!(counts.iter().sum::<u64>(), 1000);
     assert!(counts.len() <= 2, "--roundrobin starts --jobs tasks: {counts:?}");
 }
+
+/// `ppool imap -j1 ARGS` with STDIN; the run must succeed. When GNU
+/// parallel is installed, its output for the same must be the same.
+fn same_as_gnu(args: &[&str], stdin: &str, expected: &str) {
+    let output = ppool()
+        .args(["imap", "-j1"])
+        .args(args)
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{args:?}: {}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), expected, "ppool {args:?}");
+    if stdin.is_empty() {
+        if let Some(gnu) = crate::util::gnu_parallel(args) {
+            assert_eq!(gnu, expected, "GNU parallel {args:?}");
+        }
+    }
+}
+
+#[test]
+fn no_run_if_empty_leaves_out_blank_records_and_numbers_the_rest() {
+    same_as_gnu(&["-r", "echo", "{#}", "{}"], "a\n\nb\n  \n\t\nc\n", "1 a\n2 b\n3 c\n");
+    // A record with any blank value is left out, as GNU parallel does.
+    same_as_gnu(
+        &["-r", "echo", "x{1}{2}x", ":::", "a", "", ":::", "", "b"],
+        "",
+        "xabx\n",
+    );
+    same_as_gnu(&["--no-run-if-empty", "echo", ":::", "a", " ", "b"], "", "a\nb\n");
+}
+
+#[test]
+fn n0_runs_one_task_per_record_and_inserts_none() {
+    same_as_gnu(&["-N0", "echo", "foo", ":::", "1", "2", "3"], "", "foo\nfoo\nfoo\n");
+    same_as_gnu(&["-N0", "echo", "{#}", ":::", "a", "b"], "", "1\n2\n");
+    same_as_gnu(&["-N0", "echo", "x"], "1\n2\n", "x\nx\n");
+}

@@ -38,6 +38,9 @@ pub struct Format {
     pub csv: bool,
     pub trim: Trim,
     pub json: bool,
+    /// `-r`: a record with an empty or blank value is left out, and the
+    /// records after it are numbered as if it never was (GNU parallel's `-r`).
+    pub skip_blank: bool,
 }
 
 /// `-n`, `-X`, `-m`: consecutive records grouped into one task, as many as
