@@ -262,6 +262,9 @@ pub(crate) struct Batch {
     /// At most this many bytes per command line, counted as xargs does.
     pub(crate) max_chars: usize,
     pub(crate) style: BatchStyle,
+    /// `-X`/`-m` with no count: an input that fits one command is spread
+    /// over this many tasks, the job slots (1: not spread).
+    pub(crate) spread: usize,
 }
 
 impl Batch {
@@ -277,7 +280,11 @@ impl Batch {
             BatchStyle::Repeat => "",
             BatchStyle::Join => "-m ",
         };
-        format!("{records}{style}--max-chars {}", self.max_chars)
+        let spread = match self.spread {
+            0 | 1 => String::new(),
+            n => format!(" -j {n}"),
+        };
+        format!("{records}{style}--max-chars {}{spread}", self.max_chars)
     }
 }
 
@@ -384,7 +391,10 @@ impl Config {
         let batch = if args.pipe || args.pipepart {
             None
         } else {
-            batch(&args, &runner, mode)?
+            batch(&args, &runner, mode)?.map(|batch| Batch {
+                spread: if batch.max_records == usize::MAX { jobs } else { 1 },
+                ..batch
+            })
         };
         let replace = match args.replace_str.take().or_else(|| args.replace.take()) {
             Some(text) if text.is_empty() => {
@@ -780,6 +790,7 @@ fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
         } else {
             BatchStyle::Repeat
         },
+        spread: 1,
     }))
 }
 

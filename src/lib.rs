@@ -204,6 +204,7 @@ fn run_config(config: &Config) -> Result<Ending> {
                     max_size: batch.max_chars,
                     base: template.batch_base(),
                     size: Box::new(move |record: &Record| template.batch_size(record)),
+                    spread: batch.spread,
                 }
             });
             match &config.remote {

@@ -127,8 +127,14 @@ fn pipe_part_and_roundrobin_are_gnu_spellings_of_pipepart_and_round_robin() {
 /// `ppool imap -j1 ARGS` with STDIN; the run must succeed. When GNU
 /// parallel is installed, its output for the same must be the same.
 fn same_as_gnu(args: &[&str], stdin: &str, expected: &str) {
+    let one_slot: &[&str] = if args.iter().any(|a| a.starts_with("-j")) {
+        &[]
+    } else {
+        &["-j1"]
+    };
     let output = ppool()
-        .args(["imap", "-j1"])
+        .arg("imap")
+        .args(one_slot)
         .args(args)
         .write_stdin(stdin)
         .output()
@@ -159,4 +165,50 @@ fn n0_runs_one_task_per_record_and_inserts_none() {
     same_as_gnu(&["-N0", "echo", "foo", ":::", "1", "2", "3"], "", "foo\nfoo\nfoo\n");
     same_as_gnu(&["-N0", "echo", "{#}", ":::", "a", "b"], "", "1\n2\n");
     same_as_gnu(&["-N0", "echo", "x"], "1\n2\n", "x\nx\n");
+}
+
+#[test]
+fn x_and_m_spread_an_input_that_fits_one_command_over_the_job_slots() {
+    same_as_gnu(
+        &[
+            "-j4", "-m", "echo", ":::", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10",
+        ],
+        "",
+        "1 2 3\n4 5 6\n7 8 9\n10\n",
+    );
+    same_as_gnu(
+        &[
+            "-j4",
+            "-X",
+            "echo",
+            "pre-{}-post",
+            ":::",
+            "A",
+            "B",
+            "C",
+            "D",
+            "E",
+            "F",
+            "G",
+        ],
+        "",
+        "pre-A-post pre-B-post\npre-C-post pre-D-post\npre-E-post pre-F-post\npre-G-post\n",
+    );
+    // From stdin too; a count (-n) is kept as given, and one slot gets all.
+    let output = ppool()
+        .args(["imap", "-j4", "-X", "echo"])
+        .write_stdin("1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n")
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&output), "1 2 3\n4 5 6\n7 8 9\n10\n");
+    same_as_gnu(
+        &["-j3", "-n2", "-m", "echo", ":::", "1", "2", "3", "4", "5"],
+        "",
+        "1 2\n3 4\n5\n",
+    );
+    let output = ppool()
+        .args(["imap", "-j1", "-X", "echo", ":::", "1", "2", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&output), "1 2 3\n");
 }

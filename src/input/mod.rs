@@ -53,6 +53,10 @@ pub struct Grouping {
     pub base: usize,
     /// What one record adds to the command line.
     pub size: Box<dyn Fn(&Record) -> usize + Send>,
+    /// `-X`/`-m` with no count: when the whole input fits in one command,
+    /// it is spread over this many tasks (the job slots), as GNU parallel
+    /// spreads it.
+    pub spread: usize,
 }
 
 impl Format {
@@ -116,7 +120,7 @@ fn read_all(
     // The last group is not full, and runs all the same; after a read
     // error too, as the records read before it do.
     let result = match result {
-        Ok(_) => batcher.finish_group(),
+        Ok(_) => batcher.finish_input(),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(e),
         Err(e) => {
             let _ = batcher.finish_group();
@@ -190,6 +194,24 @@ impl Batcher {
             self.finish_group()?;
         }
         Ok(())
+    }
+
+    /// The end of input: the last group goes on, spread over the job slots
+    /// when it is the only one.
+    fn finish_input(&mut self) -> io::Result<()> {
+        let spread = self.grouping.as_ref().map_or(1, |g| g.spread);
+        if self.tasks > 0 || spread < 2 || self.group.len() < 2 {
+            return self.finish_group();
+        }
+        let per_task = self.group.len().div_ceil(spread);
+        let mut records = std::mem::take(&mut self.group).into_iter();
+        loop {
+            self.group = records.by_ref().take(per_task).collect();
+            if self.group.is_empty() {
+                return Ok(());
+            }
+            self.finish_group()?;
+        }
     }
 
     /// Sends the group being filled, if any, as one record.
