@@ -33,6 +33,7 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "jobs",
     "arg_file",
     "progress",
+    "eta",
     "line_buffer",
     "builtin",
     "worker",
@@ -425,8 +426,12 @@ pub struct RunArgs {
     pub output: OutputFormat,
 
     /// Show a progress bar on stderr (only when stderr is a terminal)
-    #[arg(long, visible_aliases = ["bar", "eta"], help_heading = "Output")]
+    #[arg(long, visible_alias = "bar", help_heading = "Output")]
     pub progress: bool,
+
+    /// Print GNU parallel's progress lines on stderr, terminal or not: a header, then after each task "ETA: 2s Left: 2 AVG: 1.11s  local:2/7/100%/1.1s" (the time left, tasks left, average seconds per task; running/done/share/average on this computer), rewritten in place with \r
+    #[arg(long, help_heading = "Output")]
+    pub eta: bool,
 
     /// Log each finished task to FILE, in GNU parallel's joblog format
     #[arg(long, value_name = "FILE", help_heading = "Output")]

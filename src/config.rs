@@ -242,6 +242,8 @@ pub(crate) struct Config {
     pub(crate) no_args: bool,
     /// `--compress`: output waiting for its turn is kept compressed.
     pub(crate) compress: bool,
+    /// `--eta`: GNU parallel's progress lines on stderr.
+    pub(crate) eta: bool,
     /// `--plus`: GNU parallel's further replacement strings.
     pub(crate) plus: bool,
     /// `--er STR` and the like: STR and the placeholder it stands for.
@@ -331,6 +333,7 @@ impl Config {
             let given = [
                 ("--jobs", args.jobs.is_some()),
                 ("--progress", args.progress),
+                ("--eta", args.eta),
                 ("--line-buffer", args.line_buffer),
                 ("--builtin", args.builtin.is_some()),
                 ("--worker", args.worker.is_some()),
@@ -552,6 +555,7 @@ impl Config {
             plus: args.plus,
             files,
             compress: args.compress,
+            eta: args.eta,
             no_args: args.max_args == Some(0) && !args.pipe && !args.pipepart,
             nice: args.nice.filter(|&n| n != 0),
             starts,

@@ -7,6 +7,7 @@ mod capture;
 pub mod cli;
 mod config;
 mod duration;
+mod eta;
 mod exec;
 pub mod exit;
 pub mod guard;
@@ -437,6 +438,10 @@ impl Watch {
         if let Some(spec) = &config.results {
             let results = results::Results::new(spec, config.format.json, stop.map(Arc::clone))?;
             watch.observers.push(Box::new(results));
+        }
+        if let (true, Some((total, read_end))) = (config.eta, progress) {
+            let eta = eta::Eta::start(config.jobs, total, Arc::clone(read_end));
+            watch.observers.push(Box::new(eta));
         }
         if let (true, Some((total, read_end))) = (config.progress, progress) {
             if let Some(progress) = progress::Progress::start(total, Arc::clone(read_end)) {

@@ -212,3 +212,34 @@ fn x_and_m_spread_an_input_that_fits_one_command_over_the_job_slots() {
         .unwrap();
     assert_eq!(stdout_of(&output), "1 2 3\n");
 }
+
+#[test]
+fn eta_prints_gnu_parallels_progress_lines_on_stderr_even_when_it_is_no_terminal() {
+    let output = ppool()
+        .args(["unordered", "-j2", "--eta", "echo", ":::", "a", "b", "c"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let mut stdout: Vec<&str> = std::str::from_utf8(&output.stdout).unwrap().lines().collect();
+    stdout.sort_unstable();
+    assert_eq!(stdout, ["a", "b", "c"], "stdout is the tasks' own");
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.starts_with("\nComputers / CPU cores / Max jobs to run\n1:local / ")
+            && stderr.contains(
+                " / 2\n\nComputer:jobs running/jobs completed/%of started jobs/Average seconds to complete\n"
+            ),
+        "{stderr:?}"
+    );
+    let lines: Vec<&str> = stderr.trim_end_matches('\n').rsplit('\r').collect();
+    assert!(stderr.ends_with('\n'), "{stderr:?}");
+    let last = lines[0];
+    assert!(
+        last.starts_with("ETA: 0s Left: 0 AVG: ") && last.contains("s  local:0/3/100%/"),
+        "{last:?}"
+    );
+    let updates = lines.iter().filter(|l| l.starts_with("ETA: ")).count();
+    assert_eq!(updates, 4, "a line as each task ends, and the last: {stderr:?}");
+    let output = ppool().args(["apply", "--eta", "echo", ":::", "a"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+}
