@@ -243,3 +243,32 @@ fn eta_prints_gnu_parallels_progress_lines_on_stderr_even_when_it_is_no_terminal
     let output = ppool().args(["apply", "--eta", "echo", ":::", "a"]).output().unwrap();
     assert_eq!(output.status.code(), Some(255));
 }
+
+#[test]
+fn choose_k_and_uniq_with_a_field_number_show_that_field() {
+    same_as_gnu(
+        &[
+            "--plus",
+            "echo",
+            "2{2choose_k}",
+            "1{1choose_k}",
+            ":::",
+            "A",
+            "B",
+            "C",
+            ":::",
+            "A",
+            "B",
+            "C",
+        ],
+        "",
+        "2B 1A\n2C 1A\n2C 1B\n",
+    );
+    same_as_gnu(
+        &["--plus", "echo", "{2uniq}-{1}", ":::", "A", "B", ":::", "A", "B"],
+        "",
+        "B-A\nA-B\n",
+    );
+    // Without --plus they are plain text, as GNU parallel leaves them.
+    same_as_gnu(&["echo", "{2uniq}", ":::", "A"], "", "{2uniq} A\n");
+}
