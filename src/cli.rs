@@ -546,6 +546,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-20..=19), help_heading = "Running")]
     pub nice: Option<i32>,
 
+    /// Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)
+    #[arg(long, visible_alias = "number-of-cpus", help_heading = "Running")]
+    pub number_of_cores: bool,
+
+    /// Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel
+    #[arg(long, help_heading = "Running")]
+    pub number_of_threads: bool,
+
+    /// Print the number of CPU sockets and exit, as GNU parallel
+    #[arg(long, help_heading = "Running")]
+    pub number_of_sockets: bool,
+
     /// Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion
     #[arg(long, value_name = "VERSION", help_heading = "Running")]
     pub minversion: Option<String>,

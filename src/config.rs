@@ -43,6 +43,8 @@ pub(crate) enum Action {
     Pool(crate::pool_server::PoolCommand),
     /// `--minversion V`: whether this ppool is at least V.
     MinVersion(bool),
+    /// `--number-of-cores` and the like: print the count.
+    CpuCount(crate::cpuinfo::CpuCount),
 }
 
 impl Action {
@@ -66,6 +68,14 @@ impl Action {
                 return pool_command(Command::PoolServer { name, jobs, idle }).map(Action::Pool)
             }
         };
+        let counts = [
+            (args.number_of_cores, crate::cpuinfo::CpuCount::Cores),
+            (args.number_of_threads, crate::cpuinfo::CpuCount::Threads),
+            (args.number_of_sockets, crate::cpuinfo::CpuCount::Sockets),
+        ];
+        if let Some((_, what)) = counts.into_iter().find(|(given, _)| *given) {
+            return Ok(Action::CpuCount(what));
+        }
         if let Some(wanted) = &args.minversion {
             let ours = version_parts(env!("CARGO_PKG_VERSION")).unwrap_or_default();
             let Some(wanted) = version_parts(wanted) else {

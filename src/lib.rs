@@ -6,6 +6,7 @@ mod cancel;
 mod capture;
 pub mod cli;
 mod config;
+mod cpuinfo;
 mod duration;
 mod eta;
 mod exec;
@@ -97,6 +98,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Action::Worker(name) => builtins::serve::main(&name),
         Action::Pool(command) => pool_server::run(command),
+        Action::CpuCount(what) => {
+            writeln!(io::stdout().lock(), "{}", cpuinfo::count(what))?;
+            Ok(0)
+        }
         Action::MinVersion(new_enough) => {
             let version = env!("CARGO_PKG_VERSION");
             writeln!(io::stdout().lock(), "{version}")?;

@@ -272,3 +272,25 @@ fn choose_k_and_uniq_with_a_field_number_show_that_field() {
     // Without --plus they are plain text, as GNU parallel leaves them.
     same_as_gnu(&["echo", "{2uniq}", ":::", "A"], "", "{2uniq} A\n");
 }
+
+#[test]
+fn number_of_cores_threads_and_sockets_are_printed_as_gnu_parallel_prints_them() {
+    for option in [
+        "--number-of-cpus",
+        "--number-of-cores",
+        "--number-of-threads",
+        "--number-of-sockets",
+    ] {
+        let output = ppool().args(["unordered", option]).output().unwrap();
+        assert!(output.status.success(), "{option}: {}", stderr_of(&output));
+        let ours = stdout_of(&output);
+        assert!(ours.trim().parse::<usize>().is_ok_and(|n| n >= 1), "{option}: {ours:?}");
+        match std::process::Command::new("parallel").arg(option).output() {
+            Ok(gnu) if gnu.status.success() => assert_eq!(ours, stdout_of(&gnu), "{option}"),
+            _ => println!("SKIP: GNU parallel is not installed"),
+        }
+    }
+    let threads = stdout_of(&ppool().args(["imap", "--number-of-threads"]).output().unwrap());
+    let expected = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(threads, format!("{expected}\n"));
+}
