@@ -31,6 +31,7 @@ fn examples_and_exit_status() -> String {
 /// them out and the config refuses them.
 pub const NOT_FOR_APPLY: &[&str] = &[
     "jobs",
+    "shuf",
     "arg_file",
     "progress",
     "eta",
@@ -390,6 +391,10 @@ pub struct RunArgs {
     /// When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)
     #[arg(long, value_name = "WHEN,WHY=N", overrides_with_all = ["fail_fast", "collect_errors"], help_heading = "Failures")]
     pub halt: Option<String>,
+
+    /// Read all input first, then run the tasks in random order ({#} numbers them in that order), as GNU parallel
+    #[arg(long, help_heading = "Input")]
+    pub shuf: bool,
 
     /// Leave out records with an empty or blank value, numbering the rest as if they never were (GNU parallel); a run with no input runs no task anyway
     #[arg(short = 'r', long, help_heading = "Input")]

@@ -344,6 +344,7 @@ impl Config {
                 ("--jobs", args.jobs.is_some()),
                 ("--progress", args.progress),
                 ("--eta", args.eta),
+                ("--shuf", args.shuf),
                 ("--line-buffer", args.line_buffer),
                 ("--builtin", args.builtin.is_some()),
                 ("--worker", args.worker.is_some()),
@@ -820,6 +821,9 @@ fn pipe(
     if !args.pipe && !args.pipepart {
         return Ok(None);
     }
+    if args.shuf {
+        bail!("--shuf shuffles records; --pipe and --pipepart send blocks in input order (leave out --shuf)");
+    }
     if args.round_robin && (args.cat || args.fifo || args.retries > 0) {
         bail!("--round-robin feeds long-running tasks a stream of blocks: it cannot be retried or put in files (leave out --retries, --cat and --fifo)");
     }
@@ -1086,6 +1090,7 @@ fn input_format(args: &RunArgs) -> Result<Format> {
         trim,
         json: args.json,
         skip_blank: args.no_run_if_empty,
+        shuffle: args.shuf,
     })
 }
 

@@ -294,3 +294,37 @@ fn number_of_cores_threads_and_sockets_are_printed_as_gnu_parallel_prints_them()
     let expected = std::thread::available_parallelism().unwrap().get();
     assert_eq!(threads, format!("{expected}\n"));
 }
+
+#[test]
+fn shuf_runs_every_record_once_in_a_random_order_numbered_as_it_runs() {
+    let input: String = (1..=50).map(|i| format!("{i}\n")).collect();
+    let output = ppool()
+        .args(["imap", "--shuf", "echo", "{#}", "{}"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let lines: Vec<(u64, u64)> = stdout_of(&output)
+        .lines()
+        .map(|l| {
+            let (seq, value) = l.split_once(' ').unwrap();
+            (seq.parse().unwrap(), value.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        lines.iter().map(|l| l.0).collect::<Vec<_>>(),
+        (1..=50).collect::<Vec<_>>(),
+        "{{#}} counts the run order"
+    );
+    let mut values: Vec<u64> = lines.iter().map(|l| l.1).collect();
+    // One order in 50! is the input's own: it does not come by chance.
+    assert_ne!(values, (1..=50).collect::<Vec<_>>(), "not shuffled");
+    values.sort_unstable();
+    assert_eq!(values, (1..=50).collect::<Vec<_>>(), "each record once");
+    let output = ppool()
+        .args(["imap", "--shuf", "--pipe", "cat"])
+        .write_stdin("a\n")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(255));
+}

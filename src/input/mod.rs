@@ -41,6 +41,9 @@ pub struct Format {
     /// `-r`: a record with an empty or blank value is left out, and the
     /// records after it are numbered as if it never was (GNU parallel's `-r`).
     pub skip_blank: bool,
+    /// `--shuf`: every record is read first, then they go on in random
+    /// order, numbered in that order.
+    pub shuffle: bool,
 }
 
 /// `-n`, `-X`, `-m`: consecutive records grouped into one task, as many as
@@ -116,7 +119,11 @@ fn read_all(
     end: &Mutex<ReadEnd>,
 ) {
     let mut batcher = Batcher::new(tx, grouping);
-    let result = sources.each(format, &mut |record, ready| batcher.push(record, ready));
+    let result = if format.shuffle {
+        shuffled(sources, format, &mut batcher)
+    } else {
+        sources.each(format, &mut |record, ready| batcher.push(record, ready))
+    };
     // The last group is not full, and runs all the same; after a read
     // error too, as the records read before it do.
     let result = match result {
@@ -134,6 +141,38 @@ fn read_all(
         Err(e) => end.error = Some(format!("cannot read {e}")),
     }
     batcher.flush();
+}
+
+/// `--shuf`: reads every record, then pushes them in random order, each
+/// numbered by its place in it. Records read before a read error still go.
+fn shuffled(sources: Sources, format: &Format, batcher: &mut Batcher) -> io::Result<u64> {
+    let mut all = Vec::new();
+    let read = sources.each(format, &mut |record, _| {
+        all.push(record);
+        Ok(())
+    });
+    shuffle(&mut all);
+    let count = all.len() as u64;
+    for (i, mut record) in all.into_iter().enumerate() {
+        record.seq = i as u64 + 1;
+        batcher.push(record, true)?;
+    }
+    read.map(|_| count)
+}
+
+/// Fisher–Yates with xorshift, seeded by the clock and the process: the
+/// order need only differ between runs, not resist guessing.
+fn shuffle<T>(items: &mut [T]) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut state = (nanos ^ (u64::from(std::process::id()) << 32)) | 1;
+    for i in (1..items.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        items.swap(i, (state % (i as u64 + 1)) as usize);
+    }
 }
 
 struct Batcher {
