@@ -33,7 +33,7 @@ fn compress_keeps_output_waiting_for_its_turn_compressed_and_prints_it_whole() {
          else yes line-of-text | head -c 8000000; fi",
         go = go.display()
     );
-    let child = ppool_std()
+    let mut child = ppool_std()
         .args(["imap", "-j2", "--compress", "-s", &script, ":::", "1", "2"])
         .env("TMPDIR", tmp.path())
         .stdout(Stdio::piped())
@@ -46,6 +46,9 @@ fn compress_keeps_output_waiting_for_its_turn_compressed_and_prints_it_whole() {
     let start = Instant::now();
     let mut shelved = None;
     while start.elapsed() < Duration::from_secs(60) {
+        if child.try_wait().is_ok_and(|ended| ended.is_some()) {
+            break;
+        }
         let sizes = open_unlinked_files(pid, tmp.path());
         if let [size] = sizes[..] {
             if size > 0 && size < 1 << 20 {
