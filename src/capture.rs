@@ -143,7 +143,7 @@ impl Default for Shelf {
 struct Shelved {
     file: Arc<ShelfFile>,
     offset: u64,
-    /// Bytes on the shelf: compressed, fewer than the output's.
+    /// Bytes on the shelf: fewer than the output's when compressed.
     len: u64,
 }
 
