@@ -123,7 +123,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l slurm-args -d 'Wit
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l cpus-per-task -d 'With --slurm: CPUs for each task\'s step or job (srun -c) [default: 1]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l results -d 'Save each task\'s stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them; -N0: one record per task, inserted nowhere' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l tmpdir -d 'The directory for --files [default: $TMPDIR, else /tmp]' -r -F
@@ -138,16 +138,21 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l json -d 'Each line
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l collect-errors -d 'Run every task, then report every failure (the default)'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s r -l no-run-if-empty -d 'Leave out records with an empty or blank value, numbering the rest as if they never were (GNU parallel); a run with no input runs no task anyway'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l tag -d 'Prefix each output line with the record and a TAB'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l dry-run -l dryrun -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%} {##} {0#} {choose_k} {uniq}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -l bar -l eta -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l shuf -d 'Read all input first, then run the tasks in random order ({#} numbers them in that order), as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l progress -l bar -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l eta -d 'Print GNU parallel\'s progress lines on stderr, terminal or not: a header, then after each task "ETA: 2s Left: 2 AVG: 1.11s  local:2/7/100%/1.1s" (the time left, tasks left, average seconds per task; running/done/share/average on this computer), rewritten in place with \\r'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l transfer -d '--transferfile {}'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l cleanup -d 'Remove the task\'s --transferfile and --return files on the host after it, and the directories they leave empty'
@@ -156,6 +161,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -s X -l xargs -d 'As 
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l compress -d 'Keep large output that waits on disk for its turn (imap, map) lz4-compressed, for output that compresses well; unordered prints each task\'s output as it ends, so nothing waits'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s M -l controlmaster -d 'Accepted as GNU parallel\'s -M: with --ssh, the tasks of a host always share one ssh connection (ssh\'s ControlMaster, its socket in a private directory of the run); PPOOL_SSH_CONTROLMASTER=no gives each task its own'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l onall -d 'Run every record on every host (each pair is one task, numbered record by record); output lines are tagged with the host, as GNU parallel --onall'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l nonall -d 'Run the command once on every host, with no input; output lines are tagged with the host, as GNU parallel --nonall'
@@ -165,8 +171,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l pipe -d 'Cut stdin
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l pipepart -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l pipepart -l pipe-part -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l round-robin -l roundrobin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
@@ -180,7 +186,7 @@ lr\t''
 rl\t''"
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l arg-sep -d 'Use SEP instead of ::: (and SEP+ instead of :::+) to start a source of arguments' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them; -N0: one record per task, inserted nowhere' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer; with --pipepart, -N cuts the file into N blocks per job slot (N × --jobs of about equal size) [default: 1M]' -r
@@ -234,26 +240,32 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l json -d 'Each line i
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l pipepart -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l pipepart -l pipe-part -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l round-robin -l roundrobin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l collect-errors -d 'Run every task, then report every failure (the default)'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l shuf -d 'Read all input first, then run the tasks in random order ({#} numbers them in that order), as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s r -l no-run-if-empty -d 'Leave out records with an empty or blank value, numbering the rest as if they never were (GNU parallel); a run with no input runs no task anyway'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l tag -d 'Prefix each output line with the record and a TAB'
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l progress -l bar -l eta -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l progress -l bar -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l eta -d 'Print GNU parallel\'s progress lines on stderr, terminal or not: a header, then after each task "ETA: 2s Left: 2 AVG: 1.11s  local:2/7/100%/1.1s" (the time left, tasks left, average seconds per task; running/done/share/average on this computer), rewritten in place with \\r'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l dry-run -l dryrun -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%} {##} {0#} {choose_k} {uniq}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s M -l controlmaster -d 'Accepted as GNU parallel\'s -M: with --ssh, the tasks of a host always share one ssh connection (ssh\'s ControlMaster, its socket in a private directory of the run); PPOOL_SSH_CONTROLMASTER=no gives each task its own'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l compress -d 'Keep large output that waits on disk for its turn (imap, map) lz4-compressed, for output that compresses well; unordered prints each task\'s output as it ends, so nothing waits'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l transfer -d '--transferfile {}'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l cleanup -d 'Remove the task\'s --transferfile and --return files on the host after it, and the directories they leave empty'
@@ -276,7 +288,7 @@ lr\t''
 rl\t''"
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l arg-sep -d 'Use SEP instead of ::: (and SEP+ instead of :::+) to start a source of arguments' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them; -N0: one record per task, inserted nowhere' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer; with --pipepart, -N cuts the file into N blocks per job slot (N × --jobs of about equal size) [default: 1M]' -r
@@ -330,26 +342,32 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l json -d 'Each line 
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l pipepart -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l pipepart -l pipe-part -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l round-robin -l roundrobin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l collect-errors -d 'Run every task, then report every failure (the default)'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l shuf -d 'Read all input first, then run the tasks in random order ({#} numbers them in that order), as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s r -l no-run-if-empty -d 'Leave out records with an empty or blank value, numbering the rest as if they never were (GNU parallel); a run with no input runs no task anyway'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l tag -d 'Prefix each output line with the record and a TAB'
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l progress -l bar -l eta -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l progress -l bar -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l eta -d 'Print GNU parallel\'s progress lines on stderr, terminal or not: a header, then after each task "ETA: 2s Left: 2 AVG: 1.11s  local:2/7/100%/1.1s" (the time left, tasks left, average seconds per task; running/done/share/average on this computer), rewritten in place with \\r'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l dry-run -l dryrun -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%} {##} {0#} {choose_k} {uniq}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s M -l controlmaster -d 'Accepted as GNU parallel\'s -M: with --ssh, the tasks of a host always share one ssh connection (ssh\'s ControlMaster, its socket in a private directory of the run); PPOOL_SSH_CONTROLMASTER=no gives each task its own'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l compress -d 'Keep large output that waits on disk for its turn (imap, map) lz4-compressed, for output that compresses well; unordered prints each task\'s output as it ends, so nothing waits'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s k -l keep-order -d 'Accepted as GNU parallel\'s way to keep input order, which imap and map always keep (unordered refuses it)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l transfer -d '--transferfile {}'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l cleanup -d 'Remove the task\'s --transferfile and --return files on the host after it, and the directories they leave empty'
@@ -372,7 +390,7 @@ lr\t''
 rl\t''"
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l arg-sep -d 'Use SEP instead of ::: (and SEP+ instead of :::+) to start a source of arguments' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them; -N0: one record per task, inserted nowhere' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer; with --pipepart, -N cuts the file into N blocks per job slot (N × --jobs of about equal size) [default: 1M]' -r
@@ -426,28 +444,34 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l json -d 'Each 
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s X -l xargs -d 'As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s m -d 'As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l pipepart -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l pipepart -l pipe-part -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l round-robin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l round-robin -l roundrobin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l collect-errors -d 'Run every task, then report every failure (the default)'
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s r -l no-run-if-empty -d 'Accepted for xargs: a run with no input runs no task'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l shuf -d 'Read all input first, then run the tasks in random order ({#} numbers them in that order), as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s r -l no-run-if-empty -d 'Leave out records with an empty or blank value, numbering the rest as if they never were (GNU parallel); a run with no input runs no task anyway'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l line-buffer -l linebuffer -d 'unordered only: print whole lines as they arrive instead of whole tasks'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l tag -d 'Prefix each output line with the record and a TAB'
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l progress -l bar -l eta -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l progress -l bar -d 'Show a progress bar on stderr (only when stderr is a terminal)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l eta -d 'Print GNU parallel\'s progress lines on stderr, terminal or not: a header, then after each task "ETA: 2s Left: 2 AVG: 1.11s  local:2/7/100%/1.1s" (the time left, tasks left, average seconds per task; running/done/share/average on this computer), rewritten in place with \\r'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume -d 'With --joblog: skip the tasks the log already holds'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l resume-failed -d 'With --joblog: skip the tasks the log holds as succeeded; re-run its failed ones'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l dry-run -l dryrun -d 'Print each command, shell-quoted, instead of running it'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s t -l verbose -d 'Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l plus -d 'GNU parallel\'s further replacement strings: {+/} {+.} {+..} {..} {/..} {0%} {##} {0#} {choose_k} {uniq}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s M -l controlmaster -d 'Accepted as GNU parallel\'s -M: with --ssh, the tasks of a host always share one ssh connection (ssh\'s ControlMaster, its socket in a private directory of the run); PPOOL_SSH_CONTROLMASTER=no gives each task its own'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l files -d 'Print the path of a new file (DIR/parXXXXXX.par) holding each task\'s stdout instead of the stdout itself; the files are kept (stderr is printed as usual)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l compress -d 'Keep large output that waits on disk for its turn (imap, map) lz4-compressed, for output that compresses well; unordered prints each task\'s output as it ends, so nothing waits'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l transfer -d '--transferfile {}'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l cleanup -d 'Remove the task\'s --transferfile and --return files on the host after it, and the directories they leave empty'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l slurm -d 'Run each task through Slurm\'s srun: inside an allocation (an sbatch script) as a job step, with as many slots as it has tasks; outside one as a job of its own, at most --jobs at once'

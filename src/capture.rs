@@ -1,16 +1,20 @@
 //! A task's captured stdout or stderr: in memory up to a limit, then
 //! spilled to an unlinked temporary file so memory does not grow with output.
 //! A spilled result that has to wait for its turn moves to the run's
-//! [`Shelf`], so that waiting results do not hold a descriptor each.
-//! A large stdout whose turn it is goes straight to ppool's stdout instead,
-//! through the [`Lane`] it shares with the printer.
+//! [`Shelf`], so that waiting results do not hold a descriptor each;
+//! with `--compress` it is kept there lz4-compressed. A large stdout whose
+//! turn it is goes straight to ppool's stdout instead, through the [`Lane`]
+//! it shares with the printer.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
+
+use lz4_flex::frame::{FrameDecoder, FrameEncoder};
 
 /// Output kept in memory before it moves to a temporary file.
 pub const SPILL_LIMIT: usize = 1 << 20;
@@ -24,6 +28,15 @@ static SPILL_DIR: OnceLock<PathBuf> = OnceLock::new();
 /// changes nothing: the first directory stays.
 pub fn spill_in(dir: &Path) {
     let _ = SPILL_DIR.set(dir.to_path_buf());
+}
+
+/// `--compress`: whether shelves made from now on compress what they hold.
+static COMPRESS_SHELVED: AtomicBool = AtomicBool::new(false);
+
+/// Results that wait for their turn on disk are kept compressed from now on
+/// (`--compress`), for output that is large and compresses well.
+pub fn compress_shelved() {
+    COMPRESS_SHELVED.store(true, Ordering::Relaxed);
 }
 
 /// A new unlinked spill file: nothing is left on disk however the process ends.
@@ -206,12 +219,31 @@ impl LineSink {
 /// results waiting for their turn (all of `map`'s; `imap`'s that ended before
 /// an earlier task), one descriptor for all of them. The space of a result
 /// is given back as soon as it is printed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Shelf {
-    file: Option<Arc<File>>,
+    file: Option<Arc<ShelfFile>>,
     end: u64,
+    compress: bool,
     /// One clone per large output kept in its own file while it waits.
     kept: Arc<()>,
+}
+
+/// The shelf's file; with `compressed`, every region in it is an lz4 frame.
+#[derive(Debug)]
+struct ShelfFile {
+    file: File,
+    compressed: bool,
+}
+
+impl Default for Shelf {
+    fn default() -> Shelf {
+        Shelf {
+            file: None,
+            end: 0,
+            compress: COMPRESS_SHELVED.load(Ordering::Relaxed),
+            kept: Arc::new(()),
+        }
+    }
 }
 
 /// A waiting output larger than this keeps its own file instead of being
@@ -225,8 +257,9 @@ const KEPT_FILES: usize = 64;
 /// A region of the shelf, freed when dropped.
 #[derive(Debug)]
 struct Shelved {
-    file: Arc<File>,
+    file: Arc<ShelfFile>,
     offset: u64,
+    /// Bytes on the shelf: fewer than the output's when compressed.
     len: u64,
 }
 
@@ -234,7 +267,7 @@ impl Drop for Shelved {
     fn drop(&mut self) {
         // Gives the disk space back; the file keeps its size and the other
         // regions their place.
-        crate::sys::punch_hole(&self.file, self.offset, self.len);
+        crate::sys::punch_hole(&self.file.file, self.offset, self.len);
     }
 }
 
@@ -329,9 +362,11 @@ impl Captured {
     /// the caller holds); from now on the output goes there as it arrives
     /// and is counted by [`Captured::passed_on`].
     pub fn pass_through(&mut self, out: RawFd) -> io::Result<()> {
-        match self.stored() {
+        // A running task's output: in memory or in its own spill file,
+        // never yet on the shelf.
+        match &self.spill {
             None => crate::sys::write_all_fd(out, &self.memory)?,
-            Some((file, offset)) => send_region(file, offset, self.len, out)?,
+            Some(file) => send_region(file, 0, self.len, out)?,
         }
         self.memory = Vec::new();
         self.spill = None;
@@ -369,22 +404,34 @@ impl Captured {
         let Some(spill) = &mut self.spill else {
             return Ok(());
         };
-        if self.len > KEEP_OWN_FILE && Arc::strong_count(&shelf.kept) <= KEPT_FILES {
+        // Compressed, a large output takes little room on the shelf.
+        if !shelf.compress && self.len > KEEP_OWN_FILE && Arc::strong_count(&shelf.kept) <= KEPT_FILES {
             self.rare.get_or_insert_with(Box::default).kept = Some(Arc::clone(&shelf.kept));
             return Ok(());
         }
         let file = match &shelf.file {
             Some(file) => Arc::clone(file),
-            None => Arc::clone(shelf.file.insert(Arc::new(spill_file()?))),
+            None => Arc::clone(shelf.file.insert(Arc::new(ShelfFile {
+                file: spill_file()?,
+                compressed: shelf.compress,
+            }))),
         };
         let offset = shelf.end;
         spill.seek(SeekFrom::Start(0))?;
-        let mut to = &*file;
+        let mut to = &file.file;
         to.seek(SeekFrom::Start(offset))?;
-        // File to file: the kernel copies (copy_file_range), not ppool.
-        let copied = io::copy(spill, &mut to)?;
+        let (copied, stored) = if file.compressed {
+            let mut encoder = FrameEncoder::new(io::BufWriter::with_capacity(1 << 16, to));
+            let copied = io::copy(spill, &mut encoder)?;
+            encoder.finish().map_err(io::Error::other)?.flush()?;
+            (copied, to.stream_position()? - offset)
+        } else {
+            // File to file: the kernel copies (copy_file_range), not ppool.
+            let copied = io::copy(spill, &mut to)?;
+            (copied, copied)
+        };
         // A short copy (a full disk) leaves the output where it was, whole.
-        shelf.end += copied;
+        shelf.end += stored;
         if copied != self.len {
             return Err(io::Error::other("output was not shelved whole"));
         }
@@ -392,16 +439,24 @@ impl Captured {
         self.shelved = Some(Box::new(Shelved {
             file,
             offset,
-            len: copied,
+            len: stored,
         }));
         Ok(())
     }
 
-    /// Where the output lives when not in memory: (file, offset).
-    fn stored(&self) -> Option<(&File, u64)> {
+    /// The output read from where it lives when not in memory.
+    fn stored(&self) -> Option<Box<dyn Read + '_>> {
+        let region = |file, offset, left| Region { file, offset, left };
         match (&self.spill, &self.shelved) {
-            (Some(file), _) => Some((file, 0)),
-            (None, Some(shelved)) => Some((&shelved.file, shelved.offset)),
+            (Some(file), _) => Some(Box::new(region(file, 0, self.len))),
+            (None, Some(shelved)) => {
+                let region = region(&shelved.file.file, shelved.offset, shelved.len);
+                Some(if shelved.file.compressed {
+                    Box::new(FrameDecoder::new(region))
+                } else {
+                    Box::new(region)
+                })
+            }
             (None, None) => None,
         }
     }
@@ -458,9 +513,9 @@ impl Captured {
     pub fn read_all(&mut self) -> io::Result<Vec<u8>> {
         match self.stored() {
             None => Ok(self.memory.clone()),
-            Some((file, offset)) => {
+            Some(mut stored) => {
                 let mut all = Vec::with_capacity(self.len as usize);
-                self.region(file, offset).read_to_end(&mut all)?;
+                stored.read_to_end(&mut all)?;
                 Ok(all)
             }
         }
@@ -474,7 +529,7 @@ impl Captured {
         }
         match self.stored() {
             None => out.write_all(&self.memory),
-            Some((file, offset)) => io::copy(&mut self.region(file, offset), out).map(drop),
+            Some(mut stored) => io::copy(&mut stored, out).map(drop),
         }
     }
 
@@ -487,16 +542,8 @@ impl Captured {
         match (self.stored(), tag) {
             (None, None) => out.write_all(&self.memory),
             (None, Some(tag)) => write_tagged(&mut &self.memory[..], out, tag),
-            (Some((file, offset)), None) => io::copy(&mut self.region(file, offset), out).map(drop),
-            (Some((file, offset)), Some(tag)) => write_tagged(&mut BufReader::new(self.region(file, offset)), out, tag),
-        }
-    }
-
-    fn region<'a>(&self, file: &'a File, offset: u64) -> Region<'a> {
-        Region {
-            file,
-            offset,
-            left: self.len,
+            (Some(mut stored), None) => io::copy(&mut stored, out).map(drop),
+            (Some(stored), Some(tag)) => write_tagged(&mut BufReader::new(stored), out, tag),
         }
     }
 }
@@ -670,6 +717,44 @@ mod tests {
         out.seek(SeekFrom::Start(big.len() - chunk.len() as u64)).unwrap();
         out.read_exact(&mut head).unwrap();
         assert!(head == chunk);
+    }
+
+    #[test]
+    fn compressed_shelf_holds_outputs_in_less_room_and_reads_them_back_whole() {
+        let mut shelf = Shelf {
+            compress: true,
+            ..Shelf::default()
+        };
+        let outputs: Vec<Vec<u8>> = (0..3)
+            .map(|i| {
+                format!("line {i} of a large and repetitive output\n")
+                    .repeat(SPILL_LIMIT / 20)
+                    .into_bytes()
+            })
+            .collect();
+        let mut captured: Vec<Captured> = outputs
+            .iter()
+            .map(|bytes| {
+                let mut c = Captured::default();
+                c.push(bytes).unwrap();
+                assert!(c.is_spilled());
+                c.shelve(&mut shelf).unwrap();
+                assert!(!c.is_spilled());
+                c
+            })
+            .collect();
+        let total: u64 = outputs.iter().map(|o| o.len() as u64).sum();
+        assert!(shelf.end * 10 < total, "{} bytes shelved for {total}", shelf.end);
+        for (c, bytes) in captured.iter_mut().zip(&outputs).rev() {
+            assert_eq!(c.len(), bytes.len() as u64);
+            assert_eq!(&c.read_all().unwrap(), bytes);
+            let mut tagged = Vec::new();
+            c.copy_to(&mut tagged, Some(b"t ")).unwrap();
+            assert_eq!(
+                tagged.len(),
+                bytes.len() + 2 * bytes.iter().filter(|&&b| b == b'\n').count()
+            );
+        }
     }
 
     #[test]

@@ -31,8 +31,10 @@ fn examples_and_exit_status() -> String {
 /// them out and the config refuses them.
 pub const NOT_FOR_APPLY: &[&str] = &[
     "jobs",
+    "shuf",
     "arg_file",
     "progress",
+    "eta",
     "line_buffer",
     "builtin",
     "worker",
@@ -60,6 +62,7 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "keep_order",
     "files",
     "tmpdir",
+    "compress",
     "controlmaster",
     "sshdelay",
     "onall",
@@ -296,7 +299,7 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Input")]
     pub json: bool,
 
-    /// Up to N records per command (xargs -n; -N is GNU parallel's spelling): with no placeholder they are appended as arguments; {1}..{N} name them
+    /// Up to N records per command (xargs -n; -N is GNU parallel's spelling): with no placeholder they are appended as arguments; {1}..{N} name them; -N0: one record per task, inserted nowhere
     #[arg(
         short = 'n',
         long,
@@ -334,7 +337,7 @@ pub struct RunArgs {
     pub pipe: bool,
 
     /// As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)
-    #[arg(long, help_heading = "Pipe")]
+    #[arg(long, visible_alias = "pipe-part", help_heading = "Pipe")]
     pub pipepart: bool,
 
     /// With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer; with --pipepart, -N cuts the file into N blocks per job slot (N × --jobs of about equal size) [default: 1M]
@@ -368,7 +371,7 @@ pub struct RunArgs {
     pub fifo: bool,
 
     /// With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task
-    #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
+    #[arg(long, visible_alias = "roundrobin", requires = "pipe_mode", help_heading = "Pipe")]
     pub round_robin: bool,
 
     /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted
@@ -403,7 +406,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "WHEN,WHY=N", overrides_with_all = ["fail_fast", "collect_errors"], help_heading = "Failures")]
     pub halt: Option<String>,
 
-    /// Accepted for xargs: a run with no input runs no task
+    /// Read all input first, then run the tasks in random order ({#} numbers them in that order), as GNU parallel
+    #[arg(long, help_heading = "Input")]
+    pub shuf: bool,
+
+    /// Leave out records with an empty or blank value, numbering the rest as if they never were (GNU parallel); a run with no input runs no task anyway
     #[arg(short = 'r', long, help_heading = "Input")]
     pub no_run_if_empty: bool,
 
@@ -438,8 +445,12 @@ pub struct RunArgs {
     pub output: OutputFormat,
 
     /// Show a progress bar on stderr (only when stderr is a terminal)
-    #[arg(long, visible_aliases = ["bar", "eta"], help_heading = "Output")]
+    #[arg(long, visible_alias = "bar", help_heading = "Output")]
     pub progress: bool,
+
+    /// Print GNU parallel's progress lines on stderr, terminal or not: a header, then after each task "ETA: 2s Left: 2 AVG: 1.11s  local:2/7/100%/1.1s" (the time left, tasks left, average seconds per task; running/done/share/average on this computer), rewritten in place with \r
+    #[arg(long, help_heading = "Output")]
+    pub eta: bool,
 
     /// Log each finished task to FILE, in GNU parallel's joblog format
     #[arg(long, value_name = "FILE", help_heading = "Output")]
@@ -554,6 +565,18 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-20..=19), help_heading = "Running")]
     pub nice: Option<i32>,
 
+    /// Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)
+    #[arg(long, visible_alias = "number-of-cpus", help_heading = "Running")]
+    pub number_of_cores: bool,
+
+    /// Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel
+    #[arg(long, help_heading = "Running")]
+    pub number_of_threads: bool,
+
+    /// Print the number of CPU sockets and exit, as GNU parallel
+    #[arg(long, help_heading = "Running")]
+    pub number_of_sockets: bool,
+
     /// Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion
     #[arg(long, value_name = "VERSION", help_heading = "Running")]
     pub minversion: Option<String>,
@@ -597,6 +620,10 @@ pub struct RunArgs {
     /// The directory for --files [default: $TMPDIR, else /tmp]
     #[arg(long, value_name = "DIR", requires = "files", help_heading = "Output")]
     pub tmpdir: Option<PathBuf>,
+
+    /// Keep large output that waits on disk for its turn (imap, map) lz4-compressed, for output that compresses well; unordered prints each task's output as it ends, so nothing waits
+    #[arg(long, help_heading = "Output")]
+    pub compress: bool,
 
     /// Accepted as GNU parallel's way to keep input order, which imap and map always keep (unordered refuses it)
     #[arg(short = 'k', long, help_heading = "Output")]

@@ -43,6 +43,8 @@ pub(crate) enum Action {
     Pool(crate::pool_server::PoolCommand),
     /// `--minversion V`: whether this ppool is at least V.
     MinVersion(bool),
+    /// `--number-of-cores` and the like: print the count.
+    CpuCount(crate::cpuinfo::CpuCount),
 }
 
 impl Action {
@@ -66,6 +68,14 @@ impl Action {
                 return pool_command(Command::PoolServer { name, jobs, idle }).map(Action::Pool)
             }
         };
+        let counts = [
+            (args.number_of_cores, crate::cpuinfo::CpuCount::Cores),
+            (args.number_of_threads, crate::cpuinfo::CpuCount::Threads),
+            (args.number_of_sockets, crate::cpuinfo::CpuCount::Sockets),
+        ];
+        if let Some((_, what)) = counts.into_iter().find(|(given, _)| *given) {
+            return Ok(Action::CpuCount(what));
+        }
         if let Some(wanted) = &args.minversion {
             let ours = version_parts(env!("CARGO_PKG_VERSION")).unwrap_or_default();
             let Some(wanted) = version_parts(wanted) else {
@@ -244,6 +254,12 @@ pub(crate) struct Config {
     pub(crate) nice: Option<i32>,
     /// `--files`: the directory for each task's stdout file.
     pub(crate) files: Option<PathBuf>,
+    /// `-N0`: one record per task, inserted nowhere.
+    pub(crate) no_args: bool,
+    /// `--compress`: output waiting for its turn is kept compressed.
+    pub(crate) compress: bool,
+    /// `--eta`: GNU parallel's progress lines on stderr.
+    pub(crate) eta: bool,
     /// `--plus`: GNU parallel's further replacement strings.
     pub(crate) plus: bool,
     /// `--er STR` and the like: STR and the placeholder it stands for.
@@ -264,6 +280,9 @@ pub(crate) struct Batch {
     /// At most this many bytes per command line, counted as xargs does.
     pub(crate) max_chars: usize,
     pub(crate) style: BatchStyle,
+    /// `-X`/`-m` with no count: an input that fits one command is spread
+    /// over this many tasks, the job slots (1: not spread).
+    pub(crate) spread: usize,
 }
 
 impl Batch {
@@ -279,7 +298,11 @@ impl Batch {
             BatchStyle::Repeat => "",
             BatchStyle::Join => "-m ",
         };
-        format!("{records}{style}--max-chars {}", self.max_chars)
+        let spread = match self.spread {
+            0 | 1 => String::new(),
+            n => format!(" -j {n}"),
+        };
+        format!("{records}{style}--max-chars {}{spread}", self.max_chars)
     }
 }
 
@@ -293,6 +316,7 @@ impl Config {
             jobs: self.jobs,
             renames: self.renames.clone(),
             total: None,
+            no_args: self.no_args,
         }
     }
 
@@ -325,6 +349,8 @@ impl Config {
             let given = [
                 ("--jobs", args.jobs.is_some()),
                 ("--progress", args.progress),
+                ("--eta", args.eta),
+                ("--shuf", args.shuf),
                 ("--line-buffer", args.line_buffer),
                 ("--builtin", args.builtin.is_some()),
                 ("--worker", args.worker.is_some()),
@@ -340,6 +366,7 @@ impl Config {
                 ("--results", args.results.is_some()),
                 ("--keep-order", args.keep_order),
                 ("--files", args.files),
+                ("--compress", args.compress),
                 ("--pipe", args.pipe),
                 ("--pipepart", args.pipepart),
             ];
@@ -390,7 +417,10 @@ impl Config {
         let batch = if args.pipe || args.pipepart {
             None
         } else {
-            batch(&args, &runner, mode)?
+            batch(&args, &runner, mode)?.map(|batch| Batch {
+                spread: if batch.max_records == usize::MAX { jobs } else { 1 },
+                ..batch
+            })
         };
         let replace = match args.replace_str.take().or_else(|| args.replace.take()) {
             Some(text) if text.is_empty() => {
@@ -587,6 +617,9 @@ impl Config {
             replace,
             plus: args.plus,
             files,
+            compress: args.compress,
+            eta: args.eta,
+            no_args: args.max_args == Some(0) && !args.pipe && !args.pipepart,
             nice: args.nice.filter(|&n| n != 0),
             starts,
             renames,
@@ -782,9 +815,13 @@ fn renames(args: &mut RunArgs) -> Result<Vec<(Vec<u8>, &'static [u8])>> {
 
 /// `-n`/`-L`, `-X`, `-m` and `--max-chars`, checked against the rest.
 fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
+    if args.max_args == Some(0) && !args.xargs && !args.multi {
+        // GNU parallel's -N0: a record per task, inserted nowhere.
+        return Ok(None);
+    }
     let count = args.max_args.or(args.max_lines);
     if count == Some(0) {
-        bail!("-n/-L must be at least 1 record per command");
+        bail!("-n/-L must be at least 1 record per command (-N0 alone: one record per task, inserted nowhere)");
     }
     if count.is_none() && !args.xargs && !args.multi {
         if args.max_chars.is_some() {
@@ -820,6 +857,7 @@ fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
         } else {
             BatchStyle::Repeat
         },
+        spread: 1,
     }))
 }
 
@@ -834,6 +872,9 @@ fn pipe(
 ) -> Result<Option<Cutting>> {
     if !args.pipe && !args.pipepart {
         return Ok(None);
+    }
+    if args.shuf {
+        bail!("--shuf shuffles records; --pipe and --pipepart send blocks in input order (leave out --shuf)");
     }
     if args.round_robin && (args.cat || args.fifo || args.retries > 0) {
         bail!("--round-robin feeds long-running tasks a stream of blocks: it cannot be retried or put in files (leave out --retries, --cat and --fifo)");
@@ -1100,6 +1141,8 @@ fn input_format(args: &RunArgs) -> Result<Format> {
         csv: args.csv,
         trim,
         json: args.json,
+        skip_blank: args.no_run_if_empty,
+        shuffle: args.shuf,
     })
 }
 

@@ -6,7 +6,9 @@ mod cancel;
 mod capture;
 pub mod cli;
 mod config;
+mod cpuinfo;
 mod duration;
+mod eta;
 mod exec;
 pub mod exit;
 pub mod guard;
@@ -98,6 +100,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Action::Worker(name) => builtins::serve::main(&name),
         Action::Pool(command) => pool_server::run(command),
+        Action::CpuCount(what) => {
+            writeln!(io::stdout().lock(), "{}", cpuinfo::count(what))?;
+            Ok(0)
+        }
         Action::MinVersion(new_enough) => {
             let version = env!("CARGO_PKG_VERSION");
             writeln!(io::stdout().lock(), "{version}")?;
@@ -172,7 +178,9 @@ fn run_config(config: &Config) -> Result<Ending> {
                 words,
                 shell.as_deref(),
                 &crate::template::Syntax {
-                    total: sources.known_total().filter(|_| config.batch.is_none()),
+                    total: sources
+                        .known_total()
+                        .filter(|_| config.batch.is_none() && !config.format.skip_blank),
                     ..config.syntax()
                 },
                 config.timeout,
@@ -208,6 +216,7 @@ fn run_config(config: &Config) -> Result<Ending> {
                     max_size: batch.max_chars,
                     base: template.batch_base(),
                     size: Box::new(move |record: &Record| template.batch_size(record)),
+                    spread: batch.spread,
                 }
             });
             match (&config.remote, &config.slurm) {
@@ -439,6 +448,9 @@ fn run_stream(
     let mut output = Output::new(config.output, config.tag)
         .with_files(config.files.clone())
         .with_lane(stdout_lane, config.mode == Mode::Imap);
+    if config.compress {
+        capture::compress_shelved();
+    }
     if let Some(bar) = &watch.bar {
         output.show_progress(bar.clone());
     }
@@ -549,6 +561,10 @@ impl Watch {
         if let Some(spec) = &config.results {
             let results = results::Results::new(spec, config.format.json, stop.map(Arc::clone))?;
             watch.observers.push(Box::new(results));
+        }
+        if let (true, Some((total, read_end))) = (config.eta, progress) {
+            let eta = eta::Eta::start(config.jobs, total, Arc::clone(read_end));
+            watch.observers.push(Box::new(eta));
         }
         if let (true, Some((total, read_end))) = (config.progress, progress) {
             if let Some(progress) = progress::Progress::start(total, Arc::clone(read_end)) {

@@ -91,6 +91,9 @@ pub struct Syntax {
     /// The number of tasks, when it is known before the first starts
     /// (`:::` inputs): `{##}` and `{0#}` need it.
     pub total: Option<u64>,
+    /// `-N0`: a command without placeholders gets no record appended
+    /// (GNU parallel reads one record per task and inserts none).
+    pub no_args: bool,
 }
 
 impl Syntax {
@@ -195,9 +198,10 @@ enum Placeholder {
     PaddedSeq(usize),
     /// `{##}`: the number of tasks.
     Total(u64),
-    /// `{choose_k}` and `{uniq}`: the whole record, and the task is skipped
-    /// unless its fields rise strictly (`choose_k`) or differ (`uniq`).
-    Filter(Filter),
+    /// `{choose_k}` and `{uniq}`: the whole record (`{2choose_k}`: field 2,
+    /// here from 0), and the task is skipped unless its fields rise strictly
+    /// (`choose_k`) or differ (`uniq`).
+    Filter(Filter, Option<usize>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -308,7 +312,13 @@ impl Template {
             .enumerate()
             .map(|(i, w)| parse_word(w, syntax, Some(i) == script))
             .collect::<Result<Vec<Word>, String>>()?;
-        Ok(Template::new(words, Context::Bare, false))
+        Ok(Template::new(words, Context::Bare, false).without_args(syntax.no_args))
+    }
+
+    /// `-N0`: as if a placeholder took the record, so none is appended.
+    fn without_args(mut self, no_args: bool) -> Template {
+        self.has_placeholder |= no_args;
+        self
     }
 
     /// Words that no program runs (a tag): every value goes in as it is,
@@ -342,7 +352,7 @@ impl Template {
         let line = OsString::from_vec(words.iter().map(|w| w.as_bytes()).collect::<Vec<_>>().join(&b' '));
         let word = parse_word(&line, syntax, true)?;
         let tail = word.tail;
-        Ok(Template::new(vec![word], tail, true))
+        Ok(Template::new(vec![word], tail, true).without_args(syntax.no_args))
     }
 
     fn new(words: Vec<Word>, tail: Context, shell: bool) -> Template {
@@ -418,7 +428,7 @@ impl Template {
         record.batch.is_empty()
             && self
                 .segments()
-                .any(|s| matches!(s, Segment::Placeholder(Placeholder::Filter(f), _) if f.skips(record)))
+                .any(|s| matches!(s, Segment::Placeholder(Placeholder::Filter(f, _), _) if f.skips(record)))
     }
 
     /// True when the first word (the program) holds no placeholder.
@@ -852,8 +862,8 @@ fn parse_placeholder(inner: &[u8], syntax: &Syntax) -> Result<Option<Placeholder
             let width = syntax.jobs.max(1).to_string().len();
             return Ok(Some(Placeholder::PaddedSlot(width)));
         }
-        b"choose_k" if syntax.plus => return Ok(Some(Placeholder::Filter(Filter::ChooseK))),
-        b"uniq" if syntax.plus => return Ok(Some(Placeholder::Filter(Filter::Uniq))),
+        b"choose_k" if syntax.plus => return Ok(Some(Placeholder::Filter(Filter::ChooseK, None))),
+        b"uniq" if syntax.plus => return Ok(Some(Placeholder::Filter(Filter::Uniq, None))),
         b"##" | b"0#" if syntax.plus => {
             let Some(total) = syntax.total else {
                 return Err(format!(
@@ -873,6 +883,15 @@ fn parse_placeholder(inner: &[u8], syntax: &Syntax) -> Result<Option<Placeholder
         return Ok(Some(Placeholder::Value(None, rule)));
     }
     let digits = inner.iter().take_while(|b| b.is_ascii_digit()).count();
+    // `{2choose_k}`, `{1uniq}`: the filter, showing one field.
+    let filter = match &inner[digits..] {
+        b"choose_k" => Some(Filter::ChooseK),
+        b"uniq" => Some(Filter::Uniq),
+        _ => None,
+    };
+    if let (true, Some(filter), Some(n)) = (syntax.plus, filter, parse_count(&inner[..digits])) {
+        return Ok(Some(Placeholder::Filter(filter, Some(n - 1))));
+    }
     if digits > 0 {
         if let Some(rule) = parse_rule(&inner[digits..], false) {
             let Some(n) = std::str::from_utf8(&inner[..digits])
@@ -1693,6 +1712,15 @@ fn render_word(word: &Word, record: &Record, slot: usize, out: &mut Vec<u8>) -> 
     Ok(())
 }
 
+/// A field number from 1, written in decimal digits.
+fn parse_count(digits: &[u8]) -> Option<usize> {
+    std::str::from_utf8(digits)
+        .ok()?
+        .parse::<usize>()
+        .ok()
+        .filter(|&n| n > 0)
+}
+
 /// An optional sign and decimal digits.
 fn is_integer(value: &[u8]) -> bool {
     let digits = value
@@ -1718,7 +1746,8 @@ fn value<'r>(placeholder: &Placeholder, record: &'r Record, slot: usize) -> Resu
         Placeholder::PaddedSlot(width) => Ok(Cow::Owned(format!("{slot:0width$}").into_bytes())),
         Placeholder::PaddedSeq(width) => Ok(Cow::Owned(format!("{:0width$}", record.seq).into_bytes())),
         Placeholder::Total(total) => Ok(Cow::Owned(total.to_string().into_bytes())),
-        Placeholder::Filter(_) => Ok(Cow::Borrowed(&record.whole[..])),
+        Placeholder::Filter(_, None) => Ok(Cow::Borrowed(&record.whole[..])),
+        Placeholder::Filter(_, Some(index)) => Ok(Cow::Borrowed(field(record, *index)?)),
         Placeholder::Edited(from, edit) => {
             let start = match *from {
                 FieldRef::Whole => &record.whole[..],

@@ -34,9 +34,11 @@ fn l_is_n_on_input_lines() {
 
 #[test]
 fn x_repeats_a_placeholder_word_per_record_and_m_joins() {
-    let x = out(&["imap", "-X", "printf", "<%s>", "x{}y", "{/.}", ":::", "d/a.c", "b"]);
+    let x = out(&[
+        "imap", "-j1", "-X", "printf", "<%s>", "x{}y", "{/.}", ":::", "d/a.c", "b",
+    ]);
     assert_eq!(x, "<xd/a.cy><xby><a><b>");
-    let m = out(&["imap", "-m", "printf", "<%s>", "x{}y", ":::", "a", "b", "c"]);
+    let m = out(&["imap", "-j1", "-m", "printf", "<%s>", "x{}y", ":::", "a", "b", "c"]);
     assert_eq!(m, "<xa><b><cy>");
 }
 
@@ -169,7 +171,7 @@ fn batches_are_usage_errors_with_builtins_workers_and_apply() {
             "not --builtin or --worker",
         ),
         (&["apply", "-n", "2", "echo", ":::", "a"], "for map, imap and unordered"),
-        (&["map", "-n", "0", "echo", ":::", "a"], "at least 1"),
+        (&["map", "-L", "0", "echo", ":::", "a"], "at least 1"),
         (
             &["map", "--max-chars", "100", "echo", ":::", "a"],
             "give -X, -m or -n N",

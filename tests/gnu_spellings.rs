@@ -366,7 +366,10 @@ fn gnu_aliases_are_accepted_and_listed_in_help() {
         "--sshlogin",
         "--sshloginfile",
         "--dryrun",
-        "--bar, --eta",
+        "--bar",
+        "--eta",
+        "--pipe-part",
+        "--roundrobin",
         "-k, --keep-order",
         "alias: -P",
         "--er",
@@ -385,7 +388,9 @@ fn gnu_aliases_are_accepted_and_listed_in_help() {
         "\\-\\-sshlogin",
         "\\-\\-sshloginfile",
         "\\-\\-dryrun",
-        "\\-\\-bar, \\-\\-eta",
+        "[also: \\-\\-bar]",
+        "\\fB\\-\\-eta\\fR",
+        "[also: \\-\\-pipe\\-part]",
     ] {
         assert!(man.contains(alias), "{alias} missing from the man page");
     }

@@ -7,6 +7,8 @@ mod builtins;
 mod core;
 mod docs;
 mod dry_run;
+mod gnu_compat;
+mod gnu_options;
 mod gnu_spellings;
 mod guard;
 mod halt;

@@ -38,6 +38,12 @@ pub struct Format {
     pub csv: bool,
     pub trim: Trim,
     pub json: bool,
+    /// `-r`: a record with an empty or blank value is left out, and the
+    /// records after it are numbered as if it never was (GNU parallel's `-r`).
+    pub skip_blank: bool,
+    /// `--shuf`: every record is read first, then they go on in random
+    /// order, numbered in that order.
+    pub shuffle: bool,
 }
 
 /// `-n`, `-X`, `-m`: consecutive records grouped into one task, as many as
@@ -50,6 +56,10 @@ pub struct Grouping {
     pub base: usize,
     /// What one record adds to the command line.
     pub size: Box<dyn Fn(&Record) -> usize + Send>,
+    /// `-X`/`-m` with no count: when the whole input fits in one command,
+    /// it is spread over this many tasks (the job slots), as GNU parallel
+    /// spreads it.
+    pub spread: usize,
 }
 
 impl Format {
@@ -114,11 +124,15 @@ fn read_all(
         .known_total()
         .map_or(BATCH, |n| n.clamp(1, BATCH as u64) as usize);
     let mut batcher = Batcher::new(tx, grouping, room);
-    let result = sources.each(format, &mut |record, ready| batcher.push(record, ready));
+    let result = if format.shuffle {
+        shuffled(sources, format, &mut batcher)
+    } else {
+        sources.each(format, &mut |record, ready| batcher.push(record, ready))
+    };
     // The last group is not full, and runs all the same; after a read
     // error too, as the records read before it do.
     let result = match result {
-        Ok(_) => batcher.finish_group(),
+        Ok(_) => batcher.finish_input(),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(e),
         Err(e) => {
             let _ = batcher.finish_group();
@@ -132,6 +146,38 @@ fn read_all(
         Err(e) => end.error = Some(format!("cannot read {e}")),
     }
     batcher.flush();
+}
+
+/// `--shuf`: reads every record, then pushes them in random order, each
+/// numbered by its place in it. Records read before a read error still go.
+fn shuffled(sources: Sources, format: &Format, batcher: &mut Batcher) -> io::Result<u64> {
+    let mut all = Vec::new();
+    let read = sources.each(format, &mut |record, _| {
+        all.push(record);
+        Ok(())
+    });
+    shuffle(&mut all);
+    let count = all.len() as u64;
+    for (i, mut record) in all.into_iter().enumerate() {
+        record.seq = i as u64 + 1;
+        batcher.push(record, true)?;
+    }
+    read.map(|_| count)
+}
+
+/// Fisher–Yates with xorshift, seeded by the clock and the process: the
+/// order need only differ between runs, not resist guessing.
+fn shuffle<T>(items: &mut [T]) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut state = (nanos ^ (u64::from(std::process::id()) << 32)) | 1;
+    for i in (1..items.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        items.swap(i, (state % (i as u64 + 1)) as usize);
+    }
 }
 
 struct Batcher {
@@ -195,6 +241,24 @@ impl Batcher {
             self.finish_group()?;
         }
         Ok(())
+    }
+
+    /// The end of input: the last group goes on, spread over the job slots
+    /// when it is the only one.
+    fn finish_input(&mut self) -> io::Result<()> {
+        let spread = self.grouping.as_ref().map_or(1, |g| g.spread);
+        if self.tasks > 0 || spread < 2 || self.group.len() < 2 {
+            return self.finish_group();
+        }
+        let per_task = self.group.len().div_ceil(spread);
+        let mut records = std::mem::take(&mut self.group).into_iter();
+        loop {
+            self.group = records.by_ref().take(per_task).collect();
+            if self.group.is_empty() {
+                return Ok(());
+            }
+            self.finish_group()?;
+        }
     }
 
     /// Sends the group being filled, if any, as one record.

@@ -413,7 +413,11 @@ impl Sources {
                 for (g, &i) in index.iter().enumerate() {
                     items.extend(inner[g][i].iter().cloned());
                 }
-                *seq += 1;
+                let blank =
+                    format.skip_blank && items.iter().any(|item| item.bytes.iter().all(u8::is_ascii_whitespace));
+                if !blank {
+                    *seq += 1;
+                }
                 // Advance the odometer, last group fastest.
                 let mut g = inner.len();
                 let last = loop {
@@ -427,7 +431,9 @@ impl Sources {
                     }
                     index[g] = 0;
                 };
-                push(assemble(*seq, &items, format, single), ready || !last)?;
+                if !blank {
+                    push(assemble(*seq, &items, format, single), ready || !last)?;
+                }
                 if last {
                     return Ok(());
                 }
