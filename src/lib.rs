@@ -85,7 +85,15 @@ pub fn profile_defaults(cli: &Cli) -> Result<Option<(Vec<std::ffi::OsString>, Ve
 /// Runs the parsed command line; returns the exit status.
 pub fn run(cli: Cli) -> Result<i32> {
     match Action::new(cli)? {
-        Action::Run(config) => run_config(&config).map(exit::code),
+        Action::Run(config) => {
+            let ending = run_config(&config);
+            if config.slurm.is_some() {
+                // A worker's srun killed at the end (a worker slow to go
+                // on a loaded machine) can leave its job behind in Slurm.
+                crate::squeue::cancel_run(&slurm_run_id());
+            }
+            ending.map(exit::code)
+        }
         Action::Builtins => {
             builtins::list(&mut io::stdout().lock())?;
             Ok(0)
@@ -311,6 +319,10 @@ fn slurm_run() -> String {
     if let Some(guard) = guard::Guard::get() {
         guard.watch_slurm();
     }
+    slurm_run_id()
+}
+
+fn slurm_run_id() -> String {
     std::env::var(guard::RUN_VARIABLE).unwrap_or_else(|_| std::process::id().to_string())
 }
 
