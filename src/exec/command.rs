@@ -160,6 +160,21 @@ impl CommandExecutor {
         self.as_written.is_none() && self.template.skips(record)
     }
 
+    /// The command line a wrapper (ssh, srun) runs for this record, or the
+    /// outcome of a task that runs nothing: one skipped, or one whose input
+    /// cannot be rendered.
+    pub(crate) fn wrapped_line(&self, record: &Record, slot: usize) -> Result<Vec<u8>, Box<Outcome>> {
+        if self.skips(record) {
+            return Err(Box::new(Outcome::not_run(record, slot, Status::Skipped, "")));
+        }
+        self.render_line(record, slot)
+            .map(std::os::unix::ffi::OsStringExt::into_vec)
+            .map_err(|message| {
+                let message = format!("ppool: task {}: {message}", record.seq);
+                Box::new(Outcome::not_run(record, slot, Status::InvalidInput, &message))
+            })
+    }
+
     /// The command as it would run, shell-quoted: for `--dry-run` and the job log.
     pub fn render_line(&self, record: &Record, slot: usize) -> Result<OsString, String> {
         if let Some(words) = &self.as_written {

@@ -25,7 +25,7 @@
 //! outcome a `slurm` failure.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -488,18 +488,9 @@ impl Executor for SlurmExecutor<'_> {
             outcome.exit_code = code;
             outcome
         };
-        if self.local.skips(record) {
-            return Outcome::not_run(record, slot, Status::Skipped, "");
-        }
-        let line = match self.local.render_line(record, slot) {
-            Ok(line) => line.into_vec(),
-            Err(message) => {
-                return fail(
-                    Status::InvalidInput,
-                    None,
-                    &format!("ppool: task {}: {message}", record.seq),
-                )
-            }
+        let line = match self.local.wrapped_line(record, slot) {
+            Ok(line) => line,
+            Err(outcome) => return *outcome,
         };
         let (program, words) = match self.local.argv(record, slot) {
             Ok(found) => found,

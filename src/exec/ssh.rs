@@ -1071,18 +1071,9 @@ impl Executor for SshExecutor<'_> {
             outcome.duration = clock.elapsed();
             outcome
         };
-        if self.local.skips(record) {
-            return Outcome::not_run(record, slot, Status::Skipped, "");
-        }
-        let line = match self.local.render_line(record, slot) {
-            Ok(line) => line.into_vec(),
-            Err(message) => {
-                return fail(
-                    Status::InvalidInput,
-                    None,
-                    &format!("ppool: task {}: {message}", record.seq),
-                )
-            }
+        let line = match self.local.wrapped_line(record, slot) {
+            Ok(line) => line,
+            Err(outcome) => return *outcome,
         };
         let plan = match self.files.as_ref().map(|f| f.plan(record, slot)).transpose() {
             Ok(plan) => plan,
@@ -1129,7 +1120,11 @@ impl Executor for SshExecutor<'_> {
             };
             let run = transfer::Run { record, slot, cancel };
             // Files go through the host's shared connection too.
-            let ssh: Vec<OsString> = self.ssh[..1].iter().cloned().chain(self.ssh_words(host, slot)).collect();
+            let ssh: Vec<OsString> = self.ssh[..1]
+                .iter()
+                .cloned()
+                .chain(self.ssh_words(host, slot))
+                .collect();
             let sent = match (&self.files, &plan) {
                 (Some(files), Some(plan)) => files.send(&ssh, &name, plan, &run),
                 _ => Ok(()),
