@@ -83,7 +83,7 @@ rl\t''"
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-sep -d 'Use SEP instead of ::: (and SEP+ instead of :::+) to start a source of arguments' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -101,7 +101,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -s d -l delimiter -d 
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion. A GNU parallel release date (20221122) is compared with the release whose behaviour ppool follows, 20221122, which is printed' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
@@ -148,6 +148,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l plus -d 'GNU paral
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l use-cpus-instead-of-cores -d 'Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l shellquote -d 'Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l shuf -d 'Read all input first, then run the tasks in random order ({#} numbers them in that order), as GNU parallel'
@@ -198,7 +200,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l chunksize -d 'Record
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -217,7 +219,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -s d -l delimiter -d 'I
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion. A GNU parallel release date (20221122) is compared with the release whose behaviour ppool follows, 20221122, which is printed' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
@@ -261,6 +263,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l plus -d 'GNU paralle
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l use-cpus-instead-of-cores -d 'Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l shellquote -d 'Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s M -l controlmaster -d 'Accepted as GNU parallel\'s -M: with --ssh, the tasks of a host always share one ssh connection (ssh\'s ControlMaster, its socket in a private directory of the run); PPOOL_SSH_CONTROLMASTER=no gives each task its own'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
@@ -300,7 +304,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l chunksize -d 'Recor
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -319,7 +323,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -s d -l delimiter -d '
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion. A GNU parallel release date (20221122) is compared with the release whose behaviour ppool follows, 20221122, which is printed' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
@@ -363,6 +367,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l plus -d 'GNU parall
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l use-cpus-instead-of-cores -d 'Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l shellquote -d 'Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s M -l controlmaster -d 'Accepted as GNU parallel\'s -M: with --ssh, the tasks of a host always share one ssh connection (ssh\'s ControlMaster, its socket in a private directory of the run); PPOOL_SSH_CONTROLMASTER=no gives each task its own'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
@@ -402,7 +408,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l chunksize -d '
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -421,7 +427,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s d -l delimiter
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion. A GNU parallel release date (20221122) is compared with the release whose behaviour ppool follows, 20221122, which is printed' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
@@ -466,6 +472,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l plus -d 'GNU p
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l use-cpus-instead-of-cores -d 'Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l shellquote -d 'Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s M -l controlmaster -d 'Accepted as GNU parallel\'s -M: with --ssh, the tasks of a host always share one ssh connection (ssh\'s ControlMaster, its socket in a private directory of the run); PPOOL_SSH_CONTROLMASTER=no gives each task its own'

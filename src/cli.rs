@@ -418,9 +418,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Failures")]
     pub retries: u32,
 
-    /// Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout
-    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, help_heading = "Failures")]
-    pub timeout: Option<Duration>,
+    /// Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse_timeout, help_heading = "Failures")]
+    pub timeout: Option<crate::duration::Timeout>,
 
     /// Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)
     #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, default_value = "2s", help_heading = "Failures")]
@@ -577,9 +577,17 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Running")]
     pub number_of_sockets: bool,
 
-    /// Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion
+    /// Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion. A GNU parallel release date (20221122) is compared with the release whose behaviour ppool follows, 20221122, which is printed
     #[arg(long, value_name = "VERSION", help_heading = "Running")]
     pub minversion: Option<String>,
+
+    /// Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel
+    #[arg(long, help_heading = "Running")]
+    pub use_cpus_instead_of_cores: bool,
+
+    /// Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel
+    #[arg(long, help_heading = "Running")]
+    pub shellquote: bool,
 
     /// Accepted as GNU parallel's -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given
     #[arg(short = 'q', long, help_heading = "Running", conflicts_with = "shell")]

@@ -41,8 +41,13 @@ pub(crate) enum Action {
     Worker(String),
     /// `submit`, `get`, `wait` and the pool server.
     Pool(crate::pool_server::PoolCommand),
-    /// `--minversion V`: whether this ppool is at least V.
-    MinVersion(bool),
+    /// `--minversion V`: the version V was compared with, and whether it is at least V.
+    MinVersion {
+        version: String,
+        new_enough: bool,
+    },
+    /// `--shellquote`: the values to print quoted, or `None` for stdin's lines.
+    ShellQuote(Option<Vec<OsString>>),
     /// `--number-of-cores` and the like: print the count.
     CpuCount(crate::cpuinfo::CpuCount),
 }
@@ -77,11 +82,23 @@ impl Action {
             return Ok(Action::CpuCount(what));
         }
         if let Some(wanted) = &args.minversion {
+            if let Some(date) = gnu_release(wanted) {
+                return Ok(Action::MinVersion {
+                    version: GNU_RELEASE.to_string(),
+                    new_enough: date <= GNU_RELEASE,
+                });
+            }
             let ours = version_parts(env!("CARGO_PKG_VERSION")).unwrap_or_default();
             let Some(wanted) = version_parts(wanted) else {
                 bail!("--minversion {wanted}: give a version as numbers separated by dots, such as 0.1.0");
             };
-            return Ok(Action::MinVersion(!is_older(&ours, &wanted)));
+            return Ok(Action::MinVersion {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                new_enough: !is_older(&ours, &wanted),
+            });
+        }
+        if args.shellquote {
+            return shellquote_values(&args.command).map(Action::ShellQuote);
         }
         Config::new(mode, args).map(|config| Action::Run(Box::new(config)))
     }
@@ -166,6 +183,24 @@ fn version_parts(text: &str) -> Option<Vec<u64>> {
     text.split('.').map(|part| part.parse().ok()).collect()
 }
 
+/// The GNU parallel release whose behaviour ppool follows, for a
+/// `--minversion` that names a GNU release.
+const GNU_RELEASE: u32 = 20221122;
+
+/// A GNU parallel version: a release date, YYYYMMDD.
+fn gnu_release(text: &str) -> Option<u32> {
+    (text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) && text >= "19000101").then(|| text.parse().ok())?
+}
+
+/// `--shellquote`'s values: those after `:::`, or stdin's lines (`None`).
+fn shellquote_values(words: &[OsString]) -> Result<Option<Vec<OsString>>> {
+    match words.split_first() {
+        None => Ok(None),
+        Some((first, values)) if first == ":::" => Ok(Some(values.to_vec())),
+        Some(_) => bail!("--shellquote runs nothing and takes no command: give the values after ::: or on stdin"),
+    }
+}
+
 /// Whether `ours` is an older version than `wanted`; missing parts count as 0.
 fn is_older(ours: &[u64], wanted: &[u64]) -> bool {
     let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
@@ -215,6 +250,8 @@ pub(crate) struct Config {
     pub(crate) jobs_file: Option<PathBuf>,
     pub(crate) retries: u32,
     pub(crate) timeout: Option<Duration>,
+    /// `--timeout N%`: the fraction of the median run time a task may take.
+    pub(crate) timeout_of_median: Option<f64>,
     pub(crate) grace: Duration,
     pub(crate) line_buffer: bool,
     pub(crate) tag: bool,
@@ -322,7 +359,7 @@ impl Config {
 
     pub(crate) fn new(mode: Mode, mut args: RunArgs) -> Result<Config> {
         let (jobs, jobs_file) = match args.jobs.as_deref() {
-            Some(text) => match parse_jobs(text, cpus) {
+            Some(text) => match parse_jobs(text, cpus_counted(&args)) {
                 Some(n) => (n, None),
                 None => {
                     let path = PathBuf::from(text);
@@ -335,7 +372,7 @@ impl Config {
             // One task at most (apply, or `:::` with one record): no need
             // to ask the system for its CPUs, which reads several files.
             None if mode == Mode::Apply || at_most_one_record(&args.command) => (1, None),
-            None => (cpus(), None),
+            None => (cpus_counted(&args)(), None),
         };
         if args.ungroup {
             if mode != Mode::Unordered {
@@ -429,7 +466,7 @@ impl Config {
             text => text.map(OsStringExt::into_vec),
         };
         let renames = renames(&mut args)?;
-        let starts = start_limits(&args, cpus)?;
+        let starts = start_limits(&args, cpus_counted(&args))?;
         let files = match (args.files, &args.tmpdir) {
             (false, Some(_)) => bail!("--tmpdir is where --files puts its files: give --files with it"),
             (false, None) => None,
@@ -583,7 +620,14 @@ impl Config {
             halt_text: args.halt.clone(),
             jobs_file,
             retries: args.retries,
-            timeout: args.timeout.map(|t| t.min(LONGEST)),
+            timeout: match args.timeout {
+                Some(crate::duration::Timeout::After(t)) => Some(t.min(LONGEST)),
+                _ => None,
+            },
+            timeout_of_median: match args.timeout {
+                Some(crate::duration::Timeout::OfMedian(f)) => Some(f),
+                _ => None,
+            },
             grace: match &args.termseq {
                 Some(text) => termseq_grace(text)?,
                 None => args.grace,
@@ -646,6 +690,19 @@ fn at_most_one_record(command: &[OsString]) -> bool {
 
 fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn sockets() -> usize {
+    crate::cpuinfo::count(crate::cpuinfo::CpuCount::Sockets)
+}
+
+/// What `N%` and `+N` count: `--use-cpus-instead-of-cores` asks for sockets.
+fn cpus_counted(args: &RunArgs) -> fn() -> usize {
+    if args.use_cpus_instead_of_cores {
+        sockets
+    } else {
+        cpus
+    }
 }
 
 /// The slots `-j 0` asks for: as many as the system allows. Slots start

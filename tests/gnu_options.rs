@@ -331,3 +331,98 @@ fn shuf_runs_every_record_once_in_a_random_order_numbered_as_it_runs() {
         .unwrap();
     assert_eq!(output.status.code(), Some(255));
 }
+
+#[test]
+fn no_run_if_empty_leaves_out_blank_lines_of_one_source() {
+    let output = ppool()
+        .args(["imap", "--no-run-if-empty", "echo", "got"])
+        .write_stdin("1\n\n  \n2\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "got 1\ngot 2\n");
+}
+
+#[test]
+fn timeout_in_percent_stops_a_task_far_slower_than_the_median() {
+    // -j1: the first task runs with no limit; the median of 0.3 s then
+    // gives the others 3 s, which the 100 s task exceeds.
+    let output = ppool()
+        .args([
+            "imap",
+            "-j1",
+            "--timeout",
+            "1000%",
+            "-s",
+            "sleep {}; echo {}",
+            ":::",
+            "0.3",
+            "0.3",
+            "100",
+        ])
+        .timeout(Duration::from_secs(90))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "0.3\n0.3\n");
+    assert!(stderr_of(&output).contains("timeout"), "{}", stderr_of(&output));
+    let output = ppool().args(["imap", "--timeout", "0%", "true"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255), "{}", stderr_of(&output));
+}
+
+#[test]
+fn minversion_takes_gnu_release_dates() {
+    let output = ppool().args(["imap", "--minversion", "20130722"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "20221122\n");
+    let output = ppool().args(["imap", "--minversion", "20991231"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    assert!(
+        stderr_of(&output).contains("older than --minversion"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn shellquote_prints_each_record_quoted_and_runs_nothing() {
+    let output = ppool()
+        .args(["unordered", "--shellquote"])
+        .write_stdin("plain\na b$c\n\nit's\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "plain\n'a b$c'\n''\n'it'\\''s'\n");
+    let output = ppool()
+        .args(["unordered", "--shellquote", ":::", "x y", "z"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&output), "'x y'\nz\n");
+    let output = ppool().args(["unordered", "--shellquote", "echo"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+}
+
+#[test]
+fn use_cpus_instead_of_cores_counts_jobs_in_sockets() {
+    let sockets = ppool().args(["imap", "--number-of-sockets"]).output().unwrap();
+    let sockets: usize = stdout_of(&sockets).trim().parse().unwrap();
+    let output = ppool()
+        .args([
+            "unordered",
+            "--use-cpus-instead-of-cores",
+            "-j",
+            "+1",
+            "-s",
+            "echo {%}; sleep 0.2",
+        ])
+        .args([":::", "1", "2", "3", "4", "5", "6", "7", "8"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let slots: Vec<usize> = stdout_of(&output).lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(slots.len(), 8);
+    assert!(
+        slots.iter().all(|&s| s <= sockets + 1),
+        "slots {slots:?}, {sockets} sockets"
+    );
+}

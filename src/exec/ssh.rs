@@ -1129,7 +1129,11 @@ impl Executor for SshExecutor<'_> {
             };
             let run = transfer::Run { record, slot, cancel };
             // Files go through the host's shared connection too.
-            let ssh: Vec<OsString> = self.ssh[..1].iter().cloned().chain(self.ssh_words(host, slot)).collect();
+            let ssh: Vec<OsString> = self.ssh[..1]
+                .iter()
+                .cloned()
+                .chain(self.ssh_words(host, slot))
+                .collect();
             let sent = match (&self.files, &plan) {
                 (Some(files), Some(plan)) => files.send(&ssh, &name, plan, &run),
                 _ => Ok(()),
