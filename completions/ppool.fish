@@ -148,8 +148,6 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l plus -d 'GNU paral
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l use-cpus-instead-of-cores -d 'Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel'
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l shellquote -d 'Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l shuf -d 'Read all input first, then run the tasks in random order ({#} numbers them in that order), as GNU parallel'
@@ -175,6 +173,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l cat -d 'With --pip
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l pipepart -l pipe-part -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l round-robin -l roundrobin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l use-cpus-instead-of-cores -d 'Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l shellquote -d 'Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F

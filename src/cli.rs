@@ -78,6 +78,8 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "fifo",
     "pipepart",
     "round_robin",
+    "use_cpus_instead_of_cores",
+    "shellquote",
 ];
 
 /// Options that `unordered`, which prints results as they end, refuses.
