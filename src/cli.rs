@@ -364,6 +364,10 @@ pub struct RunArgs {
     #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
     pub regexp: bool,
 
+    /// With --pipe: take the record separators out of each block (each --recend followed by a --recstart, a --recstart that starts it, a --recend that ends it), as GNU parallel --rrs
+    #[arg(long = "remove-rec-sep", visible_aliases = ["rrs", "removerecsep"], requires = "pipe_mode", help_heading = "Pipe")]
+    pub remove_rec_sep: bool,
+
     /// With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends
     #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
     pub cat: bool,

@@ -937,8 +937,8 @@ fn pipe(
         bail!("--round-robin feeds long-running tasks a stream of blocks: it cannot be retried or put in files (leave out --retries, --cat and --fifo)");
     }
     if args.pipepart {
-        if args.cat || args.fifo || args.max_args.is_some() || args.max_lines.is_some() {
-            bail!("--pipepart feeds each task its range of the file: --cat, --fifo and -N work with --pipe");
+        if args.cat || args.fifo || args.max_args.is_some() || args.max_lines.is_some() || args.remove_rec_sep {
+            bail!("--pipepart feeds each task its range of the file: --cat, --fifo, -N and --rrs work with --pipe");
         }
         let one_file = matches!(source, InputSource::Sources(specs)
             if specs.len() == 1 && matches!(specs[0].origin, Origin::File(_)));
@@ -997,6 +997,9 @@ fn pipe(
     if recend.is_empty() && recstart.is_empty() {
         bail!("--recend and --recstart are both empty, so records have no boundary: give one of them");
     }
+    // A literal separator as an expression: each byte as itself.
+    let literal = |bytes: &[u8]| bytes.iter().map(|b| format!("(?-u:\\x{b:02x})")).collect::<String>();
+    let mut separators = (literal(&recend), literal(&recstart));
     let regexp = if args.regexp {
         let text = |given: &Option<OsString>, name: &str| match given {
             Some(text) => text
@@ -1015,6 +1018,7 @@ fn pipe(
         let re = blocks::regexp(&recend, &recstart).with_context(|| {
             format!("--recend {recend:?} and --recstart {recstart:?} are no valid regular expressions")
         })?;
+        separators = (recend, recstart);
         Some(re)
     } else {
         None
@@ -1036,6 +1040,13 @@ fn pipe(
         header,
         regexp,
         count: args.output == OutputFormat::Json,
+        remove_separators: match args.remove_rec_sep {
+            true => Some(
+                blocks::Separators::new(&separators.0, &separators.1)
+                    .context("--rrs: the separators make no valid regular expression")?,
+            ),
+            false => None,
+        },
     }))
 }
 

@@ -426,3 +426,27 @@ fn use_cpus_instead_of_cores_counts_jobs_in_sockets() {
         "slots {slots:?}, {sockets} sockets"
     );
 }
+
+#[test]
+fn rrs_takes_the_record_separators_out_of_each_block_as_gnu_parallel() {
+    let run = |args: &[&str], input: &str| {
+        let output = ppool()
+            .args(["imap", "--pipe", "--rrs"])
+            .args(args)
+            .args(["-s", "echo JOB{#}; cat; echo END"])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        stdout_of(&output)
+    };
+    assert_eq!(
+        run(&["-N1", "--regexp", "--recend", ",_+"], "foo,bar,_baz,__qux,\n"),
+        "JOB1\nfoo,barEND\nJOB2\nbazEND\nJOB3\nqux,\nEND\n"
+    );
+    assert_eq!(run(&["-N2"], "a\nb\nc\nd\n"), "JOB1\nabEND\nJOB2\ncdEND\n");
+    assert_eq!(
+        run(&["-N2", "--recstart", ">"], ">a\nx\n>b\ny\n>c\n"),
+        "JOB1\na\nx\nb\ny\nEND\nJOB2\nc\nEND\n"
+    );
+}

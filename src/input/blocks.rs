@@ -35,6 +35,35 @@ pub struct Cutting {
     /// Whether each block's records are counted (for `--output json`): a
     /// pass over every byte, which the fastest runs do without.
     pub count: bool,
+    /// `--rrs`: the separators taken out of each block.
+    pub remove_separators: Option<Separators>,
+}
+
+/// `--rrs`: what GNU parallel takes out of a block, in its order: every
+/// record end followed by a record start, then a start that opens the
+/// block, then an end that closes it.
+#[derive(Debug, Clone)]
+pub struct Separators {
+    between: regex::bytes::Regex,
+    leading: regex::bytes::Regex,
+    trailing: regex::bytes::Regex,
+}
+
+impl Separators {
+    /// From `--recend` and `--recstart` as expressions.
+    pub fn new(recend: &str, recstart: &str) -> Result<Separators, regex::Error> {
+        Ok(Separators {
+            between: regex::bytes::Regex::new(&format!("(?:{recend})(?:{recstart})"))?,
+            leading: regex::bytes::Regex::new(&format!(r"\A(?:{recstart})"))?,
+            trailing: regex::bytes::Regex::new(&format!(r"(?:{recend})\z"))?,
+        })
+    }
+
+    pub fn remove(&self, block: Vec<u8>) -> Vec<u8> {
+        let block = self.between.replace_all(&block, &b""[..]).into_owned();
+        let block = self.leading.replace(&block, &b""[..]).into_owned();
+        self.trailing.replace(&block, &b""[..]).into_owned()
+    }
 }
 
 impl Default for Cutting {
@@ -48,6 +77,7 @@ impl Default for Cutting {
             header: 0,
             regexp: None,
             count: true,
+            remove_separators: None,
         }
     }
 }
@@ -403,6 +433,14 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
             return Ok(true);
         }
         let records = buf.take(len);
+        let counted = match cutting.count {
+            true => cutting.count(&records),
+            false => 0,
+        };
+        let records = match &cutting.remove_separators {
+            Some(separators) => separators.remove(records),
+            None => records,
+        };
         let bytes = if header.is_empty() {
             records
         } else {
@@ -412,11 +450,7 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
             bytes
         };
         let block = Block {
-            records: if cutting.count {
-                cutting.count(&bytes[header.len()..])
-            } else {
-                0
-            },
+            records: counted,
             bytes: Arc::new(Bytes {
                 vec: bytes,
                 pool: Some(Arc::clone(&buf.pool)),
