@@ -994,8 +994,8 @@ fn pipe(
         (None, false) if !recstart.is_empty() => Vec::new(),
         (None, false) => b"\n".to_vec(),
     };
-    if recend.is_empty() && recstart.is_empty() {
-        bail!("--recend and --recstart are both empty, so records have no boundary: give one of them");
+    if recend.is_empty() && recstart.is_empty() && (records.is_some() || args.pipepart || args.regexp) {
+        bail!("--recend and --recstart are both empty, so records have no boundary: give one of them, or only --pipe --block SIZE for blocks of exactly SIZE bytes");
     }
     // A literal separator as an expression: each byte as itself.
     let literal = |bytes: &[u8]| bytes.iter().map(|b| format!("(?-u:\\x{b:02x})")).collect::<String>();
@@ -1023,12 +1023,18 @@ fn pipe(
     } else {
         None
     };
-    let header = match header {
-        None => 0,
-        Some(":") => 1,
+    let (header, header_regex) = match header {
+        None => (0, None),
+        Some(":") => (1, None),
         Some(text) => match text.parse::<usize>() {
-            Ok(lines) => lines,
-            Err(_) => bail!("--header {text}: with --pipe give the number of lines that top every block, or : for one"),
+            Ok(lines) => (lines, None),
+            // GNU parallel: anything else is a regular expression.
+            Err(_) => match regex::bytes::Regex::new(text) {
+                Ok(re) => (0, Some(re)),
+                Err(e) => bail!(
+                    "--header {text}: with --pipe give the number of lines that top every block, : for one, or a regular expression that matches them: {e}"
+                ),
+            },
         },
     };
     Ok(Some(Cutting {
@@ -1038,6 +1044,7 @@ fn pipe(
         records,
         blocks: per_slot.map(|n| n.saturating_mul(jobs.max(1))),
         header,
+        header_regex,
         regexp,
         count: args.output == OutputFormat::Json,
         remove_separators: match args.remove_rec_sep {

@@ -450,3 +450,60 @@ fn rrs_takes_the_record_separators_out_of_each_block_as_gnu_parallel() {
         "JOB1\na\nx\nb\ny\nEND\nJOB2\nc\nEND\n"
     );
 }
+
+#[test]
+fn pipe_with_no_record_end_cuts_blocks_of_exactly_the_block_size() {
+    let output = ppool()
+        .args(["imap", "--pipe", "--block", "5", "--recend", "", "-s", "cat; echo"])
+        .write_stdin("HHHHAAABBBCCC")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "HHHHA\nAABBB\nCCC\n");
+    let output = ppool()
+        .args(["imap", "--pipe", "-N2", "--recend", "", "cat"])
+        .write_stdin("abc")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(255), "-N needs records");
+}
+
+#[test]
+fn pipe_header_as_a_regular_expression_tops_every_block_with_its_match() {
+    let output = ppool()
+        .args([
+            "imap",
+            "--pipe",
+            "--header",
+            ".{4}",
+            "--block",
+            "3",
+            "--recend",
+            "",
+            "-s",
+            "echo start; cat; echo",
+        ])
+        .write_stdin("HHHHAAABBBCCC")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "start\nHHHHAAA\nstart\nHHHHBBB\nstart\nHHHHCCC\n");
+    let output = ppool()
+        .args([
+            "imap",
+            "--pipe",
+            "--header",
+            "(%.*\\n)*",
+            "-N3",
+            "-s",
+            "echo JOB{#}; cat",
+        ])
+        .write_stdin("%head1\n%head2\n1\n2\n3\n4\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(
+        stdout_of(&output),
+        "JOB1\n%head1\n%head2\n1\n2\n3\nJOB2\n%head1\n%head2\n4\n"
+    );
+}

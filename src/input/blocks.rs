@@ -28,6 +28,9 @@ pub struct Cutting {
     pub blocks: Option<usize>,
     /// `--header N`: the first N lines go at the top of every block.
     pub header: usize,
+    /// `--header REGEXP`: what it matches at the start of the input goes
+    /// at the top of every block instead.
+    pub header_regex: Option<regex::bytes::Regex>,
     /// `--regexp`: a match of `--recend` then one of `--recstart`, as one
     /// expression with an empty group where they meet; then `recend` and
     /// `recstart` are not used.
@@ -75,6 +78,7 @@ impl Default for Cutting {
             records: None,
             blocks: None,
             header: 0,
+            header_regex: None,
             regexp: None,
             count: true,
             remove_separators: None,
@@ -234,7 +238,7 @@ fn parts(file: Arc<std::fs::File>, cutting: &Cutting, send: &mut dyn FnMut(Block
         pool: Arc::new(Mutex::new(Vec::new())),
     };
     let header = Arc::new(Bytes {
-        vec: read_header(&mut reader, &mut buf, cutting.header)?,
+        vec: read_header(&mut reader, &mut buf, cutting)?,
         pool: None,
     });
     // As GNU parallel: 1 + size / blocks, so the cuts fall just past equal
@@ -401,7 +405,7 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
         eof: false,
         pool: Arc::new(Mutex::new(Vec::new())),
     };
-    let header = read_header(reader, &mut buf, cutting.header)?;
+    let header = read_header(reader, &mut buf, cutting)?;
     let mut offset = header.len() as u64;
     loop {
         let len = match cutting.records {
@@ -414,6 +418,12 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
                 }
                 buf.read_some(reader)?;
             },
+            // Neither a record end nor a start: blocks of exactly the size.
+            None if cutting.recend.is_empty() && cutting.recstart.is_empty() && cutting.regexp.is_none() => {
+                let want = cutting.size.max(1);
+                buf.fill(reader, want)?;
+                buf.pending().len().min(want)
+            }
             None => {
                 let mut want = cutting.size.max(1);
                 loop {
@@ -467,8 +477,26 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
     }
 }
 
-/// The first `lines` lines of the input, taken off the buffer.
-fn read_header(reader: &mut dyn Read, buf: &mut Buffer, lines: usize) -> io::Result<Vec<u8>> {
+/// The header, taken off the buffer: the first `cutting.header` lines, or
+/// what `cutting.header_regex` matches at the start of the first block's
+/// worth of input.
+fn read_header(reader: &mut dyn Read, buf: &mut Buffer, cutting: &Cutting) -> io::Result<Vec<u8>> {
+    if let Some(re) = &cutting.header_regex {
+        // More input may make a longer match: read on while the match
+        // reaches the end of what was read, up to a block or 1 MiB.
+        let most = cutting.size.max(1 << 20);
+        let mut want = cutting.size.clamp(1, 4096);
+        loop {
+            buf.fill(reader, want)?;
+            let found = re.find(buf.pending()).filter(|m| m.start() == 0).map(|m| m.end());
+            let whole = matches!(found, Some(end) if end < buf.pending().len());
+            if whole || buf.eof || want >= most {
+                return Ok(buf.take(found.unwrap_or(0)));
+            }
+            want = want.saturating_mul(2).min(most);
+        }
+    }
+    let lines = cutting.header;
     if lines == 0 {
         return Ok(Vec::new());
     }
@@ -569,6 +597,10 @@ impl Cutting {
     fn count(&self, block: &[u8]) -> u64 {
         if block.is_empty() {
             return 0;
+        }
+        // Blocks of a fixed size hold one record each.
+        if self.recend.is_empty() && self.recstart.is_empty() && self.regexp.is_none() {
+            return 1;
         }
         if let ([end], true, None) = (self.recend.as_slice(), self.recstart.is_empty(), &self.regexp) {
             let ends = block.iter().filter(|&&b| b == *end).count() as u64;
