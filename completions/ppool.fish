@@ -74,7 +74,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand completions" -s h -l help -d
 complete -c ppool -n "__fish_ppool_using_subcommand man" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name} (GNU\'s regexp form is not supported)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name}; with --pipe, N lines or what the regular expression REGEXP matches at the start of the input top every block' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l trim -d 'Trim white space from each field or value: n (no), l (left), r (right), lr or rl (both)' -r -f -a "n\t''
 l\t''
 r\t''
@@ -181,7 +181,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -s P -l jobs -d 'R
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name} (GNU\'s regexp form is not supported)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name}; with --pipe, N lines or what the regular expression REGEXP matches at the start of the input top every block' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l trim -d 'Trim white space from each field or value: n (no), l (left), r (right), lr or rl (both)' -r -f -a "n\t''
 l\t''
 r\t''
@@ -286,7 +286,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -s P -l jobs -d '
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name} (GNU\'s regexp form is not supported)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name}; with --pipe, N lines or what the regular expression REGEXP matches at the start of the input top every block' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l trim -d 'Trim white space from each field or value: n (no), l (left), r (right), lr or rl (both)' -r -f -a "n\t''
 l\t''
 r\t''
@@ -391,7 +391,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -s P -l jobs
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name} (GNU\'s regexp form is not supported)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name}; with --pipe, N lines or what the regular expression REGEXP matches at the start of the input top every block' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l trim -d 'Trim white space from each field or value: n (no), l (left), r (right), lr or rl (both)' -r -f -a "n\t''
 l\t''
 r\t''

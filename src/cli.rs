@@ -277,8 +277,8 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Input")]
     pub csv: bool,
 
-    /// `:` takes the first line (or each source's first value) as column names for {name} (GNU's regexp form is not supported)
-    #[arg(long, value_name = ":", help_heading = "Input")]
+    /// `:` takes the first line (or each source's first value) as column names for {name}; with --pipe, N lines or what the regular expression REGEXP matches at the start of the input top every block
+    #[arg(long, value_name = ":|N|REGEXP", help_heading = "Input")]
     pub header: Option<String>,
 
     /// Trim white space from each field or value: n (no), l (left), r (right), lr or rl (both)
