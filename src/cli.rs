@@ -312,7 +312,7 @@ pub struct RunArgs {
     )]
     pub max_args: Option<usize>,
 
-    /// Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)
+    /// Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L); with --pipe, records of N lines, as many whole ones per block as fit --block (GNU parallel)
     #[arg(
         short = 'L',
         long,

@@ -962,9 +962,11 @@ fn pipe(
         InputSource::Sources(specs) if specs.len() == 1 && !matches!(specs[0].origin, Origin::Values(_)) => {}
         _ => bail!("--pipe reads one stream: give it on stdin or as one -a FILE, not as ::: values or several sources"),
     }
-    let records = args.max_args.or(args.max_lines);
-    if records == Some(0) {
-        bail!("-N must be at least 1 record per block");
+    // GNU parallel: with --pipe, -L N makes records of N lines, packed
+    // into blocks by size; -N counts records per block.
+    let records = args.max_args;
+    if records == Some(0) || args.max_lines == Some(0) {
+        bail!("-N and -L must be at least 1 (records per block, lines per record)");
     }
     let (size, per_slot) = match &args.block {
         Some(text) => match text.trim().strip_prefix('-') {
@@ -1045,6 +1047,7 @@ fn pipe(
         blocks: per_slot.map(|n| n.saturating_mul(jobs.max(1))),
         header,
         header_regex,
+        lines_per_record: args.max_lines,
         regexp,
         count: args.output == OutputFormat::Json,
         remove_separators: match args.remove_rec_sep {

@@ -507,3 +507,15 @@ fn pipe_header_as_a_regular_expression_tops_every_block_with_its_match() {
         "JOB1\n%head1\n%head2\n1\n2\n3\nJOB2\n%head1\n%head2\n4\n"
     );
 }
+
+#[test]
+fn pipe_l_makes_records_of_n_lines_packed_into_blocks_by_size() {
+    // 6-byte records of two lines; a 13-byte block holds two of them.
+    let output = ppool()
+        .args(["imap", "--pipe", "-L2", "--block", "13", "-s", "echo JOB; cat"])
+        .write_stdin("a1\na2\nb1\nb2\nc1\nc2\nd1\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "JOB\na1\na2\nb1\nb2\nJOB\nc1\nc2\nd1\n");
+}

@@ -31,6 +31,8 @@ pub struct Cutting {
     /// `--header REGEXP`: what it matches at the start of the input goes
     /// at the top of every block instead.
     pub header_regex: Option<regex::bytes::Regex>,
+    /// `--pipe -L N`: a record is N lines (of `recend`).
+    pub lines_per_record: Option<usize>,
     /// `--regexp`: a match of `--recend` then one of `--recstart`, as one
     /// expression with an empty group where they meet; then `recend` and
     /// `recstart` are not used.
@@ -79,6 +81,7 @@ impl Default for Cutting {
             blocks: None,
             header: 0,
             header_regex: None,
+            lines_per_record: None,
             regexp: None,
             count: true,
             remove_separators: None,
@@ -431,7 +434,11 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
                     if buf.eof {
                         break buf.pending().len();
                     }
-                    if let Some(p) = cutting.last_boundary(buf.pending()) {
+                    let last = match cutting.lines_per_record {
+                        Some(n) => cutting.last_line_group(buf.pending(), n),
+                        None => cutting.last_boundary(buf.pending()),
+                    };
+                    if let Some(p) = last {
                         break p;
                     }
                     // No whole record yet: the block grows to hold one.
@@ -519,6 +526,20 @@ fn read_header(reader: &mut dyn Read, buf: &mut Buffer, cutting: &Cutting) -> io
 }
 
 impl Cutting {
+    /// Where the last whole group of `n` lines in `buf` ends.
+    fn last_line_group(&self, buf: &[u8], n: usize) -> Option<usize> {
+        let end = *self.recend.last().unwrap_or(&b'\n');
+        let mut lines = 0;
+        let mut last = None;
+        for (i, _) in buf.iter().enumerate().filter(|&(_, &b)| b == end) {
+            lines += 1;
+            if lines % n.max(1) == 0 {
+                last = Some(i + 1);
+            }
+        }
+        last
+    }
+
     /// Whether one record ends and the next starts at `p` (the bytes of
     /// `--recstart` after it must be there to tell).
     fn is_boundary(&self, buf: &[u8], p: usize) -> bool {
