@@ -584,6 +584,10 @@ impl Config {
             false => None,
         };
         let pipe = pipe(&args, pipe_header.as_deref(), &runner, &source, remote.is_some(), jobs)?;
+        let of_median = matches!(args.timeout, Some(crate::duration::Timeout::OfMedian(_)));
+        if of_median && (remote.is_some() || slurm.is_some() || !matches!(runner, Runner::Command { .. })) {
+            bail!("--timeout N% times commands run on this machine: give a duration (10s) with --ssh, --slurm, --builtin or --worker");
+        }
         // Only remote hosts use them, as in GNU parallel, so a default
         // option file may hold them for runs without --ssh.
         let remote_files = match &remote {

@@ -368,6 +368,12 @@ fn timeout_in_percent_stops_a_task_far_slower_than_the_median() {
     assert!(stderr_of(&output).contains("timeout"), "{}", stderr_of(&output));
     let output = ppool().args(["imap", "--timeout", "0%", "true"]).output().unwrap();
     assert_eq!(output.status.code(), Some(255), "{}", stderr_of(&output));
+    let output = ppool()
+        .args(["imap", "--timeout", "200%", "--builtin", "echo", ":::", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(255), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("--timeout N%"), "{}", stderr_of(&output));
 }
 
 #[test]
@@ -517,5 +523,5 @@ fn pipe_l_makes_records_of_n_lines_packed_into_blocks_by_size() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
-    assert_eq!(stdout_of(&output), "JOB\na1\na2\nb1\nb2\nJOB\nc1\nc2\nd1\n");
+    assert_eq!(stdout_of(&output), "JOB\na1\na2\nb1\nb2\nJOB\nc1\nc2\nJOB\nd1\n");
 }

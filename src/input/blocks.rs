@@ -432,7 +432,12 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
                 loop {
                     buf.fill(reader, want)?;
                     if buf.eof {
-                        break buf.pending().len();
+                        // GNU parallel: a last record short of N lines
+                        // is a block of its own.
+                        let whole = cutting
+                            .lines_per_record
+                            .and_then(|n| cutting.last_line_group(buf.pending(), n));
+                        break whole.unwrap_or(buf.pending().len());
                     }
                     let last = match cutting.lines_per_record {
                         Some(n) => cutting.last_line_group(buf.pending(), n),
