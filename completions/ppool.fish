@@ -74,7 +74,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand completions" -s h -l help -d
 complete -c ppool -n "__fish_ppool_using_subcommand man" -s h -l help -d 'Print help'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name} (GNU\'s regexp form is not supported)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name}; with --pipe, N lines or what the regular expression REGEXP matches at the start of the input top every block' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l trim -d 'Trim white space from each field or value: n (no), l (left), r (right), lr or rl (both)' -r -f -a "n\t''
 l\t''
 r\t''
@@ -83,7 +83,7 @@ rl\t''"
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-sep -d 'Use SEP instead of ::: (and SEP+ instead of :::+) to start a source of arguments' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -101,7 +101,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -s d -l delimiter -d 
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion. A GNU parallel release date (20221122) is compared with the release whose behaviour ppool follows, 20221122, which is printed' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
@@ -124,7 +124,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l cpus-per-task -d '
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l results -d 'Save each task\'s stdout, stderr and outcome in files under DIR as it ends: DIR/SEQ/stdout, stderr, outcome.json; a DIR with placeholders (out/{1}/{2}) names them as GNU parallel does' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them; -N0: one record per task, inserted nowhere' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L); with --pipe, records of N lines, as many whole ones per block as fit --block (GNU parallel)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l tmpdir -d 'The directory for --files [default: $TMPDIR, else /tmp]' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l sshdelay -l ssh-delay -d 'Start a new ssh client at least DUR after the last (500ms, 2s; a bare number is seconds), as GNU parallel --sshdelay' -r
@@ -135,6 +135,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -s 0 -l null -d 'Inpu
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l csv -d 'Each record is a CSV record (RFC 4180: quoted fields may hold separators and newlines); fields are {1}, {2}, ...'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l link -d 'Pair the input sources value by value instead of taking their product; shorter sources wrap'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l json -d 'Each line is one JSON value (JSON Lines); enables {field} and {a.b.0}'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l remove-rec-sep -l rrs -l removerecsep -d 'With --pipe: take the record separators out of each block (each --recend followed by a --recstart, a --recstart that starts it, a --recend that ends it), as GNU parallel --rrs'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s s -l shell -d 'Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fail-fast -d 'On the first failed task: start no more, stop the running ones, exit with its code'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l collect-errors -d 'Run every task, then report every failure (the default)'
@@ -173,12 +174,14 @@ complete -c ppool -n "__fish_ppool_using_subcommand apply" -l cat -d 'With --pip
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l pipepart -l pipe-part -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l round-robin -l roundrobin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l use-cpus-instead-of-cores -d 'Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l shellquote -d 'Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s j -s P -l jobs -d 'Run N tasks at once, fewer if the system\'s thread limit allows fewer; N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: read it again as tasks end (at most every second) [default: number of CPUs]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name} (GNU\'s regexp form is not supported)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name}; with --pipe, N lines or what the regular expression REGEXP matches at the start of the input top every block' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l trim -d 'Trim white space from each field or value: n (no), l (left), r (right), lr or rl (both)' -r -f -a "n\t''
 l\t''
 r\t''
@@ -187,7 +190,7 @@ rl\t''"
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l arg-sep -d 'Use SEP instead of ::: (and SEP+ instead of :::+) to start a source of arguments' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them; -N0: one record per task, inserted nowhere' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L); with --pipe, records of N lines, as many whole ones per block as fit --block (GNU parallel)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer; with --pipepart, -N cuts the file into N blocks per job slot (N × --jobs of about equal size) [default: 1M]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l recend -d 'With --pipe: records end with STR (\\n newline, \\0 NUL, \\t tab, \\\\ backslash) [default: \\n, or nothing when only --recstart is given; -0: \\0]' -r
@@ -198,7 +201,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l chunksize -d 'Record
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -217,7 +220,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -s d -l delimiter -d 'I
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion. A GNU parallel release date (20221122) is compared with the release whose behaviour ppool follows, 20221122, which is printed' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
@@ -242,6 +245,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -s m -d 'As many record
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l pipepart -l pipe-part -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l remove-rec-sep -l rrs -l removerecsep -d 'With --pipe: take the record separators out of each block (each --recend followed by a --recstart, a --recstart that starts it, a --recend that ends it), as GNU parallel --rrs'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l round-robin -l roundrobin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
@@ -261,6 +265,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l plus -d 'GNU paralle
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l use-cpus-instead-of-cores -d 'Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l shellquote -d 'Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -s M -l controlmaster -d 'Accepted as GNU parallel\'s -M: with --ssh, the tasks of a host always share one ssh connection (ssh\'s ControlMaster, its socket in a private directory of the run); PPOOL_SSH_CONTROLMASTER=no gives each task its own'
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
@@ -280,7 +286,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -s j -s P -l jobs -d '
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name} (GNU\'s regexp form is not supported)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name}; with --pipe, N lines or what the regular expression REGEXP matches at the start of the input top every block' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l trim -d 'Trim white space from each field or value: n (no), l (left), r (right), lr or rl (both)' -r -f -a "n\t''
 l\t''
 r\t''
@@ -289,7 +295,7 @@ rl\t''"
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l arg-sep -d 'Use SEP instead of ::: (and SEP+ instead of :::+) to start a source of arguments' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them; -N0: one record per task, inserted nowhere' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L); with --pipe, records of N lines, as many whole ones per block as fit --block (GNU parallel)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer; with --pipepart, -N cuts the file into N blocks per job slot (N × --jobs of about equal size) [default: 1M]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l recend -d 'With --pipe: records end with STR (\\n newline, \\0 NUL, \\t tab, \\\\ backslash) [default: \\n, or nothing when only --recstart is given; -0: \\0]' -r
@@ -300,7 +306,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l chunksize -d 'Recor
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -319,7 +325,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -s d -l delimiter -d '
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion. A GNU parallel release date (20221122) is compared with the release whose behaviour ppool follows, 20221122, which is printed' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
@@ -344,6 +350,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -s m -d 'As many recor
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l pipepart -l pipe-part -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l remove-rec-sep -l rrs -l removerecsep -d 'With --pipe: take the record separators out of each block (each --recend followed by a --recstart, a --recstart that starts it, a --recend that ends it), as GNU parallel --rrs'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l round-robin -l roundrobin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
@@ -363,6 +370,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l plus -d 'GNU parall
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l use-cpus-instead-of-cores -d 'Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l shellquote -d 'Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -s M -l controlmaster -d 'Accepted as GNU parallel\'s -M: with --ssh, the tasks of a host always share one ssh connection (ssh\'s ControlMaster, its socket in a private directory of the run); PPOOL_SSH_CONTROLMASTER=no gives each task its own'
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l noswap -d 'Start a task only while the machine is not swapping in and out at once, as GNU parallel measures it'
@@ -382,7 +391,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s j -s P -l jobs
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s a -l arg-file -d 'Read records from FILE instead of stdin; repeat for more input sources (- is stdin)' -r -F
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l colsep -d 'Split each record on the literal string SEP into {1}, {2}, ... (\\t is a tab, \\\\ a backslash)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l colsep-regex -d 'Split each record where the regular expression RE matches, into {1}, {2}, ...' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name} (GNU\'s regexp form is not supported)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l header -d '`:` takes the first line (or each source\'s first value) as column names for {name}; with --pipe, N lines or what the regular expression REGEXP matches at the start of the input top every block' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l trim -d 'Trim white space from each field or value: n (no), l (left), r (right), lr or rl (both)' -r -f -a "n\t''
 l\t''
 r\t''
@@ -391,7 +400,7 @@ rl\t''"
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l arg-sep -d 'Use SEP instead of ::: (and SEP+ instead of :::+) to start a source of arguments' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l arg-file-sep -d 'Use SEP instead of :::: (and SEP+ instead of ::::+) to start a source of files' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s n -s N -l max-args -d 'Up to N records per command (xargs -n; -N is GNU parallel\'s spelling): with no placeholder they are appended as arguments; {1}..{N} name them; -N0: one record per task, inserted nowhere' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s L -l max-lines -d 'Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L); with --pipe, records of N lines, as many whole ones per block as fit --block (GNU parallel)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-chars -d 'With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system\'s limit less the environment, the lower]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l block -d 'With --pipe: blocks of about SIZE bytes (k, m, g: 1000s; K, M, G or Ki, Mi, Gi: 1024s, as GNU parallel); a record longer than SIZE makes its block longer; with --pipepart, -N cuts the file into N blocks per job slot (N × --jobs of about equal size) [default: 1M]' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l recend -d 'With --pipe: records end with STR (\\n newline, \\0 NUL, \\t tab, \\\\ backslash) [default: \\n, or nothing when only --recstart is given; -0: \\0]' -r
@@ -402,7 +411,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l chunksize -d '
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -421,7 +430,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s d -l delimiter
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s E -d 'Stop reading a stdin or file source at a record equal to EOF, as xargs -E (the rest is left unread)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l delay -d 'Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l nice -d 'Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l minversion -d 'Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion. A GNU parallel release date (20221122) is compared with the release whose behaviour ppool follows, 20221122, which is printed' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s J -l profile -d 'Put the options in ~/.config/ppool/NAME (else GNU parallel\'s ~/.parallel/NAME) before the command line\'s; repeatable. Without it, ~/.config/ppool/config (else ~/.parallel/config) is read when it exists' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l memfree -d 'Start a task only while at least SIZE of memory is free (500M, 2G; K, M, G, T are powers of 1024), as GNU parallel counts it; tasks already running are not stopped' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l load -d 'Start a task only while fewer than N threads are running or waiting for disk (N% of the CPUs with %), as GNU parallel measures its load' -r
@@ -446,6 +455,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s m -d 'As many 
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l pipe -d 'Cut stdin (or the one -a FILE) into blocks of whole records and write each block to the stdin of one task; the command gets no argument, {#} is the block number; -N N: N records per block; --header N (or :): the first N lines top every block'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l pipepart -l pipe-part -d 'As --pipe, for one seekable -a FILE: blocks are byte ranges found by seeking, each task reads its range from the file, so no data passes through one reader (--cat, --fifo and -N are for --pipe)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l regexp -d 'With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l remove-rec-sep -l rrs -l removerecsep -d 'With --pipe: take the record separators out of each block (each --recend followed by a --recstart, a --recstart that starts it, a --recend that ends it), as GNU parallel --rrs'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l cat -d 'With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l fifo -d 'With --pipe: as --cat, but a named pipe the block is written into as the task reads it'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l round-robin -l roundrobin -d 'With --pipe or --pipepart: start --jobs tasks once and feed each the next block whenever it is ready for more, for commands slow to start; one result per task'
@@ -466,6 +476,8 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l plus -d 'GNU p
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l number-of-cores -l number-of-cpus -d 'Print the number of physical CPU cores and exit, as GNU parallel (--number-of-cpus is its older name)'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l number-of-threads -d 'Print the number of hardware threads (the CPUs the system schedules on) and exit, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l number-of-sockets -d 'Print the number of CPU sockets and exit, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l use-cpus-instead-of-cores -d 'Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel'
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l shellquote -d 'Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s q -l quote -d 'Accepted as GNU parallel\'s -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s u -l ungroup -d 'unordered only: print output as it arrives, as GNU parallel -u; ppool passes it in whole lines, as --line-buffer'
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -s M -l controlmaster -d 'Accepted as GNU parallel\'s -M: with --ssh, the tasks of a host always share one ssh connection (ssh\'s ControlMaster, its socket in a private directory of the run); PPOOL_SSH_CONTROLMASTER=no gives each task its own'

@@ -78,6 +78,8 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "fifo",
     "pipepart",
     "round_robin",
+    "use_cpus_instead_of_cores",
+    "shellquote",
 ];
 
 /// Options that `unordered`, which prints results as they end, refuses.
@@ -275,8 +277,8 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Input")]
     pub csv: bool,
 
-    /// `:` takes the first line (or each source's first value) as column names for {name} (GNU's regexp form is not supported)
-    #[arg(long, value_name = ":", help_heading = "Input")]
+    /// `:` takes the first line (or each source's first value) as column names for {name}; with --pipe, N lines or what the regular expression REGEXP matches at the start of the input top every block
+    #[arg(long, value_name = ":|N|REGEXP", help_heading = "Input")]
     pub header: Option<String>,
 
     /// Trim white space from each field or value: n (no), l (left), r (right), lr or rl (both)
@@ -310,7 +312,7 @@ pub struct RunArgs {
     )]
     pub max_args: Option<usize>,
 
-    /// Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L)
+    /// Up to N input lines per command: the same as -n N (no continuation of lines ending in a blank, unlike xargs -L); with --pipe, records of N lines, as many whole ones per block as fit --block (GNU parallel)
     #[arg(
         short = 'L',
         long,
@@ -361,6 +363,10 @@ pub struct RunArgs {
     /// With --pipe: --recend and --recstart are regular expressions (Rust regex syntax)
     #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
     pub regexp: bool,
+
+    /// With --pipe: take the record separators out of each block (each --recend followed by a --recstart, a --recstart that starts it, a --recend that ends it), as GNU parallel --rrs
+    #[arg(long = "remove-rec-sep", visible_aliases = ["rrs", "removerecsep"], requires = "pipe_mode", help_heading = "Pipe")]
+    pub remove_rec_sep: bool,
 
     /// With --pipe: write each block to a temporary file instead of stdin; {} is its path (appended when the command has no placeholder); the file is removed when the task ends
     #[arg(long, requires = "pipe_mode", help_heading = "Pipe")]
@@ -418,9 +424,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Failures")]
     pub retries: u32,
 
-    /// Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years); it fails with status timeout
-    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, help_heading = "Failures")]
-    pub timeout: Option<Duration>,
+    /// Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse_timeout, help_heading = "Failures")]
+    pub timeout: Option<crate::duration::Timeout>,
 
     /// Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)
     #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, default_value = "2s", help_heading = "Failures")]
@@ -577,9 +583,17 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Running")]
     pub number_of_sockets: bool,
 
-    /// Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion
+    /// Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion. A GNU parallel release date (20221122) is compared with the release whose behaviour ppool follows, 20221122, which is printed
     #[arg(long, value_name = "VERSION", help_heading = "Running")]
     pub minversion: Option<String>,
+
+    /// Count N% and +N of --jobs and --load in CPU sockets instead of hardware threads, as GNU parallel
+    #[arg(long, help_heading = "Running")]
+    pub use_cpus_instead_of_cores: bool,
+
+    /// Run nothing: print each record (each line of stdin, or each ::: value) quoted for the shell, one per line, as GNU parallel
+    #[arg(long, help_heading = "Running")]
+    pub shellquote: bool,
 
     /// Accepted as GNU parallel's -q: ppool passes each command word as it is, unquoted by any shell, unless --shell is given
     #[arg(short = 'q', long, help_heading = "Running", conflicts_with = "shell")]

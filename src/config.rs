@@ -41,8 +41,13 @@ pub(crate) enum Action {
     Worker(String),
     /// `submit`, `get`, `wait` and the pool server.
     Pool(crate::pool_server::PoolCommand),
-    /// `--minversion V`: whether this ppool is at least V.
-    MinVersion(bool),
+    /// `--minversion V`: the version V was compared with, and whether it is at least V.
+    MinVersion {
+        version: String,
+        new_enough: bool,
+    },
+    /// `--shellquote`: the values to print quoted, or `None` for stdin's lines.
+    ShellQuote(Option<Vec<OsString>>),
     /// `--number-of-cores` and the like: print the count.
     CpuCount(crate::cpuinfo::CpuCount),
 }
@@ -77,11 +82,23 @@ impl Action {
             return Ok(Action::CpuCount(what));
         }
         if let Some(wanted) = &args.minversion {
+            if let Some(date) = gnu_release(wanted) {
+                return Ok(Action::MinVersion {
+                    version: GNU_RELEASE.to_string(),
+                    new_enough: date <= GNU_RELEASE,
+                });
+            }
             let ours = version_parts(env!("CARGO_PKG_VERSION")).unwrap_or_default();
             let Some(wanted) = version_parts(wanted) else {
                 bail!("--minversion {wanted}: give a version as numbers separated by dots, such as 0.1.0");
             };
-            return Ok(Action::MinVersion(!is_older(&ours, &wanted)));
+            return Ok(Action::MinVersion {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                new_enough: !is_older(&ours, &wanted),
+            });
+        }
+        if args.shellquote {
+            return shellquote_values(&args.command).map(Action::ShellQuote);
         }
         Config::new(mode, args).map(|config| Action::Run(Box::new(config)))
     }
@@ -166,6 +183,24 @@ fn version_parts(text: &str) -> Option<Vec<u64>> {
     text.split('.').map(|part| part.parse().ok()).collect()
 }
 
+/// The GNU parallel release whose behaviour ppool follows, for a
+/// `--minversion` that names a GNU release.
+const GNU_RELEASE: u32 = 20221122;
+
+/// A GNU parallel version: a release date, YYYYMMDD.
+fn gnu_release(text: &str) -> Option<u32> {
+    (text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) && text >= "19000101").then(|| text.parse().ok())?
+}
+
+/// `--shellquote`'s values: those after `:::`, or stdin's lines (`None`).
+fn shellquote_values(words: &[OsString]) -> Result<Option<Vec<OsString>>> {
+    match words.split_first() {
+        None => Ok(None),
+        Some((first, values)) if first == ":::" => Ok(Some(values.to_vec())),
+        Some(_) => bail!("--shellquote runs nothing and takes no command: give the values after ::: or on stdin"),
+    }
+}
+
 /// Whether `ours` is an older version than `wanted`; missing parts count as 0.
 fn is_older(ours: &[u64], wanted: &[u64]) -> bool {
     let at = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
@@ -215,6 +250,8 @@ pub(crate) struct Config {
     pub(crate) jobs_file: Option<PathBuf>,
     pub(crate) retries: u32,
     pub(crate) timeout: Option<Duration>,
+    /// `--timeout N%`: the fraction of the median run time a task may take.
+    pub(crate) timeout_of_median: Option<f64>,
     pub(crate) grace: Duration,
     pub(crate) line_buffer: bool,
     pub(crate) tag: bool,
@@ -322,7 +359,7 @@ impl Config {
 
     pub(crate) fn new(mode: Mode, mut args: RunArgs) -> Result<Config> {
         let (jobs, jobs_file) = match args.jobs.as_deref() {
-            Some(text) => match parse_jobs(text, cpus) {
+            Some(text) => match parse_jobs(text, cpus_counted(&args)) {
                 Some(n) => (n, None),
                 None => {
                     let path = PathBuf::from(text);
@@ -335,7 +372,7 @@ impl Config {
             // One task at most (apply, or `:::` with one record): no need
             // to ask the system for its CPUs, which reads several files.
             None if mode == Mode::Apply || at_most_one_record(&args.command) => (1, None),
-            None => (cpus(), None),
+            None => (cpus_counted(&args)(), None),
         };
         if args.ungroup {
             if mode != Mode::Unordered {
@@ -429,7 +466,7 @@ impl Config {
             text => text.map(OsStringExt::into_vec),
         };
         let renames = renames(&mut args)?;
-        let starts = start_limits(&args, cpus)?;
+        let starts = start_limits(&args, cpus_counted(&args))?;
         let files = match (args.files, &args.tmpdir) {
             (false, Some(_)) => bail!("--tmpdir is where --files puts its files: give --files with it"),
             (false, None) => None,
@@ -547,6 +584,10 @@ impl Config {
             false => None,
         };
         let pipe = pipe(&args, pipe_header.as_deref(), &runner, &source, remote.is_some(), jobs)?;
+        let of_median = matches!(args.timeout, Some(crate::duration::Timeout::OfMedian(_)));
+        if of_median && (remote.is_some() || slurm.is_some() || !matches!(runner, Runner::Command { .. })) {
+            bail!("--timeout N% times commands run on this machine: give a duration (10s) with --ssh, --slurm, --builtin or --worker");
+        }
         // Only remote hosts use them, as in GNU parallel, so a default
         // option file may hold them for runs without --ssh.
         let remote_files = match &remote {
@@ -583,7 +624,14 @@ impl Config {
             halt_text: args.halt.clone(),
             jobs_file,
             retries: args.retries,
-            timeout: args.timeout.map(|t| t.min(LONGEST)),
+            timeout: match args.timeout {
+                Some(crate::duration::Timeout::After(t)) => Some(t.min(LONGEST)),
+                _ => None,
+            },
+            timeout_of_median: match args.timeout {
+                Some(crate::duration::Timeout::OfMedian(f)) => Some(f),
+                _ => None,
+            },
             grace: match &args.termseq {
                 Some(text) => termseq_grace(text)?,
                 None => args.grace,
@@ -646,6 +694,19 @@ fn at_most_one_record(command: &[OsString]) -> bool {
 
 fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn sockets() -> usize {
+    crate::cpuinfo::count(crate::cpuinfo::CpuCount::Sockets)
+}
+
+/// What `N%` and `+N` count: `--use-cpus-instead-of-cores` asks for sockets.
+fn cpus_counted(args: &RunArgs) -> fn() -> usize {
+    if args.use_cpus_instead_of_cores {
+        sockets
+    } else {
+        cpus
+    }
 }
 
 /// The slots `-j 0` asks for: as many as the system allows. Slots start
@@ -880,8 +941,8 @@ fn pipe(
         bail!("--round-robin feeds long-running tasks a stream of blocks: it cannot be retried or put in files (leave out --retries, --cat and --fifo)");
     }
     if args.pipepart {
-        if args.cat || args.fifo || args.max_args.is_some() || args.max_lines.is_some() {
-            bail!("--pipepart feeds each task its range of the file: --cat, --fifo and -N work with --pipe");
+        if args.cat || args.fifo || args.max_args.is_some() || args.max_lines.is_some() || args.remove_rec_sep {
+            bail!("--pipepart feeds each task its range of the file: --cat, --fifo, -N and --rrs work with --pipe");
         }
         let one_file = matches!(source, InputSource::Sources(specs)
             if specs.len() == 1 && matches!(specs[0].origin, Origin::File(_)));
@@ -905,9 +966,11 @@ fn pipe(
         InputSource::Sources(specs) if specs.len() == 1 && !matches!(specs[0].origin, Origin::Values(_)) => {}
         _ => bail!("--pipe reads one stream: give it on stdin or as one -a FILE, not as ::: values or several sources"),
     }
-    let records = args.max_args.or(args.max_lines);
-    if records == Some(0) {
-        bail!("-N must be at least 1 record per block");
+    // GNU parallel: with --pipe, -L N makes records of N lines, packed
+    // into blocks by size; -N counts records per block.
+    let records = args.max_args;
+    if records == Some(0) || args.max_lines == Some(0) {
+        bail!("-N and -L must be at least 1 (records per block, lines per record)");
     }
     let (size, per_slot) = match &args.block {
         Some(text) => match text.trim().strip_prefix('-') {
@@ -937,9 +1000,12 @@ fn pipe(
         (None, false) if !recstart.is_empty() => Vec::new(),
         (None, false) => b"\n".to_vec(),
     };
-    if recend.is_empty() && recstart.is_empty() {
-        bail!("--recend and --recstart are both empty, so records have no boundary: give one of them");
+    if recend.is_empty() && recstart.is_empty() && (records.is_some() || args.pipepart || args.regexp) {
+        bail!("--recend and --recstart are both empty, so records have no boundary: give one of them, or only --pipe --block SIZE for blocks of exactly SIZE bytes");
     }
+    // A literal separator as an expression: each byte as itself.
+    let literal = |bytes: &[u8]| bytes.iter().map(|b| format!("(?-u:\\x{b:02x})")).collect::<String>();
+    let mut separators = (literal(&recend), literal(&recstart));
     let regexp = if args.regexp {
         let text = |given: &Option<OsString>, name: &str| match given {
             Some(text) => text
@@ -958,16 +1024,23 @@ fn pipe(
         let re = blocks::regexp(&recend, &recstart).with_context(|| {
             format!("--recend {recend:?} and --recstart {recstart:?} are no valid regular expressions")
         })?;
+        separators = (recend, recstart);
         Some(re)
     } else {
         None
     };
-    let header = match header {
-        None => 0,
-        Some(":") => 1,
+    let (header, header_regex) = match header {
+        None => (0, None),
+        Some(":") => (1, None),
         Some(text) => match text.parse::<usize>() {
-            Ok(lines) => lines,
-            Err(_) => bail!("--header {text}: with --pipe give the number of lines that top every block, or : for one"),
+            Ok(lines) => (lines, None),
+            // GNU parallel: anything else is a regular expression.
+            Err(_) => match regex::bytes::Regex::new(text) {
+                Ok(re) => (0, Some(re)),
+                Err(e) => bail!(
+                    "--header {text}: with --pipe give the number of lines that top every block, : for one, or a regular expression that matches them: {e}"
+                ),
+            },
         },
     };
     Ok(Some(Cutting {
@@ -977,8 +1050,17 @@ fn pipe(
         records,
         blocks: per_slot.map(|n| n.saturating_mul(jobs.max(1))),
         header,
+        header_regex,
+        lines_per_record: args.max_lines,
         regexp,
         count: args.output == OutputFormat::Json,
+        remove_separators: match args.remove_rec_sep {
+            true => Some(
+                blocks::Separators::new(&separators.0, &separators.1)
+                    .context("--rrs: the separators make no valid regular expression")?,
+            ),
+            false => None,
+        },
     }))
 }
 

@@ -17,9 +17,37 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("invalid duration '{text}': {e} (use 500ms, 10s, 2m or 1h)"))
 }
 
+/// `--timeout`: a fixed time, or GNU parallel's `N%` of the median run
+/// time of the tasks that have ended well.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Timeout {
+    After(Duration),
+    OfMedian(f64),
+}
+
+pub(crate) fn parse_timeout(text: &str) -> Result<Timeout, String> {
+    match text.strip_suffix('%') {
+        Some(pct) => match pct.parse::<f64>() {
+            Ok(p) if p > 0.0 && p.is_finite() => Ok(Timeout::OfMedian(p / 100.0)),
+            _ => Err(format!(
+                "invalid timeout '{text}': give a percentage above 0, such as 200%"
+            )),
+        },
+        None => parse(text).map(Timeout::After),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(parse_timeout("2s"), Ok(Timeout::After(Duration::from_secs(2))));
+        assert_eq!(parse_timeout("200%"), Ok(Timeout::OfMedian(2.0)));
+        assert!(parse_timeout("0%").is_err());
+        assert!(parse_timeout("x%").is_err());
+    }
 
     #[test]
     fn durations() {

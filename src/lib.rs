@@ -7,7 +7,7 @@ mod capture;
 pub mod cli;
 mod config;
 mod cpuinfo;
-mod duration;
+pub mod duration;
 mod eta;
 mod exec;
 pub mod exit;
@@ -112,12 +112,36 @@ pub fn run(cli: Cli) -> Result<i32> {
             writeln!(io::stdout().lock(), "{}", cpuinfo::count(what))?;
             Ok(0)
         }
-        Action::MinVersion(new_enough) => {
-            let version = env!("CARGO_PKG_VERSION");
+        Action::ShellQuote(values) => {
+            let mut out = io::stdout().lock();
+            let mut put = |value: &[u8]| -> io::Result<()> {
+                out.write_all(&template::quote(value))?;
+                out.write_all(b"\n")
+            };
+            match values {
+                Some(values) => {
+                    for value in values {
+                        put(value.as_bytes())?;
+                    }
+                }
+                None => {
+                    for line in io::BufRead::split(io::stdin().lock(), b'\n') {
+                        let mut line = line.context("ppool: --shellquote: cannot read stdin")?;
+                        if line.last() == Some(&b'\r') {
+                            line.pop();
+                        }
+                        put(&line)?;
+                    }
+                }
+            }
+            out.flush()?;
+            Ok(0)
+        }
+        Action::MinVersion { version, new_enough } => {
             writeln!(io::stdout().lock(), "{version}")?;
             if !new_enough {
                 say(&format!(
-                    "ppool: this is ppool {version}, older than --minversion asks for: install a newer ppool"
+                    "ppool: version {version} is older than --minversion asks for: install a newer ppool"
                 ));
                 return Ok(exit::USAGE);
             }
@@ -196,6 +220,7 @@ fn run_config(config: &Config) -> Result<Ending> {
                 config.mode == Mode::Apply,
             )
             .map_err(anyhow::Error::msg)?;
+            let executor = executor.with_median_timeout(config.timeout_of_median);
             let executor = if config.line_buffer {
                 executor.with_line_buffer(tag(config)?)
             } else {

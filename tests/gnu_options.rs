@@ -331,3 +331,197 @@ fn shuf_runs_every_record_once_in_a_random_order_numbered_as_it_runs() {
         .unwrap();
     assert_eq!(output.status.code(), Some(255));
 }
+
+#[test]
+fn no_run_if_empty_leaves_out_blank_lines_of_one_source() {
+    let output = ppool()
+        .args(["imap", "--no-run-if-empty", "echo", "got"])
+        .write_stdin("1\n\n  \n2\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "got 1\ngot 2\n");
+}
+
+#[test]
+fn timeout_in_percent_stops_a_task_far_slower_than_the_median() {
+    // -j1: the first task runs with no limit; the median of 0.3 s then
+    // gives the others 3 s, which the 100 s task exceeds.
+    let output = ppool()
+        .args([
+            "imap",
+            "-j1",
+            "--timeout",
+            "1000%",
+            "-s",
+            "sleep {}; echo {}",
+            ":::",
+            "0.3",
+            "0.3",
+            "100",
+        ])
+        .timeout(Duration::from_secs(90))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "0.3\n0.3\n");
+    assert!(stderr_of(&output).contains("timeout"), "{}", stderr_of(&output));
+    let output = ppool().args(["imap", "--timeout", "0%", "true"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255), "{}", stderr_of(&output));
+    let output = ppool()
+        .args(["imap", "--timeout", "200%", "--builtin", "echo", ":::", "a"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(255), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("--timeout N%"), "{}", stderr_of(&output));
+}
+
+#[test]
+fn minversion_takes_gnu_release_dates() {
+    let output = ppool().args(["imap", "--minversion", "20130722"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "20221122\n");
+    let output = ppool().args(["imap", "--minversion", "20991231"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    assert!(
+        stderr_of(&output).contains("older than --minversion"),
+        "{}",
+        stderr_of(&output)
+    );
+}
+
+#[test]
+fn shellquote_prints_each_record_quoted_and_runs_nothing() {
+    let output = ppool()
+        .args(["unordered", "--shellquote"])
+        .write_stdin("plain\na b$c\n\nit's\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "plain\n'a b$c'\n''\n'it'\\''s'\n");
+    let output = ppool()
+        .args(["unordered", "--shellquote", ":::", "x y", "z"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&output), "'x y'\nz\n");
+    let output = ppool().args(["unordered", "--shellquote", "echo"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+}
+
+#[test]
+fn use_cpus_instead_of_cores_counts_jobs_in_sockets() {
+    let sockets = ppool().args(["imap", "--number-of-sockets"]).output().unwrap();
+    let sockets: usize = stdout_of(&sockets).trim().parse().unwrap();
+    let output = ppool()
+        .args([
+            "unordered",
+            "--use-cpus-instead-of-cores",
+            "-j",
+            "+1",
+            "-s",
+            "echo {%}; sleep 0.2",
+        ])
+        .args([":::", "1", "2", "3", "4", "5", "6", "7", "8"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let slots: Vec<usize> = stdout_of(&output).lines().map(|l| l.parse().unwrap()).collect();
+    assert_eq!(slots.len(), 8);
+    assert!(
+        slots.iter().all(|&s| s <= sockets + 1),
+        "slots {slots:?}, {sockets} sockets"
+    );
+}
+
+#[test]
+fn rrs_takes_the_record_separators_out_of_each_block_as_gnu_parallel() {
+    let run = |args: &[&str], input: &str| {
+        let output = ppool()
+            .args(["imap", "--pipe", "--rrs"])
+            .args(args)
+            .args(["-s", "echo JOB{#}; cat; echo END"])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        stdout_of(&output)
+    };
+    assert_eq!(
+        run(&["-N1", "--regexp", "--recend", ",_+"], "foo,bar,_baz,__qux,\n"),
+        "JOB1\nfoo,barEND\nJOB2\nbazEND\nJOB3\nqux,\nEND\n"
+    );
+    assert_eq!(run(&["-N2"], "a\nb\nc\nd\n"), "JOB1\nabEND\nJOB2\ncdEND\n");
+    assert_eq!(
+        run(&["-N2", "--recstart", ">"], ">a\nx\n>b\ny\n>c\n"),
+        "JOB1\na\nx\nb\ny\nEND\nJOB2\nc\nEND\n"
+    );
+}
+
+#[test]
+fn pipe_with_no_record_end_cuts_blocks_of_exactly_the_block_size() {
+    let output = ppool()
+        .args(["imap", "--pipe", "--block", "5", "--recend", "", "-s", "cat; echo"])
+        .write_stdin("HHHHAAABBBCCC")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "HHHHA\nAABBB\nCCC\n");
+    let output = ppool()
+        .args(["imap", "--pipe", "-N2", "--recend", "", "cat"])
+        .write_stdin("abc")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(255), "-N needs records");
+}
+
+#[test]
+fn pipe_header_as_a_regular_expression_tops_every_block_with_its_match() {
+    let output = ppool()
+        .args([
+            "imap",
+            "--pipe",
+            "--header",
+            ".{4}",
+            "--block",
+            "3",
+            "--recend",
+            "",
+            "-s",
+            "echo start; cat; echo",
+        ])
+        .write_stdin("HHHHAAABBBCCC")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "start\nHHHHAAA\nstart\nHHHHBBB\nstart\nHHHHCCC\n");
+    let output = ppool()
+        .args([
+            "imap",
+            "--pipe",
+            "--header",
+            "(%.*\\n)*",
+            "-N3",
+            "-s",
+            "echo JOB{#}; cat",
+        ])
+        .write_stdin("%head1\n%head2\n1\n2\n3\n4\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(
+        stdout_of(&output),
+        "JOB1\n%head1\n%head2\n1\n2\n3\nJOB2\n%head1\n%head2\n4\n"
+    );
+}
+
+#[test]
+fn pipe_l_makes_records_of_n_lines_packed_into_blocks_by_size() {
+    // 6-byte records of two lines; a 13-byte block holds two of them.
+    let output = ppool()
+        .args(["imap", "--pipe", "-L2", "--block", "13", "-s", "echo JOB; cat"])
+        .write_stdin("a1\na2\nb1\nb2\nc1\nc2\nd1\n")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "JOB\na1\na2\nb1\nb2\nJOB\nc1\nc2\nJOB\nd1\n");
+}

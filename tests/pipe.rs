@@ -258,7 +258,7 @@ fn pipe_refuses_what_it_cannot_do() {
         (vec!["map", "--pipe", "cat", ":::", "a"], "one stream"),
         (vec!["map", "--pipe", "--block", "1X", "cat"], "--block 1X"),
         (vec!["map", "--pipe", "-X", "cat"], "-X"),
-        (vec!["map", "--pipe", "--recend", "", "cat"], "--recstart"),
+        (vec!["map", "--pipe", "-N2", "--recend", "", "cat"], "--recstart"),
         (vec!["map", "--pipe", "--builtin", "echo"], "COMMAND"),
     ] {
         let output = run(&args, b"");

@@ -44,6 +44,53 @@ pub struct CommandExecutor {
     block_file: Option<BlockFile>,
     /// A large stdout goes straight to ppool's stdout when this lane lets it.
     stream: Option<Arc<Lane>>,
+    /// `--timeout N%`: the limit follows the run times seen so far.
+    median_timeout: Option<Arc<MedianTimeout>>,
+}
+
+/// GNU parallel's `--timeout N%`: a task may take that fraction of the
+/// median run time of the tasks that succeeded before it started.
+pub struct MedianTimeout {
+    fraction: f64,
+    /// The latest run times: the median of a bounded window keeps each
+    /// start's cost small however long the run.
+    recent: std::sync::Mutex<std::collections::VecDeque<Duration>>,
+}
+
+impl MedianTimeout {
+    const WINDOW: usize = 999;
+
+    pub fn new(fraction: f64) -> MedianTimeout {
+        MedianTimeout {
+            fraction,
+            recent: Default::default(),
+        }
+    }
+
+    /// The limit for a task starting now; none before a task has succeeded.
+    fn limit(&self) -> Option<Duration> {
+        let mut times: Vec<Duration> = self
+            .recent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        if times.is_empty() {
+            return None;
+        }
+        let mid = times.len() / 2;
+        let (_, median, _) = times.select_nth_unstable(mid);
+        Some(Duration::try_from_secs_f64(median.as_secs_f64() * self.fraction).unwrap_or(Duration::MAX))
+    }
+
+    fn record(&self, took: Duration) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() == Self::WINDOW {
+            recent.pop_front();
+        }
+        recent.push_back(took);
+    }
 }
 
 impl CommandExecutor {
@@ -77,6 +124,7 @@ impl CommandExecutor {
             records_are_commands: words.is_empty(),
             block_file: None,
             stream: None,
+            median_timeout: None,
         })
     }
 
@@ -90,6 +138,13 @@ impl CommandExecutor {
 
     /// A task's stdout larger than the in-memory limit passes straight
     /// through to ppool's stdout whenever `lane` lets it.
+    /// `--timeout N%`: `fraction` of the median run time of the tasks
+    /// that succeeded, instead of a fixed timeout.
+    pub fn with_median_timeout(mut self, fraction: Option<f64>) -> CommandExecutor {
+        self.median_timeout = fraction.map(|f| Arc::new(MedianTimeout::new(f)));
+        self
+    }
+
     pub fn with_stream(mut self, lane: Option<Arc<Lane>>) -> CommandExecutor {
         self.stream = lane;
         self
@@ -282,12 +337,16 @@ impl Executor for CommandExecutor {
                 return fail(status, code, &message);
             }
         };
+        let timeout = match &self.median_timeout {
+            Some(median) => median.limit(),
+            None => self.timeout,
+        };
         let spawn = Spawn {
             program: &program,
             args: &args,
             seq: record.seq,
             slot,
-            timeout: self.timeout,
+            timeout,
             grace: self.grace,
             inherit_stdio: self.inherit_stdio,
             hold_stdin: false,
@@ -334,7 +393,13 @@ impl Executor for CommandExecutor {
             }
         };
         drop(staged);
-        ended.into_outcome(outcome_record, slot, start, clock.elapsed(), self.timeout)
+        let took = clock.elapsed();
+        if let Some(median) = &self.median_timeout {
+            if ended.exit_code == Some(0) && !ended.timed_out {
+                median.record(took);
+            }
+        }
+        ended.into_outcome(outcome_record, slot, start, took, timeout)
     }
 }
 

@@ -28,6 +28,11 @@ pub struct Cutting {
     pub blocks: Option<usize>,
     /// `--header N`: the first N lines go at the top of every block.
     pub header: usize,
+    /// `--header REGEXP`: what it matches at the start of the input goes
+    /// at the top of every block instead.
+    pub header_regex: Option<regex::bytes::Regex>,
+    /// `--pipe -L N`: a record is N lines (of `recend`).
+    pub lines_per_record: Option<usize>,
     /// `--regexp`: a match of `--recend` then one of `--recstart`, as one
     /// expression with an empty group where they meet; then `recend` and
     /// `recstart` are not used.
@@ -35,6 +40,35 @@ pub struct Cutting {
     /// Whether each block's records are counted (for `--output json`): a
     /// pass over every byte, which the fastest runs do without.
     pub count: bool,
+    /// `--rrs`: the separators taken out of each block.
+    pub remove_separators: Option<Separators>,
+}
+
+/// `--rrs`: what GNU parallel takes out of a block, in its order: every
+/// record end followed by a record start, then a start that opens the
+/// block, then an end that closes it.
+#[derive(Debug, Clone)]
+pub struct Separators {
+    between: regex::bytes::Regex,
+    leading: regex::bytes::Regex,
+    trailing: regex::bytes::Regex,
+}
+
+impl Separators {
+    /// From `--recend` and `--recstart` as expressions.
+    pub fn new(recend: &str, recstart: &str) -> Result<Separators, regex::Error> {
+        Ok(Separators {
+            between: regex::bytes::Regex::new(&format!("(?:{recend})(?:{recstart})"))?,
+            leading: regex::bytes::Regex::new(&format!(r"\A(?:{recstart})"))?,
+            trailing: regex::bytes::Regex::new(&format!(r"(?:{recend})\z"))?,
+        })
+    }
+
+    pub fn remove(&self, block: Vec<u8>) -> Vec<u8> {
+        let block = self.between.replace_all(&block, &b""[..]).into_owned();
+        let block = self.leading.replace(&block, &b""[..]).into_owned();
+        self.trailing.replace(&block, &b""[..]).into_owned()
+    }
 }
 
 impl Default for Cutting {
@@ -46,8 +80,11 @@ impl Default for Cutting {
             records: None,
             blocks: None,
             header: 0,
+            header_regex: None,
+            lines_per_record: None,
             regexp: None,
             count: true,
+            remove_separators: None,
         }
     }
 }
@@ -204,7 +241,7 @@ fn parts(file: Arc<std::fs::File>, cutting: &Cutting, send: &mut dyn FnMut(Block
         pool: Arc::new(Mutex::new(Vec::new())),
     };
     let header = Arc::new(Bytes {
-        vec: read_header(&mut reader, &mut buf, cutting.header)?,
+        vec: read_header(&mut reader, &mut buf, cutting)?,
         pool: None,
     });
     // As GNU parallel: 1 + size / blocks, so the cuts fall just past equal
@@ -371,7 +408,7 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
         eof: false,
         pool: Arc::new(Mutex::new(Vec::new())),
     };
-    let header = read_header(reader, &mut buf, cutting.header)?;
+    let header = read_header(reader, &mut buf, cutting)?;
     let mut offset = header.len() as u64;
     loop {
         let len = match cutting.records {
@@ -384,14 +421,29 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
                 }
                 buf.read_some(reader)?;
             },
+            // Neither a record end nor a start: blocks of exactly the size.
+            None if cutting.recend.is_empty() && cutting.recstart.is_empty() && cutting.regexp.is_none() => {
+                let want = cutting.size.max(1);
+                buf.fill(reader, want)?;
+                buf.pending().len().min(want)
+            }
             None => {
                 let mut want = cutting.size.max(1);
                 loop {
                     buf.fill(reader, want)?;
                     if buf.eof {
-                        break buf.pending().len();
+                        // GNU parallel: a last record short of N lines
+                        // is a block of its own.
+                        let whole = cutting
+                            .lines_per_record
+                            .and_then(|n| cutting.last_line_group(buf.pending(), n));
+                        break whole.unwrap_or(buf.pending().len());
                     }
-                    if let Some(p) = cutting.last_boundary(buf.pending()) {
+                    let last = match cutting.lines_per_record {
+                        Some(n) => cutting.last_line_group(buf.pending(), n),
+                        None => cutting.last_boundary(buf.pending()),
+                    };
+                    if let Some(p) = last {
                         break p;
                     }
                     // No whole record yet: the block grows to hold one.
@@ -403,6 +455,14 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
             return Ok(true);
         }
         let records = buf.take(len);
+        let counted = match cutting.count {
+            true => cutting.count(&records),
+            false => 0,
+        };
+        let records = match &cutting.remove_separators {
+            Some(separators) => separators.remove(records),
+            None => records,
+        };
         let bytes = if header.is_empty() {
             records
         } else {
@@ -412,11 +472,7 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
             bytes
         };
         let block = Block {
-            records: if cutting.count {
-                cutting.count(&bytes[header.len()..])
-            } else {
-                0
-            },
+            records: counted,
             bytes: Arc::new(Bytes {
                 vec: bytes,
                 pool: Some(Arc::clone(&buf.pool)),
@@ -433,8 +489,26 @@ pub fn cut(reader: &mut dyn Read, cutting: &Cutting, send: &mut dyn FnMut(Block)
     }
 }
 
-/// The first `lines` lines of the input, taken off the buffer.
-fn read_header(reader: &mut dyn Read, buf: &mut Buffer, lines: usize) -> io::Result<Vec<u8>> {
+/// The header, taken off the buffer: the first `cutting.header` lines, or
+/// what `cutting.header_regex` matches at the start of the first block's
+/// worth of input.
+fn read_header(reader: &mut dyn Read, buf: &mut Buffer, cutting: &Cutting) -> io::Result<Vec<u8>> {
+    if let Some(re) = &cutting.header_regex {
+        // More input may make a longer match: read on while the match
+        // reaches the end of what was read, up to a block or 1 MiB.
+        let most = cutting.size.max(1 << 20);
+        let mut want = cutting.size.clamp(1, 4096);
+        loop {
+            buf.fill(reader, want)?;
+            let found = re.find(buf.pending()).filter(|m| m.start() == 0).map(|m| m.end());
+            let whole = matches!(found, Some(end) if end < buf.pending().len());
+            if whole || buf.eof || want >= most {
+                return Ok(buf.take(found.unwrap_or(0)));
+            }
+            want = want.saturating_mul(2).min(most);
+        }
+    }
+    let lines = cutting.header;
     if lines == 0 {
         return Ok(Vec::new());
     }
@@ -457,6 +531,20 @@ fn read_header(reader: &mut dyn Read, buf: &mut Buffer, lines: usize) -> io::Res
 }
 
 impl Cutting {
+    /// Where the last whole group of `n` lines in `buf` ends.
+    fn last_line_group(&self, buf: &[u8], n: usize) -> Option<usize> {
+        let end = *self.recend.last().unwrap_or(&b'\n');
+        let mut lines = 0;
+        let mut last = None;
+        for (i, _) in buf.iter().enumerate().filter(|&(_, &b)| b == end) {
+            lines += 1;
+            if lines % n.max(1) == 0 {
+                last = Some(i + 1);
+            }
+        }
+        last
+    }
+
     /// Whether one record ends and the next starts at `p` (the bytes of
     /// `--recstart` after it must be there to tell).
     fn is_boundary(&self, buf: &[u8], p: usize) -> bool {
@@ -535,6 +623,10 @@ impl Cutting {
     fn count(&self, block: &[u8]) -> u64 {
         if block.is_empty() {
             return 0;
+        }
+        // Blocks of a fixed size hold one record each.
+        if self.recend.is_empty() && self.recstart.is_empty() && self.regexp.is_none() {
+            return 1;
         }
         if let ([end], true, None) = (self.recend.as_slice(), self.recstart.is_empty(), &self.regexp) {
             let ends = block.iter().filter(|&&b| b == *end).count() as u64;

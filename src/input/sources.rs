@@ -385,7 +385,8 @@ impl Sources {
             return Ok(0);
         }
         let first = groups[0][0];
-        if inner.is_empty() && groups[0].len() == 1 {
+        // `-r` drops blank values, which the path below does not look at.
+        if inner.is_empty() && groups[0].len() == 1 && !format.skip_blank {
             // One source: each value moves into its record, uncopied.
             let mut seq = 0u64;
             let blank = |item: &Item| format.skip_blank && item.bytes.iter().all(u8::is_ascii_whitespace);
