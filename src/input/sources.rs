@@ -389,13 +389,9 @@ impl Sources {
         if inner.is_empty() && groups[0].len() == 1 && !format.skip_blank {
             // One source: each value moves into its record, uncopied.
             let mut seq = 0u64;
-            let blank = |item: &Item| format.skip_blank && item.bytes.iter().all(u8::is_ascii_whitespace);
             match &mut self.list[first].values {
                 Values::Stream(reader) => {
                     while let Some(item) = reader.next(format).map_err(|e| reader.error(e))? {
-                        if blank(&item) {
-                            continue;
-                        }
                         seq += 1;
                         let ready = reader.ready();
                         push(assemble_one(seq, item, format), ready)?;
@@ -403,9 +399,6 @@ impl Sources {
                 }
                 Values::Memory(items) => {
                     for item in std::mem::take(items) {
-                        if blank(&item) {
-                            continue;
-                        }
                         seq += 1;
                         push(assemble_one(seq, item, format), true)?;
                     }
