@@ -541,6 +541,7 @@ if want_workload startup; then
     bench startup 1 rust-parallel 1 "" "" "rust-parallel true ::: x"
     bench startup 1 floor 1 "" "" "$FLOOR 1 1 true"
     flush
+    hf_opts=(--runs "$runs")
 fi
 
 # submit: one `ppool submit true` into a running pool (hyperfine -N), beside
