@@ -206,15 +206,18 @@ fn run_config(config: &Config) -> Result<Ending> {
             } else {
                 signals::watch(&cancel)?;
             }
+            // `{##}`: the tasks, known when no source streams and no record
+            // is left out or grouped.
+            let syntax = crate::template::Syntax {
+                total: sources
+                    .known_total()
+                    .filter(|_| config.batch.is_none() && !config.format.skip_blank),
+                ..config.syntax()
+            };
             let executor = CommandExecutor::new(
                 words,
                 shell.as_deref(),
-                &crate::template::Syntax {
-                    total: sources
-                        .known_total()
-                        .filter(|_| config.batch.is_none() && !config.format.skip_blank),
-                    ..config.syntax()
-                },
+                &syntax,
                 config.timeout,
                 config.grace,
                 config.mode == Mode::Apply,
@@ -254,10 +257,6 @@ fn run_config(config: &Config) -> Result<Ending> {
             });
             match (&config.remote, &config.slurm) {
                 (Some(remote), _) => {
-                    let syntax = crate::template::Syntax {
-                        total: sources.known_total().filter(|_| config.batch.is_none()),
-                        ..config.syntax()
-                    };
                     let files = exec::transfer::Setup::new(&config.remote_files, &syntax, config.grace)
                         .map_err(anyhow::Error::msg)?;
                     let remote = SshExecutor::new(&executor, remote, config.timeout, config.grace).with_files(files);
