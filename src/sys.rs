@@ -256,6 +256,8 @@ pub(crate) const HANGUP_IS_END: bool = cfg!(target_os = "linux");
 
 /// What one [`splice_out`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Without splice (not Linux) every call is `Unsupported`.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) enum Spliced {
     /// Bytes moved from the pipe.
     Moved(usize),
