@@ -298,10 +298,16 @@ fn serve(hangup: i32, table: &Table, run: &str, ppool_group: i32) -> ! {
         // not preempt ppool, which is finishing its run then: it exits on a
         // free CPU, or when ppool waits for it. Its share of the CPU when it
         // has work (ppool died) is a normal process's.
-        // (musl's sched_param has more fields than glibc's: zeroed, the
-        // priority SCHED_BATCH needs, 0, on both.)
+        // The system call itself: musl's sched_setscheduler() only fails
+        // with ENOSYS. Its parameters zeroed: musl's sched_param has more
+        // fields than glibc's, and SCHED_BATCH takes priority 0.
         #[cfg(target_os = "linux")]
-        libc::sched_setscheduler(0, libc::SCHED_BATCH, &std::mem::zeroed::<libc::sched_param>());
+        libc::syscall(
+            libc::SYS_sched_setscheduler,
+            0,
+            libc::SCHED_BATCH,
+            &std::mem::zeroed::<libc::sched_param>(),
+        );
         // It must outlive a terminal's hang-up or ^C to do its work.
         libc::signal(libc::SIGHUP, libc::SIG_IGN);
         libc::signal(libc::SIGINT, libc::SIG_IGN);
