@@ -419,8 +419,8 @@ fn run_stream(
                 .into_stream()
                 .context("ppool: --pipe reads one stream: give it on stdin or as one -a FILE")?;
             // Besides the running tasks' blocks, one waits for the next
-            // free slot while the next is read: memory stays within
-            // about `(jobs + 2) × block`.
+            // free slot, one to be handed over and one is read: memory
+            // stays within `(jobs + 3) × block`.
             input::blocks::spawn(stream, cutting.clone(), 1)
         }
         None => input::spawn(sources, config.format.clone(), grouping),

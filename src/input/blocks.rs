@@ -140,13 +140,15 @@ pub fn parse_size(text: &str) -> Option<usize> {
     (bytes.is_finite() && bytes < usize::MAX as f64).then_some(bytes as usize)
 }
 
-/// Buffers of finished blocks kept for later ones: reused memory is
-/// already mapped, which spares the page faults of fresh memory and keeps
-/// the allocator from holding freed blocks in per-thread arenas.
+/// Buffers of finished blocks kept for later ones, every one: reused
+/// memory is already mapped, which spares the page faults of fresh memory.
+/// A buffer given back to the allocator would stay in its arena (blocks are
+/// above the size it maps and unmaps on its own after the first one is
+/// freed) while the next block took fresh memory beside it: ppool would
+/// hold more than the blocks in use. Kept, the buffers are never more than
+/// the most blocks in use at once, `(jobs + 3)` (the running tasks', one
+/// waiting, one being handed over, one being read).
 type Pool = Mutex<Vec<Vec<u8>>>;
-
-/// Finished blocks' buffers kept at most.
-const POOL: usize = 2;
 
 /// A block's bytes. When the last holder lets go (its task is done), the
 /// buffer goes back to the reader for a later block.
@@ -174,10 +176,7 @@ impl Drop for Bytes {
         if let Some(pool) = &self.pool {
             let mut vec = std::mem::take(&mut self.vec);
             vec.clear();
-            let mut pool = crate::lock(pool);
-            if pool.len() < POOL {
-                pool.push(vec);
-            }
+            crate::lock(pool).push(vec);
         }
     }
 }
@@ -706,6 +705,23 @@ mod tests {
         assert_eq!(texts(b"aa\nbb\ncc\ndd\n", &sized(7)), ["aa\nbb\n", "cc\ndd\n"]);
         let all = blocks(b"aa\nbb\ncc\ndd\n", &sized(7));
         assert_eq!((all[1].1, all[1].2), (6, 2));
+    }
+
+    #[test]
+    fn every_finished_block_gives_its_buffer_back_for_later_ones() {
+        // Five blocks in use at once, as with three tasks running: all five
+        // buffers are kept, so the next five take no fresh memory.
+        let mut held = Vec::new();
+        let mut reader = &b"aa\nbb\ncc\ndd\nee\nff\ngg\nhh\nii\njj\n"[..];
+        cut(&mut reader, &sized(6), &mut |block| {
+            held.push(block);
+            true
+        })
+        .unwrap();
+        assert_eq!(held.len(), 5);
+        let pool = held[0].bytes.pool.clone().unwrap();
+        drop(held);
+        assert_eq!(crate::lock(&pool).len(), 5);
     }
 
     #[test]
