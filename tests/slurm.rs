@@ -450,9 +450,10 @@ fn fail_fast_and_a_closed_stdout_leave_nothing_in_squeue() {
 #[test]
 fn a_timeout_gives_the_task_sigterm_and_leaves_nothing_in_squeue() {
     let Some(_cluster) = cluster() else { return };
-    // As a local task, the task gets SIGTERM first, and may clean up.
+    // As a local task, the task gets SIGTERM first, and may clean up. The
+    // timeout leaves a loaded machine time to start the step and its trap.
     let child = ppool_std()
-        .args(["imap", "--slurm", "--timeout", "1s", "--output", "json"])
+        .args(["imap", "--slurm", "--timeout", "5s", "--output", "json"])
         .args([
             "sh",
             "-c",
