@@ -68,6 +68,9 @@ pub struct Template {
     /// `--shell`: the words are one line of shell text.
     shell: bool,
     batch_style: BatchStyle,
+    /// [`Template::size_of`] with no record, asked once per record of a
+    /// batch: kept once known.
+    empty_size: std::sync::OnceLock<usize>,
 }
 
 /// How placeholders are spelled.
@@ -214,7 +217,7 @@ impl Filter {
     /// GNU parallel's tests, on the fields (or the whole record): Perl's
     /// string `ge` between neighbours, and `uniq` over all of them.
     fn skips(self, record: &Record) -> bool {
-        let args = record.implicit_args();
+        let args: Vec<&[u8]> = record.implicit_args().collect();
         match self {
             Filter::ChooseK => args.windows(2).any(|pair| pair[0] >= pair[1]),
             Filter::Uniq => args.iter().enumerate().any(|(i, a)| args[..i].contains(a)),
@@ -318,6 +321,7 @@ impl Template {
     /// `-N0`: as if a placeholder took the record, so none is appended.
     fn without_args(mut self, no_args: bool) -> Template {
         self.has_placeholder |= no_args;
+        self.empty_size = std::sync::OnceLock::new();
         self
     }
 
@@ -363,12 +367,14 @@ impl Template {
             tail,
             shell,
             batch_style: BatchStyle::default(),
+            empty_size: std::sync::OnceLock::new(),
         }
     }
 
     /// How a batch's records fill the words with a placeholder.
     pub fn with_batch_style(mut self, style: BatchStyle) -> Template {
         self.batch_style = style;
+        self.empty_size = std::sync::OnceLock::new();
         self
     }
 
@@ -401,8 +407,13 @@ impl Template {
     /// [`Template::size_of`]), with the separator before it where the
     /// record's values share a word or a shell line with others.
     pub fn batch_size(&self, record: &Record) -> usize {
+        if !self.has_placeholder && !self.shell {
+            // Each of its arguments is appended as a word of its own: the
+            // command's words need not be built to count them.
+            return record.implicit_args().map(|arg| arg.len() + 1).sum();
+        }
         let with = self.size_of(std::slice::from_ref(record)).unwrap_or(0);
-        let without = self.size_of(&[]).unwrap_or(0);
+        let without = *self.empty_size.get_or_init(|| self.size_of(&[]).unwrap_or(0));
         let separators = if self.shell || self.batch_style == BatchStyle::Join {
             self.segments()
                 .filter(|s| matches!(s, Segment::Placeholder(..)))
@@ -2691,6 +2702,20 @@ mod tests {
                 assert!(actual <= measured, "{style:?} {template:?}: {actual} > {measured}");
             }
         }
+    }
+
+    #[test]
+    fn a_command_without_placeholders_measures_its_batch_exactly() {
+        // Whole records, and records cut into columns (each column an
+        // argument of its own): counted without building the command.
+        let mut columns = Record::text(2, b"c d".to_vec());
+        columns.fields = vec![b"c".to_vec(), b"dd".to_vec()];
+        let records = vec![Record::text(1, b"a b".to_vec()), columns];
+        let template = Template::parse(&words(&["stat", "-c", "%s"]), false).unwrap();
+        let measured = template.batch_base() + records.iter().map(|r| template.batch_size(r)).sum::<usize>();
+        let argv = template.render_argv(&Record::batch(1, records), 1).unwrap();
+        assert_eq!(measured, argv.iter().map(|w| w.len() + 1).sum::<usize>());
+        assert_eq!(argv.len(), 3 + 1 + 2);
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {

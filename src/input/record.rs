@@ -137,14 +137,42 @@ impl Record {
     /// The arguments appended to a command that has no placeholder: every
     /// field for `:::` groups and `--colsep`, as GNU parallel does, else the
     /// whole record.
-    pub fn implicit_args(&self) -> Vec<&[u8]> {
+    pub fn implicit_args(&self) -> ImplicitArgs<'_> {
         if self.block.is_some() {
             // A block is the task's stdin, not an argument.
-            Vec::new()
+            ImplicitArgs::Fields([].iter())
         } else if self.json.is_none() && !self.fields.is_empty() {
-            self.fields.iter().map(Vec::as_slice).collect()
+            ImplicitArgs::Fields(self.fields.iter())
         } else {
-            vec![self.whole.as_slice()]
+            ImplicitArgs::Whole(Some(&self.whole))
         }
     }
 }
+
+/// A record's arguments when no placeholder places them (see
+/// [`Record::implicit_args`]), without a vector made for each record.
+pub enum ImplicitArgs<'a> {
+    Fields(std::slice::Iter<'a, Vec<u8>>),
+    Whole(Option<&'a [u8]>),
+}
+
+impl<'a> Iterator for ImplicitArgs<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            ImplicitArgs::Fields(fields) => fields.next().map(Vec::as_slice),
+            ImplicitArgs::Whole(whole) => whole.take(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let len = match self {
+            ImplicitArgs::Fields(fields) => fields.len(),
+            ImplicitArgs::Whole(whole) => usize::from(whole.is_some()),
+        };
+        (len, Some(len))
+    }
+}
+
+impl ExactSizeIterator for ImplicitArgs<'_> {}
