@@ -2,8 +2,6 @@
 //! where it is installed: a file of command lines with no command, the
 //! `--plus` replacement strings and `{-N}`.
 
-use std::process::Command;
-
 use crate::util::{ppool, stderr_of, stdout_of};
 
 /// `ppool imap -j1 ARGS` with STDIN, its stdout; the run must succeed.
@@ -21,22 +19,11 @@ fn ppool_out(args: &[&str], stdin: &str) -> String {
 /// GNU parallel's stdout for `parallel -k -j1 ARGS` with STDIN, when it is
 /// installed; `None` prints a SKIP line.
 fn gnu_out(args: &[&str], stdin: &str) -> Option<String> {
-    use std::io::Write;
-    let child = Command::new("parallel")
-        .args(["--will-cite", "-k", "-j1"])
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn();
-    let Ok(mut child) = child else {
-        println!("SKIP: GNU parallel is not installed");
-        return None;
-    };
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let mut all = vec!["-k", "-j1"];
+    all.extend(args);
     // Its exit status is not compared: it counts skipped tasks as failed
     // ({choose_k}), where ppool exits 0.
-    let output = child.wait_with_output().unwrap();
+    let output = crate::util::gnu_parallel_run(&all, stdin.as_bytes())?;
     Some(stdout_of(&output))
 }
 

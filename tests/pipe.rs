@@ -2,8 +2,6 @@
 //! one task's stdin; compared with the same work done serially and with
 //! GNU parallel's `--pipe -k`.
 
-use std::process::Command;
-
 use crate::util::{json_lines, ppool, stderr_of};
 
 /// Runs ppool with `input` on stdin.
@@ -270,25 +268,7 @@ fn pipe_refuses_what_it_cannot_do() {
 /// GNU parallel's output for the same run, or `None` (with a SKIP line)
 /// where it is not installed.
 fn gnu(args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
-    use std::io::Write;
-    let child = Command::new("parallel")
-        .arg("--will-cite")
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn();
-    let Ok(mut child) = child else {
-        println!("SKIP: GNU parallel is not installed");
-        return None;
-    };
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let output = crate::util::gnu_parallel_run(args, input)?;
     assert!(output.status.success(), "parallel {args:?}: {}", stderr_of(&output));
     Some(output.stdout)
 }

@@ -527,10 +527,10 @@ fn sigterm_cancels_the_running_jobs_and_leaves_nothing_in_squeue() {
     assert_squeue_empties(pid);
 }
 
-#[test]
-fn a_sigkilled_ppools_guard_cancels_its_jobs() {
-    let Some(_cluster) = cluster() else { return };
-    let mut child = ppool_std()
+/// A run of two minute-long Slurm tasks with a short grace, its output
+/// discarded: for the tests that stop it.
+fn two_long_jobs() -> std::process::Child {
+    ppool_std()
         .args([
             "unordered",
             "--slurm",
@@ -546,7 +546,13 @@ fn a_sigkilled_ppools_guard_cancels_its_jobs() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_sigkilled_ppools_guard_cancels_its_jobs() {
+    let Some(_cluster) = cluster() else { return };
+    let mut child = two_long_jobs();
     let pid = child.id();
     assert!(wait_in_squeue(pid, 2), "the jobs start");
     send_signal(pid, libc::SIGKILL);
@@ -574,23 +580,7 @@ fn a_sigkilled_ppools_guard_cancels_jobs_its_srun_left_waiting() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let mut child = ppool_std()
-        .args([
-            "unordered",
-            "--slurm",
-            "-j",
-            "2",
-            "--grace",
-            "1s",
-            "sleep",
-            ":::",
-            "60",
-            "61",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = two_long_jobs();
     let pid = child.id();
     let waiting = wait_in_squeue(pid, 2);
     // An srun killed outright leaves its waiting job in the queue; ppool,

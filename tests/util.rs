@@ -138,15 +138,34 @@ pub fn send_signal(pid: u32, signal: i32) {
 /// GNU parallel's stdout, in input order on one slot (`-k -j1`), when it is
 /// installed and the command succeeds; `None` prints a SKIP line.
 pub fn gnu_parallel(args: &[&str]) -> Option<String> {
-    let output = std::process::Command::new("parallel")
-        .args(["--will-cite", "-k", "-j1"])
+    let mut all = vec!["-k", "-j1"];
+    all.extend(args);
+    let output = gnu_parallel_run(&all, b"")?;
+    output.status.success().then(|| stdout_of(&output))
+}
+
+/// What `parallel ARGS` did with `stdin`, written while it runs; `None`
+/// (after a SKIP line) where GNU parallel is not installed.
+pub fn gnu_parallel_run(args: &[&str], stdin: &[u8]) -> Option<std::process::Output> {
+    use std::io::Write;
+    let child = std::process::Command::new("parallel")
+        .arg("--will-cite")
         .args(args)
-        .output();
-    match output {
-        Ok(output) if output.status.success() => Some(stdout_of(&output)),
-        _ => {
-            println!("SKIP: GNU parallel is not installed");
-            None
-        }
-    }
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        println!("SKIP: GNU parallel is not installed");
+        return None;
+    };
+    let mut pipe = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // It may exit before reading everything: not this helper's failure.
+        let _ = pipe.write_all(&stdin);
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    Some(output)
 }
