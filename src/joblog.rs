@@ -53,7 +53,7 @@ impl JobLog {
     }
 
     /// As [`JobLog::open`], for a run that groups its records as `batches`
-    /// says (`-n 2 -X --max-chars 131072`), which the header's Command
+    /// says (`-n 2 -X --max-chars 63664`), which the header's Command
     /// column records: `Command (batches: …)`. Tasks are batches, matched by
     /// number, so a log written with other batches (or none) is refused.
     pub fn open_batched(path: &Path, resume: Resume, batches: Option<&str>) -> Result<(JobLog, HashSet<u64>)> {
