@@ -146,15 +146,16 @@ fn retry_failed_runs_the_failed_command_lines_of_the_job_log_again() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log");
     let first = ppool()
-        .args(["imap", "--joblog"])
+        .args(["imap", "-j1", "--joblog"])
         .arg(&log)
         .args(["-s", "echo {}; exit {}", ":::", "0", "1", "0", "2"])
         .output()
         .unwrap();
     assert_eq!(first.status.code(), Some(2), "{}", stderr_of(&first));
-    // The command and input are the log's: none is given.
+    // The command and input are the log's: none is given. One slot, so
+    // that the log's lines come in the order of the tasks.
     let again = ppool()
-        .args(["imap", "--retry-failed", "--joblog"])
+        .args(["imap", "-j1", "--retry-failed", "--joblog"])
         .arg(&log)
         .output()
         .unwrap();
