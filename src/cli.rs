@@ -31,6 +31,7 @@ fn examples_and_exit_status() -> String {
 /// them out and the config refuses them.
 pub const NOT_FOR_APPLY: &[&str] = &[
     "jobs",
+    "print_commands",
     "shuf",
     "arg_file",
     "progress",
@@ -57,6 +58,7 @@ pub const NOT_FOR_APPLY: &[&str] = &[
     "max_args",
     "max_lines",
     "xargs",
+    "gnu_xargs",
     "multi",
     "max_chars",
     "keep_order",
@@ -323,14 +325,18 @@ pub struct RunArgs {
     pub max_lines: Option<usize>,
 
     /// As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)
-    #[arg(short = 'X', long = "xargs", help_heading = "Batches", conflicts_with = "multi")]
+    #[arg(short = 'X', help_heading = "Batches", conflicts_with_all = ["multi", "gnu_xargs"])]
     pub xargs: bool,
+
+    /// As -m, but an input that ends in a batch shorter than the limit is not spread over the job slots (GNU parallel --xargs)
+    #[arg(long = "xargs", help_heading = "Batches")]
+    pub gnu_xargs: bool,
 
     /// As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)
     #[arg(short = 'm', help_heading = "Batches")]
     pub multi: bool,
 
-    /// With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: 128 KiB or the system's limit less the environment, the lower]
+    /// With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: GNU parallel's limit, 63664 bytes on Linux, or the system's limit less the environment, the lower]
     #[arg(long, value_name = "N", help_heading = "Batches")]
     pub max_chars: Option<usize>,
 
@@ -433,7 +439,7 @@ pub struct RunArgs {
     pub grace: Duration,
 
     /// unordered only: print whole lines as they arrive instead of whole tasks
-    #[arg(long, visible_alias = "linebuffer", help_heading = "Output")]
+    #[arg(long, visible_aliases = ["linebuffer", "lb"], help_heading = "Output")]
     pub line_buffer: bool,
 
     /// Prefix each output line with the record and a TAB
@@ -474,6 +480,10 @@ pub struct RunArgs {
     #[arg(long, requires = "joblog", help_heading = "Output")]
     pub resume_failed: bool,
 
+    /// With --joblog and no command or input: run again the command lines the log holds as failed, as GNU parallel --retry-failed
+    #[arg(long, requires = "joblog", conflicts_with_all = ["resume", "resume_failed"], help_heading = "Output")]
+    pub retry_failed: bool,
+
     /// Print each command, shell-quoted, instead of running it
     #[arg(long, visible_alias = "dryrun", help_heading = "Output")]
     pub dry_run: bool,
@@ -506,6 +516,10 @@ pub struct RunArgs {
     /// Print each command to stderr as it starts, shell-quoted as --dry-run prints it (xargs -t)
     #[arg(short = 't', long, help_heading = "Replace strings")]
     pub verbose: bool,
+
+    /// Print each command on stdout, shell-quoted, just before its output and with its tag (GNU parallel -v; -vv is the same)
+    #[arg(short = 'v', action = clap::ArgAction::Count, help_heading = "Replace strings")]
+    pub print_commands: u8,
 
     /// GNU parallel's further replacement strings: {+/} {+.} {+..} {..} {/..} {0%} {##} {0#} {choose_k} {uniq}, and bash-like {:-STR} {:N} {:N:M} {#RE} {##RE} {%RE} {%%RE} {/RE/STR} {//RE/STR} {/#RE/STR} {/%RE/STR} {^RE} {^^RE} {,RE} {,,RE}; each also with a field number, {2:-x} or {-1+.}
     #[arg(long, help_heading = "Replace strings")]
@@ -582,6 +596,14 @@ pub struct RunArgs {
     /// Print the number of CPU sockets and exit, as GNU parallel
     #[arg(long, help_heading = "Running")]
     pub number_of_sockets: bool,
+
+    /// Print the longest command line GNU parallel's probe finds here and exit, as GNU parallel (-m, -X and --xargs fill its half, less 1500 bytes)
+    #[arg(long, help_heading = "Running")]
+    pub max_line_length_allowed: bool,
+
+    /// Write the names of the variables set now to ~/.parallel/ignored_vars (or $PARALLEL_HOME/ignored_vars) and exit, as GNU parallel: --env _ then leaves them out
+    #[arg(long, help_heading = "Remote")]
+    pub record_env: bool,
 
     /// Exit 0 if this ppool is at least VERSION (as 0.1.0), else 255 with a message: for scripts, as GNU parallel --minversion. A GNU parallel release date (20221122) is compared with the release whose behaviour ppool follows, 20221122, which is printed
     #[arg(long, value_name = "VERSION", help_heading = "Running")]

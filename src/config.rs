@@ -21,8 +21,6 @@ use crate::scheduler::Policy;
 use crate::sink::Mode;
 use crate::template::BatchStyle;
 
-/// xargs' own command-line size when it is not given (`-s`): 128 KiB.
-const XARGS_DEFAULT_CHARS: usize = 128 * 1024;
 /// Room xargs leaves below the system's limit, which ppool leaves too.
 const XARGS_HEADROOM: usize = 2048;
 
@@ -50,6 +48,10 @@ pub(crate) enum Action {
     ShellQuote(Option<Vec<OsString>>),
     /// `--number-of-cores` and the like: print the count.
     CpuCount(crate::cpuinfo::CpuCount),
+    /// `--max-line-length-allowed`: print GNU parallel's probed limit.
+    MaxLineLength,
+    /// `--record-env`: write the variables' names to this `ignored_vars` file.
+    RecordEnv(PathBuf),
 }
 
 impl Action {
@@ -80,6 +82,15 @@ impl Action {
         ];
         if let Some((_, what)) = counts.into_iter().find(|(given, _)| *given) {
             return Ok(Action::CpuCount(what));
+        }
+        if args.max_line_length_allowed {
+            return Ok(Action::MaxLineLength);
+        }
+        if args.record_env {
+            let Some(dir) = parallel_home() else {
+                bail!("--record-env: HOME is not set: set HOME (or PARALLEL_HOME) to the directory for ignored_vars");
+            };
+            return Ok(Action::RecordEnv(dir.join("ignored_vars")));
         }
         if let Some(wanted) = &args.minversion {
             if let Some(date) = gnu_release(wanted) {
@@ -307,6 +318,8 @@ pub(crate) struct Config {
     pub(crate) tag_repeats: bool,
     /// `-t` / `--verbose`: each command on stderr as it starts.
     pub(crate) verbose: bool,
+    /// `-v`: each command on stdout before its output.
+    pub(crate) print_commands: bool,
 }
 
 /// `-n`, `-L`, `-X`, `-m`: consecutive records grouped into one task.
@@ -317,8 +330,8 @@ pub(crate) struct Batch {
     /// At most this many bytes per command line, counted as xargs does.
     pub(crate) max_chars: usize,
     pub(crate) style: BatchStyle,
-    /// `-X`/`-m` with no count: an input that fits one command is spread
-    /// over this many tasks, the job slots (1: not spread).
+    /// `-X`/`-m` with no count: the input's last command (all of it when it
+    /// fits one) is spread over this many tasks, the job slots (1: not spread).
     pub(crate) spread: usize,
 }
 
@@ -389,6 +402,7 @@ impl Config {
                 ("--eta", args.eta),
                 ("--shuf", args.shuf),
                 ("--line-buffer", args.line_buffer),
+                ("-v", args.print_commands > 0),
                 ("--builtin", args.builtin.is_some()),
                 ("--worker", args.worker.is_some()),
                 ("--chunksize", args.chunksize.is_some()),
@@ -455,7 +469,12 @@ impl Config {
             None
         } else {
             batch(&args, &runner, mode)?.map(|batch| Batch {
-                spread: if batch.max_records == usize::MAX { jobs } else { 1 },
+                // GNU parallel's --xargs fills each command and no more.
+                spread: if batch.max_records == usize::MAX && !args.gnu_xargs {
+                    jobs
+                } else {
+                    1
+                },
                 ..batch
             })
         };
@@ -499,6 +518,12 @@ impl Config {
         if args.line_buffer && (args.builtin.is_some() || args.worker.is_some()) {
             bail!("--line-buffer works with commands, not --builtin or --worker");
         }
+        if args.line_buffer && args.print_commands > 0 {
+            bail!("-v prints each command before its output, which --line-buffer passes on as it arrives: use -t to print each command on stderr as it starts");
+        }
+        if args.print_commands > 0 && args.output == OutputFormat::Json {
+            bail!("-v prints commands among the text output, not in --output json: use -t to print them on stderr");
+        }
         if args.line_buffer && args.results.is_some() {
             bail!("--line-buffer passes output on as it arrives, so --results would miss it: use one of them");
         }
@@ -508,6 +533,18 @@ impl Config {
             .map(|path| file_source(path, false, "--arg-file"))
             .collect();
         sources.extend(specs);
+        if args.retry_failed {
+            let no_command = matches!(&runner, Runner::Command { words, .. } if words.is_empty());
+            if !no_command || !sources.is_empty() {
+                bail!("--retry-failed runs the failed command lines of the --joblog again: leave out the command and the input");
+            }
+            let log = args.joblog.as_deref().unwrap_or(Path::new(""));
+            sources.push(SourceSpec {
+                origin: Origin::Values(crate::joblog::commands_in(log)?),
+                linked: false,
+                name: "--retry-failed".into(),
+            });
+        }
         if let Some(eof) = &args.eof {
             // `-E` ends `:::` values too, as GNU parallel does.
             for source in &mut sources {
@@ -551,7 +588,7 @@ impl Config {
                 bail!("apply runs a command: use `ppool map` with --builtin or --worker");
             }
         }
-        let resume = match (args.resume, args.resume_failed) {
+        let resume = match (args.resume, args.resume_failed || args.retry_failed) {
             (true, _) => Resume::All,
             (_, true) => Resume::Failed,
             _ => Resume::No,
@@ -674,6 +711,7 @@ impl Config {
             tag_string: args.tagstring,
             tag_repeats: args.xargs,
             verbose: args.verbose,
+            print_commands: args.print_commands > 0,
         })
     }
 }
@@ -876,7 +914,8 @@ fn renames(args: &mut RunArgs) -> Result<Vec<(Vec<u8>, &'static [u8])>> {
 
 /// `-n`/`-L`, `-X`, `-m` and `--max-chars`, checked against the rest.
 fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
-    if args.max_args == Some(0) && !args.xargs && !args.multi {
+    let many = args.xargs || args.multi || args.gnu_xargs;
+    if args.max_args == Some(0) && !many {
         // GNU parallel's -N0: a record per task, inserted nowhere.
         return Ok(None);
     }
@@ -884,7 +923,7 @@ fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
     if count == Some(0) {
         bail!("-n/-L must be at least 1 record per command (-N0 alone: one record per task, inserted nowhere)");
     }
-    if count.is_none() && !args.xargs && !args.multi {
+    if count.is_none() && !many {
         if args.max_chars.is_some() {
             bail!("--max-chars limits a batch's command line: give -X, -m or -n N with it");
         }
@@ -908,12 +947,12 @@ fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
     let max_chars = match args.max_chars {
         Some(0) => bail!("--max-chars must be at least 1"),
         Some(n) => n.min(most),
-        None => XARGS_DEFAULT_CHARS.min(most),
+        None => crate::sys::gnu_usable_line_length().min(most),
     };
     Ok(Some(Batch {
         max_records: count.unwrap_or(usize::MAX),
         max_chars,
-        style: if args.multi {
+        style: if args.multi || args.gnu_xargs {
             BatchStyle::Join
         } else {
             BatchStyle::Repeat
@@ -956,7 +995,7 @@ fn pipe(
     if remote {
         bail!("--pipe runs its tasks on this machine: leave out --ssh");
     }
-    if args.xargs || args.multi || args.max_chars.is_some() {
+    if args.xargs || args.multi || args.gnu_xargs || args.max_chars.is_some() {
         bail!("--pipe passes records on stdin, not on the command line: leave out -X, -m and --max-chars (-N N puts N records in each block)");
     }
     if args.json || args.csv || args.colsep.is_some() || args.colsep_regex.is_some() {
@@ -1455,6 +1494,15 @@ fn is_variable_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// GNU parallel's own directory: `$PARALLEL_HOME`, else `~/.parallel`.
+fn parallel_home() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    std::env::var_os("PARALLEL_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home.map(|h| h.join(".parallel")))
+}
+
 /// The variables `--env _` leaves out: the names in GNU parallel's
 /// `ignored_vars` (`$PARALLEL_HOME`, else `~/.parallel`; `parallel
 /// --record-env` writes it), one a line; without that file, the variables a
@@ -1462,11 +1510,7 @@ fn is_variable_name(name: &str) -> bool {
 /// has.
 fn ignored_vars() -> Result<std::collections::HashSet<OsString>> {
     let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-    let dir = std::env::var_os("PARALLEL_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| home.as_ref().map(|h| h.join(".parallel")));
-    if let Some(file) = dir.map(|d| d.join("ignored_vars")).filter(|f| f.is_file()) {
+    if let Some(file) = parallel_home().map(|d| d.join("ignored_vars")).filter(|f| f.is_file()) {
         let bytes = std::fs::read(&file).with_context(|| format!("--env _: cannot read {}", file.display()))?;
         return Ok(bytes
             .split(|&b| b == b'\n')

@@ -53,7 +53,7 @@ impl JobLog {
     }
 
     /// As [`JobLog::open`], for a run that groups its records as `batches`
-    /// says (`-n 2 -X --max-chars 131072`), which the header's Command
+    /// says (`-n 2 -X --max-chars 63664`), which the header's Command
     /// column records: `Command (batches: …)`. Tasks are batches, matched by
     /// number, so a log written with other batches (or none) is refused.
     pub fn open_batched(path: &Path, resume: Resume, batches: Option<&str>) -> Result<(JobLog, HashSet<u64>)> {
@@ -343,6 +343,48 @@ fn done_in(bytes: &[u8], path: &Path, resume: Resume) -> Result<HashSet<u64>> {
     Ok(done)
 }
 
+/// `--retry-failed`: the commands of the log at `path`, each at the place
+/// of its task's number (from 1), as GNU parallel reads them back: a
+/// failed task's command line (its NULs are newlines again), `true` for
+/// a task that succeeded (`--resume-failed` skips it), nothing for a
+/// number the log lacks. No log: no commands.
+pub fn commands_in(path: &Path) -> Result<Vec<std::ffi::OsString>> {
+    use std::os::unix::ffi::OsStringExt;
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(open_error(path, Resume::Failed, e)),
+    };
+    let mut commands: Vec<Vec<u8>> = Vec::new();
+    // A last line cut by a kill has no newline: its task runs again anyway.
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |at| at + 1);
+    for (index, line) in bytes[..whole].split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() || (index == 0 && line.starts_with(b"Seq\t")) {
+            continue;
+        }
+        let parsed = parse(line).and_then(|(seq, exitval, signal)| {
+            let command = line.splitn(9, |&b| b == b'\t').nth(8)?;
+            Some((usize::try_from(seq).ok()?, exitval == 0 && signal == 0, command))
+        });
+        let Some((seq, succeeded, command)) = parsed.filter(|(seq, ..)| *seq > 0) else {
+            bail!(
+                "--joblog {} line {} is not a job log line (Seq, Host, Starttime, JobRuntime, Send, \
+                 Receive, Exitval, Signal, Command, separated by TABs): fix or remove it",
+                path.display(),
+                index + 1
+            );
+        };
+        if commands.len() < seq {
+            commands.resize(seq, Vec::new());
+        }
+        commands[seq - 1] = match succeeded {
+            true => b"true".to_vec(),
+            false => command.iter().map(|&b| if b == 0 { b'\n' } else { b }).collect(),
+        };
+    }
+    Ok(commands.into_iter().map(std::ffi::OsString::from_vec).collect())
+}
+
 /// Seq, Exitval and Signal of one log line.
 fn parse(line: &[u8]) -> Option<(u64, i64, i64)> {
     let fields: Vec<&[u8]> = line.splitn(9, |&b| b == b'\t').collect();
@@ -418,6 +460,27 @@ mod tests {
         o.duration = Duration::from_millis(12_345);
         o.extra().command = b"echo 'a\nb'".to_vec();
         o
+    }
+
+    #[test]
+    fn retry_failed_reads_each_tasks_command_at_its_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(
+            &path,
+            format!(
+                "{HEADER}3\t:\t1.0\t0.1\t0\t0\t1\t0\techo 'a\0b'\tc\n\
+                 1\t:\t1.0\t0.1\t0\t0\t0\t0\techo ok\n\
+                 4\t:\t1.0\t0.1\t0\t0\t0\t15\tsleep 9\n5\t:\t1.0"
+            ),
+        )
+        .unwrap();
+        let commands = commands_in(&path).unwrap();
+        let commands: Vec<&str> = commands.iter().map(|c| c.to_str().unwrap()).collect();
+        assert_eq!(commands, ["true", "", "echo 'a\nb'\tc", "sleep 9"]);
+        assert!(commands_in(&dir.path().join("none")).unwrap().is_empty());
+        std::fs::write(&path, "1\tbroken\n").unwrap();
+        assert!(commands_in(&path).is_err());
     }
 
     #[test]

@@ -112,6 +112,32 @@ pub fn run(cli: Cli) -> Result<i32> {
             writeln!(io::stdout().lock(), "{}", cpuinfo::count(what))?;
             Ok(0)
         }
+        Action::MaxLineLength => {
+            writeln!(io::stdout().lock(), "{}", sys::gnu_line_length())?;
+            Ok(0)
+        }
+        Action::RecordEnv(file) => {
+            let mut names: Vec<Vec<u8>> = std::env::vars_os()
+                .map(|(name, _)| std::os::unix::ffi::OsStringExt::into_vec(name))
+                .collect();
+            names.sort();
+            let text: Vec<u8> = names.into_iter().flat_map(|n| n.into_iter().chain([b'\n'])).collect();
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!(
+                        "ppool: --record-env: cannot create {}: check its permissions",
+                        dir.display()
+                    )
+                })?;
+            }
+            std::fs::write(&file, text).with_context(|| {
+                format!(
+                    "ppool: --record-env: cannot write {}: check its permissions",
+                    file.display()
+                )
+            })?;
+            Ok(0)
+        }
         Action::ShellQuote(values) => {
             let mut out = io::stdout().lock();
             let mut put = |value: &[u8]| -> io::Result<()> {
@@ -482,6 +508,7 @@ fn run_stream(
             .map(|read| read as &(dyn Fn() -> Option<usize> + Sync)),
     };
     let mut output = Output::new(config.output, config.tag)
+        .with_commands(config.print_commands)
         .with_files(config.files.clone())
         .with_lane(stdout_lane, config.mode == Mode::Imap);
     if config.compress {
@@ -585,7 +612,7 @@ impl Watch {
             observers: Observers::new(),
             done: HashSet::new(),
             bar: None,
-            commands: config.joblog.is_some(),
+            commands: config.joblog.is_some() || config.print_commands,
         };
         if let Some(path) = &config.joblog {
             let batches = config.batch.as_ref().map(config::Batch::describe);
@@ -747,12 +774,13 @@ fn run_apply(
 /// Where a task's large stdout may pass straight through to ppool's stdout
 /// while it runs, instead of waiting whole in a file: plain text output in
 /// `unordered` (any task) and `imap` (the task whose turn it is), where
-/// nothing else needs the output itself (a tag, `--files`, `--results`,
+/// nothing else needs the output itself (a tag, `-v`, `--files`, `--results`,
 /// `--progress`), no retry could print it twice or fail-fast hold it back,
 /// and no timeout could stop a task whose output waits for a slow reader.
 fn stdout_lane(config: &Config) -> Option<Arc<capture::Lane>> {
     let plain = config.output == output::Format::Text
         && !config.tag
+        && !config.print_commands
         && config.files.is_none()
         && config.results.is_none()
         && !config.progress

@@ -98,6 +98,8 @@ pub struct Output {
     holding: bool,
     /// The last task printed, whose successor's turn comes at the flush.
     last: u64,
+    /// `-v`: print each task's command line before its stdout.
+    commands: bool,
 }
 
 /// Where task stderr and ppool's notes go.
@@ -136,7 +138,14 @@ impl Output {
             lane: None,
             holding: false,
             last: 0,
+            commands: false,
         }
+    }
+
+    /// `-v`: each task's command line goes before its stdout.
+    pub fn with_commands(mut self, commands: bool) -> Output {
+        self.commands = commands;
+        self
     }
 
     /// Tasks may pass a large stdout straight through `lane`; `ordered`
@@ -169,6 +178,7 @@ impl Output {
             lane: None,
             holding: false,
             last: 0,
+            commands: false,
         }
     }
 
@@ -213,6 +223,13 @@ impl Output {
                 tag
             })
         });
+        if self.commands && with_stdout {
+            if let Some(tag) = &tag {
+                self.stdout.write_all(tag)?;
+            }
+            self.stdout.write_all(outcome.command())?;
+            self.stdout.write_all(b"\n")?;
+        }
         match (&self.files, with_stdout) {
             (Some(dir), true) => {
                 // GNU parallel's names, which scripts that read them may expect.

@@ -19,10 +19,23 @@ pub(crate) fn defaults(profiles: &[String]) -> Result<Option<(Vec<OsString>, Vec
             None => return Ok(None),
         }
     } else {
-        profiles
-            .iter()
-            .map(|name| find(name, &dirs))
-            .collect::<Result<Vec<_>>>()?
+        let mut files = Vec::new();
+        for name in profiles {
+            match find(name, &dirs)? {
+                Some(file) => files.push(file),
+                // GNU parallel skips a profile it cannot read, so scripts
+                // written for it may name one that is not there.
+                None => crate::say(&format!(
+                    "ppool: --profile {name}: there is no file {name} in {}; going on without it, as GNU \
+                     parallel does (create it with the options it stands for)",
+                    dirs.iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )),
+            }
+        }
+        files
     };
     let mut words = Vec::new();
     for file in &files {
@@ -46,23 +59,15 @@ fn directories() -> Vec<PathBuf> {
         .collect()
 }
 
-fn find(name: &str, dirs: &[PathBuf]) -> Result<PathBuf> {
+/// The file of profile `name`, or `None` when there is none to read.
+fn find(name: &str, dirs: &[PathBuf]) -> Result<Option<PathBuf>> {
     if name.contains('/') {
-        return Ok(PathBuf::from(name));
+        return Ok(Some(PathBuf::from(name)).filter(|file| file.is_file()));
     }
     if name.is_empty() || name == "." || name == ".." {
         bail!("--profile needs a NAME: a file in ~/.config/ppool (or ~/.parallel)");
     }
-    match dirs.iter().map(|dir| dir.join(name)).find(|file| file.is_file()) {
-        Some(file) => Ok(file),
-        None => bail!(
-            "--profile {name}: there is no file {name} in {}: create it with the options it stands for",
-            dirs.iter()
-                .map(|d| d.display().to_string())
-                .collect::<Vec<_>>()
-                .join(" or ")
-        ),
-    }
+    Ok(dirs.iter().map(|dir| dir.join(name)).find(|file| file.is_file()))
 }
 
 /// The words of a profile: each line split as a shell would, blank lines

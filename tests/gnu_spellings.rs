@@ -579,9 +579,15 @@ fn profiles_and_the_default_config_put_options_first() {
         stdout_of(&run(&["--profile", "dry", "-j", "1", "echo", ":::", "a"])),
         "echo a\n"
     );
+    // A profile that is not there is skipped with a warning, as GNU
+    // parallel skips it (silently).
+    let output = run(&["--profile", "nope", "--profile", "dry", "echo", ":::", "a"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "echo a\n");
+    assert!(stderr_of(&output).starts_with("ppool: --profile nope: there is no file nope"));
     let output = run(&["--profile", "nope", "echo", ":::", "a"]);
-    assert_eq!(output.status.code(), Some(255));
-    assert!(stderr_of(&output).contains("--profile nope: there is no file nope"));
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(stdout_of(&output), "a\n", "the default file is not read");
     std::fs::write(ours.join("bad"), "--no-such-option\n").unwrap();
     let output = run(&["-J", "bad", "echo", ":::", "a"]);
     assert_eq!(output.status.code(), Some(255));

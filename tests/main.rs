@@ -9,6 +9,7 @@ mod docs;
 mod dry_run;
 mod gnu_compat;
 mod gnu_options;
+mod gnu_parity;
 mod gnu_spellings;
 mod guard;
 mod halt;

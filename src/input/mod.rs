@@ -56,9 +56,9 @@ pub struct Grouping {
     pub base: usize,
     /// What one record adds to the command line.
     pub size: Box<dyn Fn(&Record) -> usize + Send>,
-    /// `-X`/`-m` with no count: when the whole input fits in one command,
-    /// it is spread over this many tasks (the job slots), as GNU parallel
-    /// spreads it.
+    /// `-X`/`-m` with no count: the input's last command (the whole input
+    /// when it fits in one) is spread over this many tasks (the job
+    /// slots), as GNU parallel spreads it.
     pub spread: usize,
 }
 
@@ -244,10 +244,10 @@ impl Batcher {
     }
 
     /// The end of input: the last group goes on, spread over the job slots
-    /// when it is the only one.
+    /// as GNU parallel spreads it, whether or not full groups went before.
     fn finish_input(&mut self) -> io::Result<()> {
         let spread = self.grouping.as_ref().map_or(1, |g| g.spread);
-        if self.tasks > 0 || spread < 2 || self.group.len() < 2 {
+        if spread < 2 || self.group.len() < 2 {
             return self.finish_group();
         }
         let per_task = self.group.len().div_ceil(spread);
