@@ -454,8 +454,11 @@ fn get(pool: &str, id: u64, timeout: Option<Duration>, format: Format, tag: bool
     let mut output = Output::new(format, tag);
     output.write(&mut outcome, true)?;
     output.flush()?;
-    let mut writer = reader.into_inner();
-    let _ = wire::send(&mut writer, &true);
+    let mut reader = reader;
+    let _ = wire::send(reader.get_mut(), &true);
+    // Once the server has it down as fetched: a `wait` right after this
+    // `get` must not print the task again.
+    let _ = wire::receive::<bool>(&mut reader);
     Ok(outcome.own_exit_code())
 }
 

@@ -486,6 +486,7 @@ fn serve_client(pool: &Pool, stream: UnixStream) -> std::io::Result<()> {
             // killed while waiting leaves the result for `wait`.
             if let Ok(Some(true)) = wire::receive::<bool>(&mut input) {
                 lock(&pool.state).tasks[id as usize - 1].fetched = true;
+                return wire::send(&mut out, &true);
             }
             Ok(())
         }
