@@ -44,6 +44,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::command::CommandExecutor;
 use super::process::{self, Spawn};
+use super::session::{self, Ran, Session};
 use super::transfer::{self, SendError, Setup};
 use super::Executor;
 use crate::cancel::Cancel;
@@ -266,11 +267,21 @@ pub fn parse_hosts(specs: &[String], local_slots: usize) -> anyhow::Result<Vec<H
 /// line as its `$1`. The environment goes through `env` so the login shell
 /// only has to understand single quotes.
 pub fn remote_line(line: &[u8], seq: u64, slot: usize, grace: Duration) -> Vec<u8> {
+    let mut out = format!("exec env PPOOL_SEQ={seq} PPOOL_SLOT={slot} sh -c ").into_bytes();
+    out.extend_from_slice(&quote(wrapper(grace).as_bytes()));
+    out.extend_from_slice(b" sh ");
+    out.extend_from_slice(&quote(line));
+    out
+}
+
+/// The script a task's line runs in, as its `$1`, with the ssh channel as
+/// its stdin: it stops the task when the channel closes.
+fn wrapper(grace: Duration) -> String {
     let grace = grace.as_secs() + u64::from(grace.subsec_nanos() > 0);
     // The watcher's stdin is the ssh channel (fd 3: an asynchronous list
     // without job control gets /dev/null as stdin). `kill 0` reaches every
     // process of the session, which sshd started in a group of its own.
-    let wrapper = format!(
+    format!(
         "exec 3<&0 </dev/null\n\
          sh -c \"$1\" 3<&- &\n\
          c=$!\n\
@@ -281,12 +292,7 @@ pub fn remote_line(line: &[u8], seq: u64, slot: usize, grace: Duration) -> Vec<u
          kill -KILL $w 2>/dev/null\n\
          [ $s -eq 255 ] && echo '{OWN_255}' >&2\n\
          exit $s"
-    );
-    let mut out = format!("exec env PPOOL_SEQ={seq} PPOOL_SLOT={slot} sh -c ").into_bytes();
-    out.extend_from_slice(&quote(wrapper.as_bytes()));
-    out.extend_from_slice(b" sh ");
-    out.extend_from_slice(&quote(line));
-    out
+    )
 }
 
 #[derive(Debug)]
@@ -537,6 +543,10 @@ pub struct SshExecutor<'a> {
     links: Links,
     /// `--transferfile`, `--return`, `--cleanup`, `--workdir`, `--env`.
     files: Option<Setup>,
+    /// Each slot's remote shell on its own host, between its tasks.
+    sessions: Mutex<HashMap<(usize, usize), Session>>,
+    /// What marks the end of a task's output in a session.
+    token: String,
 }
 
 impl<'a> SshExecutor<'a> {
@@ -574,6 +584,8 @@ impl<'a> SshExecutor<'a> {
             rereading: Mutex::new(()),
             links: Links::new(remote.shared && remote_hosts, remote.delay),
             files: None,
+            sessions: Mutex::new(HashMap::new()),
+            token: session::token(),
         }
     }
 
@@ -757,6 +769,11 @@ impl<'a> SshExecutor<'a> {
     /// Each group of [`SESSIONS`] slots of a host has a connection of its
     /// own; a slot borrowing the host takes one by its number.
     fn ssh_words(&self, host: usize, slot: usize) -> Vec<OsString> {
+        self.link_words(self.link_of(host, slot))
+    }
+
+    /// The shared connection the task of `slot` on `host` goes through.
+    fn link_of(&self, host: usize, slot: usize) -> Link {
         let k = {
             let pool = self.pool();
             let links = pool.hosts[host].slots.div_ceil(SESSIONS).max(1);
@@ -767,7 +784,7 @@ impl<'a> SshExecutor<'a> {
                 _ => slot % links,
             }
         };
-        self.link_words((host, k))
+        (host, k)
     }
 
     /// The ssh words for a client over `link`: a session of it when that is
@@ -1003,6 +1020,9 @@ impl<'a> SshExecutor<'a> {
         slot: usize,
         cancel: &Cancel,
     ) -> RemoteEnd {
+        if let Some(end) = self.session_run((at, host), line, record, slot, cancel) {
+            return end;
+        }
         let mut args: Vec<OsString> = self.ssh_words(at, slot);
         args.push("--".into());
         args.push(host.into());
@@ -1040,6 +1060,78 @@ impl<'a> SshExecutor<'a> {
                     RemoteEnd::Ran(ended)
                 }
             }
+        }
+    }
+}
+
+impl SshExecutor<'_> {
+    /// Runs the task in the slot's remote shell on its own host, opened
+    /// now if it has none; `None` where a shell is not kept: no shared
+    /// connection is up, or the slot borrows another host.
+    fn session_run(
+        &self,
+        (at, host): (usize, &str),
+        line: &[u8],
+        record: &Record,
+        slot: usize,
+        cancel: &Cancel,
+    ) -> Option<RemoteEnd> {
+        if self.pool().home.get(slot) != Some(&at) {
+            return None;
+        }
+        let key = (at, slot);
+        let kept = crate::lock(&self.sessions).remove(&key);
+        let session = match kept {
+            Some(session) => session,
+            None => {
+                self.links.socket(self.link_of(at, slot))?;
+                let mut args = self.ssh_words(at, slot);
+                args.push("--".into());
+                args.push(host.into());
+                args.push(session::remote_command(&self.token, &wrapper(self.grace)));
+                match Session::open(&self.ssh[0], &args, slot) {
+                    Ok(session) => session,
+                    Err(e) => {
+                        return Some(RemoteEnd::NotStarted(format!(
+                            "ppool: cannot run {}: {e}",
+                            PathBuf::from(&self.ssh[0]).display()
+                        )))
+                    }
+                }
+            }
+        };
+        let frame = session::frame(line, record.seq, slot);
+        match session.run(
+            &frame,
+            &self.token,
+            (record.seq, slot),
+            (self.timeout, self.grace),
+            cancel,
+        ) {
+            Ran::Done(ended, session) => {
+                crate::lock(&self.sessions).insert(key, session);
+                Some(RemoteEnd::Ran(ended))
+            }
+            Ran::Gone(mut ended) => {
+                let unreachable = ended.exit_code == Some(255) && !ended.timed_out && !cancel.is_stopping();
+                Some(if unreachable {
+                    let said = ended.stderr.read_all().unwrap_or_default();
+                    RemoteEnd::Unreachable(String::from_utf8_lossy(said.trim_ascii()).into_owned())
+                } else {
+                    RemoteEnd::Ran(ended)
+                })
+            }
+        }
+    }
+
+    /// Ends every remote shell: all are told at once, then each is waited for.
+    fn close_sessions(&self) {
+        let mut sessions: Vec<Session> = crate::lock(&self.sessions).drain().map(|(_, s)| s).collect();
+        for session in sessions.iter_mut() {
+            session.hang_up();
+        }
+        for session in sessions {
+            session.close();
         }
     }
 }
@@ -1175,6 +1267,7 @@ impl Executor for SshExecutor<'_> {
 
 impl Drop for SshExecutor<'_> {
     fn drop(&mut self) {
+        self.close_sessions();
         self.links.close(&self.ssh);
     }
 }
