@@ -26,7 +26,11 @@ fn sessions_of(hosts: &Hosts, slots: &str, count: usize) -> Vec<(String, String)
     args.extend(inputs.iter().map(String::as_str));
     let out = hosts.ppool(&args).output().expect("ppool runs");
     assert!(out.status.success(), "{}", stderr_of(&out));
-    json_lines(&out.stdout)
+    let lines = json_lines(&out.stdout);
+    if !out.stderr.is_empty() {
+        eprintln!("ppool said: {}", stderr_of(&out));
+    }
+    lines
         .iter()
         .map(|l| {
             (
@@ -178,4 +182,66 @@ fn no_remote_shell_outlives_the_run() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The port of host `hN` of the test servers, from their ssh config.
+fn port_of(hosts: &Hosts, n: usize) -> String {
+    let config = std::fs::read_to_string(hosts.dir().join("ssh_config")).expect("the ssh config");
+    let mut lines = config.lines().skip_while(|l| *l != format!("Host h{n}"));
+    lines
+        .find_map(|l| l.trim().strip_prefix("Port ").map(str::to_owned))
+        .expect("a port for the host")
+}
+
+#[test]
+fn a_login_may_be_an_ssh_command_with_the_host_last() {
+    let Some(hosts) = Hosts::start(2) else { return };
+    let config = hosts.dir().join("ssh_config").to_string_lossy().into_owned();
+    let ssh = crate::ssh::find("ssh", &[]).expect("ssh is installed");
+    // Both servers listen on 127.0.0.1: only the port tells them apart, and
+    // $PPOOL_SSH, which cannot reach them, is not used.
+    let first = format!("2/ssh -F {config} -p {} 127.0.0.1", port_of(&hosts, 1));
+    let second = format!("{} -F {config} -p {} root@127.0.0.1", ssh.display(), port_of(&hosts, 2));
+    std::fs::write(hosts.dir().join("logins"), format!("# two ports\n1/{second}\n")).expect("writing logins");
+    let out = hosts
+        .ppool(&[
+            "unordered",
+            "--output",
+            "json",
+            "-S",
+            &first,
+            "--ssh-file",
+            "logins",
+            "-s",
+            "sleep 0.2; echo {} $SSH_CONNECTION",
+            ":::",
+        ])
+        .args((1..=9).map(|i| i.to_string()))
+        .env("PPOOL_SSH", "ssh -F /nonexistent/ssh_config")
+        .output()
+        .expect("ppool runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), 9);
+    let mut ports = std::collections::BTreeSet::new();
+    for line in &lines {
+        let host = line["host"].as_str().expect("a remote host");
+        let port = line["stdout"]
+            .as_str()
+            .expect("text")
+            .split_whitespace()
+            .last()
+            .unwrap_or("")
+            .to_owned();
+        // The job log and JSON name the login as it was written.
+        let expected = if host.starts_with("ssh -F") {
+            port_of(&hosts, 1)
+        } else {
+            port_of(&hosts, 2)
+        };
+        assert!(first.ends_with(host) || second.ends_with(host), "{line}");
+        assert_eq!(port, expected, "{line}");
+        ports.insert(port);
+    }
+    assert_eq!(ports.len(), 2, "both logins ran tasks: {lines:?}");
 }

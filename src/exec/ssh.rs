@@ -73,12 +73,45 @@ pub struct Host {
     pub slots: Option<usize>,
     /// `@G1+G2/host`: the groups it joins besides the one of its own name.
     pub groups: Vec<String>,
+    /// GNU's `ssh -p 2222 host` spelling: the ssh command for this host
+    /// alone, the host name left out; empty: `$PPOOL_SSH`.
+    pub ssh: Vec<String>,
 }
 
 impl Host {
     /// Whether the host is in `group`: one of its own, or its name.
     fn in_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group) || self.name.as_deref().unwrap_or(":") == group
+        self.groups.iter().any(|g| g == group) || self.label() == group
+    }
+
+    /// The host as it was spelled: its ssh command, if it has one, and its
+    /// name (`:` for this machine). What the job log, `--onall`'s tags and
+    /// messages show, since two logins may name one host on two ports.
+    pub fn label(&self) -> String {
+        let name = self.name.as_deref().unwrap_or(":");
+        if self.ssh.is_empty() {
+            return name.to_owned();
+        }
+        format!("{} {name}", self.ssh.join(" "))
+    }
+
+    /// The same login: the same name through the same ssh command.
+    fn same(&self, other: &Host) -> bool {
+        self.name == other.name && self.ssh == other.ssh
+    }
+
+    /// The ssh command for this host: its own, its program looked up in
+    /// PATH and batch mode added as for `$PPOOL_SSH`, else `default`.
+    fn command(&self, default: &[OsString]) -> Vec<OsString> {
+        let Some((program, options)) = self.ssh.split_first() else {
+            return default.to_vec();
+        };
+        let program = super::command::resolve(std::ffi::OsStr::new(program))
+            .map_or_else(|_| OsString::from(program), PathBuf::into_os_string);
+        let mut command = vec![program];
+        command.extend(options.iter().map(OsString::from));
+        command.extend(["-o".into(), "BatchMode=yes".into()]);
+        command
     }
 }
 
@@ -183,16 +216,19 @@ pub fn read_host_file(path: &Path) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
-/// Parses `-S` values: comma-separated `[@G1+G2/][N/]HOST`, `:`, and `@G`
-/// alone, which keeps only the hosts of group G (several may be given). A
-/// host named twice is one host with the larger slot count and both
-/// lists of groups. `local_slots`: the slots of `:` without `N/`.
+/// Parses `-S` values: comma- or newline-separated `[@G1+G2/][N/]LOGIN`,
+/// `:`, and `@G` alone, which keeps only the hosts of group G (several may
+/// be given). A LOGIN is a host, or an ssh command whose last word is the
+/// host (`ssh -p 2222 user@host`, `/usr/bin/ssh host`; GNU writes
+/// `//usr/bin/ssh host` for a path without a slot count). A login named
+/// twice is one host with the larger slot count and both lists of groups.
+/// `local_slots`: the slots of `:` without `N/`.
 pub fn parse_hosts(specs: &[String], local_slots: usize) -> anyhow::Result<Vec<Host>> {
     use anyhow::{bail, Context};
     let mut hosts: Vec<Host> = Vec::new();
-    let mut seen: HashMap<Option<String>, usize> = HashMap::new();
+    let mut seen: HashMap<(Option<String>, Vec<String>), usize> = HashMap::new();
     let mut only: Vec<String> = Vec::new();
-    for spec in specs.iter().flat_map(|s| s.split(',')) {
+    for spec in specs.iter().flat_map(|s| s.split([',', '\n'])) {
         let spec = spec.trim();
         if spec.is_empty() {
             continue;
@@ -218,17 +254,25 @@ pub fn parse_hosts(specs: &[String], local_slots: usize) -> anyhow::Result<Vec<H
             }
             _ => (None, rest),
         };
-        let name = match name {
-            ":" => None,
+        let (name, ssh) = match name {
+            ":" => (None, Vec::new()),
             "" => bail!("--ssh {spec}: no host name after the slot count"),
             _ if name.contains(char::is_whitespace) => {
-                bail!("--ssh {spec}: a host name has no spaces; put ssh options in PPOOL_SSH or ~/.ssh/config")
+                let name = name.strip_prefix('/').filter(|n| n.starts_with('/')).unwrap_or(name);
+                let mut words = shlex::split(name).with_context(|| {
+                    format!("--ssh {spec}: the ssh command cannot be split into words: check its quotes")
+                })?;
+                let host = words.pop().filter(|_| !words.is_empty()).with_context(|| {
+                    format!("--ssh {spec}: give an ssh command and then the host, as in 'ssh -p 2222 user@host'")
+                })?;
+                (Some(host), words)
             }
-            _ => Some(name.to_owned()),
+            _ => (Some(name.to_owned()), Vec::new()),
         };
         let slots = slots.or(if name.is_none() { Some(local_slots) } else { None });
         let groups = groups.split('+').filter(|g| !g.is_empty()).map(str::to_owned);
-        match seen.get(&name) {
+        let key = (name.clone(), ssh.clone());
+        match seen.get(&key) {
             Some(&at) => {
                 let host = &mut hosts[at];
                 host.slots = match (host.slots, slots) {
@@ -242,11 +286,12 @@ pub fn parse_hosts(specs: &[String], local_slots: usize) -> anyhow::Result<Vec<H
                 }
             }
             None => {
-                seen.insert(name.clone(), hosts.len());
+                seen.insert(key, hosts.len());
                 hosts.push(Host {
                     name,
                     slots,
                     groups: groups.collect(),
+                    ssh,
                 });
             }
         }
@@ -298,6 +343,8 @@ fn wrapper(grace: Duration) -> String {
 #[derive(Debug)]
 struct HostState {
     host: Host,
+    /// The ssh command that reaches it.
+    ssh: Vec<OsString>,
     slots: usize,
     /// Left the `--ssh-file`: it gets no new tasks.
     gone: bool,
@@ -312,9 +359,10 @@ struct HostState {
 }
 
 impl HostState {
-    fn new(host: Host, slots: usize) -> HostState {
+    fn new(host: Host, slots: usize, ssh: Vec<OsString>) -> HostState {
         HostState {
             host,
+            ssh,
             slots,
             gone: false,
             down_until: None,
@@ -351,10 +399,10 @@ struct Pool {
 }
 
 impl Pool {
-    fn add(&mut self, host: Host, slots: usize) -> usize {
+    fn add(&mut self, host: Host, slots: usize, ssh: Vec<OsString>) -> usize {
         let at = self.hosts.len();
         self.home.extend(std::iter::repeat(at).take(slots));
-        self.hosts.push(HostState::new(host, slots));
+        self.hosts.push(HostState::new(host, slots, ssh));
         at
     }
 }
@@ -394,6 +442,8 @@ const SESSIONS: usize = 10;
 
 struct Master {
     child: std::process::Child,
+    /// The ssh command that started it, to stop it.
+    ssh: Vec<OsString>,
     socket: PathBuf,
     name: String,
     started: Instant,
@@ -454,10 +504,11 @@ impl Links {
 
     /// Stops every master (`ssh -O exit`, SIGKILL when it stays), reaps it
     /// and removes the directory.
-    fn close(&mut self, ssh: &[OsString]) {
+    fn close(&mut self) {
         let masters = std::mem::take(&mut *crate::lock(&self.masters));
         for (_, mut master) in masters {
             if let Ok(None) = master.child.try_wait() {
+                let ssh = &master.ssh;
                 let _ = std::process::Command::new(&ssh[0])
                     .args(&ssh[1..])
                     .args(control_options(&master.socket))
@@ -561,7 +612,7 @@ impl<'a> SshExecutor<'a> {
             hosts: remote
                 .hosts
                 .iter()
-                .map(|h| HostState::new(h.clone(), h.slots.unwrap_or(1)))
+                .map(|h| HostState::new(h.clone(), h.slots.unwrap_or(1), h.command(&remote.ssh)))
                 .collect(),
             home: vec![0],
             stamp,
@@ -685,8 +736,9 @@ impl<'a> SshExecutor<'a> {
         let mut path = control_options(&socket);
         path[1] = "ControlMaster=yes".into();
         self.links.pace();
-        let child = std::process::Command::new(&self.ssh[0])
-            .args(&self.ssh[1..])
+        let ssh = self.ssh_of(link.0);
+        let child = std::process::Command::new(&ssh[0])
+            .args(&ssh[1..])
             .args(path)
             .args(["-o", "ControlPersist=no", "-N", "--"])
             .arg(name)
@@ -698,6 +750,7 @@ impl<'a> SshExecutor<'a> {
             .ok()?;
         let master = Master {
             child,
+            ssh,
             socket,
             name: name.to_owned(),
             started: Instant::now(),
@@ -744,7 +797,7 @@ impl<'a> SshExecutor<'a> {
     /// Asks `name` for its CPUs. `Err(Some)`: ssh could not connect, and
     /// said this; `Err(None)`: the host gave no number.
     fn ask_cpus(&self, at: usize, name: &str) -> Result<usize, Option<String>> {
-        let out = std::process::Command::new(&self.ssh[0])
+        let out = std::process::Command::new(&self.ssh_of(at)[0])
             .args(self.link_words((at, 0)))
             .arg("--")
             .arg(name)
@@ -793,7 +846,7 @@ impl<'a> SshExecutor<'a> {
     /// their own.
     fn link_words(&self, link: Link) -> Vec<OsString> {
         self.links.pace();
-        let mut words = self.ssh[1..].to_vec();
+        let mut words = self.ssh_of(link.0)[1..].to_vec();
         if let Some(socket) = self.links.socket(link) {
             words.extend(control_options(&socket));
             return words;
@@ -851,31 +904,31 @@ impl<'a> SshExecutor<'a> {
         {
             let mut pool = self.pool();
             for state in pool.hosts.iter_mut() {
-                let named = listed.iter().any(|h| h.name == state.host.name);
+                let named = listed.iter().any(|h| h.same(&state.host));
                 if state.gone == named {
                     state.gone = !named;
                     if state.gone {
                         crate::say(&format!(
                             "ppool: warning: {} left {}: it gets no new tasks",
-                            state.host.name.as_deref().unwrap_or(":"),
+                            state.host.label(),
                             path.display()
                         ));
                     }
                 }
                 if named {
-                    if let Some(h) = listed.iter().find(|h| h.name == state.host.name) {
+                    if let Some(h) = listed.iter().find(|h| h.same(&state.host)) {
                         state.host.groups.clone_from(&h.groups);
                     }
                 }
             }
             for host in listed {
-                if !pool.hosts.iter().any(|s| s.host.name == host.name) {
+                if !pool.hosts.iter().any(|s| s.host.same(&host)) {
                     new.push(host);
                 }
             }
         }
         for host in new {
-            if host.name.is_some() && self.ssh.is_empty() {
+            if host.name.is_some() && host.ssh.is_empty() && self.ssh.is_empty() {
                 crate::say(
                     "ppool: warning: no ssh client for a host added to the --ssh-file: install one or set PPOOL_SSH",
                 );
@@ -885,7 +938,7 @@ impl<'a> SshExecutor<'a> {
             // it takes no task until it has joined.
             let at = {
                 let mut pool = self.pool();
-                let at = pool.add(host.clone(), 0);
+                let at = pool.add(host.clone(), 0, host.command(&self.ssh));
                 pool.hosts[at].gone = true;
                 at
             };
@@ -1007,6 +1060,11 @@ impl<'a> SshExecutor<'a> {
             .all(|i| downs.get(i).copied().unwrap_or(0) >= MAX_DOWN)
     }
 
+    /// The ssh command that reaches `host`.
+    fn ssh_of(&self, host: usize) -> Vec<OsString> {
+        self.pool().hosts[host].ssh.clone()
+    }
+
     /// The name ssh is given for `host`; `None` for this machine.
     fn name(&self, host: usize) -> Option<String> {
         self.pool().hosts[host].host.name.clone()
@@ -1027,8 +1085,9 @@ impl<'a> SshExecutor<'a> {
         args.push("--".into());
         args.push(host.into());
         args.push(OsString::from_vec(remote_line(line, record.seq, slot, self.grace)));
+        let ssh = self.ssh_of(at);
         let spawn = Spawn {
-            program: Path::new(&self.ssh[0]),
+            program: Path::new(&ssh[0]),
             args: &args,
             seq: record.seq,
             slot,
@@ -1041,10 +1100,7 @@ impl<'a> SshExecutor<'a> {
             stream: None,
         };
         match process::run(&spawn, cancel) {
-            Err(e) => RemoteEnd::NotStarted(format!(
-                "ppool: cannot run {}: {e}",
-                PathBuf::from(&self.ssh[0]).display()
-            )),
+            Err(e) => RemoteEnd::NotStarted(format!("ppool: cannot run {}: {e}", PathBuf::from(&ssh[0]).display())),
             Ok(mut ended) => {
                 let unreachable = ended.exit_code == Some(255)
                     && !ended.timed_out
@@ -1089,12 +1145,13 @@ impl SshExecutor<'_> {
                 args.push("--".into());
                 args.push(host.into());
                 args.push(session::remote_command(&self.token, &wrapper(self.grace)));
-                match Session::open(&self.ssh[0], &args, slot) {
+                let program = &self.ssh_of(at)[0];
+                match Session::open(program, &args, slot) {
                     Ok(session) => session,
                     Err(e) => {
                         return Some(RemoteEnd::NotStarted(format!(
                             "ppool: cannot run {}: {e}",
-                            PathBuf::from(&self.ssh[0]).display()
+                            PathBuf::from(program).display()
                         )))
                     }
                 }
@@ -1212,7 +1269,7 @@ impl Executor for SshExecutor<'_> {
             };
             let run = transfer::Run { record, slot, cancel };
             // Files go through the host's shared connection too.
-            let ssh: Vec<OsString> = self.ssh[..1]
+            let ssh: Vec<OsString> = self.ssh_of(host)[..1]
                 .iter()
                 .cloned()
                 .chain(self.ssh_words(host, slot))
@@ -1252,12 +1309,13 @@ impl Executor for SshExecutor<'_> {
                         outcome.duration = clock.elapsed();
                     }
                     let onall = self.onall.is_some();
+                    let label = self.pool().hosts[host].host.label();
                     let extra = outcome.extra();
                     extra.command = line;
                     if onall {
-                        extra.tag = Some(format!("{name}\t").into_bytes());
+                        extra.tag = Some(format!("{label}\t").into_bytes());
                     }
-                    extra.host = Some(name);
+                    extra.host = Some(label);
                     return outcome;
                 }
             }
@@ -1268,7 +1326,7 @@ impl Executor for SshExecutor<'_> {
 impl Drop for SshExecutor<'_> {
     fn drop(&mut self) {
         self.close_sessions();
-        self.links.close(&self.ssh);
+        self.links.close();
     }
 }
 
@@ -1279,8 +1337,8 @@ impl SshExecutor<'_> {
             record.seq
         );
         for state in self.pool().hosts.iter() {
-            if let (Some(name), false) = (&state.host.name, state.error.is_empty()) {
-                message.push_str(&format!("\nppool: {name}: {}", state.error));
+            if let (Some(_), false) = (&state.host.name, state.error.is_empty()) {
+                message.push_str(&format!("\nppool: {}: {}", state.host.label(), state.error));
             }
         }
         fail(Status::Failed, Some(255), &message)
@@ -1296,6 +1354,7 @@ mod tests {
             name: name.map(str::to_owned),
             slots: Some(slots),
             groups: Vec::new(),
+            ssh: Vec::new(),
         }
     }
 
@@ -1325,6 +1384,7 @@ mod tests {
             name: Some(name.to_owned()),
             slots: None,
             groups: Vec::new(),
+            ssh: Vec::new(),
         }
     }
 
@@ -1341,8 +1401,43 @@ mod tests {
         assert_eq!(hosts(&["a/b"]).unwrap(), vec![unknown("a/b")]);
         assert!(hosts(&["0/a"]).is_err());
         assert!(hosts(&["4/"]).is_err());
-        let e = hosts(&["ssh -p 2 a"]).unwrap_err();
-        assert!(e.to_string().contains("PPOOL_SSH"), "{e}");
+    }
+
+    #[test]
+    fn a_login_may_be_an_ssh_command_ending_with_the_host() {
+        let login = |slots: Option<usize>, ssh: &[&str], name: &str| Host {
+            name: Some(name.to_owned()),
+            slots,
+            groups: Vec::new(),
+            ssh: ssh.iter().map(|w| w.to_string()).collect(),
+        };
+        assert_eq!(
+            hosts(&[
+                "ssh -p 2222 user@a",
+                "4/ssh -p 2223 a\n//usr/bin/ssh b",
+                "6//usr/bin/ssh -l 'x y' c"
+            ])
+            .unwrap(),
+            vec![
+                login(None, &["ssh", "-p", "2222"], "user@a"),
+                login(Some(4), &["ssh", "-p", "2223"], "a"),
+                login(None, &["/usr/bin/ssh"], "b"),
+                login(Some(6), &["/usr/bin/ssh", "-l", "x y"], "c"),
+            ]
+        );
+        // One host on two ports is two hosts; the same login twice is one.
+        assert_eq!(hosts(&["ssh -p 1 a,ssh -p 2 a,a,2/ssh -p 1 a"]).unwrap().len(), 3);
+        let grouped = hosts(&["@g/2/ssh -p 1 a"]).unwrap();
+        assert!(grouped[0].in_group("g") && grouped[0].in_group("ssh -p 1 a"));
+        assert_eq!(grouped[0].label(), "ssh -p 1 a");
+        assert!(hosts(&["ssh -p 'a"]).is_err());
+        assert!(
+            hosts(&["ssh "]).is_ok_and(|h| h[0].ssh.is_empty()),
+            "trimmed to a host named ssh"
+        );
+        let command = login(None, &["ssh", "-p", "2"], "a").command(&["x".into()]);
+        assert_eq!(command[1..], ["-p", "2", "-o", "BatchMode=yes"].map(OsString::from));
+        assert!(PathBuf::from(&command[0]).is_absolute() || command[0] == "ssh");
     }
 
     #[test]
