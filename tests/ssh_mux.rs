@@ -245,3 +245,50 @@ fn a_login_may_be_an_ssh_command_with_the_host_last() {
     }
     assert_eq!(ports.len(), 2, "both logins ran tasks: {lines:?}");
 }
+
+#[test]
+fn the_job_log_counts_the_bytes_of_the_files_sent_and_returned() {
+    let Some(hosts) = Hosts::start(1) else { return };
+    let dir = hosts.dir();
+    let workdir = dir.join("remote");
+    std::fs::create_dir(&workdir).expect("making the working directory");
+    let workdir = workdir.to_string_lossy().into_owned();
+    std::fs::write(dir.join("small in.txt"), "0123456789").expect("writing an input");
+    std::fs::write(dir.join("big.txt"), vec![b'x'; 12345]).expect("writing an input");
+    let out = hosts
+        .ppool(&[
+            "imap",
+            "-S",
+            "h1",
+            "--joblog",
+            "log",
+            "--wd",
+            &workdir,
+            "--trc",
+            "{.}.out",
+            "-s",
+            "cat {} {} > {.}.out; echo printed",
+            ":::",
+            "small in.txt",
+            "big.txt",
+        ])
+        .output()
+        .expect("ppool runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let log = std::fs::read_to_string(dir.join("log")).expect("the job log");
+    let columns: Vec<(String, String)> = log
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            (fields[4].to_owned(), fields[5].to_owned())
+        })
+        .collect();
+    let mut columns = columns;
+    columns.sort();
+    assert_eq!(
+        columns,
+        [("10".into(), "20".into()), ("12345".into(), "24690".into())],
+        "{log}"
+    );
+}
