@@ -10,7 +10,8 @@
 //! session of its own would use (see [`super::ssh::remote_line`]) and then
 //! marks the end of the task's stderr with the run's random token, and
 //! the end of its stdout with the token and the exit status. The task's
-//! stdin is /dev/null, as in a session of its own.
+//! stdin is /dev/null, as in a session of its own. A new shell marks its
+//! start the same way before it reads its first frame.
 //!
 //! The channel is the task's watcher while it runs: a timeout, a stop of
 //! the run or `--fail-fast` ends the local ssh client, the remote wrapper
@@ -34,6 +35,8 @@ use crate::template::quote;
 /// and the wrapper as `$2`. `read -r` with an empty IFS keeps every byte of
 /// a line but NUL, which a command line cannot hold anyway.
 const DRIVER: &str = "t=$1 w=$2\n\
+    printf '%s\\n' \"$t\" >&2\n\
+    printf '%s 0\\n' \"$t\"\n\
     while IFS= read -r h; do\n\
     set -- $h\n\
     q=$1 p=$2 n=$3 c=\n\
@@ -90,6 +93,8 @@ pub struct Session {
     stdin: Option<std::fs::File>,
     stdout: OwnedFd,
     stderr: OwnedFd,
+    /// The shell has said it is ready.
+    ready: bool,
 }
 
 /// How a task in a session ended.
@@ -123,10 +128,15 @@ impl Session {
             stdin: Some(std::fs::File::from(stdin)),
             stdout,
             stderr,
+            ready: false,
         })
     }
 
     /// Runs one task: `frame` written, its output read up to the end marks.
+    /// A new shell first says it is ready (marks with no task before them):
+    /// what the login shell's rc files print is the first task's, as it
+    /// would be in a session of its own, and nothing they run can read the
+    /// frame meant for the shell.
     pub fn run(
         mut self,
         frame: &[u8],
@@ -138,16 +148,28 @@ impl Session {
         let target = Target::group(self.pid);
         cancel.spawning(slot, seq);
         cancel.register_task(slot, target);
+        let deadline = timeout.map(|t| Instant::now() + t);
         let mut ended = Ended::default();
-        let written = self.stdin.as_mut().map_or(Ok(()), |stdin| stdin.write_all(frame));
         let mut streams = [Stream::new(token, true), Stream::new(token, false)];
-        let mut status = None;
-        if written.is_ok() {
-            status = self.read(&mut streams, &mut ended, seq, (timeout, grace), target, cancel);
+        let mut status = Some(0);
+        if !self.ready {
+            status = self.read(&mut streams, &mut ended, seq, (deadline, grace), target, cancel);
+            self.ready = true;
+            streams = [Stream::new(token, true), Stream::new(token, false)];
+        }
+        if status.is_some() && !ended.timed_out {
+            let written = self.stdin.as_mut().map_or(Ok(()), |stdin| stdin.write_all(frame));
+            status = match written {
+                Ok(()) => self.read(&mut streams, &mut ended, seq, (deadline, grace), target, cancel),
+                Err(_) => None,
+            };
         }
         cancel.unregister(slot);
-        let status = match status {
-            Some(status) if !ended.timed_out => status,
+        match status {
+            Some(status) if !ended.timed_out => {
+                ended.exit_code = Some(status);
+                Ran::Done(ended, self)
+            }
             _ => {
                 // Gone: whatever it wrote is the task's, then ssh's own end.
                 self.stdin = None;
@@ -162,11 +184,9 @@ impl Session {
                     ended.exit_code = exit.code;
                     ended.signal = exit.signal;
                 }
-                return Ran::Gone(ended);
+                Ran::Gone(ended)
             }
-        };
-        ended.exit_code = Some(status);
-        Ran::Done(ended, self)
+        }
     }
 
     /// Reads both streams until both end marks came (the status), or both
@@ -177,7 +197,7 @@ impl Session {
         [out, err]: &mut [Stream; 2],
         ended: &mut Ended,
         seq: u64,
-        (timeout, grace): (Option<Duration>, Duration),
+        (mut next, grace): (Option<Instant>, Duration),
         target: Target,
         cancel: &Cancel,
     ) -> Option<i32> {
@@ -191,7 +211,6 @@ impl Session {
             pollfd(self.stderr.as_raw_fd()),
             pollfd(cancel.stop_fd().unwrap_or(-1)),
         ];
-        let mut next = timeout.map(|t| Instant::now() + t);
         let mut killed = false;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -388,9 +407,9 @@ mod tests {
         let out = drive(&frames);
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
-            "7|2|a\n\n b\\c\nTOK 0\nTOK 4\nx\nTOK 0\n"
+            "TOK 0\n7|2|a\n\n b\\c\nTOK 0\nTOK 4\nx\nTOK 0\n"
         );
-        assert_eq!(String::from_utf8_lossy(&out.stderr), "TOK\noops\nTOK\nTOK\n");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "TOK\nTOK\noops\nTOK\nTOK\n");
         assert!(out.status.success());
     }
 }
