@@ -19,6 +19,12 @@
 //! new host joins with new slot numbers; a host that left keeps its
 //! numbers, and their tasks go to hosts with room.
 //!
+//! A slot's tasks on its own host run one after another in one remote
+//! shell, a session of the shared connection kept for the run (see
+//! [`super::session`]); the remote login shell then starts once per slot.
+//! Other tasks (a borrowed host, no shared connection) are sessions of
+//! their own.
+//!
 //! The remote command is the line `--dry-run` prints (the argv quoted word by
 //! word, or the `--shell` line as written), run by the remote `sh -c` inside
 //! a small wrapper. ssh joins its arguments with spaces, so the whole remote
