@@ -292,3 +292,23 @@ fn the_job_log_counts_the_bytes_of_the_files_sent_and_returned() {
         "{log}"
     );
 }
+
+#[test]
+fn every_task_of_a_long_run_gets_its_own_line_whole() {
+    let Some(hosts) = Hosts::start(1) else { return };
+    let inputs: Vec<String> = (1..=200).map(|i| format!("line {i}")).collect();
+    let out = hosts
+        .ppool(&["imap", "--output", "json", "-S", "2/h1", "printf", "%s", "{}", ":::"])
+        .args(&inputs)
+        .output()
+        .expect("ppool runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines.len(), inputs.len());
+    for (line, input) in lines.iter().zip(&inputs) {
+        // A byte of a task taken by the remote shell's previous watcher
+        // shows here as a changed command, and on stderr.
+        assert_eq!(line["stdout"], input.as_str(), "{line}");
+        assert_eq!(line["stderr"], "", "{line}");
+    }
+}

@@ -332,6 +332,9 @@ fn wrapper(grace: Duration) -> String {
     // The watcher's stdin is the ssh channel (fd 3: an asynchronous list
     // without job control gets /dev/null as stdin). `kill 0` reaches every
     // process of the session, which sshd started in a group of its own.
+    // A killed watcher that has not run yet can still take bytes that
+    // reach the channel before it does: the wrapper waits until it is gone,
+    // so a remote shell's next task (see `super::session`) is never eaten.
     format!(
         "exec 3<&0 </dev/null\n\
          sh -c \"$1\" 3<&- &\n\
@@ -340,7 +343,7 @@ fn wrapper(grace: Duration) -> String {
          w=$!\n\
          exec 3<&-\n\
          wait $c; s=$?\n\
-         kill -KILL $w 2>/dev/null\n\
+         kill -KILL $w 2>/dev/null; wait $w 2>/dev/null\n\
          [ $s -eq 255 ] && echo '{OWN_255}' >&2\n\
          exit $s"
     )
