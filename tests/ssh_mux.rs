@@ -295,8 +295,20 @@ fn the_job_log_counts_the_bytes_of_the_files_sent_and_returned() {
 
 #[test]
 fn every_task_of_a_long_run_gets_its_own_line_whole() {
+    each_task_whole(200);
+}
+
+/// Long enough to catch, most runs, a race that takes one task in a
+/// thousand on a loaded machine.
+#[test]
+#[ignore]
+fn every_task_of_thousands_gets_its_own_line_whole() {
+    each_task_whole(4000);
+}
+
+fn each_task_whole(count: usize) {
     let Some(hosts) = Hosts::start(1) else { return };
-    let inputs: Vec<String> = (1..=200).map(|i| format!("line {i}")).collect();
+    let inputs: Vec<String> = (1..=count).map(|i| format!("line {i}")).collect();
     let out = hosts
         .ppool(&["imap", "--output", "json", "-S", "2/h1", "printf", "%s", "{}", ":::"])
         .args(&inputs)
