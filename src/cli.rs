@@ -665,7 +665,7 @@ pub struct RunArgs {
     #[arg(short = 'k', long, help_heading = "Output")]
     pub keep_order: bool,
 
-    /// Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else as many as the host has CPUs, asked once, with --jobs N, N%, +N, -N applied to each host; ':' is this machine; @G/host puts host in group G, @G alone uses only group G's hosts; the ssh command is $PPOOL_SSH, default ssh)
+    /// Run tasks on HOSTS through ssh (comma-separated, repeatable; N/host gives N slots, else as many as the host has CPUs, asked once, with --jobs N, N%, +N, -N applied to each host; ':' is this machine; @G/host puts host in group G, @G alone uses only group G's hosts; the ssh command is $PPOOL_SSH, default ssh, or the host's own, as GNU writes it: 'ssh -p 2222 user@host', the host last)
     #[arg(
         short = 'S',
         long = "ssh",

@@ -1370,7 +1370,7 @@ fn remote(args: &RunArgs, jobs: usize) -> Result<Option<Remote>> {
             None => bail!("--ssh was given no host: give HOST, N/HOST or ':' (this machine)"),
         }
     }
-    let ssh = if hosts.iter().any(|h| h.name.is_some()) {
+    let ssh = if hosts.iter().any(|h| h.name.is_some() && h.ssh.is_empty()) {
         ssh_command(std::env::var_os("PPOOL_SSH"))?
     } else {
         // For hosts the --ssh-file may list later.

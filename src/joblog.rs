@@ -245,8 +245,10 @@ fn write_error(path: &Path, e: io::Error) -> anyhow::Error {
 }
 
 /// One line of the log, in GNU parallel's format: Starttime as epoch seconds
-/// with 3 decimals, JobRuntime `%10.3f`, Send 0, Receive the bytes of stdout,
-/// a newline in the command written as NUL.
+/// with 3 decimals, JobRuntime `%10.3f`, Send and Receive the bytes of the
+/// files a remote task sent and brought back (`--transferfile`,
+/// `--return`), else 0 and the bytes of stdout, a newline in the command
+/// written as NUL.
 pub fn line(outcome: &Outcome) -> Vec<u8> {
     let start = outcome
         .start
@@ -254,12 +256,12 @@ pub fn line(outcome: &Outcome) -> Vec<u8> {
         .unwrap_or_default()
         .as_secs_f64();
     let (exitval, signal) = exit_columns(outcome);
+    let (send, receive) = outcome.transferred().unwrap_or((0, outcome.stdout.len()));
     let mut line = format!(
-        "{}\t{}\t{start:.3}\t{:10.3}\t0\t{}\t{exitval}\t{signal}\t",
+        "{}\t{}\t{start:.3}\t{:10.3}\t{send}\t{receive}\t{exitval}\t{signal}\t",
         outcome.seq,
         outcome.host().unwrap_or(":"),
         outcome.duration.as_secs_f64(),
-        outcome.stdout.len(),
     )
     .into_bytes();
     line.extend(outcome.command().iter().map(|&b| if b == b'\n' { 0 } else { b }));

@@ -84,6 +84,9 @@ pub struct Extra {
     pub host: Option<String>,
     /// `--slurm`: the job step that ran it, `JOBID.STEPID`.
     pub slurm_id: Option<String>,
+    /// `--transferfile` / `--return`: the bytes of the files sent to the
+    /// host and of those brought back, for the job log.
+    pub transferred: Option<(u64, u64)>,
 }
 
 /// How a task's process (or a worker's answer for it) ended: what
@@ -177,6 +180,10 @@ impl Outcome {
 
     pub fn host(&self) -> Option<&str> {
         self.extra.as_ref()?.host.as_deref()
+    }
+
+    pub fn transferred(&self) -> Option<(u64, u64)> {
+        self.extra.as_ref()?.transferred
     }
 
     pub fn slurm_id(&self) -> Option<&str> {

@@ -33,6 +33,7 @@ mod sources;
 mod ssh;
 mod ssh_files;
 mod ssh_hosts;
+mod ssh_mux;
 mod startup;
 mod submit;
 mod tasks;

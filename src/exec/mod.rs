@@ -8,6 +8,7 @@ pub mod frame;
 pub mod gate;
 pub mod pool;
 pub mod process;
+pub mod session;
 pub mod slurm;
 pub mod spawn;
 pub mod ssh;

@@ -19,6 +19,12 @@
 //! new host joins with new slot numbers; a host that left keeps its
 //! numbers, and their tasks go to hosts with room.
 //!
+//! A slot's tasks on its own host run one after another in one remote
+//! shell, a session of the shared connection kept for the run (see
+//! [`super::session`]); the remote login shell then starts once per slot.
+//! Other tasks (a borrowed host, no shared connection) are sessions of
+//! their own.
+//!
 //! The remote command is the line `--dry-run` prints (the argv quoted word by
 //! word, or the `--shell` line as written), run by the remote `sh -c` inside
 //! a small wrapper. ssh joins its arguments with spaces, so the whole remote
@@ -44,6 +50,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::command::CommandExecutor;
 use super::process::{self, Spawn};
+use super::session::{self, Ran, Session};
 use super::transfer::{self, SendError, Setup};
 use super::Executor;
 use crate::cancel::Cancel;
@@ -72,12 +79,45 @@ pub struct Host {
     pub slots: Option<usize>,
     /// `@G1+G2/host`: the groups it joins besides the one of its own name.
     pub groups: Vec<String>,
+    /// GNU's `ssh -p 2222 host` spelling: the ssh command for this host
+    /// alone, the host name left out; empty: `$PPOOL_SSH`.
+    pub ssh: Vec<String>,
 }
 
 impl Host {
     /// Whether the host is in `group`: one of its own, or its name.
     fn in_group(&self, group: &str) -> bool {
-        self.groups.iter().any(|g| g == group) || self.name.as_deref().unwrap_or(":") == group
+        self.groups.iter().any(|g| g == group) || self.label() == group
+    }
+
+    /// The host as it was spelled: its ssh command, if it has one, and its
+    /// name (`:` for this machine). What the job log, `--onall`'s tags and
+    /// messages show, since two logins may name one host on two ports.
+    pub fn label(&self) -> String {
+        let name = self.name.as_deref().unwrap_or(":");
+        if self.ssh.is_empty() {
+            return name.to_owned();
+        }
+        format!("{} {name}", self.ssh.join(" "))
+    }
+
+    /// The same login: the same name through the same ssh command.
+    fn same(&self, other: &Host) -> bool {
+        self.name == other.name && self.ssh == other.ssh
+    }
+
+    /// The ssh command for this host: its own, its program looked up in
+    /// PATH and batch mode added as for `$PPOOL_SSH`, else `default`.
+    fn command(&self, default: &[OsString]) -> Vec<OsString> {
+        let Some((program, options)) = self.ssh.split_first() else {
+            return default.to_vec();
+        };
+        let program = super::command::resolve(std::ffi::OsStr::new(program))
+            .map_or_else(|_| OsString::from(program), PathBuf::into_os_string);
+        let mut command = vec![program];
+        command.extend(options.iter().map(OsString::from));
+        command.extend(["-o".into(), "BatchMode=yes".into()]);
+        command
     }
 }
 
@@ -182,16 +222,19 @@ pub fn read_host_file(path: &Path) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
-/// Parses `-S` values: comma-separated `[@G1+G2/][N/]HOST`, `:`, and `@G`
-/// alone, which keeps only the hosts of group G (several may be given). A
-/// host named twice is one host with the larger slot count and both
-/// lists of groups. `local_slots`: the slots of `:` without `N/`.
+/// Parses `-S` values: comma- or newline-separated `[@G1+G2/][N/]LOGIN`,
+/// `:`, and `@G` alone, which keeps only the hosts of group G (several may
+/// be given). A LOGIN is a host, or an ssh command whose last word is the
+/// host (`ssh -p 2222 user@host`, `/usr/bin/ssh host`; GNU writes
+/// `//usr/bin/ssh host` for a path without a slot count). A login named
+/// twice is one host with the larger slot count and both lists of groups.
+/// `local_slots`: the slots of `:` without `N/`.
 pub fn parse_hosts(specs: &[String], local_slots: usize) -> anyhow::Result<Vec<Host>> {
     use anyhow::{bail, Context};
     let mut hosts: Vec<Host> = Vec::new();
-    let mut seen: HashMap<Option<String>, usize> = HashMap::new();
+    let mut seen: HashMap<(Option<String>, Vec<String>), usize> = HashMap::new();
     let mut only: Vec<String> = Vec::new();
-    for spec in specs.iter().flat_map(|s| s.split(',')) {
+    for spec in specs.iter().flat_map(|s| s.split([',', '\n'])) {
         let spec = spec.trim();
         if spec.is_empty() {
             continue;
@@ -217,17 +260,25 @@ pub fn parse_hosts(specs: &[String], local_slots: usize) -> anyhow::Result<Vec<H
             }
             _ => (None, rest),
         };
-        let name = match name {
-            ":" => None,
+        let (name, ssh) = match name {
+            ":" => (None, Vec::new()),
             "" => bail!("--ssh {spec}: no host name after the slot count"),
             _ if name.contains(char::is_whitespace) => {
-                bail!("--ssh {spec}: a host name has no spaces; put ssh options in PPOOL_SSH or ~/.ssh/config")
+                let name = name.strip_prefix('/').filter(|n| n.starts_with('/')).unwrap_or(name);
+                let mut words = shlex::split(name).with_context(|| {
+                    format!("--ssh {spec}: the ssh command cannot be split into words: check its quotes")
+                })?;
+                let host = words.pop().filter(|_| !words.is_empty()).with_context(|| {
+                    format!("--ssh {spec}: give an ssh command and then the host, as in 'ssh -p 2222 user@host'")
+                })?;
+                (Some(host), words)
             }
-            _ => Some(name.to_owned()),
+            _ => (Some(name.to_owned()), Vec::new()),
         };
         let slots = slots.or(if name.is_none() { Some(local_slots) } else { None });
         let groups = groups.split('+').filter(|g| !g.is_empty()).map(str::to_owned);
-        match seen.get(&name) {
+        let key = (name.clone(), ssh.clone());
+        match seen.get(&key) {
             Some(&at) => {
                 let host = &mut hosts[at];
                 host.slots = match (host.slots, slots) {
@@ -241,11 +292,12 @@ pub fn parse_hosts(specs: &[String], local_slots: usize) -> anyhow::Result<Vec<H
                 }
             }
             None => {
-                seen.insert(name.clone(), hosts.len());
+                seen.insert(key, hosts.len());
                 hosts.push(Host {
                     name,
                     slots,
                     groups: groups.collect(),
+                    ssh,
                 });
             }
         }
@@ -266,11 +318,24 @@ pub fn parse_hosts(specs: &[String], local_slots: usize) -> anyhow::Result<Vec<H
 /// line as its `$1`. The environment goes through `env` so the login shell
 /// only has to understand single quotes.
 pub fn remote_line(line: &[u8], seq: u64, slot: usize, grace: Duration) -> Vec<u8> {
+    let mut out = format!("exec env PPOOL_SEQ={seq} PPOOL_SLOT={slot} sh -c ").into_bytes();
+    out.extend_from_slice(&quote(wrapper(grace).as_bytes()));
+    out.extend_from_slice(b" sh ");
+    out.extend_from_slice(&quote(line));
+    out
+}
+
+/// The script a task's line runs in, as its `$1`, with the ssh channel as
+/// its stdin: it stops the task when the channel closes.
+fn wrapper(grace: Duration) -> String {
     let grace = grace.as_secs() + u64::from(grace.subsec_nanos() > 0);
     // The watcher's stdin is the ssh channel (fd 3: an asynchronous list
     // without job control gets /dev/null as stdin). `kill 0` reaches every
     // process of the session, which sshd started in a group of its own.
-    let wrapper = format!(
+    // A killed watcher that has not run yet can still take bytes that
+    // reach the channel before it does: the wrapper waits until it is gone,
+    // so a remote shell's next task (see `super::session`) is never eaten.
+    format!(
         "exec 3<&0 </dev/null\n\
          sh -c \"$1\" 3<&- &\n\
          c=$!\n\
@@ -278,20 +343,17 @@ pub fn remote_line(line: &[u8], seq: u64, slot: usize, grace: Duration) -> Vec<u
          w=$!\n\
          exec 3<&-\n\
          wait $c; s=$?\n\
-         kill -KILL $w 2>/dev/null\n\
+         kill -KILL $w 2>/dev/null; wait $w 2>/dev/null\n\
          [ $s -eq 255 ] && echo '{OWN_255}' >&2\n\
          exit $s"
-    );
-    let mut out = format!("exec env PPOOL_SEQ={seq} PPOOL_SLOT={slot} sh -c ").into_bytes();
-    out.extend_from_slice(&quote(wrapper.as_bytes()));
-    out.extend_from_slice(b" sh ");
-    out.extend_from_slice(&quote(line));
-    out
+    )
 }
 
 #[derive(Debug)]
 struct HostState {
     host: Host,
+    /// The ssh command that reaches it.
+    ssh: Vec<OsString>,
     slots: usize,
     /// Left the `--ssh-file`: it gets no new tasks.
     gone: bool,
@@ -306,9 +368,10 @@ struct HostState {
 }
 
 impl HostState {
-    fn new(host: Host, slots: usize) -> HostState {
+    fn new(host: Host, slots: usize, ssh: Vec<OsString>) -> HostState {
         HostState {
             host,
+            ssh,
             slots,
             gone: false,
             down_until: None,
@@ -345,10 +408,10 @@ struct Pool {
 }
 
 impl Pool {
-    fn add(&mut self, host: Host, slots: usize) -> usize {
+    fn add(&mut self, host: Host, slots: usize, ssh: Vec<OsString>) -> usize {
         let at = self.hosts.len();
         self.home.extend(std::iter::repeat(at).take(slots));
-        self.hosts.push(HostState::new(host, slots));
+        self.hosts.push(HostState::new(host, slots, ssh));
         at
     }
 }
@@ -388,6 +451,8 @@ const SESSIONS: usize = 10;
 
 struct Master {
     child: std::process::Child,
+    /// The ssh command that started it, to stop it.
+    ssh: Vec<OsString>,
     socket: PathBuf,
     name: String,
     started: Instant,
@@ -448,10 +513,11 @@ impl Links {
 
     /// Stops every master (`ssh -O exit`, SIGKILL when it stays), reaps it
     /// and removes the directory.
-    fn close(&mut self, ssh: &[OsString]) {
+    fn close(&mut self) {
         let masters = std::mem::take(&mut *crate::lock(&self.masters));
         for (_, mut master) in masters {
             if let Ok(None) = master.child.try_wait() {
+                let ssh = &master.ssh;
                 let _ = std::process::Command::new(&ssh[0])
                     .args(&ssh[1..])
                     .args(control_options(&master.socket))
@@ -537,6 +603,10 @@ pub struct SshExecutor<'a> {
     links: Links,
     /// `--transferfile`, `--return`, `--cleanup`, `--workdir`, `--env`.
     files: Option<Setup>,
+    /// Each slot's remote shell on its own host, between its tasks.
+    sessions: Mutex<HashMap<(usize, usize), Session>>,
+    /// What marks the end of a task's output in a session.
+    token: String,
 }
 
 impl<'a> SshExecutor<'a> {
@@ -551,7 +621,7 @@ impl<'a> SshExecutor<'a> {
             hosts: remote
                 .hosts
                 .iter()
-                .map(|h| HostState::new(h.clone(), h.slots.unwrap_or(1)))
+                .map(|h| HostState::new(h.clone(), h.slots.unwrap_or(1), h.command(&remote.ssh)))
                 .collect(),
             home: vec![0],
             stamp,
@@ -574,6 +644,8 @@ impl<'a> SshExecutor<'a> {
             rereading: Mutex::new(()),
             links: Links::new(remote.shared && remote_hosts, remote.delay),
             files: None,
+            sessions: Mutex::new(HashMap::new()),
+            token: session::token(),
         }
     }
 
@@ -673,8 +745,9 @@ impl<'a> SshExecutor<'a> {
         let mut path = control_options(&socket);
         path[1] = "ControlMaster=yes".into();
         self.links.pace();
-        let child = std::process::Command::new(&self.ssh[0])
-            .args(&self.ssh[1..])
+        let ssh = self.ssh_of(link.0);
+        let child = std::process::Command::new(&ssh[0])
+            .args(&ssh[1..])
             .args(path)
             .args(["-o", "ControlPersist=no", "-N", "--"])
             .arg(name)
@@ -686,6 +759,7 @@ impl<'a> SshExecutor<'a> {
             .ok()?;
         let master = Master {
             child,
+            ssh,
             socket,
             name: name.to_owned(),
             started: Instant::now(),
@@ -732,7 +806,7 @@ impl<'a> SshExecutor<'a> {
     /// Asks `name` for its CPUs. `Err(Some)`: ssh could not connect, and
     /// said this; `Err(None)`: the host gave no number.
     fn ask_cpus(&self, at: usize, name: &str) -> Result<usize, Option<String>> {
-        let out = std::process::Command::new(&self.ssh[0])
+        let out = std::process::Command::new(&self.ssh_of(at)[0])
             .args(self.link_words((at, 0)))
             .arg("--")
             .arg(name)
@@ -757,6 +831,11 @@ impl<'a> SshExecutor<'a> {
     /// Each group of [`SESSIONS`] slots of a host has a connection of its
     /// own; a slot borrowing the host takes one by its number.
     fn ssh_words(&self, host: usize, slot: usize) -> Vec<OsString> {
+        self.link_words(self.link_of(host, slot))
+    }
+
+    /// The shared connection the task of `slot` on `host` goes through.
+    fn link_of(&self, host: usize, slot: usize) -> Link {
         let k = {
             let pool = self.pool();
             let links = pool.hosts[host].slots.div_ceil(SESSIONS).max(1);
@@ -767,7 +846,7 @@ impl<'a> SshExecutor<'a> {
                 _ => slot % links,
             }
         };
-        self.link_words((host, k))
+        (host, k)
     }
 
     /// The ssh words for a client over `link`: a session of it when that is
@@ -776,7 +855,7 @@ impl<'a> SshExecutor<'a> {
     /// their own.
     fn link_words(&self, link: Link) -> Vec<OsString> {
         self.links.pace();
-        let mut words = self.ssh[1..].to_vec();
+        let mut words = self.ssh_of(link.0)[1..].to_vec();
         if let Some(socket) = self.links.socket(link) {
             words.extend(control_options(&socket));
             return words;
@@ -834,31 +913,31 @@ impl<'a> SshExecutor<'a> {
         {
             let mut pool = self.pool();
             for state in pool.hosts.iter_mut() {
-                let named = listed.iter().any(|h| h.name == state.host.name);
+                let named = listed.iter().any(|h| h.same(&state.host));
                 if state.gone == named {
                     state.gone = !named;
                     if state.gone {
                         crate::say(&format!(
                             "ppool: warning: {} left {}: it gets no new tasks",
-                            state.host.name.as_deref().unwrap_or(":"),
+                            state.host.label(),
                             path.display()
                         ));
                     }
                 }
                 if named {
-                    if let Some(h) = listed.iter().find(|h| h.name == state.host.name) {
+                    if let Some(h) = listed.iter().find(|h| h.same(&state.host)) {
                         state.host.groups.clone_from(&h.groups);
                     }
                 }
             }
             for host in listed {
-                if !pool.hosts.iter().any(|s| s.host.name == host.name) {
+                if !pool.hosts.iter().any(|s| s.host.same(&host)) {
                     new.push(host);
                 }
             }
         }
         for host in new {
-            if host.name.is_some() && self.ssh.is_empty() {
+            if host.name.is_some() && host.ssh.is_empty() && self.ssh.is_empty() {
                 crate::say(
                     "ppool: warning: no ssh client for a host added to the --ssh-file: install one or set PPOOL_SSH",
                 );
@@ -868,7 +947,7 @@ impl<'a> SshExecutor<'a> {
             // it takes no task until it has joined.
             let at = {
                 let mut pool = self.pool();
-                let at = pool.add(host.clone(), 0);
+                let at = pool.add(host.clone(), 0, host.command(&self.ssh));
                 pool.hosts[at].gone = true;
                 at
             };
@@ -990,6 +1069,11 @@ impl<'a> SshExecutor<'a> {
             .all(|i| downs.get(i).copied().unwrap_or(0) >= MAX_DOWN)
     }
 
+    /// The ssh command that reaches `host`.
+    fn ssh_of(&self, host: usize) -> Vec<OsString> {
+        self.pool().hosts[host].ssh.clone()
+    }
+
     /// The name ssh is given for `host`; `None` for this machine.
     fn name(&self, host: usize) -> Option<String> {
         self.pool().hosts[host].host.name.clone()
@@ -1003,12 +1087,16 @@ impl<'a> SshExecutor<'a> {
         slot: usize,
         cancel: &Cancel,
     ) -> RemoteEnd {
+        if let Some(end) = self.session_run((at, host), line, record, slot, cancel) {
+            return end;
+        }
         let mut args: Vec<OsString> = self.ssh_words(at, slot);
         args.push("--".into());
         args.push(host.into());
         args.push(OsString::from_vec(remote_line(line, record.seq, slot, self.grace)));
+        let ssh = self.ssh_of(at);
         let spawn = Spawn {
-            program: Path::new(&self.ssh[0]),
+            program: Path::new(&ssh[0]),
             args: &args,
             seq: record.seq,
             slot,
@@ -1021,10 +1109,7 @@ impl<'a> SshExecutor<'a> {
             stream: None,
         };
         match process::run(&spawn, cancel) {
-            Err(e) => RemoteEnd::NotStarted(format!(
-                "ppool: cannot run {}: {e}",
-                PathBuf::from(&self.ssh[0]).display()
-            )),
+            Err(e) => RemoteEnd::NotStarted(format!("ppool: cannot run {}: {e}", PathBuf::from(&ssh[0]).display())),
             Ok(mut ended) => {
                 let unreachable = ended.exit_code == Some(255)
                     && !ended.timed_out
@@ -1040,6 +1125,79 @@ impl<'a> SshExecutor<'a> {
                     RemoteEnd::Ran(ended)
                 }
             }
+        }
+    }
+}
+
+impl SshExecutor<'_> {
+    /// Runs the task in the slot's remote shell on its own host, opened
+    /// now if it has none; `None` where a shell is not kept: no shared
+    /// connection is up, or the slot borrows another host.
+    fn session_run(
+        &self,
+        (at, host): (usize, &str),
+        line: &[u8],
+        record: &Record,
+        slot: usize,
+        cancel: &Cancel,
+    ) -> Option<RemoteEnd> {
+        if self.pool().home.get(slot) != Some(&at) {
+            return None;
+        }
+        let key = (at, slot);
+        let kept = crate::lock(&self.sessions).remove(&key);
+        let session = match kept {
+            Some(session) => session,
+            None => {
+                self.links.socket(self.link_of(at, slot))?;
+                let mut args = self.ssh_words(at, slot);
+                args.push("--".into());
+                args.push(host.into());
+                args.push(session::remote_command(&self.token, &wrapper(self.grace)));
+                let program = &self.ssh_of(at)[0];
+                match Session::open(program, &args, slot) {
+                    Ok(session) => session,
+                    Err(e) => {
+                        return Some(RemoteEnd::NotStarted(format!(
+                            "ppool: cannot run {}: {e}",
+                            PathBuf::from(program).display()
+                        )))
+                    }
+                }
+            }
+        };
+        let frame = session::frame(line, record.seq, slot);
+        match session.run(
+            &frame,
+            &self.token,
+            (record.seq, slot),
+            (self.timeout, self.grace),
+            cancel,
+        ) {
+            Ran::Done(ended, session) => {
+                crate::lock(&self.sessions).insert(key, session);
+                Some(RemoteEnd::Ran(ended))
+            }
+            Ran::Gone(mut ended) => {
+                let unreachable = ended.exit_code == Some(255) && !ended.timed_out && !cancel.is_stopping();
+                Some(if unreachable {
+                    let said = ended.stderr.read_all().unwrap_or_default();
+                    RemoteEnd::Unreachable(String::from_utf8_lossy(said.trim_ascii()).into_owned())
+                } else {
+                    RemoteEnd::Ran(ended)
+                })
+            }
+        }
+    }
+
+    /// Ends every remote shell: all are told at once, then each is waited for.
+    fn close_sessions(&self) {
+        let mut sessions: Vec<Session> = crate::lock(&self.sessions).drain().map(|(_, s)| s).collect();
+        for session in sessions.iter_mut() {
+            session.hang_up();
+        }
+        for session in sessions {
+            session.close();
         }
     }
 }
@@ -1120,7 +1278,7 @@ impl Executor for SshExecutor<'_> {
             };
             let run = transfer::Run { record, slot, cancel };
             // Files go through the host's shared connection too.
-            let ssh: Vec<OsString> = self.ssh[..1]
+            let ssh: Vec<OsString> = self.ssh_of(host)[..1]
                 .iter()
                 .cloned()
                 .chain(self.ssh_words(host, slot))
@@ -1160,12 +1318,13 @@ impl Executor for SshExecutor<'_> {
                         outcome.duration = clock.elapsed();
                     }
                     let onall = self.onall.is_some();
+                    let label = self.pool().hosts[host].host.label();
                     let extra = outcome.extra();
                     extra.command = line;
                     if onall {
-                        extra.tag = Some(format!("{name}\t").into_bytes());
+                        extra.tag = Some(format!("{label}\t").into_bytes());
                     }
-                    extra.host = Some(name);
+                    extra.host = Some(label);
                     return outcome;
                 }
             }
@@ -1175,7 +1334,8 @@ impl Executor for SshExecutor<'_> {
 
 impl Drop for SshExecutor<'_> {
     fn drop(&mut self) {
-        self.links.close(&self.ssh);
+        self.close_sessions();
+        self.links.close();
     }
 }
 
@@ -1186,8 +1346,8 @@ impl SshExecutor<'_> {
             record.seq
         );
         for state in self.pool().hosts.iter() {
-            if let (Some(name), false) = (&state.host.name, state.error.is_empty()) {
-                message.push_str(&format!("\nppool: {name}: {}", state.error));
+            if let (Some(_), false) = (&state.host.name, state.error.is_empty()) {
+                message.push_str(&format!("\nppool: {}: {}", state.host.label(), state.error));
             }
         }
         fail(Status::Failed, Some(255), &message)
@@ -1203,6 +1363,7 @@ mod tests {
             name: name.map(str::to_owned),
             slots: Some(slots),
             groups: Vec::new(),
+            ssh: Vec::new(),
         }
     }
 
@@ -1232,6 +1393,7 @@ mod tests {
             name: Some(name.to_owned()),
             slots: None,
             groups: Vec::new(),
+            ssh: Vec::new(),
         }
     }
 
@@ -1248,8 +1410,43 @@ mod tests {
         assert_eq!(hosts(&["a/b"]).unwrap(), vec![unknown("a/b")]);
         assert!(hosts(&["0/a"]).is_err());
         assert!(hosts(&["4/"]).is_err());
-        let e = hosts(&["ssh -p 2 a"]).unwrap_err();
-        assert!(e.to_string().contains("PPOOL_SSH"), "{e}");
+    }
+
+    #[test]
+    fn a_login_may_be_an_ssh_command_ending_with_the_host() {
+        let login = |slots: Option<usize>, ssh: &[&str], name: &str| Host {
+            name: Some(name.to_owned()),
+            slots,
+            groups: Vec::new(),
+            ssh: ssh.iter().map(|w| w.to_string()).collect(),
+        };
+        assert_eq!(
+            hosts(&[
+                "ssh -p 2222 user@a",
+                "4/ssh -p 2223 a\n//usr/bin/ssh b",
+                "6//usr/bin/ssh -l 'x y' c"
+            ])
+            .unwrap(),
+            vec![
+                login(None, &["ssh", "-p", "2222"], "user@a"),
+                login(Some(4), &["ssh", "-p", "2223"], "a"),
+                login(None, &["/usr/bin/ssh"], "b"),
+                login(Some(6), &["/usr/bin/ssh", "-l", "x y"], "c"),
+            ]
+        );
+        // One host on two ports is two hosts; the same login twice is one.
+        assert_eq!(hosts(&["ssh -p 1 a,ssh -p 2 a,a,2/ssh -p 1 a"]).unwrap().len(), 3);
+        let grouped = hosts(&["@g/2/ssh -p 1 a"]).unwrap();
+        assert!(grouped[0].in_group("g") && grouped[0].in_group("ssh -p 1 a"));
+        assert_eq!(grouped[0].label(), "ssh -p 1 a");
+        assert!(hosts(&["ssh -p 'a"]).is_err());
+        assert!(
+            hosts(&["ssh "]).is_ok_and(|h| h[0].ssh.is_empty()),
+            "trimmed to a host named ssh"
+        );
+        let command = login(None, &["ssh", "-p", "2"], "a").command(&["x".into()]);
+        assert_eq!(command[1..], ["-p", "2", "-o", "BatchMode=yes"].map(OsString::from));
+        assert!(PathBuf::from(&command[0]).is_absolute() || command[0] == "ssh");
     }
 
     #[test]

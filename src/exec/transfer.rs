@@ -261,6 +261,11 @@ impl Setup {
         if run.cancel.is_stopping() {
             return;
         }
+        let sent = plan
+            .transfer
+            .iter()
+            .map(|f| bytes_in(OsStr::from_bytes(&f.local)))
+            .sum();
         let mut errors = Vec::new();
         if !plan.returns.is_empty() {
             let rsync = self.rsync_for(ssh, host, run);
@@ -289,6 +294,10 @@ impl Setup {
                     run.record.seq
                 ));
             }
+        }
+        if !plan.transfer.is_empty() || !plan.returns.is_empty() {
+            let received = plan.returns.iter().map(|f| bytes_in(OsStr::from_bytes(&f.local))).sum();
+            outcome.extra().transferred = Some((sent, received));
         }
         if errors.is_empty() {
             return;
@@ -557,6 +566,20 @@ fn place(path: &[u8], workdir: Option<&[u8]>) -> Result<Place, String> {
                 parents,
             }
         }
+    })
+}
+
+/// The bytes of a file, or of the files under a directory, as the job
+/// log counts a transfer; 0 for what is not there (a return that failed).
+fn bytes_in(path: &OsStr) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !meta.is_dir() {
+        return meta.len();
+    }
+    std::fs::read_dir(path).map_or(0, |entries| {
+        entries.flatten().map(|entry| bytes_in(entry.path().as_os_str())).sum()
     })
 }
 
