@@ -101,6 +101,34 @@ fn output_without_newlines_exit_codes_and_signals_stay_each_tasks_own() {
 }
 
 #[test]
+fn what_a_tasks_background_process_writes_late_stays_that_tasks_output() {
+    let Some(hosts) = Hosts::start(1) else { return };
+    // Task 1 leaves a process behind that writes after the task has
+    // exited; task 2 runs next in the same remote shell.
+    let out = hosts
+        .ppool(&[
+            "imap",
+            "--output",
+            "json",
+            "-S",
+            "1/h1",
+            "-s",
+            "if [ {} = 1 ]; then (sleep 1; echo late; echo late-err >&2) & fi; echo task{}",
+            ":::",
+            "1",
+            "2",
+        ])
+        .output()
+        .expect("ppool runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines = json_lines(&out.stdout);
+    assert_eq!(lines[0]["stdout"], "task1\nlate\n", "{lines:?}");
+    assert_eq!(lines[0]["stderr"], "late-err\n", "{lines:?}");
+    assert_eq!(lines[1]["stdout"], "task2\n", "{lines:?}");
+    assert_eq!(lines[1]["stderr"], "", "{lines:?}");
+}
+
+#[test]
 fn a_timed_out_task_leaves_its_slot_a_new_shell_and_no_remote_process() {
     let Some(hosts) = Hosts::start(1) else { return };
     let (marker, sleeper) = sleeper(&hosts, "mux-timeout");

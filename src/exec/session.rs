@@ -34,15 +34,24 @@ use crate::template::quote;
 /// The shell that reads the frames, run by `sh -c` with the token as `$1`
 /// and the wrapper as `$2`. `read -r` with an empty IFS keeps every byte of
 /// a line but NUL, which a command line cannot hold anyway.
+///
+/// A task's stdout and stderr are pipes of their own, each copied to the
+/// shell's by a `cat` (fds 4 and 5 are the shell's own): the end marks go
+/// out only once every writer has closed them, a process the task left in
+/// the background included, as a session of its own ends only then. So
+/// nothing a task writes late lands in the next task's output. Its exit
+/// status comes back through fd 3, a command substitution's pipe, which
+/// the task does not hold.
 const DRIVER: &str = "t=$1 w=$2\n\
+    exec 4>&1 5>&2\n\
     printf '%s\\n' \"$t\" >&2\n\
     printf '%s 0\\n' \"$t\"\n\
     while IFS= read -r h; do\n\
     set -- $h\n\
     q=$1 p=$2 n=$3 c=\n\
     while [ \"$n\" -gt 0 ]; do IFS= read -r l || exit 0; c=\"$c$l\n\"; n=$((n-1)); done\n\
-    PPOOL_SEQ=$q PPOOL_SLOT=$p sh -c \"$w\" sh \"${c%?}\"\n\
-    s=$?\n\
+    s=$( { { { PPOOL_SEQ=$q PPOOL_SLOT=$p sh -c \"$w\" sh \"${c%?}\" 3>&- 4>&- 5>&- 6>&-; \
+    echo $? >&3; } 2>&1 >&6 | cat >&5; } 6>&1 | cat >&4; } 3>&1 )\n\
     printf '%s\\n' \"$t\" >&2\n\
     printf '%s %s\\n' \"$t\" \"$s\"\n\
     done";
