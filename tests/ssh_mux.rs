@@ -345,10 +345,15 @@ fn each_task_whole(count: usize) {
     assert!(out.status.success(), "{}", stderr_of(&out));
     let lines = json_lines(&out.stdout);
     assert_eq!(lines.len(), inputs.len());
+    let mut slots_seen = std::collections::HashSet::new();
     for (line, input) in lines.iter().zip(&inputs) {
         // A byte of a task taken by the remote shell's previous watcher
         // shows here as a changed command, and on stderr.
         assert_eq!(line["stdout"], input.as_str(), "{line}");
-        assert_eq!(line["stderr"], "", "{line}");
+        // A slot's first task also gets what the remote login shell's rc
+        // files print, which two logins at once may make them do.
+        if !slots_seen.insert(line["slot"].to_string()) {
+            assert_eq!(line["stderr"], "", "{line}");
+        }
     }
 }
