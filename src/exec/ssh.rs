@@ -1110,21 +1110,7 @@ impl<'a> SshExecutor<'a> {
         };
         match process::run(&spawn, cancel) {
             Err(e) => RemoteEnd::NotStarted(format!("ppool: cannot run {}: {e}", PathBuf::from(&ssh[0]).display())),
-            Ok(mut ended) => {
-                let unreachable = ended.exit_code == Some(255)
-                    && !ended.timed_out
-                    && !cancel.is_stopping()
-                    && !ended
-                        .stderr
-                        .read_all()
-                        .is_ok_and(|e| e.trim_ascii_end().ends_with(OWN_255.as_bytes()));
-                if unreachable {
-                    let said = ended.stderr.read_all().unwrap_or_default();
-                    RemoteEnd::Unreachable(String::from_utf8_lossy(said.trim_ascii()).into_owned())
-                } else {
-                    RemoteEnd::Ran(ended)
-                }
-            }
+            Ok(ended) => RemoteEnd::of(ended, cancel),
         }
     }
 }
@@ -1178,15 +1164,7 @@ impl SshExecutor<'_> {
                 crate::lock(&self.sessions).insert(key, session);
                 Some(RemoteEnd::Ran(ended))
             }
-            Ran::Gone(mut ended) => {
-                let unreachable = ended.exit_code == Some(255) && !ended.timed_out && !cancel.is_stopping();
-                Some(if unreachable {
-                    let said = ended.stderr.read_all().unwrap_or_default();
-                    RemoteEnd::Unreachable(String::from_utf8_lossy(said.trim_ascii()).into_owned())
-                } else {
-                    RemoteEnd::Ran(ended)
-                })
-            }
+            Ran::Gone(ended) => Some(RemoteEnd::of(ended, cancel)),
         }
     }
 
@@ -1206,6 +1184,26 @@ enum RemoteEnd {
     Ran(process::Ended),
     Unreachable(String),
     NotStarted(String),
+}
+
+impl RemoteEnd {
+    /// How an ssh client that ran a task ended: its own 255 (not the
+    /// task's, which the wrapper says so), outside a timeout or a stop,
+    /// is a host that could not be reached, with what ssh said.
+    fn of(mut ended: process::Ended, cancel: &Cancel) -> RemoteEnd {
+        let unreachable = ended.exit_code == Some(255)
+            && !ended.timed_out
+            && !cancel.is_stopping()
+            && !ended
+                .stderr
+                .read_all()
+                .is_ok_and(|e| e.trim_ascii_end().ends_with(OWN_255.as_bytes()));
+        if !unreachable {
+            return RemoteEnd::Ran(ended);
+        }
+        let said = ended.stderr.read_all().unwrap_or_default();
+        RemoteEnd::Unreachable(String::from_utf8_lossy(said.trim_ascii()).into_owned())
+    }
 }
 
 impl Executor for SshExecutor<'_> {
