@@ -324,7 +324,7 @@ pub struct RunArgs {
     )]
     pub max_lines: Option<usize>,
 
-    /// As many records per command as the command-line limit allows; a word with {} is repeated for each (GNU parallel -X)
+    /// As many records per command as xargs puts on one (see --max-chars); a word with {} is repeated for each (GNU parallel -X)
     #[arg(short = 'X', help_heading = "Batches", conflicts_with_all = ["multi", "gnu_xargs"])]
     pub xargs: bool,
 
@@ -332,11 +332,11 @@ pub struct RunArgs {
     #[arg(long = "xargs", help_heading = "Batches")]
     pub gnu_xargs: bool,
 
-    /// As many records per command as the command-line limit allows; {} stands for all of them, as separate arguments (GNU parallel -m)
+    /// As many records per command as GNU parallel puts on one (see --max-chars); {} stands for all of them, as separate arguments (GNU parallel -m)
     #[arg(short = 'm', help_heading = "Batches")]
     pub multi: bool,
 
-    /// With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: GNU parallel's limit, 63664 bytes on Linux, or the system's limit less the environment, the lower]
+    /// With -n, -X or -m: at most N bytes per command line, counting each argument and its NUL, as xargs -s does [default: with -X and -n, xargs' (128 KiB, or the system's limit less the environment and 2 KiB, the lower: `xargs --show-limits`); with -m and --xargs, GNU parallel's (63664 bytes on Linux, or the system's limit, the lower)]
     #[arg(long, value_name = "N", help_heading = "Batches")]
     pub max_chars: Option<usize>,
 

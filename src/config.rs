@@ -23,6 +23,8 @@ use crate::template::BatchStyle;
 
 /// Room xargs leaves below the system's limit, which ppool leaves too.
 const XARGS_HEADROOM: usize = 2048;
+/// GNU xargs' default command buffer, when the system allows that much.
+const XARGS_DEFAULT_CHARS: usize = 128 * 1024;
 
 /// The longest `--timeout` or `--grace`: longer ones mean "never" and are
 /// clamped to this, which the clock can still add to the present.
@@ -944,10 +946,18 @@ fn batch(args: &RunArgs, runner: &Runner, mode: Mode) -> Result<Option<Batch>> {
         // The shell line is a single argument.
         most = crate::sys::max_arg_len().map_or(most, |len| most.min(len));
     }
+    // `-m` and `--xargs`, GNU parallel's own spellings, fill its line as
+    // its tutorial shows; `-X` and `-n`/`-L` fill xargs' (`xargs
+    // --show-limits`: the buffer it uses).
+    let default = if args.multi || args.gnu_xargs {
+        crate::sys::gnu_usable_line_length()
+    } else {
+        XARGS_DEFAULT_CHARS
+    };
     let max_chars = match args.max_chars {
         Some(0) => bail!("--max-chars must be at least 1"),
         Some(n) => n.min(most),
-        None => crate::sys::gnu_usable_line_length().min(most),
+        None => default.min(most),
     };
     Ok(Some(Batch {
         max_records: count.unwrap_or(usize::MAX),

@@ -159,6 +159,46 @@ fn x_fills_the_command_line_as_xargs_does_and_a_record_too_long_fails_alone() {
     assert!(stderr.contains("invalid-input"), "{stderr}");
 }
 
+/// What `xargs ARGS` printed for `stdin`; `None` (after a SKIP line) where
+/// xargs is not installed.
+fn xargs(args: &[&str], stdin: &str) -> Option<String> {
+    use std::io::Write;
+    let child = std::process::Command::new("xargs")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        println!("SKIP: xargs is not installed");
+        return None;
+    };
+    let mut pipe = child.stdin.take().unwrap();
+    let stdin = stdin.to_owned();
+    let writer = std::thread::spawn(move || pipe.write_all(stdin.as_bytes()).unwrap());
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(output.status.success(), "xargs {args:?}");
+    Some(stdout_of(&output))
+}
+
+#[test]
+fn x_and_n_fill_the_command_line_xargs_fills_by_default() {
+    // 200,000 numbers: about 1.3 MB of arguments, several of xargs'
+    // 128 KiB command lines, with the environment this process has.
+    let input: String = (1..=200_000).map(|n| format!("{n}\n")).collect();
+    let words = |text: &str| -> Vec<usize> { text.lines().map(|l| l.split(' ').count()).collect() };
+    for (ours, theirs) in [
+        (&["imap", "-j1", "-X", "echo"][..], &["echo"][..]),
+        (&["imap", "-j1", "-n", "100000", "echo"], &["-n", "100000", "echo"]),
+        (&["imap", "-j1", "-X", "echo", "a", "b"], &["echo", "a", "b"]),
+    ] {
+        let Some(expected) = xargs(theirs, &input) else { return };
+        let output = ppool().args(ours).write_stdin(input.clone()).output().unwrap();
+        assert!(output.status.success(), "{ours:?}: {}", stderr_of(&output));
+        assert_eq!(words(&stdout_of(&output)), words(&expected), "{ours:?}");
+    }
+}
+
 #[test]
 fn batches_are_usage_errors_with_builtins_workers_and_apply() {
     for (args, says) in [
