@@ -88,6 +88,25 @@ fn c_string(bytes: &[u8]) -> io::Result<CString> {
     CString::new(bytes).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "an argument holds a NUL byte"))
 }
 
+/// `words` as C strings, one after the other in one buffer: a task's
+/// arguments cost one allocation, however many there are (a batch has
+/// thousands).
+fn c_strings<'a>(words: impl Iterator<Item = &'a OsStr> + Clone) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(words.clone().map(|w| w.len() + 1).sum());
+    for word in words {
+        let word = word.as_bytes();
+        if word.contains(&0) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "an argument holds a NUL byte",
+            ));
+        }
+        bytes.extend_from_slice(word);
+        bytes.push(0);
+    }
+    Ok(bytes)
+}
+
 pub(crate) use crate::sys::pipe;
 
 fn check(code: libc::c_int) -> io::Result<()> {
@@ -171,15 +190,14 @@ impl Drop for Attributes {
 
 /// Starts the process. The program must be a path: it is not looked up.
 pub fn spawn(request: &Request) -> io::Result<Child> {
-    let program = c_string(request.program.as_bytes())?;
-    let args = request
-        .args
-        .iter()
-        .map(|a| c_string(a.as_bytes()))
-        .collect::<io::Result<Vec<_>>>()?;
-    let mut argv: Vec<*const libc::c_char> = Vec::with_capacity(args.len() + 2);
-    argv.push(program.as_ptr());
-    argv.extend(args.iter().map(|a| a.as_ptr()));
+    let words = || std::iter::once(request.program).chain(request.args.iter().map(OsString::as_os_str));
+    let strings = c_strings(words())?;
+    let mut argv: Vec<*const libc::c_char> = Vec::with_capacity(request.args.len() + 2);
+    let mut start = 0;
+    for word in words() {
+        argv.push(strings[start..].as_ptr().cast());
+        start += word.len() + 1;
+    }
     argv.push(ptr::null());
 
     let base = base_environment();
@@ -230,13 +248,14 @@ pub fn spawn(request: &Request) -> io::Result<Child> {
     }
     let attributes = Attributes::new(request.own_group)?;
     let mut pid: libc::pid_t = 0;
-    // SAFETY: every pointer is valid for the call: program, argv and envp are
-    // NUL-terminated arrays of C strings that outlive it; actions and
-    // attributes were initialised above.
+    // SAFETY: every pointer is valid for the call: argv and envp are
+    // NUL-terminated arrays of C strings (in `strings` and the environment)
+    // that outlive it, argv[0] the program; actions and attributes were
+    // initialised above.
     check(unsafe {
         libc::posix_spawn(
             &mut pid,
-            program.as_ptr(),
+            argv[0],
             &actions.0,
             &attributes.0,
             argv.as_ptr() as *const *mut libc::c_char,

@@ -74,6 +74,8 @@ struct Reader {
     line: u64,
     /// `-E EOF` was met.
     ended: bool,
+    /// The line being read.
+    scratch: Vec<u8>,
 }
 
 impl Reader {
@@ -100,20 +102,24 @@ impl Reader {
             })
         } else {
             let separator = if format.null { b'\0' } else { b'\n' };
-            let mut bytes = Vec::new();
-            if self.inner.read_until(separator, &mut bytes)? == 0 {
+            // Read into a buffer kept from line to line, then copied out at
+            // its size: one allocation a line, not the three or four of a
+            // vector grown as the line is read.
+            let line = &mut self.scratch;
+            line.clear();
+            if self.inner.read_until(separator, line)? == 0 {
                 return Ok(None);
             }
-            if bytes.last() == Some(&separator) {
-                bytes.pop();
-                if !format.null && bytes.last() == Some(&b'\r') {
-                    bytes.pop();
+            if line.last() == Some(&separator) {
+                line.pop();
+                if !format.null && line.last() == Some(&b'\r') {
+                    line.pop();
                 }
             }
             self.line += 1;
             Some(Item {
                 line: self.line,
-                bytes,
+                bytes: line.as_slice().to_vec(),
                 csv: None,
             })
         };
@@ -202,6 +208,7 @@ fn reader(inner: Box<dyn Read + Send>, name: &str) -> Reader {
         name: name.to_owned(),
         line: 0,
         ended: false,
+        scratch: Vec::new(),
     }
 }
 
