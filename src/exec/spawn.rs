@@ -95,7 +95,7 @@ fn c_strings<'a>(words: impl Iterator<Item = &'a OsStr> + Clone) -> io::Result<V
     let mut bytes = Vec::with_capacity(words.clone().map(|w| w.len() + 1).sum());
     for word in words {
         let word = word.as_bytes();
-        if word.contains(&0) {
+        if crate::sys::memchr(0, word).is_some() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "an argument holds a NUL byte",

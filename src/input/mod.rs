@@ -266,7 +266,10 @@ impl Batcher {
         if self.group.is_empty() {
             return Ok(());
         }
-        let records = std::mem::take(&mut self.group);
+        // The next group is likely as long as this one: room for as many
+        // records, rather than a vector doubled a dozen times as it fills.
+        let room = self.group.len();
+        let records = std::mem::replace(&mut self.group, Vec::with_capacity(room));
         self.group_size = 0;
         self.tasks += 1;
         let seq = self.tasks;

@@ -112,7 +112,8 @@ impl Record {
 
     /// Records grouped into one task, numbered `seq`.
     pub fn batch(seq: u64, records: Vec<Record>) -> Record {
-        let mut whole = Vec::new();
+        let size = records.iter().map(|r| r.whole.len() + 1).sum::<usize>();
+        let mut whole = Vec::with_capacity(size.saturating_sub(1));
         for (i, record) in records.iter().enumerate() {
             if i > 0 {
                 whole.push(b' ');

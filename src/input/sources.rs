@@ -67,6 +67,37 @@ fn read_until_delimiter(reader: &mut impl BufRead, delimiter: &[u8], out: &mut V
     }
 }
 
+/// Reads up to and without the next `separator`, and whether it was there
+/// (the input's last line may lack it); `None` at the end of the input. A line found whole in the buffer, as most are, is copied once into
+/// a vector of its size: one allocation, not the three or four of a vector
+/// grown as `read_until` fills it.
+fn read_line(reader: &mut impl BufRead, separator: u8) -> io::Result<Option<(Vec<u8>, bool)>> {
+    let mut line: Option<Vec<u8>> = None;
+    loop {
+        let buffer = match reader.fill_buf() {
+            Ok(buffer) => buffer,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buffer.is_empty() {
+            return Ok(line.map(|line| (line, false)));
+        }
+        let (taken, used) = match crate::sys::memchr(separator, buffer) {
+            Some(at) => (&buffer[..at], at + 1),
+            None => (buffer, buffer.len()),
+        };
+        match &mut line {
+            Some(line) => line.extend_from_slice(taken),
+            None => line = Some(taken.to_vec()),
+        }
+        let found = used > taken.len();
+        reader.consume(used);
+        if found {
+            return Ok(line.map(|line| (line, true)));
+        }
+    }
+}
+
 /// A source being read.
 struct Reader {
     inner: BufReader<Box<dyn Read + Send>>,
@@ -74,8 +105,6 @@ struct Reader {
     line: u64,
     /// `-E EOF` was met.
     ended: bool,
-    /// The line being read.
-    scratch: Vec<u8>,
 }
 
 impl Reader {
@@ -102,24 +131,16 @@ impl Reader {
             })
         } else {
             let separator = if format.null { b'\0' } else { b'\n' };
-            // Read into a buffer kept from line to line, then copied out at
-            // its size: one allocation a line, not the three or four of a
-            // vector grown as the line is read.
-            let line = &mut self.scratch;
-            line.clear();
-            if self.inner.read_until(separator, line)? == 0 {
+            let Some((mut bytes, ended)) = read_line(&mut self.inner, separator)? else {
                 return Ok(None);
-            }
-            if line.last() == Some(&separator) {
-                line.pop();
-                if !format.null && line.last() == Some(&b'\r') {
-                    line.pop();
-                }
+            };
+            if ended && !format.null && bytes.last() == Some(&b'\r') {
+                bytes.pop();
             }
             self.line += 1;
             Some(Item {
                 line: self.line,
-                bytes: line.as_slice().to_vec(),
+                bytes,
                 csv: None,
             })
         };
@@ -208,7 +229,6 @@ fn reader(inner: Box<dyn Read + Send>, name: &str) -> Reader {
         name: name.to_owned(),
         line: 0,
         ended: false,
-        scratch: Vec::new(),
     }
 }
 
@@ -578,6 +598,38 @@ pub fn count(specs: &[SourceSpec], wrap: bool, header: bool) -> u64 {
 mod tests {
     use super::super::{Colsep, Trim};
     use super::*;
+
+    #[test]
+    fn lines_are_read_across_buffer_refills_and_the_last_may_lack_its_newline() {
+        // A 4-byte buffer: most lines are found in several pieces.
+        let text: &[u8] = b"a\nbcdefghij\n\nxy\r\nlast\r";
+        let mut reader = BufReader::with_capacity(4, text);
+        let mut lines = Vec::new();
+        while let Some(line) = read_line(&mut reader, b'\n').unwrap() {
+            lines.push(line);
+        }
+        let expected: Vec<(Vec<u8>, bool)> = vec![
+            (b"a".to_vec(), true),
+            (b"bcdefghij".to_vec(), true),
+            (b"".to_vec(), true),
+            (b"xy\r".to_vec(), true),
+            (b"last\r".to_vec(), false),
+        ];
+        assert_eq!(lines, expected);
+        assert_eq!(read_line(&mut BufReader::new(&b""[..]), b'\n').unwrap(), None);
+    }
+
+    #[test]
+    fn a_carriage_return_is_dropped_only_before_a_newline() {
+        let mut sources = Sources::from_reader(Box::new(&b"a\r\nb\r"[..]), "stdin");
+        let format = Format::default();
+        let Values::Stream(reader) = &mut sources.list[0].values else {
+            unreachable!()
+        };
+        assert_eq!(reader.next(&format).unwrap().unwrap().bytes, b"a");
+        assert_eq!(reader.next(&format).unwrap().unwrap().bytes, b"b\r");
+        assert!(reader.next(&format).unwrap().is_none());
+    }
 
     fn one(bytes: &[u8], format: &Format) -> Record {
         let item = Item {
