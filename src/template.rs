@@ -476,6 +476,46 @@ impl Template {
         Ok(argv)
     }
 
+    /// As [`Template::render_argv`], the words written as C strings back to
+    /// back, each ending in its NUL: a batch of thousands of records with
+    /// no placeholder takes one allocation, not one a record.
+    pub fn render_c_argv(&self, record: &Record, slot: usize) -> Result<Vec<u8>, RenderError> {
+        if record.batch.is_empty() || self.has_placeholder {
+            let argv = self.render_argv(record, slot)?;
+            let mut out = Vec::with_capacity(argv.iter().map(|w| w.len() + 1).sum());
+            for word in &argv {
+                check_nul(word.as_bytes(), record)?;
+                out.extend_from_slice(word.as_bytes());
+                out.push(0);
+            }
+            return Ok(out);
+        }
+        let members = &record.batch;
+        for member in members {
+            check_record(member)?;
+        }
+        let words: usize = self.words.iter().map(|w| w.raw.len() + 1).sum();
+        let args: usize = members
+            .iter()
+            .flat_map(Record::implicit_args)
+            .map(|arg| arg.len() + 1)
+            .sum();
+        let mut out = Vec::with_capacity(words + args);
+        for word in &self.words {
+            check_nul(word.raw.as_bytes(), record)?;
+            out.extend_from_slice(word.raw.as_bytes());
+            out.push(0);
+        }
+        for member in members {
+            for arg in member.implicit_args() {
+                check_nul(arg, member)?;
+                out.extend_from_slice(arg);
+                out.push(0);
+            }
+        }
+        Ok(out)
+    }
+
     /// `--shell`: the shell line with each substituted value quoted for its context (implicit args appended quoted, separated by spaces). Literal template text is NOT quoted (the user wrote shell syntax).
     pub fn render_shell(&self, record: &Record, slot: usize) -> Result<OsString, RenderError> {
         if !record.batch.is_empty() {
@@ -2762,6 +2802,32 @@ mod tests {
             if let Ok(argv) = argv {
                 let extra = if t.has_placeholder() { 0 } else { record.implicit_args().len() };
                 prop_assert_eq!(argv.len(), template.len() + extra);
+            }
+        }
+
+        #[test]
+        fn c_strings_hold_the_words_rendered(
+            template in prop::collection::vec(arb_word(), 0..5),
+            records in prop::collection::vec(arb_record(), 0..4),
+            batch in any::<bool>(),
+            join in any::<bool>(),
+        ) {
+            let Ok(t) = Template::parse(&template, false) else { return Ok(()) };
+            let t = t.with_batch_style(if join { BatchStyle::Join } else { BatchStyle::Repeat });
+            let record = match (batch, records.first()) {
+                (true, _) | (false, None) => Record::batch(1, records.clone()),
+                (false, Some(first)) => first.clone(),
+            };
+            let words = t.render_argv(&record, 1);
+            let strings = t.render_c_argv(&record, 1);
+            match words {
+                // A NUL would end a C string early: never passed on.
+                Ok(words) if words.iter().any(|w| w.as_bytes().contains(&0)) => prop_assert!(strings.is_err()),
+                Ok(words) => {
+                    let joined: Vec<u8> = words.iter().flat_map(|w| w.as_bytes().iter().copied().chain([0])).collect();
+                    prop_assert_eq!(strings.ok(), Some(joined));
+                }
+                Err(e) => prop_assert_eq!(strings.err().map(|e| e.0), Some(e.0)),
             }
         }
 

@@ -298,6 +298,34 @@ impl CommandExecutor {
     }
 }
 
+/// A task's program, its arguments, and further arguments as C strings back
+/// to back (see [`process::Spawn::more`]).
+type TaskArgv = (PathBuf, Vec<OsString>, Vec<u8>);
+
+impl CommandExecutor {
+    /// As [`CommandExecutor::argv`], for a task run here: with direct exec,
+    /// the arguments come as C strings back to back (the third part), which
+    /// spawn passes on as they are.
+    fn task_argv(&self, record: &Record, slot: usize) -> Result<TaskArgv, (Status, i32, String)> {
+        if self.as_written.is_some() || self.shell.is_some() {
+            let (program, args) = self.argv(record, slot)?;
+            return Ok((program, args, Vec::new()));
+        }
+        let invalid = |e: crate::template::RenderError| (Status::InvalidInput, 0, e.0);
+        let mut words = self.template.render_c_argv(record, slot).map_err(invalid)?;
+        let Some(end) = crate::sys::memchr(0, &words) else {
+            return Err((Status::Failed, 127, "ppool: the command is empty".into()));
+        };
+        let program = match &self.program {
+            Some(found) => found.clone(),
+            None => resolve_program(OsStr::from_bytes(&words[..end])),
+        }
+        .map_err(|m| (Status::Failed, 127, m))?;
+        words.drain(..=end);
+        Ok((program, Vec::new(), words))
+    }
+}
+
 impl Executor for CommandExecutor {
     fn stdout_lane(&self) -> Option<Arc<Lane>> {
         self.stream.clone()
@@ -326,7 +354,7 @@ impl Executor for CommandExecutor {
             }
         };
         let record = staged.as_ref().map_or(record, |(_, staged)| staged);
-        let (program, args) = match self.argv(record, slot) {
+        let (program, args, more) = match self.task_argv(record, slot) {
             Ok(found) => found,
             Err((status, code, message)) => {
                 let message = if status == Status::InvalidInput {
@@ -344,6 +372,7 @@ impl Executor for CommandExecutor {
         let spawn = Spawn {
             program: &program,
             args: &args,
+            more: &more,
             seq: record.seq,
             slot,
             timeout,

@@ -53,6 +53,9 @@ pub struct Spawn<'a> {
     pub program: &'a Path,
     /// The arguments after the program.
     pub args: &'a [OsString],
+    /// Further arguments after `args`, as C strings back to back, each
+    /// ending in its NUL (a batch's, rendered so).
+    pub more: &'a [u8],
     pub seq: u64,
     pub slot: usize,
     pub timeout: Option<Duration>,
@@ -99,15 +102,15 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
         )
     };
     cancel.spawning(spec.slot, spec.seq);
-    let mut child = spawn::spawn(&Request {
+    let request = Request {
         program: spec.program.as_os_str(),
         args: spec.args,
         seq: Some(spec.seq),
         slot: spec.slot,
         stdio,
         own_group,
-    })
-    .inspect_err(|_| cancel.unregister(spec.slot))?;
+    };
+    let mut child = spawn::spawn_with(&request, spec.more).inspect_err(|_| cancel.unregister(spec.slot))?;
     let pid = child.pid;
     let target = Target::of(pid, own_group);
     cancel.register_task(spec.slot, target);

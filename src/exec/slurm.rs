@@ -520,6 +520,7 @@ impl Executor for SlurmExecutor<'_> {
         let spawn = Spawn {
             program: launched,
             args: &args,
+            more: &[],
             seq: record.seq,
             slot,
             timeout: self.timeout,

@@ -190,13 +190,33 @@ impl Drop for Attributes {
 
 /// Starts the process. The program must be a path: it is not looked up.
 pub fn spawn(request: &Request) -> io::Result<Child> {
+    spawn_with(request, &[])
+}
+
+/// As [`spawn`], with further arguments after `request.args`: `more` holds
+/// them as C strings back to back, each ending in its NUL, as a batch's
+/// command is rendered, so they are passed on without a copy.
+pub fn spawn_with(request: &Request, more: &[u8]) -> io::Result<Child> {
+    if more.last().is_some_and(|&b| b != 0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an argument lacks its terminating NUL",
+        ));
+    }
     let words = || std::iter::once(request.program).chain(request.args.iter().map(OsString::as_os_str));
     let strings = c_strings(words())?;
+    // `more` is not counted first: a pass over its bytes costs more than
+    // the vector's few growths.
     let mut argv: Vec<*const libc::c_char> = Vec::with_capacity(request.args.len() + 2);
     let mut start = 0;
     for word in words() {
         argv.push(strings[start..].as_ptr().cast());
         start += word.len() + 1;
+    }
+    let mut rest = more;
+    while let Some(end) = crate::sys::memchr(0, rest) {
+        argv.push(rest.as_ptr().cast());
+        rest = &rest[end + 1..];
     }
     argv.push(ptr::null());
 
@@ -249,9 +269,9 @@ pub fn spawn(request: &Request) -> io::Result<Child> {
     let attributes = Attributes::new(request.own_group)?;
     let mut pid: libc::pid_t = 0;
     // SAFETY: every pointer is valid for the call: argv and envp are
-    // NUL-terminated arrays of C strings (in `strings` and the environment)
-    // that outlive it, argv[0] the program; actions and attributes were
-    // initialised above.
+    // NUL-terminated arrays of C strings (in `strings`, `more` and the
+    // environment) that outlive it, argv[0] the program; actions and
+    // attributes were initialised above.
     check(unsafe {
         libc::posix_spawn(
             &mut pid,
@@ -386,6 +406,28 @@ mod tests {
         assert_eq!(err, "err\n");
         // SIGPIPE is back to its default in the child: it kills.
         assert_eq!(exit.signal, Some(libc::SIGPIPE));
+    }
+
+    #[test]
+    fn further_arguments_come_after_the_others_as_given() {
+        let args: Vec<OsString> = vec!["-c".into(), "printf '<%s>' \"$@\"".into()];
+        let request = Request {
+            program: OsStr::new("/bin/sh"),
+            args: &args,
+            seq: Some(1),
+            slot: 1,
+            stdio: Stdio::Piped { hold_stdin: false },
+            own_group: true,
+        };
+        let child = spawn_with(&request, b"sh\0a b\0\0c\0").unwrap();
+        let mut out = String::new();
+        std::fs::File::from(child.stdout.unwrap())
+            .read_to_string(&mut out)
+            .unwrap();
+        reap(child.pid).unwrap();
+        assert_eq!(out, "<a b><><c>");
+        let error = spawn_with(&request, b"a\0b").err().unwrap();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
     }
 
     #[test]

@@ -1098,6 +1098,7 @@ impl<'a> SshExecutor<'a> {
         let spawn = Spawn {
             program: Path::new(&ssh[0]),
             args: &args,
+            more: &[],
             seq: record.seq,
             slot,
             timeout: self.timeout,

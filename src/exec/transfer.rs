@@ -466,6 +466,7 @@ impl Run<'_> {
         let spawn = Spawn {
             program,
             args,
+            more: &[],
             seq: self.record.seq,
             slot: self.slot,
             timeout: None,
