@@ -31,6 +31,17 @@ pub unsafe extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_cha
     start(args)
 }
 
+/// `pow`, which the progress bar's rate estimate calls, is ppool's only use
+/// of the C maths library: defined here, in the program, it leaves
+/// `libm.so.6` unloaded, and loading it was a tenth of a millisecond of
+/// every run's start (`perf stat`: 0.16 ms of task clock for a program that
+/// only links it). The code is musl's, through the `libm` crate.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[no_mangle]
+pub extern "C" fn pow(x: f64, y: f64) -> f64 {
+    libm::pow(x, y)
+}
+
 #[cfg(not(target_os = "linux"))]
 fn main() {
     start(std::env::args_os().collect())

@@ -195,3 +195,34 @@ fn with_a_timeout_a_large_output_is_kept_whole_for_a_slow_reader() {
     assert_eq!(got.len(), SIZE);
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
 }
+
+/// Output passed straight through to a pipe widens that pipe to the size of
+/// the task's own (1 MiB), so the kernel moves it in large pieces.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_passed_through_widens_a_stdout_pipe() {
+    use std::os::fd::AsRawFd;
+    let mut child = ppool_std()
+        .args(["unordered", "-j1", "head", "-c", "20000000", ":::", "/dev/zero"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // SAFETY: F_GETPIPE_SZ only reads the size of the pipe behind an open descriptor.
+    let before = unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    let mut got = 0;
+    let mut buf = vec![0; 1 << 16];
+    loop {
+        match stdout.read(&mut buf).unwrap() {
+            0 => break,
+            n => got += n,
+        }
+    }
+    // SAFETY: as above.
+    let after = unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    assert!(child.wait().unwrap().success());
+    assert_eq!(got, 20_000_000);
+    assert!(before < 1 << 20, "the pipe started at {before} bytes");
+    assert_eq!(after, 1 << 20, "stdout's pipe was not widened");
+}

@@ -417,6 +417,12 @@ struct Streaming {
 /// judged: enough to empty the pipes of a task that has already ended.
 const DRAIN_ROUNDS: usize = 64;
 
+/// Output passed straight through moves in pieces of at least this much
+/// when the task prints fast: after a smaller piece ppool waits
+/// [`COALESCE_WAIT`] (too short for anyone to see) before the next.
+const COALESCE_BYTES: usize = 256 * 1024;
+const COALESCE_WAIT: Duration = Duration::from_micros(200);
+
 impl Reader<'_> {
     fn read_both(&mut self, buf: &mut Vec<u8>, out: &OwnedFd, err: &OwnedFd) {
         let pollfd = |fd| libc::pollfd {
@@ -541,9 +547,13 @@ impl Reader<'_> {
                 // Spilled output moves from the pipe to its file in the kernel.
                 match captured.splice_from(pfd.fd) {
                     Ok(Spliced::Unsupported) => {}
-                    Ok(Spliced::Moved(_)) => {
+                    Ok(Spliced::Moved(n)) => {
                         if i == 0 {
                             self.grown(pfd.fd, 0);
+                        }
+                        if n < COALESCE_BYTES {
+                            // As for output passed through (see pass_on).
+                            std::thread::sleep(COALESCE_WAIT);
                         }
                         continue;
                     }
@@ -600,6 +610,9 @@ impl Reader<'_> {
             splice: true,
             parked: None,
         });
+        // Where stdout is a pipe, it takes as much as the task's pipe does,
+        // so that one splice can move all the task's pipe holds.
+        crate::sys::widen_pipe(libc::STDOUT_FILENO);
         if let Err(e) = self.ended.stdout.pass_through(libc::STDOUT_FILENO) {
             self.stdout_lost(e);
         }
@@ -613,7 +626,17 @@ impl Reader<'_> {
         };
         if streaming.splice && !self.lost {
             match crate::sys::splice_out(pfd.fd, libc::STDOUT_FILENO, 1 << 20) {
-                Ok(Spliced::Moved(n)) => return self.ended.stdout.passed_on(n),
+                Ok(Spliced::Moved(n)) => {
+                    self.ended.stdout.passed_on(n);
+                    if n < COALESCE_BYTES {
+                        // A task printing fast wakes ppool for every write
+                        // it makes (4 KiB for `head`: 147,000 splices for
+                        // 1 GB); waiting a moment lets its pipe fill, so a
+                        // splice moves hundreds of KiB.
+                        std::thread::sleep(COALESCE_WAIT);
+                    }
+                    return;
+                }
                 Ok(Spliced::End) => {
                     pfd.fd = -1;
                     return;
