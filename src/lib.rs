@@ -501,6 +501,15 @@ fn run_stream(
     let mut plan = watch.plan(config, jobs, window, &skip, render);
     plan.total = Some(&total);
     plan.tag = tag.is_some().then_some(&tag_of as scheduler::TagRender);
+    // Tasks may travel in chunks where nothing looks at them one by one.
+    // Not with `--halt`, which may stop the run in the middle of one.
+    plan.chunked = config.output == output::Format::Text
+        && !config.tag
+        && plan.tag.is_none()
+        && plan.command.is_none()
+        && config.files.is_none()
+        && watch.observers.is_empty()
+        && !matches!(config.policy, scheduler::Policy::Halt(_));
     plan.jobs_from = match config.remote {
         Some(_) => Some(&own_slots as &(dyn Fn() -> Option<usize> + Sync)),
         None => jobs_file
@@ -655,6 +664,7 @@ impl Watch {
             observers: &self.observers,
             command: self.commands.then_some(render),
             tag: None,
+            chunked: false,
             total: None,
             jobs_from: None,
         }
@@ -706,6 +716,14 @@ impl Consumer for Printer {
         signals::foreground::into_stop(&self.cancel);
         if self.write_error.is_none() {
             let result = self.sink.accept(outcome, self.cancel.reason());
+            self.check(result);
+        }
+    }
+
+    fn accept_chunk(&mut self, chunk: task::Chunk) {
+        signals::foreground::into_stop(&self.cancel);
+        if self.write_error.is_none() {
+            let result = self.sink.accept_chunk(chunk, self.cancel.reason());
             self.check(result);
         }
     }
