@@ -424,6 +424,7 @@ fn run_stream(
         sources.known_total().map(|total| total.saturating_mul(copies))
     };
     let here = runs_here(config, &sources);
+    let recycler = Arc::new(input::Recycler::default());
     let reading = match &config.pipe {
         Some(cutting) if config.pipe_part => match &config.source {
             config::InputSource::Sources(specs) => match &specs[..] {
@@ -449,7 +450,11 @@ fn run_stream(
             // stays within `(jobs + 3) × block`.
             input::blocks::spawn(stream, cutting.clone(), 1)
         }
-        None => input::spawn(sources, config.format.clone(), grouping),
+        None => input::spawn(
+            sources.with_recycler(Arc::clone(&recycler)),
+            config.format.clone(),
+            grouping,
+        ),
     };
     let reading = match reading {
         Ok(blocks) if config.round_robin => Ok(input::blocks::deal(blocks, config.jobs)),
@@ -500,6 +505,7 @@ fn run_stream(
     };
     let mut plan = watch.plan(config, jobs, window, &skip, render);
     plan.total = Some(&total);
+    plan.recycler = Some(&recycler);
     plan.tag = tag.is_some().then_some(&tag_of as scheduler::TagRender);
     // Tasks may travel in chunks where nothing looks at them one by one.
     // Not with `--halt`, which may stop the run in the middle of one.
@@ -665,6 +671,7 @@ impl Watch {
             command: self.commands.then_some(render),
             tag: None,
             chunked: false,
+            recycler: None,
             total: None,
             jobs_from: None,
         }

@@ -213,6 +213,9 @@ pub struct Plan<'a> {
     /// plain text output): tasks that succeed with stdout only may travel
     /// to the consumer in chunks, from executors that make them.
     pub chunked: bool,
+    /// Given the records of each batch once it has run, so the reader can
+    /// read new ones into their buffers.
+    pub recycler: Option<&'a crate::input::Recycler>,
     /// The number of tasks, once known: a `--halt` percentage is of it.
     pub total: Option<&'a (dyn Fn() -> Option<u64> + Sync)>,
     /// `--jobs FILE`: the slots the file asks for now, read again at most
@@ -663,6 +666,9 @@ fn run_slot<'scope>(
         } else {
             executor.run_batch(&records, slot, cancel, &mut |outcome| each(Ended::Task(outcome)));
         }
+        if let Some(recycler) = plan.recycler {
+            recycler.give(records);
+        }
         if listening && !outcomes.is_empty() {
             listening = deliver_all(outcomes);
         }
@@ -938,6 +944,7 @@ mod tests {
             command: None,
             tag: None,
             chunked: false,
+            recycler: None,
             total: None,
             jobs_from: None,
         }

@@ -73,6 +73,85 @@ impl Format {
 
 /// What the reader thread leaves behind: how many records it read, and the
 /// error that stopped it early, if any.
+/// The byte buffers of records that have run, handed back to the reader to
+/// read new records into: a stream of millions of short records then
+/// costs no allocation a record, nor a free on another thread than the
+/// one that allocated it.
+#[derive(Debug, Default)]
+pub struct Recycler {
+    bundles: Mutex<Vec<Vec<Vec<u8>>>>,
+}
+
+/// Bundles of buffers kept at most: as many batches as the reader may have
+/// read ahead.
+const RECYCLED_BUNDLES: usize = READ_AHEAD;
+/// A buffer larger than this (a long record's) is freed, not kept.
+const RECYCLED_CAPACITY: usize = 256;
+
+impl Recycler {
+    /// Records that have run: their buffers are kept for the reader, unless
+    /// it has plenty already.
+    pub fn give(&self, records: Vec<Record>) {
+        if records.is_empty() || crate::lock(&self.bundles).len() >= RECYCLED_BUNDLES {
+            return;
+        }
+        let buffers: Vec<Vec<u8>> = records
+            .into_iter()
+            .map(|record| record.whole)
+            .filter(|whole| whole.capacity() <= RECYCLED_CAPACITY)
+            .collect();
+        crate::lock(&self.bundles).push(buffers);
+    }
+
+    fn take(&self) -> Option<Vec<Vec<u8>>> {
+        crate::lock(&self.bundles).pop()
+    }
+}
+
+/// The reader's side of a [`Recycler`]: buffers at hand, and when to look
+/// for more.
+struct Spare<'a> {
+    recycler: Option<&'a Recycler>,
+    stock: Vec<Vec<u8>>,
+    /// Records to copy before looking again when the recycler had none:
+    /// the lock is not taken for each record of a run that gives none back.
+    wait: usize,
+}
+
+impl<'a> Spare<'a> {
+    fn new(recycler: Option<&'a Recycler>) -> Spare<'a> {
+        Spare {
+            recycler,
+            stock: Vec::new(),
+            wait: 0,
+        }
+    }
+
+    /// `bytes` in a buffer of their own: a recycled one when there is one.
+    fn copy(&mut self, bytes: &[u8]) -> Vec<u8> {
+        if self.stock.is_empty() {
+            if let Some(recycler) = self.recycler {
+                if self.wait == 0 {
+                    match recycler.take() {
+                        Some(bundle) => self.stock = bundle,
+                        None => self.wait = BATCH,
+                    }
+                } else {
+                    self.wait -= 1;
+                }
+            }
+        }
+        match self.stock.pop() {
+            Some(mut buffer) => {
+                buffer.clear();
+                buffer.extend_from_slice(bytes);
+                buffer
+            }
+            None => bytes.to_vec(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ReadEnd {
     pub total: Option<u64>,

@@ -135,9 +135,11 @@ impl Reader {
     fn each_plain(
         &mut self,
         format: &Format,
+        recycler: Option<&super::Recycler>,
         push: &mut dyn FnMut(u64, Vec<u8>, bool) -> io::Result<()>,
     ) -> io::Result<()> {
         let separator = if format.null { b'\0' } else { b'\n' };
+        let mut spare = super::Spare::new(recycler);
         loop {
             let buf = match self.inner.fill_buf() {
                 Ok(buf) => buf,
@@ -155,7 +157,7 @@ impl Reader {
                     item = &item[..item.len() - 1];
                 }
                 self.line += 1;
-                push(self.line, item.to_vec(), used < buf.len())?;
+                push(self.line, spare.copy(item), used < buf.len())?;
             }
             if used > 0 {
                 self.inner.consume(used);
@@ -197,6 +199,8 @@ pub struct Sources {
     list: Vec<Opened>,
     /// `--link`: all sources paired, the shorter ones wrapping.
     wrap: bool,
+    /// Where records that have run give their buffers back to be read into.
+    recycler: Option<std::sync::Arc<super::Recycler>>,
 }
 
 /// Opens every source; with `header`, takes each source's first value off
@@ -231,7 +235,11 @@ pub fn open(specs: &[SourceSpec], format: &Format, wrap: bool, header: bool) -> 
             linked: spec.linked,
         });
     }
-    let mut sources = Sources { list, wrap };
+    let mut sources = Sources {
+        list,
+        wrap,
+        recycler: None,
+    };
     let names = if header {
         sources.take_header(format, specs)?
     } else {
@@ -261,6 +269,13 @@ fn value_item(line: u64, bytes: &[u8], format: &Format, name: &str) -> Item {
 }
 
 impl Sources {
+    /// Plain lines are read into the buffers of records that have run,
+    /// which `recycler` gets back.
+    pub fn with_recycler(mut self, recycler: std::sync::Arc<super::Recycler>) -> Sources {
+        self.recycler = Some(recycler);
+        self
+    }
+
     /// `--pipe`: the one stream, as raw bytes; `None` when the sources
     /// are not exactly one stream.
     pub fn into_stream(mut self) -> Option<Box<dyn Read + Send>> {
@@ -282,6 +297,7 @@ impl Sources {
                 linked: false,
             }],
             wrap: false,
+            recycler: None,
         }
     }
 
@@ -304,7 +320,11 @@ impl Sources {
                 }
             })
             .collect();
-        Sources { list, wrap: false }
+        Sources {
+            list,
+            wrap: false,
+            recycler: None,
+        }
     }
 }
 
@@ -446,7 +466,7 @@ impl Sources {
                         };
                         push(record, ready)
                     };
-                    let read = reader.each_plain(format, &mut each);
+                    let read = reader.each_plain(format, self.recycler.as_deref(), &mut each);
                     read.map_err(|e| reader.error(e))?;
                 }
                 Values::Stream(reader) => {
