@@ -819,6 +819,11 @@ impl Dispenser {
                 if batch.is_empty() {
                     batch = more;
                 } else {
+                    // More batches are queued: room for the whole count at
+                    // once, so records are not copied again as it grows.
+                    if batch.capacity() - batch.len() < more.len() {
+                        batch.reserve_exact(count - batch.len());
+                    }
                     batch.append(&mut more);
                 }
             }
