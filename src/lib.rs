@@ -424,6 +424,7 @@ fn run_stream(
         sources.known_total().map(|total| total.saturating_mul(copies))
     };
     let here = runs_here(config, &sources);
+    let recycler = Arc::new(input::Recycler::default());
     let reading = match &config.pipe {
         Some(cutting) if config.pipe_part => match &config.source {
             config::InputSource::Sources(specs) => match &specs[..] {
@@ -449,7 +450,11 @@ fn run_stream(
             // stays within `(jobs + 3) × block`.
             input::blocks::spawn(stream, cutting.clone(), 1)
         }
-        None => input::spawn(sources, config.format.clone(), grouping),
+        None => input::spawn(
+            sources.with_recycler(Arc::clone(&recycler)),
+            config.format.clone(),
+            grouping,
+        ),
     };
     let reading = match reading {
         Ok(blocks) if config.round_robin => Ok(input::blocks::deal(blocks, config.jobs)),
@@ -500,7 +505,17 @@ fn run_stream(
     };
     let mut plan = watch.plan(config, jobs, window, &skip, render);
     plan.total = Some(&total);
+    plan.recycler = Some(&recycler);
     plan.tag = tag.is_some().then_some(&tag_of as scheduler::TagRender);
+    // Tasks may travel in chunks where nothing looks at them one by one.
+    // Not with `--halt`, which may stop the run in the middle of one.
+    plan.chunked = config.output == output::Format::Text
+        && !config.tag
+        && plan.tag.is_none()
+        && plan.command.is_none()
+        && config.files.is_none()
+        && watch.observers.is_empty()
+        && !matches!(config.policy, scheduler::Policy::Halt(_));
     plan.jobs_from = match config.remote {
         Some(_) => Some(&own_slots as &(dyn Fn() -> Option<usize> + Sync)),
         None => jobs_file
@@ -655,6 +670,8 @@ impl Watch {
             observers: &self.observers,
             command: self.commands.then_some(render),
             tag: None,
+            chunked: false,
+            recycler: None,
             total: None,
             jobs_from: None,
         }
@@ -706,6 +723,14 @@ impl Consumer for Printer {
         signals::foreground::into_stop(&self.cancel);
         if self.write_error.is_none() {
             let result = self.sink.accept(outcome, self.cancel.reason());
+            self.check(result);
+        }
+    }
+
+    fn accept_chunk(&mut self, chunk: task::Chunk) {
+        signals::foreground::into_stop(&self.cancel);
+        if self.write_error.is_none() {
+            let result = self.sink.accept_chunk(chunk, self.cancel.reason());
             self.check(result);
         }
     }

@@ -40,6 +40,10 @@ impl Observers {
         self.0.push(observer);
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn ended(&self, outcome: &Outcome) {
         for observer in &self.0 {
             observer.ended(outcome);

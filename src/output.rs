@@ -215,6 +215,23 @@ impl Output {
         })
     }
 
+    /// Prints the stdout of tasks that printed nothing else, up to task
+    /// `last`, as plain text output would print each of them.
+    pub fn write_chunk(&mut self, stdout: &[u8], last: u64) -> io::Result<()> {
+        if let (Some((lane, _)), false) = (&self.lane, self.holding) {
+            lane.hold();
+            self.holding = true;
+        }
+        self.last = last;
+        self.around_bar(|out| {
+            out.stdout.write_all(stdout)?;
+            if out.interactive {
+                out.stdout.flush()?;
+            }
+            Ok(())
+        })
+    }
+
     fn write_text(&mut self, outcome: &mut Outcome, with_stdout: bool) -> io::Result<()> {
         let tag = self.tag.then(|| {
             outcome.tag().map(<[u8]>::to_vec).unwrap_or_else(|| {

@@ -12,7 +12,7 @@ use crate::exec::Executor;
 use crate::input::Record;
 use crate::observer::Observers;
 use crate::slot_table::SlotTable;
-use crate::task::{Outcome, Status};
+use crate::task::{Chunk, Ended, Outcome, Status};
 
 /// What a failed task does to the run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -209,6 +209,13 @@ pub struct Plan<'a> {
     /// `--tagstring`: renders each outcome's tag while its record is at
     /// hand (an outcome keeps only the record's text).
     pub tag: Option<TagRender<'a>>,
+    /// Nothing needs tasks one by one (no observer, command line or tag;
+    /// plain text output): tasks that succeed with stdout only may travel
+    /// to the consumer in chunks, from executors that make them.
+    pub chunked: bool,
+    /// Given the records of each batch once it has run, so the reader can
+    /// read new ones into their buffers.
+    pub recycler: Option<&'a crate::input::Recycler>,
     /// The number of tasks, once known: a `--halt` percentage is of it.
     pub total: Option<&'a (dyn Fn() -> Option<u64> + Sync)>,
     /// `--jobs FILE`: the slots the file asks for now, read again at most
@@ -260,6 +267,8 @@ pub const REORDER_WINDOW: u64 = 1 << 16;
 /// Where outcomes go, on the thread that called `run`.
 pub trait Consumer {
     fn accept(&mut self, outcome: Outcome);
+    /// Tasks that went the common way, together (see [`Plan::chunked`]).
+    fn accept_chunk(&mut self, chunk: Chunk);
     /// No outcome is waiting right now: a good moment to flush output.
     fn idle(&mut self);
 }
@@ -304,8 +313,11 @@ pub fn run(
                     }
                 }
             };
-            for outcome in outcomes {
-                consumer.accept(outcome);
+            for ended in outcomes {
+                match ended {
+                    Ended::Task(outcome) => consumer.accept(outcome),
+                    Ended::Chunk(chunk) => consumer.accept_chunk(chunk),
+                }
             }
         }
         Ok(())
@@ -336,7 +348,7 @@ pub fn run_here(
             if plan.policy == Policy::FailFast && outcome.status.is_failure() {
                 cancel.stop(StopReason::FailFast { seq: outcome.seq });
             }
-            slots.count(std::slice::from_ref(&outcome));
+            slots.count_one(&outcome);
             consumer.accept(outcome);
             consumer.idle();
         }
@@ -397,7 +409,7 @@ impl<'a> Slots<'a> {
     fn start<'scope>(
         &'scope self,
         scope: &'scope std::thread::Scope<'scope, '_>,
-        tx: &SyncSender<Vec<Outcome>>,
+        tx: &SyncSender<Vec<Ended>>,
     ) -> std::io::Result<()> {
         let _starting = crate::lock(&self.starting);
         let started = self.started.load(Ordering::SeqCst);
@@ -445,31 +457,51 @@ impl<'a> Slots<'a> {
     /// Counts ended tasks for `--halt` and halts the run when they reach
     /// its threshold: `now` stops the running tasks, `soon` only starts no
     /// more.
-    fn count(&self, outcomes: &[Outcome]) {
+    fn count(&self, outcomes: &[Ended]) {
         let Policy::Halt(halt) = self.plan.policy else {
             return;
         };
         let mut end = crate::lock(&self.end);
-        for outcome in outcomes {
-            if outcome.ended_in_stop || outcome.status == Status::Skipped {
-                continue;
-            }
-            end.tally.ended += 1;
-            if outcome.status.is_failure() {
-                end.tally.failed += 1;
-            } else {
-                end.tally.succeeded += 1;
-            }
-            if end.halted.is_none() && halt.reached(&end.tally, self.plan.total.and_then(|total| total())) {
-                end.halted = Some(Halted {
-                    halt,
-                    seq: outcome.seq,
-                    code: outcome.own_exit_code(),
-                });
-                self.dispenser.halted.store(true, Ordering::SeqCst);
-                if halt.now {
-                    self.cancel.stop(StopReason::Halt { seq: outcome.seq });
+        for ended in outcomes {
+            match ended {
+                Ended::Task(outcome) => self.count_task(halt, &mut end, outcome),
+                Ended::Chunk(chunk) if !chunk.ended_in_stop => {
+                    for (seq, _) in chunk.tasks() {
+                        self.count_ended(halt, &mut end, seq, false, 0);
+                    }
                 }
+                Ended::Chunk(_) => {}
+            }
+        }
+    }
+
+    fn count_one(&self, outcome: &Outcome) {
+        if let Policy::Halt(halt) = self.plan.policy {
+            self.count_task(halt, &mut crate::lock(&self.end), outcome);
+        }
+    }
+
+    fn count_task(&self, halt: Halt, end: &mut RunEnd, outcome: &Outcome) {
+        if outcome.ended_in_stop || outcome.status == Status::Skipped {
+            return;
+        }
+        let code = outcome.own_exit_code();
+        self.count_ended(halt, end, outcome.seq, outcome.status.is_failure(), code);
+    }
+
+    /// Task `seq` ended by itself, failed or not, with its own exit status `code`.
+    fn count_ended(&self, halt: Halt, end: &mut RunEnd, seq: u64, failed: bool, code: i32) {
+        end.tally.ended += 1;
+        if failed {
+            end.tally.failed += 1;
+        } else {
+            end.tally.succeeded += 1;
+        }
+        if end.halted.is_none() && halt.reached(&end.tally, self.plan.total.and_then(|total| total())) {
+            end.halted = Some(Halted { halt, seq, code });
+            self.dispenser.halted.store(true, Ordering::SeqCst);
+            if halt.now {
+                self.cancel.stop(StopReason::Halt { seq });
             }
         }
     }
@@ -498,7 +530,7 @@ fn run_slot<'scope>(
     slot: usize,
     slots: &'scope Slots<'scope>,
     scope: &'scope std::thread::Scope<'scope, '_>,
-    tx: SyncSender<Vec<Outcome>>,
+    tx: SyncSender<Vec<Ended>>,
 ) {
     let Slots {
         plan,
@@ -508,9 +540,13 @@ fn run_slot<'scope>(
         ..
     } = *slots;
     let executor: &dyn Executor = executor;
-    let deliver_all = |outcomes: Vec<Outcome>| {
+    let deliver_all = |outcomes: Vec<Ended>| {
         if plan.policy == Policy::FailFast {
-            if let Some(failed) = outcomes.iter().find(|o| o.status.is_failure()) {
+            let failure = outcomes.iter().find_map(|ended| match ended {
+                Ended::Task(outcome) if outcome.status.is_failure() => Some(outcome),
+                _ => None,
+            });
+            if let Some(failed) = failure {
                 // Names the failed task, so the sink tells it from the tasks
                 // the stop kills, whichever of them it sees first.
                 cancel.stop(StopReason::FailFast { seq: failed.seq });
@@ -521,7 +557,7 @@ fn run_slot<'scope>(
     };
     let deliver = |record: &Record, mut outcome: Outcome| {
         plan.ended(record, slot, &mut outcome);
-        deliver_all(vec![outcome])
+        deliver_all(vec![Ended::Task(outcome)])
     };
     // A new slot is counted idle by whoever started it.
     let mut busy = false;
@@ -594,7 +630,17 @@ fn run_slot<'scope>(
         }
         let mut listening = true;
         let mut outcomes = Vec::new();
-        executor.run_batch(&records, slot, cancel, &mut |mut outcome| {
+        let mut each = |ended: Ended| {
+            let mut outcome = match ended {
+                Ended::Task(outcome) => outcome,
+                Ended::Chunk(mut chunk) => {
+                    chunk.ended_in_stop = cancel.is_stopping();
+                    // Already many tasks: it goes at once.
+                    outcomes.push(Ended::Chunk(chunk));
+                    listening = deliver_all(std::mem::take(&mut outcomes));
+                    return listening;
+                }
+            };
             outcome.ended_in_stop = cancel.is_stopping();
             match records.binary_search_by_key(&outcome.seq, |r| r.seq) {
                 Ok(at) => {
@@ -609,12 +655,20 @@ fn run_slot<'scope>(
             }
             // A failure that stops the run goes at once.
             let urgent = outcome.status.is_failure() && plan.policy == Policy::FailFast;
-            outcomes.push(outcome);
+            outcomes.push(Ended::Task(outcome));
             if urgent || outcomes.len() >= OUTCOME_BATCH {
                 listening = deliver_all(std::mem::replace(&mut outcomes, Vec::with_capacity(OUTCOME_BATCH)));
             }
             listening
-        });
+        };
+        if plan.chunked {
+            executor.run_chunked(&records, slot, cancel, &mut each);
+        } else {
+            executor.run_batch(&records, slot, cancel, &mut |outcome| each(Ended::Task(outcome)));
+        }
+        if let Some(recycler) = plan.recycler {
+            recycler.give(records);
+        }
         if listening && !outcomes.is_empty() {
             listening = deliver_all(outcomes);
         }
@@ -765,6 +819,11 @@ impl Dispenser {
                 if batch.is_empty() {
                     batch = more;
                 } else {
+                    // More batches are queued: room for the whole count at
+                    // once, so records are not copied again as it grows.
+                    if batch.capacity() - batch.len() < more.len() {
+                        batch.reserve_exact(count - batch.len());
+                    }
                     batch.append(&mut more);
                 }
             }
@@ -812,6 +871,8 @@ mod tests {
         fake: &'a Fake,
         screen: Screen,
         seen: Vec<Seen>,
+        /// Chunks taken.
+        chunks: usize,
     }
 
     impl Consumer for Watch<'_> {
@@ -829,6 +890,24 @@ mod tests {
             self.fake.delivered(seq);
         }
 
+        fn accept_chunk(&mut self, chunk: Chunk) {
+            let seqs: Vec<u64> = chunk.tasks().map(|(seq, _)| seq).collect();
+            let ended_in_stop = chunk.ended_in_stop;
+            self.sink.accept_chunk(chunk, self.cancel.reason()).unwrap();
+            let printed = self.screen.stdout();
+            for seq in seqs {
+                self.seen.push(Seen {
+                    seq,
+                    status: Status::Ok,
+                    attempts: 1,
+                    ended_in_stop,
+                    printed: printed.clone(),
+                });
+                self.fake.delivered(seq);
+            }
+            self.chunks += 1;
+        }
+
         fn idle(&mut self) {
             self.sink.flush().unwrap();
         }
@@ -841,6 +920,7 @@ mod tests {
         stdout: String,
         stderr: String,
         seen: Vec<Seen>,
+        chunks: usize,
     }
 
     impl Report {
@@ -868,6 +948,8 @@ mod tests {
             observers: &NO_OBSERVERS,
             command: None,
             tag: None,
+            chunked: false,
+            recycler: None,
             total: None,
             jobs_from: None,
         }
@@ -900,12 +982,13 @@ mod tests {
             fake,
             screen: screen.clone(),
             seen: Vec::new(),
+            chunks: 0,
         };
         let end = std::thread::scope(|scope| {
             scope.spawn(|| stop(&cancel));
             run(plan, rx, fake, &cancel, &mut watch).expect("the slots start")
         });
-        let Watch { sink, seen, .. } = watch;
+        let Watch { sink, seen, chunks, .. } = watch;
         let total = plan.total.and_then(|total| total());
         let ending = end.ending(plan.policy, total, sink.finish(cancel.reason()).unwrap());
         Report {
@@ -914,6 +997,7 @@ mod tests {
             stdout: screen.stdout(),
             stderr: screen.stderr(),
             seen,
+            chunks,
         }
     }
 
@@ -1185,6 +1269,105 @@ mod tests {
         let report = drive(Mode::Unordered, &plan, &fake, records(6));
         assert_eq!(report.seen.len(), 6);
         assert_eq!(fake.max_running(), 1);
+    }
+
+    fn chunked(jobs: usize, policy: Policy) -> Plan<'static> {
+        Plan {
+            chunked: true,
+            ..plan(jobs, policy)
+        }
+    }
+
+    #[test]
+    fn chunks_keep_each_modes_order() {
+        // Slot 1 runs 1-3, held until 4 reached the sink; slot 2 runs 4-6
+        // first, as one chunk; the last three go as another, after 1-3.
+        for (mode, before_first) in [(Mode::Imap, ""), (Mode::Unordered, "4\n5\n6\n"), (Mode::Map, "")] {
+            let fake = Fake::new()
+                .batches_of(3)
+                .task(1, Task::ok().after(4))
+                .task(7, Task::ok().after(1));
+            let report = drive(mode, &chunked(2, Policy::CollectErrors), &fake, records(9));
+            assert_eq!(report.order()[..6], [4, 5, 6, 1, 2, 3], "{mode:?}");
+            assert_eq!(report.seen[0].printed, before_first, "{mode:?}");
+            assert_eq!(report.chunks, 3, "{mode:?}");
+            let expected = match mode {
+                Mode::Unordered => lines(&report.order()),
+                _ => lines(&(1..=9).collect::<Vec<_>>()),
+            };
+            assert_eq!(report.stdout, expected, "{mode:?}");
+            if mode == Mode::Imap {
+                assert_eq!(report.seen[3].printed, lines(&[1, 2, 3, 4, 5, 6]));
+            }
+            assert_eq!(report.ending, Ending::Completed { failed: 0 }, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn a_failure_mid_chunk_is_a_task_of_its_own_between_two_chunks() {
+        for mode in [Mode::Imap, Mode::Unordered, Mode::Map] {
+            let fake = Fake::new().batches_of(5).task(3, Task::fails(2).stderr(b"err-3\n"));
+            let report = drive(mode, &chunked(1, Policy::CollectErrors), &fake, records(5));
+            assert_eq!(report.order(), [1, 2, 3, 4, 5], "{mode:?}");
+            assert_eq!(report.chunks, 2, "{mode:?}: 1-2, then 4-5");
+            assert_eq!(report.outcome(3).status, Status::Failed);
+            assert_eq!(report.stdout, lines(&[1, 2, 3, 4, 5]), "{mode:?}");
+            assert!(report.stderr.starts_with("err-3\n"), "{mode:?}: {}", report.stderr);
+            assert!(
+                report.stderr.contains("ppool: 1 of 5 tasks failed:\n"),
+                "{mode:?}: {}",
+                report.stderr
+            );
+            assert_eq!(report.ending, Ending::Completed { failed: 1 }, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn fail_fast_mid_chunk_keeps_what_each_mode_shows() {
+        // Task 3 fails and stops the run; task 4, in the same batch, ends in
+        // the stop; 5 to 8 never start.
+        for (mode, stdout) in [
+            (Mode::Imap, "1\n2\n3\n"),
+            (Mode::Unordered, "1\n2\n3\n"),
+            (Mode::Map, ""),
+        ] {
+            let fake = Fake::new().batches_of(4).task(3, Task::fails(7).stderr(b"err-3\n"));
+            let report = drive(mode, &chunked(1, Policy::FailFast), &fake, records(8));
+            assert_eq!(report.stdout, stdout, "{mode:?}");
+            assert!(report.outcome(4).ended_in_stop, "{mode:?}");
+            assert_eq!(fake.attempts(5), 0, "{mode:?}");
+            assert_eq!(report.ending, Ending::FailFast { code: 7 }, "{mode:?}");
+            assert!(report.stderr.starts_with("err-3\n"), "{mode:?}: {}", report.stderr);
+        }
+    }
+
+    #[test]
+    fn the_imap_window_bounds_what_waits_in_chunks_too() {
+        let fake = Fake::new().batches_of(2).task(1, Task::ok().held());
+        let mut plan = chunked(2, Policy::CollectErrors);
+        plan.window = Some(4);
+        let report = drive_with(Mode::Imap, &plan, &fake, records(10), |_| {
+            fake.wait_until("tasks 3 and 4 to end", |events| {
+                events.contains(&Event::End(3)) && events.contains(&Event::End(4))
+            });
+            // Whatever a window that lets records through would hand out
+            // now, it may; the assertion below does not depend on how long.
+            std::thread::sleep(Duration::from_millis(50));
+            fake.release(1);
+        });
+        let events = fake.events();
+        let slow_end = events.iter().position(|e| *e == Event::End(1)).unwrap();
+        let mut started: Vec<u64> = events[..slow_end]
+            .iter()
+            .filter_map(|e| match e {
+                Event::Start(seq) => Some(*seq),
+                Event::End(_) => None,
+            })
+            .collect();
+        started.sort_unstable();
+        assert_eq!(started, [1, 3, 4], "records handed out while task 1 ran");
+        assert_eq!(report.stdout, lines(&(1..=10).collect::<Vec<_>>()));
+        assert!(report.chunks >= 5, "{} chunks", report.chunks);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::cancel::StopReason;
 use crate::capture::Shelf;
 use crate::exit::Ending;
 use crate::output::Output;
-use crate::task::{Outcome, Status};
+use crate::task::{Chunk, Outcome, Status};
 
 /// How results are printed: the `ppool` subcommand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,16 +42,34 @@ impl Named {
     }
 }
 
+/// A result held for its turn: one task's or a chunk's.
+enum Held {
+    Task(Outcome),
+    Chunk(Chunk),
+}
+
+impl Held {
+    fn first(&self) -> u64 {
+        match self {
+            Held::Task(outcome) => outcome.seq,
+            Held::Chunk(chunk) => chunk.first(),
+        }
+    }
+}
+
 pub struct Sink {
     mode: Mode,
     output: Output,
     /// Spilled output of the results held below, in one file.
     shelf: Shelf,
     /// `map`: every result.
-    held: BTreeMap<u64, Outcome>,
+    held: BTreeMap<u64, Held>,
     /// `imap`: results waiting for an earlier one; index 0 is task `next`.
     /// A ring, not a map: tasks end roughly in order, so this is O(1) a task.
+    /// The places of the tasks of a waiting chunk stay empty.
     waiting: VecDeque<Option<Outcome>>,
+    /// `imap`: chunks waiting for an earlier task, by their first task.
+    chunks: BTreeMap<u64, Chunk>,
     /// `imap`: the next sequence number to print.
     next: u64,
     total: u64,
@@ -71,6 +89,7 @@ impl Sink {
             shelf: Shelf::default(),
             held: BTreeMap::new(),
             waiting: VecDeque::new(),
+            chunks: BTreeMap::new(),
             next: 1,
             total: 0,
             failed: 0,
@@ -89,13 +108,13 @@ impl Sink {
         if stop == Some(StopReason::FailFast { seq: outcome.seq }) {
             self.stopped_code = Some(outcome.own_exit_code());
         }
-        match shown(self.mode, stop, &outcome) {
+        match shown(self.mode, stop, outcome.seq, outcome.ended_in_stop) {
             Shown::Not => Ok(()),
             Shown::Whole => self.output.write(&mut outcome, true),
             Shown::StderrOnly => self.output.write(&mut outcome, false),
             Shown::InTurn if self.mode == Mode::Map => {
                 self.shelve(&mut outcome);
-                self.held.insert(outcome.seq, outcome);
+                self.held.insert(outcome.seq, Held::Task(outcome));
                 Ok(())
             }
             Shown::InTurn => {
@@ -120,15 +139,84 @@ impl Sink {
         }
     }
 
+    /// Takes the tasks of a chunk, each as [`Sink::accept`] would take a
+    /// task of its own that succeeded with this stdout.
+    pub fn accept_chunk(&mut self, chunk: Chunk, stop: Option<StopReason>) -> io::Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        self.total += chunk.len() as u64;
+        let last = last_shown(stop);
+        match self.mode {
+            Mode::Map => {
+                if shown(self.mode, stop, chunk.first(), chunk.ended_in_stop) == Shown::InTurn {
+                    self.held.insert(chunk.first(), Held::Chunk(chunk));
+                }
+                Ok(())
+            }
+            Mode::Imap => {
+                if chunk.first() > last {
+                    return Ok(());
+                }
+                let Some(at) = chunk.first().checked_sub(self.next) else {
+                    return Ok(());
+                };
+                if at > 0 {
+                    self.chunks.insert(chunk.first(), chunk);
+                    return Ok(());
+                }
+                // Its turn: printed at once, never queued.
+                self.skip_turns(chunk.len());
+                self.write_chunk(&chunk, last)?;
+                self.print_ready(stop)
+            }
+            Mode::Unordered | Mode::Apply if stop.is_none() => self.write_chunk(&chunk, last),
+            Mode::Unordered | Mode::Apply => {
+                for (seq, stdout) in chunk.tasks() {
+                    if shown(self.mode, stop, seq, chunk.ended_in_stop) == Shown::Whole {
+                        self.output.write_chunk(stdout, seq)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The stdout of a chunk's tasks numbered up to `last`.
+    fn write_chunk(&mut self, chunk: &Chunk, last: u64) -> io::Result<()> {
+        self.output
+            .write_chunk(chunk.stdout_through(last), chunk.last().min(last))
+    }
+
+    fn write_held(&mut self, held: Held, last: u64) -> io::Result<()> {
+        match held {
+            Held::Task(mut outcome) => self.output.write(&mut outcome, true),
+            Held::Chunk(chunk) => self.write_chunk(&chunk, last),
+        }
+    }
+
+    /// `imap`: the next `tasks` tasks are printed.
+    fn skip_turns(&mut self, tasks: usize) {
+        self.next += tasks as u64;
+        let places = tasks.min(self.waiting.len());
+        self.waiting.drain(..places);
+    }
+
     /// `imap`: prints the results that waited for the one just printed.
     fn print_ready(&mut self, stop: Option<StopReason>) -> io::Result<()> {
         // Results that were waiting before the stop came may lie past the
         // last one it lets through.
         let last = last_shown(stop);
-        while let Some(Some(front)) = self.waiting.front() {
-            if front.seq > last {
-                break;
+        while self.next <= last {
+            if let Some(entry) = self.chunks.first_entry().filter(|e| *e.key() == self.next) {
+                let chunk = entry.remove();
+                self.skip_turns(chunk.len());
+                self.write_chunk(&chunk, last)?;
+                continue;
             }
+            let Some(Some(_)) = self.waiting.front() else {
+                break;
+            };
             if let Some(Some(mut ready)) = self.waiting.pop_front() {
                 self.next += 1;
                 self.output.write(&mut ready, true)?;
@@ -160,18 +248,21 @@ impl Sink {
             // A halt keeps what ended before it, in input order.
             (Mode::Map, Some(StopReason::Halt { .. })) => {
                 let held = std::mem::take(&mut self.held).into_values();
-                for mut outcome in held {
-                    self.output.write(&mut outcome, true)?;
+                for held in held {
+                    self.write_held(held, u64::MAX)?;
                 }
             }
             // An interrupted map never completed: all-or-nothing prints nothing.
             (Mode::Map, Some(_)) => {}
             (Mode::Map, None) | (Mode::Imap, _) => {
                 let cutoff = last_shown(stop);
-                let waiting = std::mem::take(&mut self.waiting).into_iter().flatten();
-                let held = std::mem::take(&mut self.held).into_values().chain(waiting);
-                for mut outcome in held.take_while(|outcome| outcome.seq <= cutoff) {
-                    self.output.write(&mut outcome, true)?;
+                let waiting = std::mem::take(&mut self.waiting).into_iter().flatten().map(Held::Task);
+                let chunks = std::mem::take(&mut self.chunks).into_values().map(Held::Chunk);
+                let mut held: Vec<Held> = std::mem::take(&mut self.held).into_values().collect();
+                held.extend(waiting.chain(chunks));
+                held.sort_by_key(Held::first);
+                for held in held.into_iter().take_while(|held| held.first() <= cutoff) {
+                    self.write_held(held, cutoff)?;
                 }
             }
             _ => {}
@@ -233,24 +324,24 @@ enum Shown {
 /// only the failed task's stderr. After ppool's own error, the same minus
 /// the task whose output it lost. Whether a task ended before the stop is
 /// the outcome's own record, not the time its outcome reaches the sink.
-fn shown(mode: Mode, stop: Option<StopReason>, outcome: &Outcome) -> Shown {
+fn shown(mode: Mode, stop: Option<StopReason>, seq: u64, ended_in_stop: bool) -> Shown {
     let failed = match stop {
         Some(StopReason::FailFast { seq } | StopReason::Error { seq } | StopReason::Halt { seq }) => Some(seq),
         _ => None,
     };
-    let is_failed = failed == Some(outcome.seq);
+    let is_failed = failed == Some(seq);
     let halt = matches!(stop, Some(StopReason::Halt { .. }));
     let fail_fast = halt || matches!(stop, Some(StopReason::FailFast { .. }));
     match mode {
-        Mode::Map if halt && outcome.ended_in_stop && !is_failed => Shown::Not,
+        Mode::Map if halt && ended_in_stop && !is_failed => Shown::Not,
         Mode::Map if is_failed && fail_fast && !halt => Shown::StderrOnly,
         Mode::Map => Shown::InTurn,
-        Mode::Imap if outcome.seq > last_shown(stop) => Shown::Not,
+        Mode::Imap if seq > last_shown(stop) => Shown::Not,
         Mode::Imap => Shown::InTurn,
         Mode::Unordered | Mode::Apply => match failed {
             None => Shown::Whole,
             Some(_) if is_failed && fail_fast => Shown::Whole,
-            Some(_) if is_failed || outcome.ended_in_stop => Shown::Not,
+            Some(_) if is_failed || ended_in_stop => Shown::Not,
             Some(_) => Shown::Whole,
         },
     }
@@ -333,6 +424,90 @@ mod tests {
             // A task's stderr goes with its stdout, in the same order.
             assert_eq!(screen.stderr(), at_end.replace("out", "err"), "{mode:?}");
         }
+    }
+
+    /// Tasks `seqs`, in a row, each printing `out-<seq>`.
+    fn chunk(seqs: std::ops::RangeInclusive<u64>) -> Chunk {
+        let mut chunk = Chunk::new(1);
+        for seq in seqs {
+            assert!(chunk.push(seq, format!("out-{seq}\n").as_bytes()));
+        }
+        chunk
+    }
+
+    fn outs(seqs: impl IntoIterator<Item = u64>) -> String {
+        seqs.into_iter().map(|seq| format!("out-{seq}\n")).collect()
+    }
+
+    #[test]
+    fn chunks_and_single_tasks_take_their_turns_in_imap() {
+        let (mut sink, screen) = sink(Mode::Imap);
+        sink.accept_chunk(chunk(4..=6), None).unwrap();
+        sink.accept(ok(8), None).unwrap();
+        sink.accept_chunk(chunk(9..=10), None).unwrap();
+        assert_eq!(screen.stdout(), "");
+        sink.accept_chunk(chunk(1..=2), None).unwrap();
+        assert_eq!(screen.stdout(), outs(1..=2));
+        sink.accept(ok(3), None).unwrap();
+        assert_eq!(screen.stdout(), outs(1..=6));
+        sink.accept(task(7, Status::Failed, Some(4)), None).unwrap();
+        assert_eq!(screen.stdout(), outs(1..=10));
+        sink.accept(ok(11), None).unwrap();
+        assert_eq!(screen.stdout(), outs(1..=11));
+        assert_eq!(sink.finish(None).unwrap(), Ending::Completed { failed: 1 });
+        assert!(
+            screen.stderr().contains("ppool: 1 of 11 tasks failed:\n"),
+            "{}",
+            screen.stderr()
+        );
+    }
+
+    #[test]
+    fn a_stop_inside_a_chunk_cuts_it_where_each_mode_would() {
+        let halt = Some(StopReason::Halt { seq: 5 });
+        {
+            // imap: a halt at task 5 shows tasks up to 5, waiting or not.
+            let (mut sink, screen) = sink(Mode::Imap);
+            sink.accept_chunk(chunk(7..=9), None).unwrap();
+            sink.accept_chunk(chunk(1..=3), None).unwrap();
+            sink.accept_chunk(chunk(4..=6), halt).unwrap();
+            sink.finish(halt).unwrap();
+            assert_eq!(screen.stdout(), outs(1..=5));
+        }
+        {
+            let (mut sink, screen) = sink(Mode::Imap);
+            sink.accept_chunk(chunk(3..=8), None).unwrap();
+            sink.accept(ok(1), None).unwrap();
+            sink.finish(halt).unwrap();
+            assert_eq!(screen.stdout(), outs([1, 3, 4, 5]), "what waited, up to the halt");
+        }
+        {
+            // unordered: after ppool's own error for task 5, every task but it.
+            let (mut sink, screen) = sink(Mode::Unordered);
+            sink.accept_chunk(chunk(4..=6), Some(StopReason::Error { seq: 5 }))
+                .unwrap();
+            assert_eq!(screen.stdout(), outs([4, 6]));
+        }
+        {
+            // A chunk that ended in a fail-fast stop is not shown by unordered.
+            let (mut sink, screen) = sink(Mode::Unordered);
+            let mut late = chunk(4..=6);
+            late.ended_in_stop = true;
+            sink.accept_chunk(late, Some(StopReason::FailFast { seq: 2 })).unwrap();
+            assert_eq!(screen.stdout(), "");
+        }
+    }
+
+    #[test]
+    fn map_holds_chunks_to_the_end() {
+        let (mut sink, screen) = sink(Mode::Map);
+        sink.accept_chunk(chunk(3..=4), None).unwrap();
+        sink.accept(ok(2), None).unwrap();
+        sink.accept_chunk(chunk(1..=1), None).unwrap();
+        sink.flush().unwrap();
+        assert_eq!(screen.stdout(), "");
+        assert_eq!(sink.finish(None).unwrap(), Ending::Completed { failed: 0 });
+        assert_eq!(screen.stdout(), outs(1..=4));
     }
 
     #[test]
@@ -458,45 +633,39 @@ mod tests {
         );
     }
 
-    fn outcome(seq: u64, ended_in_stop: bool) -> Outcome {
-        let mut outcome = Outcome::without_run(seq, Vec::new(), Status::Ok, "");
-        outcome.ended_in_stop = ended_in_stop;
-        outcome
-    }
-
     #[test]
     fn after_a_fail_fast_stop_unordered_prints_what_ended_before_it_whenever_it_arrives() {
         let stop = Some(StopReason::FailFast { seq: 3 });
         // Task 2 ended before task 3 failed, but reaches the sink after the stop.
-        assert_eq!(shown(Mode::Unordered, stop, &outcome(2, false)), Shown::Whole);
-        assert_eq!(shown(Mode::Unordered, stop, &outcome(3, false)), Shown::Whole);
+        assert_eq!(shown(Mode::Unordered, stop, 2, false), Shown::Whole);
+        assert_eq!(shown(Mode::Unordered, stop, 3, false), Shown::Whole);
         // Task 4 ended in the stop (killed by it, or failing after it).
-        assert_eq!(shown(Mode::Unordered, stop, &outcome(4, true)), Shown::Not);
-        assert_eq!(shown(Mode::Unordered, stop, &outcome(1, true)), Shown::Not);
-        assert_eq!(shown(Mode::Unordered, None, &outcome(1, false)), Shown::Whole);
+        assert_eq!(shown(Mode::Unordered, stop, 4, true), Shown::Not);
+        assert_eq!(shown(Mode::Unordered, stop, 1, true), Shown::Not);
+        assert_eq!(shown(Mode::Unordered, None, 1, false), Shown::Whole);
         let signal = Some(StopReason::Signal(libc::SIGTERM));
-        assert_eq!(shown(Mode::Unordered, signal, &outcome(4, true)), Shown::Whole);
+        assert_eq!(shown(Mode::Unordered, signal, 4, true), Shown::Whole);
     }
 
     #[test]
     fn after_a_fail_fast_stop_imap_goes_by_input_order_and_map_shows_only_the_failures_stderr() {
         let stop = Some(StopReason::FailFast { seq: 3 });
-        assert_eq!(shown(Mode::Imap, stop, &outcome(2, true)), Shown::InTurn);
-        assert_eq!(shown(Mode::Imap, stop, &outcome(3, false)), Shown::InTurn);
-        assert_eq!(shown(Mode::Imap, stop, &outcome(4, false)), Shown::Not);
+        assert_eq!(shown(Mode::Imap, stop, 2, true), Shown::InTurn);
+        assert_eq!(shown(Mode::Imap, stop, 3, false), Shown::InTurn);
+        assert_eq!(shown(Mode::Imap, stop, 4, false), Shown::Not);
         assert_eq!(last_shown(stop), 3);
-        assert_eq!(shown(Mode::Map, stop, &outcome(3, false)), Shown::StderrOnly);
-        assert_eq!(shown(Mode::Map, stop, &outcome(2, false)), Shown::InTurn);
+        assert_eq!(shown(Mode::Map, stop, 3, false), Shown::StderrOnly);
+        assert_eq!(shown(Mode::Map, stop, 2, false), Shown::InTurn);
     }
 
     #[test]
     fn after_ppools_own_error_the_task_whose_output_was_lost_is_not_printed() {
         let stop = Some(StopReason::Error { seq: 3 });
-        assert_eq!(shown(Mode::Unordered, stop, &outcome(3, true)), Shown::Not);
-        assert_eq!(shown(Mode::Unordered, stop, &outcome(2, false)), Shown::Whole);
-        assert_eq!(shown(Mode::Imap, stop, &outcome(3, true)), Shown::Not);
-        assert_eq!(shown(Mode::Imap, stop, &outcome(2, true)), Shown::InTurn);
-        assert_eq!(shown(Mode::Map, stop, &outcome(3, true)), Shown::InTurn);
+        assert_eq!(shown(Mode::Unordered, stop, 3, true), Shown::Not);
+        assert_eq!(shown(Mode::Unordered, stop, 2, false), Shown::Whole);
+        assert_eq!(shown(Mode::Imap, stop, 3, true), Shown::Not);
+        assert_eq!(shown(Mode::Imap, stop, 2, true), Shown::InTurn);
+        assert_eq!(shown(Mode::Map, stop, 3, true), Shown::InTurn);
     }
 
     #[test]

@@ -67,6 +67,99 @@ pub struct Outcome {
     extra: Option<Box<Extra>>,
 }
 
+/// What a slot hands on as tasks end: one task's outcome, or a chunk of
+/// tasks that went the common way.
+#[derive(Debug)]
+pub enum Ended {
+    Task(Outcome),
+    Chunk(Chunk),
+}
+
+/// Tasks numbered in a row that ran in one slot and succeeded, printing
+/// to stdout only: carried together from the executor to the output when
+/// nothing needs them one by one (plain text output, nothing watching each
+/// task end). Each is still a task of its own for counts and ordering.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    first: u64,
+    /// Where each task's stdout ends in `stdout`.
+    ends: Vec<usize>,
+    stdout: Vec<u8>,
+    pub slot: usize,
+    /// As [`Outcome::ended_in_stop`], for every task of the chunk.
+    pub ended_in_stop: bool,
+}
+
+impl Chunk {
+    pub fn new(slot: usize) -> Chunk {
+        Chunk {
+            slot,
+            ..Chunk::default()
+        }
+    }
+
+    /// The first task's number.
+    pub fn first(&self) -> u64 {
+        self.first
+    }
+
+    /// The last task's number; `first - 1` when empty.
+    pub fn last(&self) -> u64 {
+        (self.first + self.ends.len() as u64).saturating_sub(1)
+    }
+
+    /// The number of tasks.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Bytes of stdout held.
+    pub fn bytes(&self) -> usize {
+        self.stdout.len()
+    }
+
+    /// Adds task `seq`, which printed `stdout`. False, and nothing added,
+    /// when `seq` does not follow the last task.
+    pub fn push(&mut self, seq: u64, stdout: &[u8]) -> bool {
+        if self.ends.is_empty() {
+            self.first = seq;
+        } else if seq != self.first + self.ends.len() as u64 {
+            return false;
+        }
+        self.stdout.extend_from_slice(stdout);
+        self.ends.push(self.stdout.len());
+        true
+    }
+
+    /// The stdout of the tasks numbered up to `last`.
+    pub fn stdout_through(&self, last: u64) -> &[u8] {
+        if last >= self.last() {
+            return &self.stdout;
+        }
+        let Some(tasks) = last.checked_sub(self.first) else {
+            return &[];
+        };
+        &self.stdout[..self.ends[tasks as usize]]
+    }
+
+    /// Each task's number and stdout.
+    pub fn tasks(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        (self.first..)
+            .zip(starts.zip(self.ends.iter()))
+            .map(|(seq, (start, &end))| (seq, &self.stdout[start..end]))
+    }
+
+    /// Hands the tasks so far on, leaving this chunk empty.
+    pub fn take(&mut self) -> Chunk {
+        std::mem::replace(self, Chunk::new(self.slot))
+    }
+}
+
 /// What only some outcomes carry: batches, blocks, a job log's command
 /// line, `--tagstring`, `--ssh`.
 #[derive(Debug, Default)]
@@ -268,6 +361,28 @@ mod tests {
         );
         outcome.extra().host = Some("h".into());
         assert_eq!((outcome.host(), outcome.block()), (Some("h"), None));
+    }
+
+    #[test]
+    fn a_chunk_takes_tasks_in_a_row_and_gives_each_its_stdout() {
+        let mut chunk = Chunk::new(2);
+        assert!(chunk.push(5, b"a\n"));
+        assert!(chunk.push(6, b""));
+        assert!(chunk.push(7, b"ccc\n"));
+        assert!(!chunk.push(9, b"gap\n"), "task 8 is missing");
+        assert!(!chunk.push(7, b"again\n"));
+        assert_eq!((chunk.first(), chunk.last(), chunk.len()), (5, 7, 3));
+        assert_eq!(chunk.bytes(), 6);
+        assert_eq!(chunk.stdout_through(4), b"");
+        assert_eq!(chunk.stdout_through(5), b"a\n");
+        assert_eq!(chunk.stdout_through(6), b"a\n");
+        assert_eq!(chunk.stdout_through(99), b"a\nccc\n");
+        let tasks: Vec<(u64, &[u8])> = chunk.tasks().collect();
+        assert_eq!(tasks, [(5, &b"a\n"[..]), (6, &b""[..]), (7, &b"ccc\n"[..])]);
+        let taken = chunk.take();
+        assert_eq!((taken.len(), chunk.len(), chunk.slot), (3, 0, 2));
+        assert!(chunk.push(100, b"x\n"));
+        assert_eq!((chunk.first(), chunk.last()), (100, 100));
     }
 
     #[test]

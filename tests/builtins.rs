@@ -78,6 +78,57 @@ fn sha256_and_wc_match_coreutils() {
 }
 
 #[test]
+fn failures_among_answers_keep_their_place_in_every_mode() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut names = Vec::new();
+    let mut present = Vec::new();
+    for n in 1..=30 {
+        let name = format!("f{n}");
+        if n % 7 == 3 {
+            // Fails with a message on stderr, between tasks that print.
+            names.push(format!("missing-{n}"));
+            continue;
+        }
+        fs::write(dir.path().join(&name), name.repeat(n)).expect("write");
+        present.push(name.clone());
+        names.push(name);
+    }
+    let mut expected = Vec::new();
+    for file in &present {
+        expected.extend(reference("sha256sum", &[file], dir.path()));
+    }
+    let expected = String::from_utf8_lossy(&expected).into_owned();
+    for mode in ["imap", "map", "unordered"] {
+        let out = ppool()
+            .current_dir(dir.path())
+            .args([mode, "-j2", "--chunksize", "4", "--builtin", "sha256"])
+            .write_stdin(names.join("\n"))
+            .output()
+            .expect("ppool runs");
+        assert_eq!(out.status.code(), Some(4), "{mode}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if mode == "unordered" {
+            let mut lines: Vec<&str> = stdout.lines().collect();
+            let mut want: Vec<&str> = expected.lines().collect();
+            lines.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(lines, want, "{mode}");
+        } else {
+            assert_eq!(stdout, expected, "{mode}");
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("ppool: 4 of 30 tasks failed:\n"), "{mode}: {err}");
+        let missing: Vec<&str> = err.lines().filter(|l| l.starts_with("sha256: ")).collect();
+        assert_eq!(missing.len(), 4, "{mode}: {err}");
+        if mode != "unordered" {
+            for (line, n) in missing.iter().zip([3, 10, 17, 24]) {
+                assert!(line.contains(&format!("missing-{n}")), "{mode}: {err}");
+            }
+        }
+    }
+}
+
+#[test]
 fn builtins_lists_every_builtin() {
     let out = ppool().arg("builtins").output().expect("ppool runs");
     assert!(out.status.success());

@@ -12,7 +12,7 @@ use crate::cancel::Cancel;
 use crate::capture::Captured;
 use crate::input::Record;
 use crate::lock;
-use crate::task::{Outcome, Status};
+use crate::task::{Chunk, Ended, Outcome, Status};
 
 /// A gate that stays shut this long is a test that would hang: it fails instead.
 const STUCK: Duration = Duration::from_secs(20);
@@ -321,6 +321,39 @@ impl Executor for Fake {
             if !emit(self.run(record, slot, cancel)) {
                 return;
             }
+        }
+    }
+
+    /// As a builtin pool does: tasks in a row that succeed with stdout only
+    /// are gathered, and handed on before any other outcome and at the end
+    /// of the batch.
+    fn run_chunked(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Ended) -> bool) {
+        self.state().batches.push(records.iter().map(|r| r.seq).collect());
+        let mut together = Chunk::new(slot);
+        for record in records {
+            let mut outcome = self.run(record, slot, cancel);
+            let plain = outcome.status == Status::Ok && outcome.stderr.is_empty();
+            if plain {
+                let stdout = outcome.stdout.read_all().expect("in memory");
+                if together.push(record.seq, &stdout) {
+                    continue;
+                }
+                let passed = together.take();
+                together.push(record.seq, &stdout);
+                if !emit(Ended::Chunk(passed)) {
+                    return;
+                }
+                continue;
+            }
+            if !together.is_empty() && !emit(Ended::Chunk(together.take())) {
+                return;
+            }
+            if !emit(Ended::Task(outcome)) {
+                return;
+            }
+        }
+        if !together.is_empty() {
+            emit(Ended::Chunk(together));
         }
     }
 }

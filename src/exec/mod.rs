@@ -17,7 +17,7 @@ pub mod worker;
 
 use crate::cancel::Cancel;
 use crate::input::Record;
-use crate::task::Outcome;
+use crate::task::{Ended, Outcome};
 
 /// Runs one attempt of one task. Never fails: a task that cannot run is an
 /// outcome with a failed status, so every record yields exactly one.
@@ -56,5 +56,12 @@ pub trait Executor: Sync {
                 return;
             }
         }
+    }
+
+    /// [`Executor::run_batch`], for a run where nothing needs tasks one by
+    /// one: tasks in a row that succeed with stdout only may come as one
+    /// [`crate::task::Chunk`]. Every other task comes as its own outcome.
+    fn run_chunked(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Ended) -> bool) {
+        self.run_batch(records, slot, cancel, &mut |outcome| emit(Ended::Task(outcome)));
     }
 }

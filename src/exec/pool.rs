@@ -14,11 +14,11 @@ use super::coprocess::{describe_exit, end_all, Coprocess, Pump};
 use super::frame::{self, FLUSH, RUN, RUN_AND_FLUSH};
 use super::Executor;
 use crate::cancel::Cancel;
-use crate::capture::Captured;
+use crate::capture::{Captured, SPILL_LIMIT};
 use crate::input::Record;
 use crate::lock;
 use crate::slot_table::SlotTable;
-use crate::task::{End, Outcome, Status};
+use crate::task::{Chunk, End, Ended, Outcome, Status};
 
 /// The automatic chunk size aims at about this much work per chunk: enough
 /// to spread the pipe round trip over many cheap tasks, little enough that
@@ -136,7 +136,8 @@ impl PoolExecutor {
         records: &[Record],
         slot: usize,
         cancel: &Cancel,
-        emit: &mut dyn FnMut(Outcome) -> bool,
+        chunked: bool,
+        emit: &mut dyn FnMut(Ended) -> bool,
     ) -> bool {
         let mut rest = records;
         while !rest.is_empty() {
@@ -155,7 +156,14 @@ impl PoolExecutor {
                             self.program.display()
                         );
                         for record in rest {
-                            if !emit(failed(record, slot, Status::Failed, Some(126), None, &message)) {
+                            if !emit(Ended::Task(failed(
+                                record,
+                                slot,
+                                Status::Failed,
+                                Some(126),
+                                None,
+                                &message,
+                            ))) {
                                 return false;
                             }
                         }
@@ -167,7 +175,7 @@ impl PoolExecutor {
                 .max_tasks
                 .map_or(usize::MAX, |max| max.saturating_sub(worker.tasks).max(1) as usize);
             let chunk = &rest[..rest.len().min(room)];
-            let (answered, end, listening) = self.exchange(state, chunk, slot, cancel, emit);
+            let (answered, end, listening) = self.exchange(state, chunk, slot, cancel, chunked, emit);
             if !listening {
                 // The run is over; this worker may be mid-chunk.
                 if let Some(worker) = state.worker.take() {
@@ -207,7 +215,7 @@ impl PoolExecutor {
                         );
                         failed(record, slot, Status::WorkerDied, None, status.signal, &message)
                     };
-                    if !emit(outcome) {
+                    if !emit(Ended::Task(outcome)) {
                         return false;
                     }
                 }
@@ -225,7 +233,7 @@ impl PoolExecutor {
                     let (stdout, stderr) = (Captured::default(), Captured::default());
                     let outcome =
                         Outcome::ended(record, slot, (SystemTime::now(), Duration::ZERO), end, stdout, stderr);
-                    if !emit(outcome) {
+                    if !emit(Ended::Task(outcome)) {
                         return false;
                     }
                 }
@@ -234,16 +242,19 @@ impl PoolExecutor {
         true
     }
 
-    /// Sends one chunk to the slot's worker and hands on each answer.
-    /// Returns how many tasks were answered, how the chunk ended and
-    /// whether `emit` still listens.
+    /// Sends one chunk to the slot's worker and hands on each answer:
+    /// `chunked`, the answers that succeeded with stdout only go on
+    /// together, gathered while they are at hand and handed on before
+    /// waiting for more. Returns how many tasks were answered, how the
+    /// chunk ended and whether `emit` still listens.
     fn exchange(
         &self,
         state: &mut SlotState,
         chunk: &[Record],
         slot: usize,
         cancel: &Cancel,
-        emit: &mut dyn FnMut(Outcome) -> bool,
+        chunked: bool,
+        emit: &mut dyn FnMut(Ended) -> bool,
     ) -> (usize, ChunkEnd, bool) {
         let Some(worker) = state.worker.as_mut() else {
             return (0, ChunkEnd::Died("could not start"), true);
@@ -261,6 +272,11 @@ impl PoolExecutor {
         let mut progress = started;
         let mut written = 0;
         let mut answered = 0;
+        let mut together = Chunk::new(slot);
+        // Hands on the answers gathered so far.
+        let pass = |together: &mut Chunk, emit: &mut dyn FnMut(Ended) -> bool| {
+            together.is_empty() || emit(Ended::Chunk(together.take()))
+        };
         loop {
             let now = SystemTime::now();
             while answered < chunk.len() {
@@ -269,17 +285,34 @@ impl PoolExecutor {
                 };
                 let record = &chunk[answered];
                 if response.seq != record.seq {
-                    return (answered, ChunkEnd::Died("broke the protocol"), true);
+                    let listening = pass(&mut together, emit);
+                    return (answered, ChunkEnd::Died("broke the protocol"), listening);
                 }
-                let outcome = answer(record, slot, &response, now);
+                let plain = chunked
+                    && response.failure.is_none()
+                    && response.stderr.is_empty()
+                    && response.stdout.len() < SPILL_LIMIT;
+                let listening = if plain && together.push(record.seq, response.stdout) {
+                    together.bytes() < SPILL_LIMIT || pass(&mut together, emit)
+                } else if plain {
+                    // Not in a row with the tasks gathered: they go first.
+                    let listening = pass(&mut together, emit);
+                    together.push(record.seq, response.stdout);
+                    listening
+                } else {
+                    pass(&mut together, emit) && emit(Ended::Task(answer(record, slot, &response, now)))
+                };
                 worker.read.consume(len);
                 answered += 1;
                 if self.timeout.is_some() {
                     progress = Instant::now();
                 }
-                if !emit(outcome) {
+                if !listening {
                     return (answered, ChunkEnd::Answered, false);
                 }
+            }
+            if !pass(&mut together, emit) {
+                return (answered, ChunkEnd::Answered, false);
             }
             if answered == chunk.len() {
                 self.learn(chunk.len(), started.elapsed());
@@ -317,16 +350,39 @@ impl Executor for PoolExecutor {
     }
 
     fn run_batch(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Outcome) -> bool) {
+        self.run_records_of(records, slot, cancel, false, &mut |ended| match ended {
+            Ended::Task(outcome) => emit(outcome),
+            // Not asked for: never made.
+            Ended::Chunk(chunk) => chunk.is_empty(),
+        });
+    }
+
+    fn run_chunked(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Ended) -> bool) {
+        self.run_records_of(records, slot, cancel, true, emit);
+    }
+}
+
+impl PoolExecutor {
+    /// A slot's batch: records too long for a frame fail here, the others
+    /// go to the slot's worker; with retries, failures are handed on once
+    /// the worker is back in its slot.
+    fn run_records_of(
+        &self,
+        records: &[Record],
+        slot: usize,
+        cancel: &Cancel,
+        chunked: bool,
+        emit: &mut dyn FnMut(Ended) -> bool,
+    ) {
         let mut held = Vec::new();
         let listening = {
             let mut state = self.slot(slot);
-            let mut pass = |outcome: Outcome| {
-                if self.retries && outcome.status.is_failure() {
+            let mut pass = |ended: Ended| match ended {
+                Ended::Task(outcome) if self.retries && outcome.status.is_failure() => {
                     held.push(outcome);
                     true
-                } else {
-                    emit(outcome)
                 }
+                ended => emit(ended),
             };
             if records.iter().any(|r| r.whole.len() > frame::MAX_RECORD) {
                 let mut valid = Vec::with_capacity(records.len());
@@ -334,19 +390,26 @@ impl Executor for PoolExecutor {
                 for record in records {
                     if record.whole.len() > frame::MAX_RECORD {
                         let message = format!("ppool: task {}: the record is longer than 4 GiB", record.seq);
-                        listening &= pass(failed(record, slot, Status::InvalidInput, None, None, &message));
+                        listening &= pass(Ended::Task(failed(
+                            record,
+                            slot,
+                            Status::InvalidInput,
+                            None,
+                            None,
+                            &message,
+                        )));
                     } else {
                         valid.push(record.clone());
                     }
                 }
-                listening && self.run_records(&mut state, &valid, slot, cancel, &mut pass)
+                listening && self.run_records(&mut state, &valid, slot, cancel, chunked, &mut pass)
             } else {
-                self.run_records(&mut state, records, slot, cancel, &mut pass)
+                self.run_records(&mut state, records, slot, cancel, chunked, &mut pass)
             }
         };
         if listening {
             for outcome in held {
-                if !emit(outcome) {
+                if !emit(Ended::Task(outcome)) {
                     return;
                 }
             }

@@ -73,6 +73,85 @@ impl Format {
 
 /// What the reader thread leaves behind: how many records it read, and the
 /// error that stopped it early, if any.
+/// The byte buffers of records that have run, handed back to the reader to
+/// read new records into: a stream of millions of short records then
+/// costs no allocation a record, nor a free on another thread than the
+/// one that allocated it.
+#[derive(Debug, Default)]
+pub struct Recycler {
+    bundles: Mutex<Vec<Vec<Vec<u8>>>>,
+}
+
+/// Bundles of buffers kept at most: as many batches as the reader may have
+/// read ahead.
+const RECYCLED_BUNDLES: usize = READ_AHEAD;
+/// A buffer larger than this (a long record's) is freed, not kept.
+const RECYCLED_CAPACITY: usize = 256;
+
+impl Recycler {
+    /// Records that have run: their buffers are kept for the reader, unless
+    /// it has plenty already.
+    pub fn give(&self, records: Vec<Record>) {
+        if records.is_empty() || crate::lock(&self.bundles).len() >= RECYCLED_BUNDLES {
+            return;
+        }
+        let buffers: Vec<Vec<u8>> = records
+            .into_iter()
+            .map(|record| record.whole)
+            .filter(|whole| whole.capacity() <= RECYCLED_CAPACITY)
+            .collect();
+        crate::lock(&self.bundles).push(buffers);
+    }
+
+    fn take(&self) -> Option<Vec<Vec<u8>>> {
+        crate::lock(&self.bundles).pop()
+    }
+}
+
+/// The reader's side of a [`Recycler`]: buffers at hand, and when to look
+/// for more.
+struct Spare<'a> {
+    recycler: Option<&'a Recycler>,
+    stock: Vec<Vec<u8>>,
+    /// Records to copy before looking again when the recycler had none:
+    /// the lock is not taken for each record of a run that gives none back.
+    wait: usize,
+}
+
+impl<'a> Spare<'a> {
+    fn new(recycler: Option<&'a Recycler>) -> Spare<'a> {
+        Spare {
+            recycler,
+            stock: Vec::new(),
+            wait: 0,
+        }
+    }
+
+    /// `bytes` in a buffer of their own: a recycled one when there is one.
+    fn copy(&mut self, bytes: &[u8]) -> Vec<u8> {
+        if self.stock.is_empty() {
+            if let Some(recycler) = self.recycler {
+                if self.wait == 0 {
+                    match recycler.take() {
+                        Some(bundle) => self.stock = bundle,
+                        None => self.wait = BATCH,
+                    }
+                } else {
+                    self.wait -= 1;
+                }
+            }
+        }
+        match self.stock.pop() {
+            Some(mut buffer) => {
+                buffer.clear();
+                buffer.extend_from_slice(bytes);
+                buffer
+            }
+            None => bytes.to_vec(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ReadEnd {
     pub total: Option<u64>,
@@ -371,6 +450,63 @@ mod tests {
         let end = end.lock().unwrap();
         assert_eq!(end.total, Some(records.len() as u64));
         records
+    }
+
+    #[test]
+    fn lines_are_read_into_the_buffers_of_records_that_have_run() {
+        let recycler = Recycler::default();
+        let long = Record::text(2, vec![b'x'; RECYCLED_CAPACITY + 1]);
+        let given = vec![Record::text(1, b"abcdefgh".to_vec()), long];
+        let kept = given[0].whole.as_ptr();
+        recycler.give(given);
+        let mut spare = Spare::new(Some(&recycler));
+        let first = spare.copy(b"new");
+        assert_eq!(
+            (first.as_slice(), first.as_ptr()),
+            (&b"new"[..], kept),
+            "the short buffer, again"
+        );
+        // The long record's buffer was freed, not kept: a new one.
+        assert_eq!(spare.copy(b"next"), b"next");
+        assert!(recycler.take().is_none());
+
+        // Whatever is given back, a stream reads the same records.
+        let recycler = std::sync::Arc::new(Recycler::default());
+        recycler.give((1..=3).map(|n| Record::text(n, vec![b'?'; 40])).collect());
+        let sources = Sources::from_reader(Box::new(&b"a\r\nbb\n\nccc"[..]), "stdin").with_recycler(recycler);
+        let records = collect(sources, Format::default());
+        let lines: Vec<(u64, u64, &[u8])> = records.iter().map(|r| (r.seq, r.line, r.whole.as_slice())).collect();
+        assert_eq!(lines, [(1, 1, &b"a"[..]), (2, 2, b"bb"), (3, 3, b""), (4, 4, b"ccc")]);
+    }
+
+    #[test]
+    fn plain_lines_that_span_reads_come_whole() {
+        // Lines of every length up to past the reader's buffer, so that
+        // some end exactly at a read's end and some span two or more reads.
+        let mut input = Vec::new();
+        let mut expected = Vec::new();
+        for n in (0..200_000).step_by(997) {
+            let line: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            input.extend_from_slice(&line);
+            input.push(b'\n');
+            expected.push(line);
+        }
+        let input: &'static [u8] = Box::leak(input.into_boxed_slice());
+        for null in [false, true] {
+            let bytes: Vec<u8> = if null {
+                input.iter().map(|&b| if b == b'\n' { 0 } else { b }).collect()
+            } else {
+                input.to_vec()
+            };
+            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+            let format = Format {
+                null,
+                ..Format::default()
+            };
+            let records = collect(Sources::from_reader(Box::new(bytes), "stdin"), format);
+            let lines: Vec<Vec<u8>> = records.into_iter().map(|r| r.whole).collect();
+            assert!(lines == expected, "null: {null}");
+        }
     }
 
     fn from_bytes(bytes: &'static [u8], format: Format) -> Vec<Record> {

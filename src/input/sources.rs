@@ -154,6 +154,53 @@ impl Reader {
         }
     }
 
+    /// Every item for a format that takes items as they are (lines or NUL
+    /// items, no `-E`, no columns, no trimming), each with its line number
+    /// and whether the next is already buffered: found in the read buffer
+    /// and copied out once, instead of grown into a vector byte run by
+    /// byte run. An item that spans two reads goes the way of [`Reader::next`].
+    fn each_plain(
+        &mut self,
+        format: &Format,
+        recycler: Option<&super::Recycler>,
+        push: &mut dyn FnMut(u64, Vec<u8>, bool) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let separator = if format.null { b'\0' } else { b'\n' };
+        let mut spare = super::Spare::new(recycler);
+        loop {
+            let buf = match self.inner.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                return Ok(());
+            }
+            let mut used = 0;
+            while let Some(at) = memchr::memchr(separator, &buf[used..]) {
+                let mut item = &buf[used..used + at];
+                used += at + 1;
+                if !format.null && item.last() == Some(&b'\r') {
+                    item = &item[..item.len() - 1];
+                }
+                self.line += 1;
+                push(self.line, spare.copy(item), used < buf.len())?;
+            }
+            if used > 0 {
+                self.inner.consume(used);
+                continue;
+            }
+            // No separator in the buffer: the item goes on in the next read.
+            match self.next(format)? {
+                Some(item) => {
+                    let ready = self.ready();
+                    push(item.line, item.bytes, ready)?;
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+
     /// Whether the next value is already buffered.
     fn ready(&self) -> bool {
         !self.inner.buffer().is_empty()
@@ -179,6 +226,8 @@ pub struct Sources {
     list: Vec<Opened>,
     /// `--link`: all sources paired, the shorter ones wrapping.
     wrap: bool,
+    /// Where records that have run give their buffers back to be read into.
+    recycler: Option<std::sync::Arc<super::Recycler>>,
 }
 
 /// Opens every source; with `header`, takes each source's first value off
@@ -213,7 +262,11 @@ pub fn open(specs: &[SourceSpec], format: &Format, wrap: bool, header: bool) -> 
             linked: spec.linked,
         });
     }
-    let mut sources = Sources { list, wrap };
+    let mut sources = Sources {
+        list,
+        wrap,
+        recycler: None,
+    };
     let names = if header {
         sources.take_header(format, specs)?
     } else {
@@ -243,6 +296,13 @@ fn value_item(line: u64, bytes: &[u8], format: &Format, name: &str) -> Item {
 }
 
 impl Sources {
+    /// Plain lines are read into the buffers of records that have run,
+    /// which `recycler` gets back.
+    pub fn with_recycler(mut self, recycler: std::sync::Arc<super::Recycler>) -> Sources {
+        self.recycler = Some(recycler);
+        self
+    }
+
     /// `--pipe`: the one stream, as raw bytes; `None` when the sources
     /// are not exactly one stream.
     pub fn into_stream(mut self) -> Option<Box<dyn Read + Send>> {
@@ -264,6 +324,7 @@ impl Sources {
                 linked: false,
             }],
             wrap: false,
+            recycler: None,
         }
     }
 
@@ -286,7 +347,11 @@ impl Sources {
                 }
             })
             .collect();
-        Sources { list, wrap: false }
+        Sources {
+            list,
+            wrap: false,
+            recycler: None,
+        }
     }
 }
 
@@ -417,6 +482,20 @@ impl Sources {
             // One source: each value moves into its record, uncopied.
             let mut seq = 0u64;
             match &mut self.list[first].values {
+                Values::Stream(reader) if takes_items_as_they_are(format) => {
+                    let mut each = |line: u64, whole: Vec<u8>, ready: bool| {
+                        seq += 1;
+                        let record = Record {
+                            seq,
+                            line,
+                            whole,
+                            ..Record::default()
+                        };
+                        push(record, ready)
+                    };
+                    let read = reader.each_plain(format, self.recycler.as_deref(), &mut each);
+                    read.map_err(|e| reader.error(e))?;
+                }
                 Values::Stream(reader) => {
                     while let Some(item) = reader.next(format).map_err(|e| reader.error(e))? {
                         seq += 1;
@@ -537,6 +616,17 @@ fn assemble(seq: u64, items: &[Item], format: &Format, single: bool) -> Record {
 
 /// The record of a lone source's value, which it takes over: the line's
 /// bytes become `{}` without a copy (only `--trim` shortens them in place).
+/// Whether each line (or NUL item) is a record as it is, as
+/// [`assemble_one`] would make it: no `-E`, columns, trimming or JSON.
+fn takes_items_as_they_are(format: &Format) -> bool {
+    format.delimiter.is_none()
+        && format.eof.is_none()
+        && format.colsep.is_none()
+        && !format.csv
+        && !format.json
+        && matches!(format.trim, super::columns::Trim::No)
+}
+
 fn assemble_one(seq: u64, item: Item, format: &Format) -> Record {
     if format.json {
         return json_record(seq, item.line, item.bytes);
