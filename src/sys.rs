@@ -59,15 +59,6 @@ pub(crate) fn arg_max() -> usize {
     usize::try_from(value).ok().filter(|&n| n > 0).unwrap_or(4096)
 }
 
-/// The first place of `byte` in `haystack`: the C library's search, many
-/// bytes a step, where a loop over bytes would take one.
-pub(crate) fn memchr(byte: u8, haystack: &[u8]) -> Option<usize> {
-    // SAFETY: memchr reads at most `haystack.len()` bytes from its start,
-    // all of them inside the slice.
-    let found = unsafe { libc::memchr(haystack.as_ptr().cast(), libc::c_int::from(byte), haystack.len()) };
-    (!found.is_null()).then(|| found as usize - haystack.as_ptr() as usize)
-}
-
 /// The longest single argument, with its NUL, where the system has such a
 /// limit (Linux: 32 pages); a shell line is one argument.
 pub(crate) fn max_arg_len() -> Option<usize> {
@@ -438,16 +429,6 @@ pub(crate) fn widen_pipe(fd: RawFd) {
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Seek, Write};
-
-    #[test]
-    fn memchr_finds_the_first_place_of_a_byte() {
-        let text = b"0123456789abcdef0123456789abcdef0123456789\0abcdef";
-        assert_eq!(super::memchr(b'a', text), Some(10));
-        assert_eq!(super::memchr(0, text), Some(42));
-        assert_eq!(super::memchr(b'z', text), None);
-        assert_eq!(super::memchr(b'a', &text[11..]), Some(15));
-        assert_eq!(super::memchr(b'a', b""), None);
-    }
 
     #[test]
     fn the_line_length_is_found_as_gnu_parallel_finds_it() {

@@ -1728,7 +1728,7 @@ fn check_record(record: &Record) -> Result<(), RenderError> {
 fn check_nul(value: &[u8], record: &Record) -> Result<(), RenderError> {
     // Every argument of every record passes through here: the C library's
     // search takes many bytes a step.
-    match crate::sys::memchr(0, value).is_some() {
+    match memchr::memchr(0, value).is_some() {
         false => Ok(()),
         true => Err(RenderError(format!(
             "record {} holds a NUL byte, which no command argument can carry: {}",
@@ -1922,10 +1922,6 @@ fn show(record: &Record) -> String {
     shown
 }
 
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
-}
-
 // ---------------------------------------------------------------------------
 // GNU parallel's path rules
 
@@ -2000,7 +1996,7 @@ fn strip_ext(value: &[u8]) -> &[u8] {
 fn basename(value: &[u8]) -> Cow<'_, [u8]> {
     let mut start = 0;
     loop {
-        let end = memchr(b'\n', &value[start..]).map_or(value.len(), |n| start + n);
+        let end = memchr::memchr(b'\n', &value[start..]).map_or(value.len(), |n| start + n);
         if let Some(slash) = value[start..end].iter().rposition(|&b| b == b'/') {
             let after = &value[start + slash + 1..];
             if start == 0 {

@@ -82,7 +82,7 @@ fn read_line(reader: &mut impl BufRead, separator: u8) -> io::Result<Option<(Vec
         if buffer.is_empty() {
             return Ok(line.map(|line| (line, false)));
         }
-        let (taken, used) = match crate::sys::memchr(separator, buffer) {
+        let (taken, used) = match memchr::memchr(separator, buffer) {
             Some(at) => (&buffer[..at], at + 1),
             None => (buffer, buffer.len()),
         };
