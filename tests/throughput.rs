@@ -186,3 +186,129 @@ fn a_chunked_worker_that_dies_fails_the_task_it_was_on_and_the_rest_go_to_its_re
     assert!(died >= 2, "{}", crate::util::stdout_of(&out));
     assert_eq!(out.status.code(), Some(died));
 }
+
+/// A worker that answers each line in two writes: the first half, then,
+/// after `delay` seconds, the rest and the newline. It starts by answering
+/// the first `fast` lines at once, whole.
+fn halving_worker(fast: usize, delay: f64) -> String {
+    format!(
+        r#"python3 -c '
+import sys, time
+for n, line in enumerate(sys.stdin):
+    if n < {fast}:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        continue
+    half = len(line) // 2
+    sys.stdout.write(line[:half])
+    sys.stdout.flush()
+    time.sleep({delay})
+    sys.stdout.write(line[half:])
+    sys.stdout.flush()
+'"#
+    )
+}
+
+#[test]
+fn a_chunk_whose_answers_come_in_pieces_after_quick_ones_gets_each_answer() {
+    let records: Vec<String> = (1..=260).map(|i| format!("record-{i}")).collect();
+    let out = crate::util::ppool()
+        .args(["imap", "-j1", "--chunksize", "300", "--timeout", "60s", "--worker"])
+        .arg(halving_worker(250, 0.05))
+        .arg(":::")
+        .args(&records)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::util::stderr_of(&out));
+    let expected: String = records.iter().map(|r| format!("{r}\n")).collect();
+    assert_eq!(crate::util::stdout_of(&out), expected);
+}
+
+#[test]
+fn a_chunked_worker_that_stops_answering_after_quick_answers_times_out_and_the_rest_go_on() {
+    // The first worker answers 100 lines at once (its first record goes
+    // alone, then a chunk), then hangs; its replacement answers everything.
+    let script = r#"if mkdir hung 2>/dev/null; then i=0; while IFS= read -r l; do i=$((i+1)); [ $i -gt 100 ] && exec sleep 60; echo "$l"; done; else exec cat; fi"#;
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<String> = (1..=150).map(|i| i.to_string()).collect();
+    let out = crate::util::ppool()
+        .current_dir(dir.path())
+        .args([
+            "imap",
+            "-j1",
+            "--chunksize",
+            "149",
+            "--timeout",
+            "1s",
+            "--output",
+            "json",
+            "--worker",
+            script,
+            ":::",
+        ])
+        .args(&records)
+        .output()
+        .unwrap();
+    let lines = crate::util::json_lines(&out.stdout);
+    let seen: Vec<&str> = lines.iter().map(|l| l["input"].as_str().unwrap()).collect();
+    assert_eq!(seen, records, "one outcome per record, in input order");
+    for line in &lines {
+        let input = line["input"].as_str().unwrap();
+        let status = line["status"].as_str().unwrap();
+        if input == "101" {
+            assert_eq!(status, "timeout", "{line}");
+        } else {
+            assert_eq!(status, "ok", "{line}");
+            assert_eq!(line["stdout"], format!("{input}\n"), "{line}");
+        }
+    }
+    assert_eq!(out.status.code(), Some(1), "{}", crate::util::stderr_of(&out));
+}
+
+#[test]
+fn answers_read_together_share_the_time_since_the_previous_answers() {
+    // The first record goes alone, the next three of the first batch of
+    // four come as one chunk (one write, taken by one read): their answers
+    // come together a second later, in one write.
+    let script = r#"python3 -c '
+import os, time
+os.write(1, os.read(0, 1 << 16))
+chunk = os.read(0, 1 << 16)
+time.sleep(1)
+os.write(1, chunk)
+while True:
+    data = os.read(0, 1 << 16)
+    if not data:
+        break
+    os.write(1, data)
+'"#;
+    let out = crate::util::ppool()
+        .args([
+            "imap",
+            "-j1",
+            "--chunksize",
+            "4",
+            "--output",
+            "json",
+            "--worker",
+            script,
+            ":::",
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", crate::util::stderr_of(&out));
+    let lines = crate::util::json_lines(&out.stdout);
+    assert_eq!(lines.len(), 5, "{}", crate::util::stdout_of(&out));
+    for line in &lines[1..4] {
+        let took = line["duration_s"].as_f64().unwrap();
+        assert!(
+            took >= 0.2,
+            "each of three answers that took a second together gets a share: {line}"
+        );
+    }
+}

@@ -342,35 +342,52 @@ impl WorkerExecutor {
         cancel.register(slot, worker.pid);
         let mut written = 0;
         let mut answered = 0;
-        let (mut start, mut clock) = (SystemTime::now(), Instant::now());
+        // Bytes of the answers taken, for the size of the next read.
+        let mut answer_bytes = 0;
+        let sent = Instant::now();
+        let (mut start, mut clock) = (SystemTime::now(), sent);
+        // The last read brought bytes: the worker is answering.
+        let mut flowing = false;
         let end = 'chunk: loop {
-            while answered < count {
-                let data = worker.read.data();
-                let Some(at) = data.iter().position(|&b| b == b'\n') else {
-                    break;
-                };
-                let mut stdout = Captured::default();
-                // A write error to a spill file loses only this answer.
-                let _ = stdout.push(&data[..=at]);
-                worker.read.consume(at + 1);
-                let end = End {
-                    exit_code: Some(0),
-                    ..End::default()
-                };
-                let took = clock.elapsed();
-                let outcome = Outcome::ended(&chunk[answered], slot, (start, took), end, stdout, Captured::default());
-                answered += 1;
-                (start, clock) = (SystemTime::now(), Instant::now());
-                if !emit(outcome) {
-                    break 'chunk ChunkEnd::Deaf;
+            let ready = count_lines(worker.read.data()).min(count - answered);
+            if ready > 0 {
+                // The answers of one read share the time since the last
+                // one: two clock reads a read, not a task.
+                let (now, wall) = (Instant::now(), SystemTime::now());
+                let share = now.saturating_duration_since(clock) / u32::try_from(ready).unwrap_or(u32::MAX);
+                for _ in 0..ready {
+                    let data = worker.read.data();
+                    let Some(at) = data.iter().position(|&b| b == b'\n') else {
+                        break;
+                    };
+                    let mut stdout = Captured::default();
+                    // A write error to a spill file loses only this answer.
+                    let _ = stdout.push(&data[..=at]);
+                    worker.read.consume(at + 1);
+                    answer_bytes += at + 1;
+                    let end = End {
+                        exit_code: Some(0),
+                        ..End::default()
+                    };
+                    let outcome =
+                        Outcome::ended(&chunk[answered], slot, (start, share), end, stdout, Captured::default());
+                    answered += 1;
+                    start = start.checked_add(share).unwrap_or(start);
+                    if !emit(outcome) {
+                        break 'chunk ChunkEnd::Deaf;
+                    }
                 }
+                (start, clock) = (wall, now);
             }
             if answered == count {
                 break ChunkEnd::Answered;
             }
             let deadline = self.timeout.map(|t| clock + t);
+            if flowing {
+                gather(sent.elapsed(), (answered, answer_bytes), count - answered, deadline);
+            }
             match worker.pump(&state.line, &mut written, deadline) {
-                Ok(Pump::Data) => {}
+                Ok(Pump::Data) => flowing = true,
                 Ok(Pump::Eof) | Err(_) => break ChunkEnd::Exited,
                 Ok(Pump::TimedOut) => break ChunkEnd::TimedOut,
             }
@@ -425,6 +442,54 @@ impl WorkerExecutor {
         }
         Some((answered + 1, end))
     }
+}
+
+/// The longest ppool lets a worker's answers gather in the pipe before it
+/// reads them: the most an answer can wait for ppool on top of the worker.
+const GATHER_MAX: Duration = Duration::from_millis(1);
+/// Answers worth one read: reading them one by one would cost ppool (and
+/// the worker, whose every write would wake it) more than the worker's own
+/// work per line when that is small.
+const GATHER_ANSWERS: usize = 256;
+/// And no more bytes of them than a pipe of the default size holds, so
+/// that a worker with long answers is not left blocked on a full pipe.
+const GATHER_BYTES: usize = 64 * 1024;
+/// Shorter waits are not worth a sleep.
+const GATHER_MIN: Duration = Duration::from_micros(20);
+
+/// `--chunksize`: while a worker that answers quickly still owes `due`
+/// answers, waits for about [`GATHER_ANSWERS`] of them (or
+/// [`GATHER_BYTES`]) to be in the pipe, judging its pace by the answers
+/// (how many, how many bytes) taken in the `elapsed` time since the chunk
+/// was sent; at most [`GATHER_MAX`], never past `deadline`, and not at all
+/// for a worker slower than a few answers in that time: each of its
+/// answers is read as it comes.
+fn gather(elapsed: Duration, (answered, bytes): (usize, usize), due: usize, deadline: Option<Instant>) {
+    let Ok(count) = u32::try_from(answered) else {
+        return;
+    };
+    if count == 0 {
+        return;
+    }
+    let each = elapsed / count;
+    if each > GATHER_MAX / 4 {
+        return;
+    }
+    let fit = GATHER_BYTES / (bytes / answered).max(1);
+    let worth = due.min(GATHER_ANSWERS).min(fit).max(1) as u32;
+    let mut wait = each.saturating_mul(worth).min(GATHER_MAX);
+    if let Some(deadline) = deadline {
+        wait = wait.min(deadline.saturating_duration_since(Instant::now()));
+    }
+    if wait >= GATHER_MIN {
+        std::thread::sleep(wait);
+    }
+}
+
+/// How many whole lines `data` starts with. A plain count over the whole
+/// buffer, which the compiler turns into wide compares.
+fn count_lines(data: &[u8]) -> usize {
+    data.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// How a task sent to a worker ended.
