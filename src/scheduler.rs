@@ -1053,6 +1053,20 @@ mod tests {
         }
     }
 
+    /// The tasks started before task `seq` ended, in number order.
+    fn started_before_end_of(events: &[Event], seq: u64) -> Vec<u64> {
+        let end = events.iter().position(|e| *e == Event::End(seq)).unwrap();
+        let mut started: Vec<u64> = events[..end]
+            .iter()
+            .filter_map(|e| match e {
+                Event::Start(seq) => Some(*seq),
+                Event::End(_) => None,
+            })
+            .collect();
+        started.sort_unstable();
+        started
+    }
+
     #[test]
     fn the_imap_window_hands_out_no_record_a_window_past_a_slow_task() {
         let fake = Fake::new().task(1, Task::ok().held());
@@ -1067,16 +1081,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(50));
             fake.release(1);
         });
-        let events = fake.events();
-        let slow_end = events.iter().position(|e| *e == Event::End(1)).unwrap();
-        let mut started: Vec<u64> = events[..slow_end]
-            .iter()
-            .filter_map(|e| match e {
-                Event::Start(seq) => Some(*seq),
-                Event::End(_) => None,
-            })
-            .collect();
-        started.sort_unstable();
+        let started = started_before_end_of(&fake.events(), 1);
         assert_eq!(started, [1, 2, 3], "records handed out while task 1 ran");
         assert_eq!(report.stdout, lines(&(1..=10).collect::<Vec<_>>()));
         assert!(fake.max_running() <= 2);
@@ -1355,16 +1360,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(50));
             fake.release(1);
         });
-        let events = fake.events();
-        let slow_end = events.iter().position(|e| *e == Event::End(1)).unwrap();
-        let mut started: Vec<u64> = events[..slow_end]
-            .iter()
-            .filter_map(|e| match e {
-                Event::Start(seq) => Some(*seq),
-                Event::End(_) => None,
-            })
-            .collect();
-        started.sort_unstable();
+        let started = started_before_end_of(&fake.events(), 1);
         assert_eq!(started, [1, 3, 4], "records handed out while task 1 ran");
         assert_eq!(report.stdout, lines(&(1..=10).collect::<Vec<_>>()));
         assert!(report.chunks >= 5, "{} chunks", report.chunks);
