@@ -671,6 +671,9 @@ impl Watch {
             command: self.commands.then_some(render),
             tag: None,
             chunked: false,
+            // What lists a batch's records: JSON output and `--results`'
+            // outcome files.
+            batches: config.output == output::Format::Json || config.results.is_some(),
             recycler: None,
             total: None,
             jobs_from: None,

@@ -213,6 +213,9 @@ pub struct Plan<'a> {
     /// plain text output): tasks that succeed with stdout only may travel
     /// to the consumer in chunks, from executors that make them.
     pub chunked: bool,
+    /// Each batch's outcome keeps its records' texts, for what lists them
+    /// (JSON output, `--results`); other runs copy none of them.
+    pub batches: bool,
     /// Given the records of each batch once it has run, so the reader can
     /// read new ones into their buffers.
     pub recycler: Option<&'a crate::input::Recycler>,
@@ -234,6 +237,9 @@ impl Plan<'_> {
         if let Some(tag) = self.tag {
             outcome.extra().tag = Some(tag(record, slot));
         }
+        if self.batches && !record.batch.is_empty() {
+            outcome.extra().batch = record.batch_inputs();
+        }
         self.observers.ended_for(record, outcome);
     }
 
@@ -241,13 +247,7 @@ impl Plan<'_> {
     /// not run.
     fn skipped(&self, record: &Record) -> Option<Outcome> {
         let skip = self.skip?;
-        skip(record).then(|| {
-            let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), Status::Skipped, "");
-            if !record.batch.is_empty() {
-                outcome.extra().batch = record.batch_inputs();
-            }
-            outcome
-        })
+        skip(record).then(|| Outcome::without_run(record.seq, record.whole.clone(), Status::Skipped, ""))
     }
 }
 
@@ -949,6 +949,7 @@ mod tests {
             command: None,
             tag: None,
             chunked: false,
+            batches: false,
             recycler: None,
             total: None,
             jobs_from: None,

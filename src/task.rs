@@ -164,7 +164,8 @@ impl Chunk {
 /// line, `--tagstring`, `--ssh`.
 #[derive(Debug, Default)]
 pub struct Extra {
-    /// A batch's records, each as `{}` renders it.
+    /// A batch's records, each as `{}` renders it; kept only for what
+    /// lists them (JSON output, `--results`).
     pub batch: Option<Vec<Vec<u8>>>,
     /// `--pipe`: where the task's block lies in the input.
     pub block: Option<crate::input::Span>,
@@ -240,11 +241,10 @@ impl Outcome {
         outcome
     }
 
-    /// A batch's records and a block's place, from the record.
+    /// A block's place, from the record. A batch's records are not
+    /// copied here: only what reads them asks for them (see
+    /// [`crate::scheduler::Plan::batches`]).
     fn take_shape(&mut self, record: &Record) {
-        if !record.batch.is_empty() {
-            self.extra().batch = record.batch_inputs();
-        }
         if let Some(block) = record.block.as_deref() {
             self.extra().block = Some(block.span());
         }

@@ -101,6 +101,131 @@ fn json_input_is_the_array_of_the_batch() {
     assert_eq!(lines[1]["seq"], 2);
 }
 
+/// Each line's `input`, by task number.
+fn inputs_by_seq(lines: &[serde_json::Value]) -> Vec<(u64, serde_json::Value)> {
+    let mut inputs: Vec<(u64, serde_json::Value)> = lines
+        .iter()
+        .map(|l| (l["seq"].as_u64().unwrap(), l["input"].clone()))
+        .collect();
+    inputs.sort_by_key(|(seq, _)| *seq);
+    inputs
+}
+
+#[test]
+fn json_lists_the_records_of_failed_and_resumed_batches_in_every_mode() {
+    let batches = || vec![(1, serde_json::json!(["a", "b"])), (2, serde_json::json!(["c"]))];
+    for mode in ["unordered", "imap", "map"] {
+        let args = [
+            mode, "-j2", "--output", "json", "-n", "2", "sh", "-c", "exit 3", "sh", ":::", "a", "b", "c",
+        ];
+        let output = run(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr_of(&output));
+        let lines = json_lines(&output.stdout);
+        assert!(lines.iter().all(|l| l["status"] == "failed"), "{lines:?}");
+        assert_eq!(inputs_by_seq(&lines), batches(), "{args:?}");
+    }
+    // Batches a job log says are done are skipped, and still listed.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let log = log.to_str().unwrap();
+    out(&["unordered", "-n", "2", "--joblog", log, "true", ":::", "a", "b", "c"]);
+    let output = run(&[
+        "unordered",
+        "-n",
+        "2",
+        "--joblog",
+        log,
+        "--resume",
+        "--output",
+        "json",
+        "true",
+        ":::",
+        "a",
+        "b",
+        "c",
+    ]);
+    let lines = json_lines(&output.stdout);
+    assert!(lines.iter().all(|l| l["status"] == "skipped"), "{lines:?}");
+    assert_eq!(inputs_by_seq(&lines), batches());
+}
+
+#[test]
+fn results_files_list_each_batchs_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("r");
+    let args = [
+        "unordered",
+        "-j2",
+        "-n",
+        "2",
+        "--results",
+        results.to_str().unwrap(),
+        "sh",
+        "-c",
+        "exit 3",
+        "sh",
+    ];
+    let output = ppool().args(args).write_stdin("a\nb\nc\n").output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    for (seq, input) in [(1, serde_json::json!(["a", "b"])), (2, serde_json::json!(["c"]))] {
+        let path = results.join(seq.to_string()).join("outcome.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let outcome: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (&outcome["input"], &outcome["status"]),
+            (&input, &serde_json::json!("failed")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn the_failure_summary_and_job_log_name_each_batchs_records() {
+    // The plain path, where nothing else looks at the tasks one by one.
+    let output = ppool()
+        .args(["unordered", "-j2", "-n", "2", "sh", "-c", "exit 3", "sh"])
+        .write_stdin("a\nb\nc\n")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = stderr_of(&output);
+    assert!(stderr.contains("task 1 (a b): failed, exit code 3"), "{stderr}");
+    assert!(stderr.contains("task 2 (c): failed, exit code 3"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let output = ppool()
+        .args([
+            "unordered",
+            "-j2",
+            "-X",
+            "--joblog",
+            log.to_str().unwrap(),
+            "sh",
+            "-c",
+            "exit 3",
+            "sh",
+        ])
+        .write_stdin("a\nb\nc\n")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut records: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .flat_map(|l| {
+            l.rsplit('\t')
+                .next()
+                .unwrap()
+                .strip_prefix("sh -c 'exit 3' sh ")
+                .unwrap()
+                .split(' ')
+        })
+        .collect();
+    records.sort_unstable();
+    assert_eq!(records, ["a", "b", "c"], "{text}");
+}
+
 #[test]
 fn a_failed_batch_is_one_failed_task() {
     let output = run(&["imap", "-n", "2", "sh", "-c", "exit 3", "sh", ":::", "a", "b", "c"]);
