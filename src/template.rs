@@ -502,7 +502,6 @@ impl Template {
             .sum();
         let mut out = Vec::with_capacity(words + args);
         for word in &self.words {
-            check_nul(word.raw.as_bytes(), record)?;
             out.extend_from_slice(word.raw.as_bytes());
             out.push(0);
         }
@@ -512,6 +511,10 @@ impl Template {
                 out.extend_from_slice(arg);
                 out.push(0);
             }
+        }
+        // A record's NUL is named first, as render_argv names it.
+        for word in &self.words {
+            check_nul(word.raw.as_bytes(), record)?;
         }
         Ok(out)
     }
