@@ -420,21 +420,7 @@ impl Targets {
     /// stay zombies where nothing reaps them.
     #[cfg(target_os = "linux")]
     fn any_alive(&self) -> bool {
-        let Ok(dir) = std::fs::read_dir("/proc") else {
-            return false;
-        };
-        dir.flatten().any(|entry| {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                return false;
-            };
-            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-                return false;
-            };
-            let Some((_, state, group)) = parse_stat(&stat) else {
-                return false;
-            };
-            state != 'Z' && (self.seen.contains(&-group) || self.seen.contains(&pid))
-        })
+        crate::sys::any_live_process(|pid, group| self.seen.contains(&-group) || self.seen.contains(&pid))
     }
 
     #[cfg(not(target_os = "linux"))]
@@ -516,7 +502,7 @@ impl Marked {
             let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
                 continue;
             };
-            let Some((name, state, group)) = parse_stat(&stat) else {
+            let Some((name, state, group)) = crate::sys::parse_stat(&stat) else {
                 continue;
             };
             // Another run's guard (a nested ppool's) has its own work to do.
@@ -542,19 +528,6 @@ impl Marked {
     }
 }
 
-/// The command name, state and process group from /proc/PID/stat.
-#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn parse_stat(stat: &str) -> Option<(&str, char, i32)> {
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let name = stat.get(open + 1..close)?;
-    // After the name: state, parent, group.
-    let mut fields = stat.get(close + 2..)?.split(' ');
-    let state = fields.next()?.chars().next()?;
-    let group = fields.nth(1)?.parse().ok()?;
-    Some((name, state, group))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,11 +546,5 @@ mod tests {
     #[test]
     fn entries_after_the_header_are_aligned() {
         assert_eq!(std::mem::size_of::<Header>() % std::mem::align_of::<Entry>(), 0);
-    }
-
-    #[test]
-    fn stat_gives_name_state_and_group() {
-        let stat = "1234 (a (b) c) S 1 777 777 0 -1 4194304";
-        assert_eq!(parse_stat(stat), Some(("a (b) c", 'S', 777)));
     }
 }

@@ -416,6 +416,46 @@ pub(crate) fn write_all_fd(out: RawFd, mut bytes: &[u8]) -> io::Result<()> {
 /// (Linux), so that a large output moves in fewer, larger steps: the
 /// default 64 KiB costs a context switch every 64 KiB. Best effort: a
 /// pipe left at its size works the same, only slower.
+/// The command name, state and process group from /proc/PID/stat.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub(crate) fn parse_stat(stat: &str) -> Option<(&str, char, i32)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat.get(open + 1..close)?;
+    // After the name: state, parent, group.
+    let mut fields = stat.get(close + 2..)?.split(' ');
+    let state = fields.next()?.chars().next()?;
+    let group = fields.nth(1)?.parse().ok()?;
+    Some((name, state, group))
+}
+
+/// Whether a process that `matches` (its pid and process group) is alive:
+/// not a zombie (Linux: read from /proc).
+#[cfg(target_os = "linux")]
+pub(crate) fn any_live_process(matches: impl Fn(i32, i32) -> bool) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|entry| {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            return false;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        parse_stat(&stat).is_some_and(|(_, state, group)| state != 'Z' && matches(pid, group))
+    })
+}
+
+/// Whether process group `group` still has a live process.
+pub(crate) fn group_alive(group: i32) -> bool {
+    #[cfg(target_os = "linux")]
+    return any_live_process(|_, g| g == group);
+    // SAFETY: kill(2) with signal 0 only checks; no memory is involved.
+    #[cfg(not(target_os = "linux"))]
+    return unsafe { libc::kill(-group, 0) } == 0;
+}
+
 pub(crate) fn widen_pipe(fd: RawFd) {
     #[cfg(target_os = "linux")]
     // SAFETY: F_SETPIPE_SZ only resizes the pipe behind an open descriptor.
@@ -429,6 +469,12 @@ pub(crate) fn widen_pipe(fd: RawFd) {
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Seek, Write};
+
+    #[test]
+    fn stat_gives_name_state_and_group() {
+        let stat = "1234 (a (b) c) S 1 777 777 0 -1 4194304";
+        assert_eq!(super::parse_stat(stat), Some(("a (b) c", 'S', 777)));
+    }
 
     #[test]
     fn the_line_length_is_found_as_gnu_parallel_finds_it() {

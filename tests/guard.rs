@@ -47,7 +47,10 @@ fn wait_unmarked(mark: &str, limit: Duration) -> Vec<u32> {
 
 fn describe(pids: &[u32]) -> String {
     pids.iter()
-        .map(|&p| format!("{p} {:?}: {}", state(p), cmdline_of(p)))
+        .map(|&p| {
+            let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+            format!("{p} {:?} ({}): {}", state(p), comm.trim(), cmdline_of(p))
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -504,3 +504,33 @@ fn invalid_records_fail_alike_whatever_runs_the_tasks() {
         assert_eq!(results[2]["stdout"], "c\n", "{runner:?}");
     }
 }
+
+/// A timed-out task's group goes with it: a process of the group that is
+/// still ending when its leader has been reaped (here a TERM trap that
+/// takes half a second) is waited for, so it does not outlive ppool.
+#[test]
+fn a_stopped_task_s_group_is_gone_before_ppool_exits() {
+    let mark = marker("group-end");
+    // The subshell keeps the mark ($0) in its command line.
+    let script = "(trap 'sleep 0.5; exit 0' TERM; sleep 30 & wait) >/dev/null 2>&1 & exec sleep 30";
+    let out = ppool()
+        .args([
+            "unordered",
+            "--timeout",
+            "1s",
+            "--grace",
+            "5s",
+            "sh",
+            "-c",
+            script,
+            ":::",
+            &mark,
+        ])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("timed out"), "{}", stderr_of(&out));
+    let left = processes_with(&mark);
+    assert!(left.is_empty(), "processes of the task outlived ppool: {left:?}");
+}

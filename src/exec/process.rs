@@ -159,6 +159,19 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     cancel.unregister(spec.slot);
     signals::foreground::ended();
     let exit = spawn::reap(pid)?;
+    // A task stopped with its group (a timeout, a stop of the run): the
+    // group's other processes, killed with their leader, may still be on
+    // their way out; ppool goes on once they are gone, so that none of
+    // them outlives ppool.
+    if let Some(group) = target
+        .group_id()
+        .filter(|_| clock.timed_out || clock.stopping || cancel.is_stopping())
+    {
+        let limit = Instant::now() + GROUP_END;
+        while crate::sys::group_alive(group) && Instant::now() < limit {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
     drop(child.stdin);
     ended.exit_code = exit.code;
     ended.signal = exit.signal;
@@ -255,6 +268,9 @@ enum Step {
 /// go: the killed processes' ends close at once, so only a descendant that
 /// escaped the group makes the reader wait this long.
 const LINGER: Duration = Duration::from_millis(100);
+
+/// How long a stopped task's group may take to be gone after its leader.
+const GROUP_END: Duration = Duration::from_secs(1);
 
 /// While the run is stopping, how often the reader looks for a second
 /// interrupt (which kills at once).
