@@ -135,6 +135,22 @@ impl Chunk {
         true
     }
 
+    /// Adds tasks numbered from `seq` on, one for each line of `lines`
+    /// (which ends in a newline), in one copy. False, and nothing added,
+    /// when `seq` does not follow the last task.
+    pub fn push_lines(&mut self, seq: u64, lines: &[u8]) -> bool {
+        if self.ends.is_empty() {
+            self.first = seq;
+        } else if seq != self.first + self.ends.len() as u64 {
+            return false;
+        }
+        let base = self.stdout.len();
+        self.stdout.extend_from_slice(lines);
+        self.ends
+            .extend(memchr::memchr_iter(b'\n', lines).map(|at| base + at + 1));
+        true
+    }
+
     /// The stdout of the tasks numbered up to `last`.
     pub fn stdout_through(&self, last: u64) -> &[u8] {
         if last >= self.last() {
@@ -383,6 +399,19 @@ mod tests {
         assert_eq!((taken.len(), chunk.len(), chunk.slot), (3, 0, 2));
         assert!(chunk.push(100, b"x\n"));
         assert_eq!((chunk.first(), chunk.last()), (100, 100));
+    }
+
+    #[test]
+    fn a_chunk_takes_lines_in_one_copy_as_tasks_in_a_row() {
+        let mut chunk = Chunk::new(1);
+        assert!(chunk.push(3, b"a\n"));
+        assert!(chunk.push_lines(4, b"bb\nc\n\n"));
+        assert!(!chunk.push_lines(9, b"gap\n"), "tasks 7 and 8 are missing");
+        assert!(chunk.push_lines(7, b"d\n"));
+        let tasks: Vec<(u64, &[u8])> = chunk.tasks().collect();
+        let expected: [(u64, &[u8]); 5] = [(3, b"a\n"), (4, b"bb\n"), (5, b"c\n"), (6, b"\n"), (7, b"d\n")];
+        assert_eq!(tasks, expected);
+        assert_eq!(chunk.stdout_through(5), b"a\nbb\nc\n");
     }
 
     #[test]

@@ -312,3 +312,64 @@ while True:
         );
     }
 }
+
+#[test]
+fn a_chunked_worker_prints_the_same_in_text_as_each_task_in_json_in_every_mode() {
+    let records: Vec<String> = (1..=500).map(|i| i.to_string()).collect();
+    for mode in ["map", "imap", "unordered"] {
+        let run = |output: &str| {
+            let out = crate::util::ppool()
+                .args([
+                    mode,
+                    "-j2",
+                    "--chunksize",
+                    "40",
+                    "--output",
+                    output,
+                    "--worker",
+                    "cat",
+                    ":::",
+                ])
+                .args(&records)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{mode}: {}", crate::util::stderr_of(&out));
+            out.stdout
+        };
+        let text = String::from_utf8(run("text")).unwrap();
+        let json: Vec<String> = crate::util::json_lines(&run("json"))
+            .iter()
+            .map(|line| line["stdout"].as_str().unwrap().to_string())
+            .collect();
+        let mut text: Vec<&str> = text.split_inclusive('\n').collect();
+        let mut json: Vec<&str> = json.iter().map(String::as_str).collect();
+        if mode == "unordered" {
+            text.sort_unstable();
+            json.sort_unstable();
+        } else {
+            let expected: Vec<String> = records.iter().map(|r| format!("{r}\n")).collect();
+            assert_eq!(text, expected, "{mode}");
+        }
+        assert_eq!(text, json, "{mode}");
+    }
+}
+
+#[test]
+fn a_chunked_worker_that_dies_in_text_output_prints_every_answer_and_fails_the_rest_in_turn() {
+    // Each worker answers four records, then exits on its fifth.
+    let script = "i=0; while IFS= read -r l; do i=$((i+1)); [ $i -ge 5 ] && exit 3; echo \"r$l\"; done";
+    let records: Vec<String> = (1..=30).map(|i| i.to_string()).collect();
+    let out = crate::util::ppool()
+        .args(["imap", "-j1", "--chunksize", "6", "--worker", script, ":::"])
+        .args(&records)
+        .output()
+        .unwrap();
+    let stdout = crate::util::stdout_of(&out);
+    let stderr = crate::util::stderr_of(&out);
+    let died = stderr.matches("before answering; it was replaced").count();
+    assert!(died >= 2, "{stderr}");
+    assert_eq!(stdout.lines().count() + died, records.len(), "{stdout}{stderr}");
+    let answered: Vec<u64> = stdout.lines().map(|l| l[1..].parse().unwrap()).collect();
+    assert!(answered.windows(2).all(|w| w[0] < w[1]), "in input order: {stdout}");
+    assert_eq!(out.status.code(), Some(died as i32));
+}

@@ -25,11 +25,11 @@ use std::time::{Duration, Instant, SystemTime};
 use super::coprocess::{describe_exit, end_all, Coprocess, Pump};
 use super::Executor;
 use crate::cancel::Cancel;
-use crate::capture::Captured;
+use crate::capture::{Captured, SPILL_LIMIT};
 use crate::input::Record;
 use crate::lock;
 use crate::slot_table::SlotTable;
-use crate::task::{End, Outcome, Status};
+use crate::task::{Chunk, End, Ended, Outcome, Status};
 
 const SHELL: &str = "/bin/sh";
 
@@ -101,27 +101,15 @@ impl Executor for WorkerExecutor {
     }
 
     fn run_batch(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Outcome) -> bool) {
-        let mut rest = records;
-        while let Some(first) = rest.first() {
-            if cancel.is_stopping() {
-                // Like commands not yet started when a stop comes: no outcome.
-                return;
-            }
-            let taken = match self.chunksize.is_some_and(|k| k > 1) {
-                true => self.exchange(rest, slot, cancel, emit),
-                false => None,
-            };
-            match taken {
-                Some((_, ChunkEnd::Deaf)) => return,
-                Some((answered, _)) => rest = &rest[answered..],
-                None => {
-                    if !emit(self.run(first, slot, cancel)) {
-                        return;
-                    }
-                    rest = &rest[1..];
-                }
-            }
-        }
+        self.run_records(records, slot, cancel, false, &mut |ended| match ended {
+            Ended::Task(outcome) => emit(outcome),
+            // Not asked for: never made.
+            Ended::Chunk(chunk) => chunk.is_empty(),
+        });
+    }
+
+    fn run_chunked(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Ended) -> bool) {
+        self.run_records(records, slot, cancel, true, emit);
     }
 
     fn run(&self, record: &Record, slot: usize, cancel: &Cancel) -> Outcome {
@@ -200,7 +188,7 @@ impl Executor for WorkerExecutor {
                 // A line that came while the record was still in the pipe
                 // was written before the worker read it: not its answer.
                 if written < state.line.len() || worker.unread_input() > 0 {
-                    break Ended::Stray {
+                    break Reply::Stray {
                         line: shorten(worker.read.data()),
                         answered: false,
                     };
@@ -210,7 +198,7 @@ impl Executor for WorkerExecutor {
                 worker.read_ready();
                 let data = worker.read.data();
                 if data.len() > at + 1 {
-                    break Ended::Stray {
+                    break Reply::Stray {
                         line: format!("{} and {}", shorten(&data[..at]), shorten(&data[at + 1..])),
                         answered: true,
                     };
@@ -219,19 +207,19 @@ impl Executor for WorkerExecutor {
                 // A write error to a spill file loses only this answer.
                 let _ = stdout.push(&data[..=at]);
                 worker.read.consume(at + 1);
-                break Ended::Answer(stdout);
+                break Reply::Answer(stdout);
             }
             match worker.pump(&state.line, &mut written, deadline) {
                 Ok(Pump::Data) => {}
-                Ok(Pump::Eof) | Err(_) => break Ended::Exited,
-                Ok(Pump::TimedOut) => break Ended::TimedOut,
+                Ok(Pump::Eof) | Err(_) => break Reply::Exited,
+                Ok(Pump::TimedOut) => break Reply::TimedOut,
             }
         };
         let Some(worker) = state.worker.take() else {
             unreachable!("the worker was just used");
         };
         match ended {
-            Ended::Answer(stdout) => {
+            Reply::Answer(stdout) => {
                 if self.max_tasks.is_some_and(|max| worker.tasks >= max) {
                     worker.end(None, self.grace, Some((cancel, slot)));
                 } else {
@@ -246,7 +234,7 @@ impl Executor for WorkerExecutor {
                 };
                 Outcome::ended(record, slot, (start, clock.elapsed()), end, stdout, Captured::default())
             }
-            Ended::Stray { line, answered } => {
+            Reply::Stray { line, answered } => {
                 let who = self.describe(slot, worker.pid);
                 worker.end(Some(libc::SIGTERM), self.grace, Some((cancel, slot)));
                 drop(guard);
@@ -261,8 +249,8 @@ impl Executor for WorkerExecutor {
                     &format!("ppool: task {}: {who} {what}; the worker was replaced", record.seq),
                 )
             }
-            Ended::Exited | Ended::TimedOut => {
-                let timed_out = matches!(ended, Ended::TimedOut);
+            Reply::Exited | Reply::TimedOut => {
+                let timed_out = matches!(ended, Reply::TimedOut);
                 let signal_first = timed_out.then_some(libc::SIGTERM);
                 let status = worker.end(signal_first, self.grace, Some((cancel, slot)));
                 drop(guard);
@@ -301,18 +289,53 @@ enum ChunkEnd {
 }
 
 impl WorkerExecutor {
+    /// A slot's batch: in chunks with `--chunksize`, else one record at a
+    /// time. `chunked`: answers read together go on as one [`Chunk`].
+    fn run_records(
+        &self,
+        records: &[Record],
+        slot: usize,
+        cancel: &Cancel,
+        chunked: bool,
+        emit: &mut dyn FnMut(Ended) -> bool,
+    ) {
+        let mut rest = records;
+        while let Some(first) = rest.first() {
+            if cancel.is_stopping() {
+                // Like commands not yet started when a stop comes: no outcome.
+                return;
+            }
+            let taken = match self.chunksize.is_some_and(|k| k > 1) {
+                true => self.exchange(rest, slot, cancel, chunked, emit),
+                false => None,
+            };
+            match taken {
+                Some((_, ChunkEnd::Deaf)) => return,
+                Some((answered, _)) => rest = &rest[answered..],
+                None => {
+                    if !emit(Ended::Task(self.run(first, slot, cancel))) {
+                        return;
+                    }
+                    rest = &rest[1..];
+                }
+            }
+        }
+    }
+
     /// `--chunksize`: writes as many of `records` as fit one chunk to the
     /// slot's worker and hands on each answer. Returns how many were
     /// answered, or `None` when this worker cannot take a chunk now (there
     /// is none yet, or it spoke unasked): then one record goes alone, which
     /// starts a worker or tells of the stray line. Answers are handed on
     /// with the slot held: they are successes, which nobody retries.
+    /// `chunked`: the answers of one read go on together, as one [`Chunk`].
     fn exchange(
         &self,
         records: &[Record],
         slot: usize,
         cancel: &Cancel,
-        emit: &mut dyn FnMut(Outcome) -> bool,
+        chunked: bool,
+        emit: &mut dyn FnMut(Ended) -> bool,
     ) -> Option<(usize, ChunkEnd)> {
         let mut guard = lock(&self.slots[slot]);
         let state = &mut *guard;
@@ -348,9 +371,72 @@ impl WorkerExecutor {
         let (mut start, mut clock) = (SystemTime::now(), sent);
         // The last read brought bytes: the worker is answering.
         let mut flowing = false;
+        let mut together = Chunk::new(slot);
+        // Hands on the answers gathered so far.
+        let pass = |together: &mut Chunk, emit: &mut dyn FnMut(Ended) -> bool| {
+            together.is_empty() || emit(Ended::Chunk(together.take()))
+        };
         let end = 'chunk: loop {
-            let ready = count_lines(worker.read.data()).min(count - answered);
-            if ready > 0 {
+            let data = worker.read.data();
+            let lines = count_lines(data);
+            let ready = lines.min(count - answered);
+            // The usual read: whole answers, as many as owed or fewer, of
+            // tasks numbered in a row: one copy for all of them.
+            let whole = match data.last() {
+                Some(b'\n') if lines == ready => data.len(),
+                _ => 0,
+            };
+            let in_a_row =
+                ready > 0 && chunk[answered + ready - 1].seq.checked_sub(chunk[answered].seq) == Some(ready as u64 - 1);
+            if chunked && in_a_row && whole > 0 && whole < SPILL_LIMIT {
+                together.push_lines(chunk[answered].seq, &data[..whole]);
+                worker.read.consume(whole);
+                answer_bytes += whole;
+                answered += ready;
+                if !pass(&mut together, emit) {
+                    break 'chunk ChunkEnd::Deaf;
+                }
+                (start, clock) = (SystemTime::now(), Instant::now());
+            } else if ready > 0 && chunked {
+                // Nothing looks at these tasks one by one: no clock, no
+                // outcome, one buffer for the answers of the read.
+                let data = worker.read.data();
+                let mut taken = 0;
+                let mut listening = true;
+                for line in data.split_inclusive(|&b| b == b'\n').take(ready) {
+                    let record = &chunk[answered];
+                    listening = if line.len() < SPILL_LIMIT && together.push(record.seq, line) {
+                        together.bytes() < SPILL_LIMIT || pass(&mut together, emit)
+                    } else if line.len() < SPILL_LIMIT {
+                        // Not in a row with the tasks gathered: they go first.
+                        let listening = pass(&mut together, emit);
+                        together.push(record.seq, line);
+                        listening
+                    } else {
+                        let mut stdout = Captured::default();
+                        // A write error to a spill file loses only this answer.
+                        let _ = stdout.push(line);
+                        let end = End {
+                            exit_code: Some(0),
+                            ..End::default()
+                        };
+                        let outcome =
+                            Outcome::ended(record, slot, (start, Duration::ZERO), end, stdout, Captured::default());
+                        pass(&mut together, emit) && emit(Ended::Task(outcome))
+                    };
+                    taken += line.len();
+                    answered += 1;
+                    if !listening {
+                        break;
+                    }
+                }
+                worker.read.consume(taken);
+                answer_bytes += taken;
+                if !listening || !pass(&mut together, emit) {
+                    break 'chunk ChunkEnd::Deaf;
+                }
+                (start, clock) = (SystemTime::now(), Instant::now());
+            } else if ready > 0 {
                 // The answers of one read share the time since the last
                 // one: two clock reads a read, not a task.
                 let (now, wall) = (Instant::now(), SystemTime::now());
@@ -373,7 +459,7 @@ impl WorkerExecutor {
                         Outcome::ended(&chunk[answered], slot, (start, share), end, stdout, Captured::default());
                     answered += 1;
                     start = start.checked_add(share).unwrap_or(start);
-                    if !emit(outcome) {
+                    if !emit(Ended::Task(outcome)) {
                         break 'chunk ChunkEnd::Deaf;
                     }
                 }
@@ -437,7 +523,7 @@ impl WorkerExecutor {
         };
         // The failed task counts as handled; the records after it go to
         // the next worker.
-        if !emit(outcome) {
+        if !emit(Ended::Task(outcome)) {
             return Some((answered + 1, ChunkEnd::Deaf));
         }
         Some((answered + 1, end))
@@ -493,7 +579,7 @@ fn count_lines(data: &[u8]) -> usize {
 }
 
 /// How a task sent to a worker ended.
-enum Ended {
+enum Reply {
     Answer(Captured),
     /// The worker closed its stdout (it exited, most likely).
     Exited,
@@ -532,5 +618,82 @@ fn shorten(bytes: &[u8]) -> String {
 impl Drop for WorkerExecutor {
     fn drop(&mut self) {
         self.close(None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(n: u64) -> Vec<Record> {
+        (1..=n)
+            .map(|seq| Record {
+                seq,
+                line: seq,
+                whole: seq.to_string().into_bytes(),
+                ..Record::default()
+            })
+            .collect()
+    }
+
+    /// Runs `records` chunked through a worker running `script`: each task
+    /// handed on (number, stdout, status) and how many chunks carried them.
+    fn run_chunked(script: &str, chunksize: usize, records: &[Record]) -> (Vec<(u64, String, Status)>, usize) {
+        let executor = WorkerExecutor::new(script, Some(chunksize), None, None, Duration::from_secs(5));
+        let cancel = Cancel::new(1, Duration::from_secs(5));
+        let (mut tasks, mut chunks) = (Vec::new(), 0);
+        let mut rest = records;
+        while !rest.is_empty() {
+            let (batch, after) = rest.split_at(rest.len().min(chunksize));
+            executor.run_chunked(batch, 1, &cancel, &mut |ended| {
+                match ended {
+                    Ended::Chunk(chunk) => {
+                        chunks += 1;
+                        for (seq, stdout) in chunk.tasks() {
+                            tasks.push((seq, String::from_utf8_lossy(stdout).into_owned(), Status::Ok));
+                        }
+                    }
+                    Ended::Task(outcome) => {
+                        let mut stdout = Vec::new();
+                        outcome.stdout.write_to(&mut stdout).unwrap();
+                        let stdout = String::from_utf8_lossy(&stdout).into_owned();
+                        tasks.push((outcome.seq, stdout, outcome.status));
+                    }
+                }
+                true
+            });
+            rest = after;
+        }
+        executor.close(None);
+        (tasks, chunks)
+    }
+
+    #[test]
+    fn chunked_answers_of_a_chunk_come_as_chunks() {
+        let (tasks, chunks) = run_chunked("cat", 50, &records(200));
+        let expected: Vec<_> = (1..=200).map(|seq| (seq, format!("{seq}\n"), Status::Ok)).collect();
+        assert_eq!(tasks, expected);
+        // The first record of a new worker goes alone, as its own outcome.
+        assert!(chunks >= 4, "{chunks} chunks");
+    }
+
+    #[test]
+    fn a_worker_dying_mid_chunk_delivers_its_answers_and_fails_the_task_it_was_on() {
+        // Each worker answers four records, then exits on its fifth.
+        let script = "i=0; while IFS= read -r l; do i=$((i+1)); [ $i -ge 5 ] && exit 3; echo \"r$l\"; done";
+        let (tasks, chunks) = run_chunked(script, 6, &records(12));
+        assert!(chunks >= 1, "{tasks:?}");
+        let seqs: Vec<u64> = tasks.iter().map(|(seq, ..)| *seq).collect();
+        assert_eq!(seqs, (1..=12).collect::<Vec<_>>(), "{tasks:?}");
+        let died = tasks
+            .iter()
+            .filter(|(.., status)| *status == Status::WorkerDied)
+            .count();
+        assert!(died >= 2, "{tasks:?}");
+        for (seq, stdout, status) in &tasks {
+            if *status == Status::Ok {
+                assert_eq!(stdout, &format!("r{seq}\n"));
+            }
+        }
     }
 }
