@@ -17,7 +17,19 @@ static CLUSTER: Mutex<()> = Mutex::new(());
 /// The cluster, for this test alone, once its node is idle; `None`, with a
 /// SKIP line, when there is no cluster.
 fn cluster() -> Option<MutexGuard<'static, ()>> {
+    // Where there is no cluster, sinfo takes seconds to say so: the first
+    // test asks, the others skip on its answer.
+    static ABSENT: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
     let lock = CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(why) = ABSENT.get() {
+        println!("SKIP: {why}");
+        return None;
+    }
+    let absent = |why: &'static str| {
+        println!("SKIP: {why}");
+        let _ = ABSENT.set(why);
+        None
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let states = Command::new("sinfo")
@@ -26,12 +38,10 @@ fn cluster() -> Option<MutexGuard<'static, ()>> {
             .output();
         match states {
             Err(_) => {
-                println!("SKIP: sinfo is not installed: no Slurm cluster (scripts/slurm-cluster.sh start runs one)");
-                return None;
+                return absent("sinfo is not installed: no Slurm cluster (scripts/slurm-cluster.sh start runs one)");
             }
             Ok(out) if !out.status.success() => {
-                println!("SKIP: sinfo finds no Slurm cluster (scripts/slurm-cluster.sh start runs one)");
-                return None;
+                return absent("sinfo finds no Slurm cluster (scripts/slurm-cluster.sh start runs one)");
             }
             Ok(out) => {
                 let states = stdout_of(&out);
