@@ -53,7 +53,23 @@ pub(crate) fn punch_hole(file: &std::fs::File, offset: u64, len: u64) {
 
 /// The system's limit on a new program's arguments and environment
 /// together, in bytes (`ARG_MAX`); POSIX's smallest when it cannot be read.
+/// Linux allows a quarter of the stack's limit, at least 128 KiB, as glibc's
+/// sysconf reports it (musl's reports 128 KiB whatever the stack): asked
+/// here, so that a static musl ppool fills the command lines xargs fills.
 pub(crate) fn arg_max() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        let mut stack = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes only the struct it is given.
+        if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut stack) } == 0 {
+            return usize::try_from(stack.rlim_cur / 4)
+                .unwrap_or(usize::MAX)
+                .max(128 * 1024);
+        }
+    }
     // SAFETY: sysconf only reads a system value; no memory is involved.
     let value = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
     usize::try_from(value).ok().filter(|&n| n > 0).unwrap_or(4096)
