@@ -65,3 +65,14 @@ pub trait Executor: Sync {
         self.run_batch(records, slot, cancel, &mut |outcome| emit(Ended::Task(outcome)));
     }
 }
+
+/// For an executor whose one run of a batch serves both
+/// [`Executor::run_batch`] and [`Executor::run_chunked`]: hands each task's
+/// outcome to `emit` where chunks were not asked for (so none is made).
+pub(crate) fn tasks_only(emit: &mut dyn FnMut(Outcome) -> bool) -> impl FnMut(Ended) -> bool + '_ {
+    move |ended| match ended {
+        Ended::Task(outcome) => emit(outcome),
+        // Not asked for: never made.
+        Ended::Chunk(chunk) => chunk.is_empty(),
+    }
+}

@@ -350,11 +350,7 @@ impl Executor for PoolExecutor {
     }
 
     fn run_batch(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Outcome) -> bool) {
-        self.run_records_of(records, slot, cancel, false, &mut |ended| match ended {
-            Ended::Task(outcome) => emit(outcome),
-            // Not asked for: never made.
-            Ended::Chunk(chunk) => chunk.is_empty(),
-        });
+        self.run_records_of(records, slot, cancel, false, &mut super::tasks_only(emit));
     }
 
     fn run_chunked(&self, records: &[Record], slot: usize, cancel: &Cancel, emit: &mut dyn FnMut(Ended) -> bool) {
