@@ -433,11 +433,22 @@ struct Streaming {
 /// judged: enough to empty the pipes of a task that has already ended.
 const DRAIN_ROUNDS: usize = 64;
 
-/// Output passed straight through moves in pieces of at least this much
-/// when the task prints fast: after a smaller piece ppool waits
-/// [`COALESCE_WAIT`] (too short for anyone to see) before the next.
+/// Output spliced (passed straight through, or into its spill file) moves
+/// in pieces of at least this much when the task prints fast: after a
+/// smaller piece ppool waits [`COALESCE_WAIT`] (too short for anyone to see)
+/// before the next.
 const COALESCE_BYTES: usize = 256 * 1024;
 const COALESCE_WAIT: Duration = Duration::from_micros(200);
+
+/// After a splice of `moved` bytes: a task printing fast wakes ppool for
+/// every write it makes (4 KiB for `head`: 147,000 splices for 1 GB);
+/// waiting a moment after a small piece lets its pipe fill, so that the
+/// next splice moves hundreds of KiB.
+fn let_the_pipe_fill(moved: usize) {
+    if moved < COALESCE_BYTES {
+        std::thread::sleep(COALESCE_WAIT);
+    }
+}
 
 impl Reader<'_> {
     fn read_both(&mut self, buf: &mut Vec<u8>, out: &OwnedFd, err: &OwnedFd) {
@@ -567,10 +578,7 @@ impl Reader<'_> {
                         if i == 0 {
                             self.grown(pfd.fd, 0);
                         }
-                        if n < COALESCE_BYTES {
-                            // As for output passed through (see pass_on).
-                            std::thread::sleep(COALESCE_WAIT);
-                        }
+                        let_the_pipe_fill(n);
                         continue;
                     }
                     Ok(Spliced::Blocked) => continue,
@@ -644,13 +652,7 @@ impl Reader<'_> {
             match crate::sys::splice_out(pfd.fd, libc::STDOUT_FILENO, 1 << 20) {
                 Ok(Spliced::Moved(n)) => {
                     self.ended.stdout.passed_on(n);
-                    if n < COALESCE_BYTES {
-                        // A task printing fast wakes ppool for every write
-                        // it makes (4 KiB for `head`: 147,000 splices for
-                        // 1 GB); waiting a moment lets its pipe fill, so a
-                        // splice moves hundreds of KiB.
-                        std::thread::sleep(COALESCE_WAIT);
-                    }
+                    let_the_pipe_fill(n);
                     return;
                 }
                 Ok(Spliced::End) => {
