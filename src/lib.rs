@@ -279,6 +279,7 @@ fn run_config(config: &Config) -> Result<Ending> {
                     base: template.batch_base(),
                     size: Box::new(move |record: &Record| template.batch_size(record)),
                     spread: batch.spread,
+                    ahead: config.jobs,
                 }
             });
             match (&config.remote, &config.slurm) {
@@ -316,7 +317,7 @@ fn run_config(config: &Config) -> Result<Ending> {
             let render = |record: &Record, _slot: usize| {
                 Ok(template::quote_argv(&[
                     name.into(),
-                    OsStr::from_bytes(&record.whole).into(),
+                    OsStr::from_bytes(&record.shown()).into(),
                 ]))
             };
             run_stream(
@@ -342,7 +343,7 @@ fn run_config(config: &Config) -> Result<Ending> {
                 Some(cluster) => executor.with_launcher(slurm_launcher(cluster)?),
                 None => executor,
             };
-            let render = |record: &Record, _slot: usize| Ok(OsStr::from_bytes(&record.whole).into());
+            let render = |record: &Record, _slot: usize| Ok(OsStr::from_bytes(&record.shown()).into());
             run_stream(
                 config,
                 (sources, None),

@@ -51,7 +51,7 @@ impl Tag {
     pub fn render(&self, record: &Record, slot: usize) -> Vec<u8> {
         use std::os::unix::ffi::OsStrExt;
         let mut tag = match self {
-            Tag::Record => record.whole.clone(),
+            Tag::Record => record.shown().into_owned(),
             Tag::Text(text) => text.clone(),
             Tag::Template(template) => template
                 .render_argv(record, slot)

@@ -247,7 +247,7 @@ impl Plan<'_> {
     /// not run.
     fn skipped(&self, record: &Record) -> Option<Outcome> {
         let skip = self.skip?;
-        skip(record).then(|| Outcome::without_run(record.seq, record.whole.clone(), Status::Skipped, ""))
+        skip(record).then(|| Outcome::without_run(record.seq, record.shown().into_owned(), Status::Skipped, ""))
     }
 }
 
@@ -1518,7 +1518,7 @@ mod tests {
 
     /// The command line the tests render: `run RECORD`.
     fn render(record: &Record, _slot: usize) -> Result<std::ffi::OsString, String> {
-        Ok(format!("run {}", String::from_utf8_lossy(&record.whole)).into())
+        Ok(format!("run {}", String::from_utf8_lossy(&record.shown())).into())
     }
 
     fn observed_by(told: &Told) -> Observers {

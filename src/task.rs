@@ -240,7 +240,7 @@ impl Outcome {
         }
         let mut outcome = Outcome {
             seq: record.seq,
-            input: record.whole.clone(),
+            input: record.shown().into_owned(),
             status: end.status(),
             ended_in_stop: false,
             attempts: 1,
@@ -326,7 +326,7 @@ impl Outcome {
     /// One attempt at `record`'s task in `slot` that ended before it ran:
     /// bad input, a program that cannot be found, a worker that died.
     pub fn not_run(record: &Record, slot: usize, status: Status, message: &str) -> Outcome {
-        let mut outcome = Outcome::without_run(record.seq, record.whole.clone(), status, message);
+        let mut outcome = Outcome::without_run(record.seq, record.shown().into_owned(), status, message);
         outcome.take_shape(record);
         outcome.slot = slot;
         outcome.attempts = 1;

@@ -239,7 +239,7 @@ impl CommandExecutor {
             });
         }
         if self.records_are_commands {
-            return Ok(OsStr::from_bytes(&record.whole).to_owned());
+            return Ok(OsStr::from_bytes(&record.shown()).to_owned());
         }
         match &self.shell {
             Some(_) => self.template.render_shell(record, slot).map_err(|e| e.0),
@@ -278,7 +278,7 @@ impl CommandExecutor {
         }
         if let Some(shell) = &self.shell {
             let line = match self.records_are_commands {
-                true => OsStr::from_bytes(&record.whole).to_owned(),
+                true => OsStr::from_bytes(&record.shown()).to_owned(),
                 false => self.template.render_shell(record, slot).map_err(invalid)?,
             };
             let shell = shell.clone().map_err(|m| (Status::Failed, 127, m))?;

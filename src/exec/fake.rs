@@ -110,7 +110,7 @@ impl Task {
 impl Task {
     fn stdout_of(&self, record: &Record) -> Vec<u8> {
         self.stdout.clone().unwrap_or_else(|| {
-            let mut line = record.whole.clone();
+            let mut line = record.shown().into_owned();
             line.push(b'\n');
             line
         })
@@ -293,7 +293,7 @@ impl Executor for Fake {
         } else if attempt <= task.fail_first {
             outcome.status = Status::Failed;
             outcome.exit_code = Some(1);
-            let line = format!("{} attempt {attempt}\n", String::from_utf8_lossy(&record.whole));
+            let line = format!("{} attempt {attempt}\n", String::from_utf8_lossy(&record.shown()));
             outcome.stdout = Captured::from_vec(line.into_bytes());
         } else {
             outcome.status = task.status.unwrap_or(Status::Ok);

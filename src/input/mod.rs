@@ -60,6 +60,11 @@ pub struct Grouping {
     /// when it fits in one) is spread over this many tasks (the job
     /// slots), as GNU parallel spreads it.
     pub spread: usize,
+    /// Groups read ahead of the slots: about one for each. A group holds
+    /// up to a command line's worth of records, and reading the whole input
+    /// ahead gave each of them fresh memory where they could have reused the
+    /// memory of groups that have run.
+    pub ahead: usize,
 }
 
 impl Format {
@@ -168,15 +173,12 @@ pub type Reading = (Receiver<Vec<Record>>, Arc<Mutex<ReadEnd>>);
 /// all sent before it returns, with no thread: a thread is a measurable
 /// share of a short run.
 pub fn spawn(sources: Sources, format: Format, grouping: Option<Grouping>) -> io::Result<Reading> {
-    let (tx, rx) = sync_channel(READ_AHEAD);
+    let ahead = grouping.as_ref().map_or(READ_AHEAD, |g| g.ahead.clamp(1, READ_AHEAD));
+    let (tx, rx) = sync_channel(ahead);
     let end = Arc::new(Mutex::new(ReadEnd::default()));
     // Each batch holds one record at least, and without grouping up to
     // `BATCH`: sending never waits for room.
-    let room = if grouping.is_some() {
-        READ_AHEAD
-    } else {
-        READ_AHEAD * BATCH
-    };
+    let room = if grouping.is_some() { ahead } else { READ_AHEAD * BATCH };
     if sources.known_total().is_some_and(|n| n <= room as u64) {
         read_all(sources, &format, grouping, tx, &end);
         return Ok((rx, end));
@@ -198,10 +200,14 @@ fn read_all(
     end: &Mutex<ReadEnd>,
 ) {
     // No more room than the records need: a batch's room for `BATCH`
-    // records is a mapping of its own, dear for a run of one task.
-    let room = sources
-        .known_total()
-        .map_or(BATCH, |n| n.clamp(1, BATCH as u64) as usize);
+    // records is a mapping of its own, dear for a run of one task. A group
+    // goes on alone, as soon as it is full.
+    let room = match &grouping {
+        Some(_) => 1,
+        None => sources
+            .known_total()
+            .map_or(BATCH, |n| n.clamp(1, BATCH as u64) as usize),
+    };
     let mut batcher = Batcher::new(tx, grouping, room);
     let result = if format.shuffle {
         shuffled(sources, format, &mut batcher)
@@ -523,6 +529,47 @@ mod tests {
             .map(|&n| (0..n).map(|i| OsString::from(i.to_string())).collect())
             .collect();
         Sources::from_groups(&groups, &Format::default())
+    }
+
+    /// Hands out one line per read, counting them, without end.
+    struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+    impl io::Read for Counted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            buf[..2].copy_from_slice(b"x\n");
+            Ok(2)
+        }
+    }
+
+    #[test]
+    fn grouped_input_is_read_about_one_group_per_slot_ahead() {
+        let read = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let sources = Sources::from_reader(Box::new(Counted(Arc::clone(&read))), "stdin");
+        let grouping = Grouping {
+            max_records: 10,
+            max_size: usize::MAX,
+            base: 0,
+            size: Box::new(|_| 1),
+            spread: 1,
+            ahead: 2,
+        };
+        let (rx, _end) = spawn(sources, Format::default(), Some(grouping)).unwrap();
+        // Nobody takes a group: the reader stops once the channel is full.
+        let mut last = usize::MAX;
+        for _ in 0..500 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            let now = read.load(std::sync::atomic::Ordering::SeqCst);
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        // Two groups in the channel, the one the reader holds, the next
+        // being filled: 40 lines. Sixteen groups were read ahead before.
+        assert!(last <= 41, "{last} lines read ahead of the slots");
+        let first: Vec<Record> = rx.recv().unwrap();
+        assert_eq!((first.len(), first[0].batch.len()), (1, 10));
     }
 
     #[test]

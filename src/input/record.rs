@@ -1,5 +1,7 @@
 //! One input record, numbered, as every later stage sees it.
 
+use std::borrow::Cow;
+
 /// One unit of input: a line, a NUL-separated item, one combination of
 /// `:::` groups, one JSON Lines value, or a batch of those (`-n`, `-X`,
 /// `-m`), which is one task.
@@ -22,8 +24,8 @@ pub struct Record {
     /// still yields an outcome, with status `invalid-input`.
     pub invalid: Option<String>,
     /// A batch's records, in input order (each numbered by its item); empty
-    /// for a single record. A batch's `seq` is its batch number and its
-    /// `whole` the records joined by a space (for `--tag` and messages).
+    /// for a single record. A batch's `seq` is its batch number; its
+    /// `whole` is empty ([`Record::shown`] joins its records).
     pub batch: Vec<Record>,
     /// `--pipe`: the block of input bytes written to the task's stdin.
     pub block: Option<Box<Block>>,
@@ -110,23 +112,34 @@ impl Record {
         }
     }
 
-    /// Records grouped into one task, numbered `seq`.
+    /// Records grouped into one task, numbered `seq`. Its text (see
+    /// [`Record::shown`]) is joined only where it is shown: a batch holds
+    /// up to a command line's worth of records, and joining every batch's
+    /// cost a copy of the whole input.
     pub fn batch(seq: u64, records: Vec<Record>) -> Record {
-        let size = records.iter().map(|r| r.whole.len() + 1).sum::<usize>();
-        let mut whole = Vec::with_capacity(size.saturating_sub(1));
-        for (i, record) in records.iter().enumerate() {
-            if i > 0 {
-                whole.push(b' ');
-            }
-            whole.extend_from_slice(&record.whole);
-        }
         Record {
             seq,
             line: records.first().map_or(seq, |r| r.line),
-            whole,
             batch: records,
             ..Record::default()
         }
+    }
+
+    /// What stands for the record in a tag, a message or a command line
+    /// made of it: its text, or a batch's records joined by a space.
+    pub fn shown(&self) -> Cow<'_, [u8]> {
+        if self.batch.is_empty() {
+            return Cow::Borrowed(&self.whole);
+        }
+        let size = self.batch.iter().map(|r| r.whole.len() + 1).sum::<usize>();
+        let mut joined = Vec::with_capacity(size.saturating_sub(1));
+        for (i, record) in self.batch.iter().enumerate() {
+            if i > 0 {
+                joined.push(b' ');
+            }
+            joined.extend_from_slice(&record.whole);
+        }
+        Cow::Owned(joined)
     }
 
     /// A batch's records' texts, for the JSON `input` array; `None` for a
