@@ -529,7 +529,10 @@ if want_workload memory && [ -n "$time_bin" ]; then
 fi
 
 # startup: one `true` task, no shell in between (hyperfine -N). `apply` has
-# no guard; the streaming modes fork one, so each is timed too.
+# no guard; the streaming modes fork one, so each is timed too. Their task
+# is `true 1` (the record is its argument), which costs the task itself
+# 0.2 ms more than `true` (coreutils loads the locale when given an
+# argument): `xargs true 1` runs that same command.
 if want_workload startup; then
     hf_opts=(-N --runs "$startup_runs")
     bench startup 1 "ppool" 1 "$PP apply echo ok" ok "$PP apply true"
@@ -537,6 +540,7 @@ if want_workload startup; then
         bench startup 1 "ppool $mode" 1 "$PP $mode echo ok ::: 1" ok1 "$PP $mode true ::: 1"
     done
     bench startup 1 xargs 1 "xargs echo ok </dev/null" ok "xargs true"
+    bench startup 1 "xargs true 1" 1 "xargs echo ok 1 </dev/null" ok1 "xargs true 1"
     bench startup 1 parallel 1 "" "" "$PAR true ::: x"
     bench startup 1 rust-parallel 1 "" "" "rust-parallel true ::: x"
     bench startup 1 floor 1 "" "" "$FLOOR 1 1 true"

@@ -189,6 +189,10 @@ def targets(res, max_jobs):
     )
 
     yield compare("startup", 1, "ppool", "xargs", 1.0, "start-up ≤ xargs")
+    # The streaming modes run `true 1`: beside xargs running the same.
+    for mode in ("unordered", "imap", "map"):
+        yield compare("startup", 1, f"ppool {mode}", "xargs true 1", 1.15,
+                      f"`{mode}` start-up ≤ 1.15× `xargs true 1`")
     yield compare("submit", 1, "ppool submit", "xargs", 1.3, "one submit ≤ 1.3x xargs' start-up")
     yield compare("submit", 1, "ppool submit", "sem", 0.05, "one submit ≥ 20x faster than sem")
     if res.jobs("ssh"):
