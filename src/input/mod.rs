@@ -173,16 +173,21 @@ pub type Reading = (Receiver<Vec<Record>>, Arc<Mutex<ReadEnd>>);
 /// all sent before it returns, with no thread: a thread is a measurable
 /// share of a short run.
 pub fn spawn(sources: Sources, format: Format, grouping: Option<Grouping>) -> io::Result<Reading> {
-    let ahead = grouping.as_ref().map_or(READ_AHEAD, |g| g.ahead.clamp(1, READ_AHEAD));
-    let (tx, rx) = sync_channel(ahead);
     let end = Arc::new(Mutex::new(ReadEnd::default()));
     // Each batch holds one record at least, and without grouping up to
     // `BATCH`: sending never waits for room.
-    let room = if grouping.is_some() { ahead } else { READ_AHEAD * BATCH };
+    let room = if grouping.is_some() {
+        READ_AHEAD
+    } else {
+        READ_AHEAD * BATCH
+    };
     if sources.known_total().is_some_and(|n| n <= room as u64) {
+        let (tx, rx) = sync_channel(READ_AHEAD);
         read_all(sources, &format, grouping, tx, &end);
         return Ok((rx, end));
     }
+    let ahead = grouping.as_ref().map_or(READ_AHEAD, |g| g.ahead.clamp(1, READ_AHEAD));
+    let (tx, rx) = sync_channel(ahead);
     let end_writer = Arc::clone(&end);
     thread::Builder::new()
         .name("input".into())
@@ -565,8 +570,9 @@ mod tests {
             }
             last = now;
         }
-        // Two groups in the channel, the one the reader holds, the next
-        // being filled: 40 lines. Sixteen groups were read ahead before.
+        // Two groups in the channel and the one the reader waits to send:
+        // 30 lines, and one it may have read on. Sixteen groups were read
+        // ahead before.
         assert!(last <= 41, "{last} lines read ahead of the slots");
         let first: Vec<Record> = rx.recv().unwrap();
         assert_eq!((first.len(), first[0].batch.len()), (1, 10));
