@@ -386,7 +386,7 @@ pub struct RunArgs {
     #[arg(long, visible_alias = "roundrobin", requires = "pipe_mode", help_heading = "Pipe")]
     pub round_robin: bool,
 
-    /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); substituted values are shell-quoted
+    /// Run the command words, joined by spaces, with $PPOOL_SHELL -c (default /bin/sh); each substituted value is quoted for where it stands, and one that a second shell would read (the script of sh -c, eval) is refused
     #[arg(short, long, help_heading = "Running")]
     pub shell: bool,
 

@@ -144,6 +144,122 @@ fn a_shell_run_through_env_is_recognised() {
 }
 
 #[test]
+fn env_options_in_any_spelling_still_find_the_shell() {
+    for env in [
+        &["env", "--", "X=1"][..],
+        &["env", "-i", "--", "X=1"],
+        &["env", "-iu", "Y", "X=1"],
+        &["env", "-iC", ".", "X=1"],
+        &["env", "--chdir", ".", "X=1"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = ppool()
+            .current_dir(dir.path())
+            .args(["imap"])
+            .args(env)
+            .args(["sh", "-c", "printf '%s|' '{}' \"$X\""])
+            .write_stdin("'; touch PWNED; '\n")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{env:?}: {}", stderr_of(&out));
+        assert_eq!(stdout_of(&out), "'; touch PWNED; '|1|", "{env:?}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{env:?}");
+    }
+    // `env -S` hides which word is the script: refused.
+    let out = ppool()
+        .args(["imap", "env", "-S", "sh -c", "echo {}", ":::", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(stderr_of(&out).starts_with("ppool: ") && stderr_of(&out).contains("env -S"));
+}
+
+#[test]
+fn a_second_shell_never_reads_a_placeholder() {
+    for args in [
+        &["-s", "sh -c 'echo {}'"][..],
+        &["-s", "timeout 5 bash -c \"echo {}\""],
+        &["-s", "eval echo {}"],
+        &["sh", "-c", "sh -c 'echo {}'"],
+        &["timeout", "5", "sh", "-c", "echo {}"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = ppool()
+            .current_dir(dir.path())
+            .args(["imap"])
+            .args(args)
+            .args([":::", "x; touch PWNED"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(255), "{args:?}");
+        let err = stderr_of(&out);
+        assert!(
+            err.starts_with("ppool: ") && (err.contains("\"$1\"") || err.contains("eval")),
+            "{args:?}: {err}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{args:?}");
+    }
+    // As an argument of the script, the value is data.
+    let dir = tempfile::tempdir().unwrap();
+    let out = ppool()
+        .current_dir(dir.path())
+        .args([
+            "imap",
+            "-s",
+            "timeout 5 sh -c 'echo \"$1\"' sh {}",
+            ":::",
+            "x; touch PWNED",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "x; touch PWNED\n");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_subscript_that_runs_a_command_never_reaches_a_shell() {
+    for script in ["[[ {} -eq 1 ]]", "let x={}", "a[{}]=1", "declare -i x; x='{}'"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = ppool()
+            .current_dir(dir.path())
+            .args([
+                "imap",
+                "bash",
+                "-c",
+                script,
+                ":::",
+                "1",
+                "a[$(touch PWNED)]",
+                "x[`touch PWNED`]",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{script}: {}", stderr_of(&out));
+        let err = stderr_of(&out);
+        assert!(err.contains("record 2 holds `[` and then `$(`"), "{script}: {err}");
+        assert!(err.contains("invalid-input"), "{script}: {err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{script}");
+    }
+}
+
+#[test]
+fn a_batch_gives_the_script_of_sh_c_every_record() {
+    for batch in [&["-N2"][..], &["-n", "2"], &["-X", "-j1"], &["-m", "-j1"]] {
+        let out = ppool()
+            .args(["imap"])
+            .args(batch)
+            .args(["sh", "-c", "echo {}", ":::", "a", "b c", "it's"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{batch:?}: {}", stderr_of(&out));
+        let printed = stdout_of(&out);
+        let words: Vec<&str> = printed.split_whitespace().collect();
+        assert_eq!(words, ["a", "b", "c", "it's"], "{batch:?}: {printed}");
+    }
+}
+
+#[test]
 fn the_readme_pattern_prints_the_record_literally() {
     let dir = tempfile::tempdir().unwrap();
     let out = ppool()
