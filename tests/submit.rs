@@ -104,6 +104,20 @@ fn submit_prints_ids_at_once_and_wait_prints_the_results_in_submission_order() {
 }
 
 #[test]
+fn submitted_tasks_count_their_slots_from_one() {
+    let pools = Pools::new();
+    // Two at once take both slots of -j2: PPOOL_SLOT is 1 and 2.
+    for _ in 0..2 {
+        pools.submit(&["-j2", "sh", "-c", "sleep 0.5; echo $PPOOL_SLOT"]);
+    }
+    let out = pools.run(&["wait"]);
+    assert_eq!(code(&out), 0, "{}", stderr_of(&out));
+    let mut slots: Vec<String> = stdout_of(&out).lines().map(str::to_owned).collect();
+    slots.sort();
+    assert_eq!(slots, ["1", "2"]);
+}
+
+#[test]
 fn get_blocks_for_its_task_prints_it_whole_and_exits_with_its_status() {
     let pools = Pools::new();
     let first = pools.submit(&[

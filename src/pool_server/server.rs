@@ -331,7 +331,8 @@ fn dispatch(pool: &Arc<Pool>) {
         let pool = Arc::clone(pool);
         std::thread::spawn(move || {
             let (spec, cancel) = spec;
-            let ended = run_task(&cancel, index as u64 + 1, slot, &spec);
+            // `{%}` and PPOOL_SLOT count from 1, as in the other modes.
+            let ended = run_task(&cancel, index as u64 + 1, slot + 1, &spec);
             let mut state = lock(&pool.state);
             let failed = ended.ended.status != Status::Ok.as_str();
             let entry = &mut state.tasks[index];
