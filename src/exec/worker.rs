@@ -248,6 +248,7 @@ impl Executor for WorkerExecutor {
             Reply::Exited | Reply::TimedOut => {
                 let timed_out = matches!(ended, Reply::TimedOut);
                 let signal_first = timed_out.then_some(libc::SIGTERM);
+                let who = self.describe(slot, worker.pid);
                 let status = worker.end(signal_first, self.grace, Some((cancel, slot)));
                 drop(guard);
                 if timed_out || cancel.is_stopping() {
@@ -263,7 +264,7 @@ impl Executor for WorkerExecutor {
                         Status::WorkerDied,
                         status.signal,
                         &format!(
-                            "ppool: task {}: the worker {} before answering; it was replaced",
+                            "ppool: task {}: {who} ended ({}) before answering; it was replaced",
                             record.seq,
                             describe_exit(status)
                         ),
@@ -480,6 +481,7 @@ impl WorkerExecutor {
             return Some((answered, end));
         }
         let worker = state.worker.take()?;
+        let who = self.describe(slot, worker.pid);
         let signal_first = match end {
             ChunkEnd::TimedOut => Some(libc::SIGTERM),
             ChunkEnd::Deaf => Some(libc::SIGKILL),
@@ -508,7 +510,7 @@ impl WorkerExecutor {
             }
             ChunkEnd::Exited => {
                 let message = format!(
-                    "ppool: task {}: the worker {} before answering; it was replaced",
+                    "ppool: task {}: {who} ended ({}) before answering; it was replaced",
                     record.seq,
                     describe_exit(status)
                 );
