@@ -358,7 +358,18 @@ fn last_shown(stop: Option<StopReason>) -> u64 {
 
 /// `task 3 (input): failed, exit code 2, 2 attempts`
 pub(crate) fn describe(outcome: &Outcome) -> String {
-    let input = String::from_utf8_lossy(&outcome.input);
+    // A `--pipe` task's input is its block, named by its place.
+    let block = outcome.block().filter(|_| outcome.input.is_empty()).map(|span| {
+        if span.end > span.start {
+            format!("bytes {}–{}", span.start, span.end - 1)
+        } else {
+            "blocks dealt round-robin".to_owned()
+        }
+    });
+    let input = match &block {
+        Some(block) => std::borrow::Cow::Borrowed(block.as_str()),
+        None => String::from_utf8_lossy(&outcome.input),
+    };
     let input: String = if input.chars().count() > 60 {
         input.chars().take(60).chain(['…']).collect()
     } else {

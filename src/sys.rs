@@ -482,6 +482,28 @@ pub(crate) fn widen_pipe(fd: RawFd) {
     let _ = fd;
 }
 
+/// Whether the pipe whose write end is `fd` still has a reader.
+pub(crate) fn pipe_has_reader(fd: RawFd) -> bool {
+    let mut pipe = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: poll reads and writes the one entry it is given.
+    let ready = unsafe { libc::poll(&mut pipe, 1, 0) };
+    !(ready > 0 && pipe.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0)
+}
+
+/// The bytes written into the pipe (`fd`, either end) and not read.
+pub(crate) fn unread(fd: RawFd) -> u64 {
+    let mut bytes: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int into `bytes`.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD as _, &mut bytes) } != 0 {
+        return 0;
+    }
+    u64::try_from(bytes).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Seek, Write};
@@ -580,5 +602,18 @@ mod tests {
         // A regular file on both ends is no pipe: nothing moved, no error.
         let other = tempfile::tempfile().unwrap();
         assert_eq!(super::splice_to_pipe(&file, 0, 10, &other).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_pipe_tells_its_writer_when_its_reader_is_gone_and_what_it_left() {
+        use std::os::fd::AsRawFd;
+        let (read, write) = super::pipe().expect("a pipe");
+        let mut write = std::fs::File::from(write);
+        assert!(super::pipe_has_reader(write.as_raw_fd()));
+        write.write_all(b"12345").unwrap();
+        assert_eq!(super::unread(write.as_raw_fd()), 5);
+        drop(read);
+        assert!(!super::pipe_has_reader(write.as_raw_fd()));
+        assert_eq!(super::unread(write.as_raw_fd()), 5);
     }
 }

@@ -516,6 +516,46 @@ fn pipepart_ranges_concatenate_to_the_file_and_match_gnu_parallel() {
 }
 
 #[test]
+fn a_round_robin_task_that_stops_reading_fails_and_says_what_was_lost() {
+    // Task 2 reads one byte and exits 0; task 1 counts what it is dealt.
+    let input = numbers(200_000);
+    let output = run(
+        &[
+            "imap",
+            "-j2",
+            "--pipe",
+            "--block",
+            "10k",
+            "--round-robin",
+            "sh",
+            "-c",
+            "if [ $PPOOL_SEQ = 2 ]; then dd bs=1 count=1 2>/dev/null >/dev/null; else wc -l; fi",
+        ],
+        &input,
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    let err = stderr_of(&output);
+    let lost: u64 = err
+        .split_once("before the input ended; ")
+        .and_then(|(_, rest)| rest.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no count of lost bytes: {err}"));
+    // The rest of its first block at least, and never more than the input.
+    assert!(lost >= 10_000 - 1 && lost < input.len() as u64, "{lost}: {err}");
+    assert!(err.contains("task 2 (blocks dealt round-robin): failed"), "{err}");
+    // What task 1 counted and what was lost make up the input.
+    assert!(sum(&output.stdout) < 200_000);
+}
+
+#[test]
+fn a_failed_block_is_named_by_its_bytes_in_the_summary() {
+    let output = run(&["imap", "--pipe", "-N3", "false"], &numbers(10));
+    assert_eq!(output.status.code(), Some(4));
+    let err = stderr_of(&output);
+    assert!(err.contains("task 1 (bytes 0–5): failed, exit code 1"), "{err}");
+    assert!(err.contains("task 4 (bytes 18–20): failed"), "{err}");
+}
+
+#[test]
 fn round_robin_starts_jobs_tasks_once_and_deals_every_block() {
     let input = numbers(50_000);
     let stdout = out(

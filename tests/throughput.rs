@@ -180,7 +180,10 @@ fn a_chunked_worker_that_dies_fails_the_task_it_was_on_and_the_rest_go_to_its_re
                 let message = line["stderr"].as_str().unwrap();
                 assert!(message.contains("before answering; it was replaced"), "{message}");
                 // The worker is named: its slot, pid and command, and how it ended.
-                assert!(message.contains("the --worker in slot ") && message.contains(") ended ("), "{message}");
+                assert!(
+                    message.contains("the --worker in slot ") && message.contains(") ended ("),
+                    "{message}"
+                );
             }
             other => panic!("unexpected status {other}: {line}"),
         }

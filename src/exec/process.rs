@@ -26,6 +26,9 @@ pub struct Ended {
     pub timed_out: bool,
     pub stdout: Captured,
     pub stderr: Captured,
+    /// `--round-robin`: bytes sent to the task that it never read, because
+    /// it stopped reading before the input ended.
+    pub input_lost: u64,
 }
 
 impl Ended {
@@ -43,7 +46,21 @@ impl Ended {
             signal: self.signal,
             timed_out: self.timed_out.then(|| timeout.unwrap_or_default()),
         };
-        Outcome::ended(record, slot, (start, took), end, self.stdout, self.stderr)
+        let lost = self.input_lost;
+        let mut outcome = Outcome::ended(record, slot, (start, took), end, self.stdout, self.stderr);
+        if lost > 0 {
+            // Blocks dealt to a task that stopped reading are gone: that
+            // is a failure even when the task itself exited 0.
+            if outcome.status == crate::task::Status::Ok {
+                outcome.status = crate::task::Status::Failed;
+            }
+            outcome.stderr.push_message(&format!(
+                "ppool: task {}: it stopped reading its input before the input ended; {lost} bytes \
+                 dealt to it were never read, and with --round-robin they are lost",
+                record.seq
+            ));
+        }
+        outcome
     }
 }
 
@@ -116,15 +133,17 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     cancel.register_task(spec.slot, target);
     // Only a fed stdin is taken: a held one (`--ssh`) stays open until the
     // task is reaped.
+    let mut dealt = None;
     if let Some((block, stdin)) = spec.feed.as_ref().and_then(|block| Some((block, child.stdin.take()?))) {
-        if let Err(e) = feed(stdin, block.clone()) {
-            cancel.fail(
+        match feed(stdin, block.clone()) {
+            Ok(verdict) => dealt = verdict,
+            Err(e) => cancel.fail(
                 spec.seq,
                 format!(
                     "task {}: cannot start a thread to write its block: {e}: the thread limit is reached (raise `ulimit -u` or lower --jobs)",
                     spec.seq
                 ),
-            );
+            ),
         }
     }
     signals::foreground::started(target);
@@ -173,6 +192,9 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
         }
     }
     drop(child.stdin);
+    if let Some(dealt) = dealt {
+        ended.input_lost = dealt.lost(cancel);
+    }
     ended.exit_code = exit.code;
     ended.signal = exit.signal;
     ended.timed_out = clock.timed_out;
@@ -186,28 +208,121 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
 /// SIGPIPE being ignored here): not an error, its exit status decides, as
 /// in GNU parallel. Nothing waits for the thread: a killed task's pipe
 /// breaks, and a descendant that keeps it open must not hold the run.
-fn feed(stdin: OwnedFd, block: crate::input::Block) -> io::Result<()> {
+///
+/// `--round-robin` (a dealt block): the thread goes on taking blocks from
+/// the deal while the task reads, and the verdict it returns says how much
+/// of what was dealt to the task the task never read.
+fn feed(stdin: OwnedFd, block: crate::input::Block) -> io::Result<Option<Arc<Dealt>>> {
     spawn::widen_pipe(&stdin);
+    let dealt = block.deal.is_some().then(|| Arc::new(Dealt::default()));
+    let verdict = dealt.clone();
     std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
             let mut stdin = std::fs::File::from(stdin);
-            let _ = write_block(&block, &mut stdin).and_then(|()| match &block.deal {
-                Some(deal) => loop {
-                    // The lock is held only to take a block, not to write it.
-                    let Ok(taken) = crate::lock(&deal.0).recv() else {
-                        return Ok(());
-                    };
-                    for record in taken {
-                        if let Some(block) = &record.block {
-                            write_block(block, &mut stdin)?;
-                        }
-                    }
-                },
-                None => Ok(()),
-            });
+            match (&block.deal, verdict) {
+                (Some(deal), Some(verdict)) => verdict.finish(feed_dealt(&block, deal, &mut stdin)),
+                _ => {
+                    let _ = write_block(&block, &mut stdin);
+                }
+            }
         })
-        .map(drop)
+        .map(|_| dealt)
+}
+
+/// How often a `--round-robin` writer waiting for a block looks whether its
+/// task still reads.
+const DEAL_LOOK: Duration = Duration::from_millis(50);
+
+/// Writes the first block, then blocks taken from the deal, until the input
+/// ends or the task stops reading; the bytes dealt to it that it never read.
+/// Once its task has stopped reading, no more blocks are taken for it: they
+/// go to the tasks still reading.
+fn feed_dealt(first: &crate::input::Block, deal: &crate::input::Deal, stdin: &mut std::fs::File) -> u64 {
+    let mut lost = match write_block_counting(first, stdin) {
+        Ok(()) => 0,
+        Err(unwritten) => return unwritten + crate::sys::unread(stdin.as_raw_fd()),
+    };
+    loop {
+        if !crate::sys::pipe_has_reader(stdin.as_raw_fd()) {
+            break;
+        }
+        // The lock is held only to take a block, not to write it.
+        let taken = crate::lock(&deal.0).recv_timeout(DEAL_LOOK);
+        let taken = match taken {
+            Ok(taken) => taken,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        for block in taken.iter().filter_map(|record| record.block.as_deref()) {
+            if lost > 0 {
+                lost += block.len();
+            } else if let Err(unwritten) = write_block_counting(block, stdin) {
+                lost = unwritten.max(1);
+            }
+        }
+        if lost > 0 {
+            break;
+        }
+    }
+    if crate::sys::pipe_has_reader(stdin.as_raw_fd()) {
+        lost
+    } else {
+        lost + crate::sys::unread(stdin.as_raw_fd())
+    }
+}
+
+/// As [`write_block`]; on failure, the bytes of the block not written.
+fn write_block_counting(block: &crate::input::Block, out: &mut std::fs::File) -> Result<(), u64> {
+    let mut written = 0;
+    while written < block.bytes.len() {
+        match io::Write::write(out, &block.bytes[written..]) {
+            Ok(0) => break,
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    let rest = (block.bytes.len() - written) as u64;
+    if rest > 0 {
+        return Err(rest + block.part.as_ref().map_or(0, |part| part.len));
+    }
+    match &block.part {
+        Some(part) => copy_part(part, out).map_err(|_| part.len.max(1)),
+        None => Ok(()),
+    }
+}
+
+/// A `--round-robin` writer's verdict, once it has finished.
+#[derive(Default)]
+struct Dealt {
+    lost: std::sync::Mutex<Option<u64>>,
+    done: std::sync::Condvar,
+}
+
+impl Dealt {
+    fn finish(&self, lost: u64) {
+        *crate::lock(&self.lost) = Some(lost);
+        self.done.notify_all();
+    }
+
+    /// Waits for the verdict once the task has exited: its writer notices
+    /// within [`DEAL_LOOK`] that nobody reads. A run that stops does not wait.
+    fn lost(&self, cancel: &Cancel) -> u64 {
+        let mut lost = crate::lock(&self.lost);
+        loop {
+            if let Some(bytes) = *lost {
+                return bytes;
+            }
+            if cancel.is_stopping() {
+                return 0;
+            }
+            lost = match self.done.wait_timeout(lost, DEAL_LOOK) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
 }
 
 fn write_block(block: &crate::input::Block, out: &mut std::fs::File) -> io::Result<()> {

@@ -91,6 +91,11 @@ impl PartialEq for Part {
 }
 
 impl Block {
+    /// The bytes a task is sent for the block.
+    pub fn len(&self) -> u64 {
+        self.bytes.len() as u64 + self.part.as_ref().map_or(0, |p| p.len)
+    }
+
     pub fn span(&self) -> Span {
         let start = self.offset;
         Span {
