@@ -26,7 +26,7 @@ pub struct Ended {
     pub timed_out: bool,
     pub stdout: Captured,
     pub stderr: Captured,
-    /// `--round-robin`: bytes sent to the task that it never read, because
+    /// `--round-robin`: bytes dealt to the task that it never read, because
     /// it stopped reading before the input ended.
     pub input_lost: u64,
 }
@@ -293,6 +293,9 @@ fn write_block_counting(block: &crate::input::Block, out: &mut std::fs::File) ->
     }
 }
 
+/// How long a `--round-robin` task's outcome waits for its writer's verdict.
+const VERDICT_WAIT: Duration = Duration::from_secs(1);
+
 /// A `--round-robin` writer's verdict, once it has finished.
 #[derive(Default)]
 struct Dealt {
@@ -307,14 +310,18 @@ impl Dealt {
     }
 
     /// Waits for the verdict once the task has exited: its writer notices
-    /// within [`DEAL_LOOK`] that nobody reads. A run that stops does not wait.
+    /// within [`DEAL_LOOK`] that nobody reads. A run that stops does not
+    /// wait; nor, past [`VERDICT_WAIT`], does a task whose stdin a process
+    /// it left still holds: that one may read the rest, so the task is
+    /// judged by its exit status alone.
     fn lost(&self, cancel: &Cancel) -> u64 {
+        let limit = Instant::now() + VERDICT_WAIT;
         let mut lost = crate::lock(&self.lost);
         loop {
             if let Some(bytes) = *lost {
                 return bytes;
             }
-            if cancel.is_stopping() {
+            if cancel.is_stopping() || Instant::now() >= limit {
                 return 0;
             }
             lost = match self.done.wait_timeout(lost, DEAL_LOOK) {
