@@ -534,6 +534,13 @@ impl Config {
             .iter()
             .map(|path| file_source(path, false, "--arg-file"))
             .collect();
+        // `:::+` pairs a source with the `:::` or `::::` source written
+        // before it; the first one written has none (GNU parallel does not
+        // pair it with the `-a` files), so it is not paired.
+        let mut specs = specs;
+        if let Some(first) = specs.first_mut() {
+            first.linked = false;
+        }
         sources.extend(specs);
         if args.retry_failed {
             let no_command = matches!(&runner, Runner::Command { words, .. } if words.is_empty());

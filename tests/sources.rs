@@ -39,6 +39,11 @@ fn file_sources_form_the_product_after_arg_files() {
         6
     );
     assert_eq!(imap(dir.path(), &["-a", "f", "echo", ":::", "x"]), "f1 x\nf2 x\n");
+    // `:::+` pairs with the `:::` source before it; `-a` files are not one.
+    assert_eq!(
+        imap(dir.path(), &["-a", "f", "echo", ":::+", "p", "q", "r"]),
+        "f1 p\nf1 q\nf1 r\nf2 p\nf2 q\nf2 r\n"
+    );
 }
 
 #[test]
@@ -251,6 +256,8 @@ fn same_output_as_gnu_parallel() {
         &["--link", "echo", ":::", "a", "b", "c", ":::", "1", "2", ":::", "X"],
         &["echo", ":::", "a", ":::+", "b", "c", ":::", "x", "y"],
         &["echo", "::::", "f", "::::+", "g"],
+        &["-a", "f", "echo", ":::+", "p", "q", "r"],
+        &["-a", "f", "echo", "::::+", "g"],
         &["--header", ":", "echo", "{a}-{b}", "::::", "h.tsv"],
         &["--header", ":", "echo", "{f1}", "{x}", "::::", "f", ":::", "x", "y"],
         &["--header", ":", "--colsep", ",", "echo", "{a}{b}", ":::", "a,b", "1,2"],
