@@ -370,11 +370,21 @@ pub(crate) fn describe(outcome: &Outcome) -> String {
         Some(block) => std::borrow::Cow::Borrowed(block.as_str()),
         None => String::from_utf8_lossy(&outcome.input),
     };
+    // One line each: control characters (a record's newline) are escaped.
     let input: String = if input.chars().count() > 60 {
         input.chars().take(60).chain(['…']).collect()
     } else {
         input.into_owned()
     };
+    let mut shown = String::with_capacity(input.len());
+    for c in input.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    let input = shown;
     let mut line = format!("task {} ({input}): {}", outcome.seq, outcome.status.as_str());
     match (outcome.status, outcome.exit_code, outcome.signal) {
         (Status::Failed, Some(code), _) => line.push_str(&format!(", exit code {code}")),
@@ -411,6 +421,12 @@ mod tests {
 
     fn ok(seq: u64) -> Outcome {
         task(seq, Status::Ok, Some(0))
+    }
+
+    #[test]
+    fn a_summary_line_stays_one_line() {
+        let outcome = Outcome::without_run(1, b"a\nb\tc".to_vec(), Status::Failed, "");
+        assert_eq!(describe(&outcome), "task 1 (a\\nb\\tc): failed");
     }
 
     #[test]

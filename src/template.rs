@@ -2083,8 +2083,9 @@ fn value<'r>(placeholder: &Placeholder, record: &'r Record, slot: usize) -> Resu
                     count if n <= count => &record.fields[count - n][..],
                     count => {
                         return Err(RenderError(format!(
-                            "no field {{-{n}}} in record {} (it has {count} field{}): {}",
+                            "no field {{-{n}}} in record {}{} (it has {count} field{}): {}",
                             record.seq,
+                            at_line(record),
                             if count == 1 { "" } else { "s" },
                             show(record)
                         )))
@@ -2096,6 +2097,16 @@ fn value<'r>(placeholder: &Placeholder, record: &'r Record, slot: usize) -> Resu
     }
 }
 
+/// `, line N` when the record's line in its input is not its number (a
+/// header line before it, a batch): where to look for it.
+fn at_line(record: &Record) -> String {
+    if record.line != record.seq && record.line > 0 {
+        format!(", line {}", record.line)
+    } else {
+        String::new()
+    }
+}
+
 /// Field `index` (from 0) of `record`; `{1}` of a record without fields is
 /// the whole record.
 fn field(record: &Record, index: usize) -> Result<&[u8], RenderError> {
@@ -2103,9 +2114,10 @@ fn field(record: &Record, index: usize) -> Result<&[u8], RenderError> {
         Some(field) => Ok(field.as_slice()),
         None if index == 0 && record.fields.is_empty() => Ok(record.whole.as_slice()),
         None => Err(RenderError(format!(
-            "no field {{{}}} in record {} (it has {} field{}): {}",
+            "no field {{{}}} in record {}{} (it has {} field{}): {}",
             index + 1,
             record.seq,
+            at_line(record),
             record.fields.len(),
             if record.fields.len() == 1 { "" } else { "s" },
             show(record)
@@ -2575,6 +2587,14 @@ mod tests {
         let err = t.render_argv(&line(5, b"x"), 1).expect_err("no field 3");
         assert!(err.0.contains("{3}") && err.0.contains("record 5"), "{err}");
         assert!(parsed(&words(&["{2}"]), false).render_argv(&line(1, b"x"), 1).is_err());
+        // Under a header line, record 1 is line 2 of its input: both are named.
+        let mut under_header = groups(1, &["a", "b"]);
+        under_header.line = 2;
+        let err = t.render_argv(&under_header, 1).expect_err("no field 3");
+        assert_eq!(
+            err.0, "no field {3} in record 1, line 2 (it has 2 fields): a b",
+            "{err}"
+        );
     }
 
     #[test]
