@@ -542,6 +542,9 @@ impl Config {
             first.linked = false;
         }
         sources.extend(specs);
+        if sources.iter().filter(|s| matches!(s.origin, Origin::Stdin)).count() > 1 {
+            bail!("stdin is given as more than one input source (`-` twice): it can be read once; give one of them as a file");
+        }
         if args.retry_failed {
             let no_command = matches!(&runner, Runner::Command { words, .. } if words.is_empty());
             if !no_command || !sources.is_empty() {

@@ -56,6 +56,15 @@ fn dash_is_stdin() {
         .output()
         .unwrap();
     assert_eq!(stdout_of(&output), "x s1\nx s2\n");
+    // Twice is refused: stdin can be read once.
+    for args in [&["-a", "-", "-a", "-", "echo"][..], &["echo", "::::", "-", "-"]] {
+        let output = ppool().args(["imap"]).args(args).write_stdin("s1\n").output().unwrap();
+        assert_eq!(output.status.code(), Some(255), "{args:?}");
+        assert!(
+            stderr_of(&output).starts_with("ppool: stdin is given as more than one"),
+            "{args:?}"
+        );
+    }
 }
 
 #[test]
