@@ -374,6 +374,9 @@ fn status_lists_tasks_pools_lists_pools_and_cancel_stops_them() {
     assert!(listed.contains("side\t1 tasks"), "{listed}");
     let out = pools.run(&["cancel", &queued]);
     assert_eq!(code(&out), 0, "{}", stderr_of(&out));
+    // It never ran: no time, no exit status of its own.
+    let table = stdout_of(&pools.run(&["status"]));
+    assert_eq!(table.lines().nth(2), Some("2\tcancelled\t-\t-\techo never"), "{table}");
     let out = pools.run(&["cancel", "--all"]);
     assert_eq!(code(&out), 0, "{}", stderr_of(&out));
     let out = pools.run(&["get", &long]);
@@ -385,6 +388,30 @@ fn status_lists_tasks_pools_lists_pools_and_cancel_stops_them() {
         stderr_of(&out).contains("task 2 (echo never): failed, killed by signal 15"),
         "{}",
         stderr_of(&out)
+    );
+}
+
+#[test]
+fn a_task_fail_fast_kept_from_starting_is_listed_as_not_started() {
+    let pools = Pools::new();
+    pools.submit(&["--fail-fast", "-j1", "sh", "-c", "sleep 0.2; exit 1"]);
+    pools.submit(&["echo", "never"]);
+    let mut table = String::new();
+    for _ in 0..400 {
+        table = stdout_of(&pools.run(&["status"]));
+        if table.contains("\tnot-started\t") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(
+        table.lines().nth(2),
+        Some("2\tnot-started\t-\t-\techo never"),
+        "{table}"
+    );
+    assert!(
+        table.lines().nth(1).is_some_and(|l| l.starts_with("1\tfailed\t")),
+        "{table}"
     );
 }
 

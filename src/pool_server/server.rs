@@ -534,8 +534,12 @@ fn status(state: &State) -> Vec<wire::Row> {
         .iter()
         .enumerate()
         .map(|(index, entry)| {
+            // A task that never started has no exit status of its own:
+            // `cancel` ended it in the queue, or `--fail-fast` did.
             let state = match (&entry.ended, entry.started) {
-                (Some(kept), _) => kept.ended.status.clone(),
+                (Some(kept), None) if kept.ended.signal.is_some() => "cancelled".into(),
+                (Some(_), None) => "not-started".into(),
+                (Some(kept), Some(_)) => kept.ended.status.clone(),
                 (None, Some(_)) => "running".into(),
                 (None, None) => "queued".into(),
             };
@@ -544,7 +548,11 @@ fn status(state: &State) -> Vec<wire::Row> {
                 id: index as u64 + 1,
                 state,
                 running_ms: running.map(|d| d.as_millis() as u64),
-                exit: entry.ended.as_ref().map(|kept| kept.ended.clone_outcome_code()),
+                exit: entry
+                    .ended
+                    .as_ref()
+                    .filter(|_| entry.started.is_some())
+                    .map(|kept| kept.ended.clone_outcome_code()),
                 command: entry.command(),
             }
         })
