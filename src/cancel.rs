@@ -123,7 +123,9 @@ impl Cancel {
         self.wake();
         self.signal_all(libc::SIGTERM);
         if let Some(this) = self.me.upgrade() {
-            std::thread::spawn(move || {
+            // At the thread limit there is no thread for it: each task's
+            // own reader still sends SIGKILL after the grace (`Clock`).
+            let _ = std::thread::Builder::new().name("grace".into()).spawn(move || {
                 std::thread::sleep(this.grace);
                 this.signal_all(libc::SIGKILL);
             });
@@ -232,7 +234,8 @@ impl Cancel {
         if self.is_stopping() {
             target.signal(libc::SIGTERM);
             let grace = self.grace;
-            std::thread::spawn(move || {
+            // As in `stop`: without a thread, the task's reader kills it.
+            let _ = std::thread::Builder::new().name("grace".into()).spawn(move || {
                 std::thread::sleep(grace);
                 target.signal(libc::SIGKILL);
             });
