@@ -179,3 +179,45 @@ fn a_process_limit_gives_fewer_slots_not_a_panic() {
         other => panic!("exit {other:?}: {stderr}"),
     }
 }
+
+#[test]
+fn a_stop_at_the_process_limit_is_a_stop_not_a_panic() {
+    // SAFETY: getuid has no preconditions.
+    if unsafe { libc::getuid() } != 0 {
+        println!("SKIP: needs root to run as nobody under a process limit");
+        return;
+    }
+    let sleeps: Vec<String> = (0..60).map(|_| "0.2".to_owned()).collect();
+    // prlimit and setpriv exec what they run: the child is ppool itself.
+    let Ok(mut child) = std::process::Command::new("prlimit")
+        .arg("--nproc=5")
+        .args(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(crate::util::bin())
+        .args(["unordered", "-j", "50", "sleep", ":::"])
+        .args(&sleeps)
+        .current_dir("/")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        println!("SKIP: prlimit or setpriv is missing");
+        return;
+    };
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("internal error") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    // Stopped (143), or it could not start at all (255); never a panic's 254.
+    assert!(
+        matches!(out.status.code(), Some(143 | 255)),
+        "{:?}: {stderr}",
+        out.status
+    );
+}
