@@ -83,7 +83,7 @@ rl\t''"
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l arg-sep -d 'Use SEP instead of ::: (and SEP+ instead of :::+) to start a source of arguments' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand apply" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years; 0: no limit), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand apply" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -206,7 +206,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand map" -l chunksize -d 'Record
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand map" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand map" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years; 0: no limit), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand map" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -316,7 +316,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand imap" -l chunksize -d 'Recor
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand imap" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand imap" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years; 0: no limit), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand imap" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"
@@ -426,7 +426,7 @@ complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l chunksize -d '
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l max-tasks-per-worker -d 'Replace each builtin or --worker worker after it has run N tasks' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l halt -d 'When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l retries -d 'Run a failed task up to N more times (N+1 attempts in all; GNU parallel\'s --retries N means N in all)' -r
-complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
+complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l timeout -d 'Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years; 0: no limit), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l grace -d 'Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)' -r
 complete -c ppool -n "__fish_ppool_using_subcommand unordered" -l output -d 'text: each task\'s output, whole; json: one object per task' -r -f -a "text\t'Each task\'s stdout and stderr, whole'
 json\t'One JSON object per task on stdout'"

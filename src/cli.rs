@@ -415,7 +415,7 @@ pub struct RunArgs {
     pub collect_errors: bool,
 
     /// When to stop, as GNU parallel: never (the default), or WHEN,WHY=N: WHEN now (stop the running tasks) or soon (let them finish), WHY fail, success or done, N a count or a percentage of all tasks (--fail-fast is now,fail=1)
-    #[arg(long, value_name = "WHEN,WHY=N", overrides_with_all = ["fail_fast", "collect_errors"], help_heading = "Failures")]
+    #[arg(long, value_name = "WHEN,WHY=N", allow_negative_numbers = true, overrides_with_all = ["fail_fast", "collect_errors"], help_heading = "Failures")]
     pub halt: Option<String>,
 
     /// Read all input first, then run the tasks in random order ({#} numbers them in that order), as GNU parallel
@@ -427,15 +427,21 @@ pub struct RunArgs {
     pub no_run_if_empty: bool,
 
     /// Run a failed task up to N more times (N+1 attempts in all; GNU parallel's --retries N means N in all)
-    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Failures")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        help_heading = "Failures"
+    )]
     pub retries: u32,
 
-    /// Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout
-    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse_timeout, help_heading = "Failures")]
+    /// Stop a task after DUR (500ms, 10s, 2m, 1h; at most 100 years; 0: no limit), or after N% of the median run time of the tasks that succeeded so far (as GNU parallel; measured when the task starts, no limit before one has succeeded); it fails with status timeout
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse_timeout, allow_negative_numbers = true, help_heading = "Failures")]
     pub timeout: Option<crate::duration::Timeout>,
 
     /// Time between SIGTERM and SIGKILL when stopping a task (also after ppool itself was killed)
-    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, default_value = "2s", help_heading = "Failures")]
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, default_value = "2s", allow_negative_numbers = true, help_heading = "Failures")]
     pub grace: Duration,
 
     /// unordered only: print whole lines as they arrive instead of whole tasks
@@ -578,7 +584,7 @@ pub struct RunArgs {
     pub eof: Option<OsString>,
 
     /// Start tasks at least DUR apart (500ms, 2s; a bare number is seconds), as GNU parallel --delay
-    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, help_heading = "Running")]
+    #[arg(long, value_name = "DUR", value_parser = crate::duration::parse, allow_negative_numbers = true, help_heading = "Running")]
     pub delay: Option<Duration>,
 
     /// Run ppool and its tasks at niceness N more than now (as nice -n N; below 0 needs root), as GNU parallel --nice

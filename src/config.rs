@@ -674,7 +674,8 @@ impl Config {
             jobs_file,
             retries: args.retries,
             timeout: match args.timeout {
-                Some(crate::duration::Timeout::After(t)) => Some(t.min(LONGEST)),
+                // 0 is no limit, as in GNU parallel and timeout(1).
+                Some(crate::duration::Timeout::After(t)) if !t.is_zero() => Some(t.min(LONGEST)),
                 _ => None,
             },
             timeout_of_median: match args.timeout {

@@ -6,7 +6,9 @@ use std::time::Duration;
 /// Durations as `500ms`, `10s`, `2m`, `1h`; a bare number is seconds.
 pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     if let Ok(secs) = text.parse::<f64>() {
-        if !(secs >= 0.0 && secs.is_finite()) {
+        // A number too large for a float (`1e400`) is as long as any.
+        let overflowed = secs == f64::INFINITY && text.bytes().any(|b| b.is_ascii_digit());
+        if !(secs >= 0.0 && (secs.is_finite() || overflowed)) {
             return Err(format!(
                 "invalid duration '{text}': must be a non-negative number of seconds"
             ));
@@ -14,7 +16,11 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         // Too long to hold means "never"; the configuration clamps it.
         return Ok(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
     }
-    humantime::parse_duration(text).map_err(|e| format!("invalid duration '{text}': {e} (use 500ms, 10s, 2m or 1h)"))
+    match humantime::parse_duration(text) {
+        // `999999999999y`: too long to hold, so "never" too.
+        Err(humantime::DurationError::NumberOverflow) => Ok(Duration::MAX),
+        result => result.map_err(|e| format!("invalid duration '{text}': {e} (use 500ms, 10s, 2m or 1h)")),
+    }
 }
 
 /// `--timeout`: a fixed time, or GNU parallel's `N%` of the median run
@@ -59,5 +65,9 @@ mod tests {
         assert!(parse("inf").is_err());
         assert!(parse("NaN").is_err());
         assert_eq!(parse("1e300"), Ok(Duration::MAX));
+        assert_eq!(parse("1e400"), Ok(Duration::MAX));
+        assert_eq!(parse("999999999999y"), Ok(Duration::MAX));
+        assert_eq!(parse("18446744073709551616ms"), Ok(Duration::MAX));
+        assert!(parse("-1e400").is_err());
     }
 }
