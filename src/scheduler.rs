@@ -151,8 +151,9 @@ pub struct RunEnd {
 impl RunEnd {
     /// The exit status GNU parallel gives for a `--halt` run, from how the
     /// sink saw it end: with a threshold of 1 the status of the task that
-    /// reached it; after `success`, 0; with a percentage, the percentage
-    /// of all tasks that failed; else the number of failed tasks.
+    /// reached it (also a percentage that comes to one task); after
+    /// `success`, 0; with a percentage, the percentage of all tasks that
+    /// failed; else the number of failed tasks.
     pub fn ending(&self, policy: Policy, total: Option<u64>, ending: crate::exit::Ending) -> crate::exit::Ending {
         use crate::exit::Ending;
         let (Policy::Halt(halt), Ending::Completed { failed }) = (policy, ending) else {
@@ -161,6 +162,13 @@ impl RunEnd {
         match (self.halted, halt.at) {
             (Some(h), _) if h.halt.on == HaltOn::Success => Ending::Completed { failed: 0 },
             (Some(h), Threshold::Count(1)) => Ending::FailFast { code: h.code },
+            // A percentage that came to one task (25% of 4) is a threshold
+            // of 1 too, as GNU parallel counts it.
+            (Some(h), Threshold::Percent(pct))
+                if total.is_some_and(|total| (pct * total as f64 / 100.0).ceil() <= 1.0) =>
+            {
+                Ending::FailFast { code: h.code }
+            }
             (_, Threshold::Percent(_)) => {
                 let total = total.unwrap_or(self.tally.ended).max(1);
                 Ending::Completed {

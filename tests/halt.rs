@@ -58,6 +58,8 @@ const CASES: &[(&str, &[&str], &str, i32)] = &[
         10,
     ),
     ("now,done=50%", &["3", "0", "0", "0"], "3\n0\n", 25),
+    // 25% of 4 tasks is one task: the status of the task that reached it.
+    ("now,fail=25%", &["0", "3", "0", "0"], "0\n3\n", 3),
     ("soon,success=50%", &["3", "0", "0", "0"], "3\n0\n0\n", 0),
     ("never", &["0", "3", "4"], "0\n3\n4\n", 2),
 ];
