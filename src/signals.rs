@@ -1,6 +1,7 @@
 //! SIGINT, SIGTERM and SIGHUP: the first stops the run gracefully, a second
 //! SIGINT kills every running task at once. SIGHUP (the terminal went away)
-//! is a SIGTERM, unless it was ignored when ppool started (`nohup`).
+//! is a SIGTERM. SIGINT and SIGHUP ignored when ppool started (`nohup`, a
+//! script's `ppool … &`) stay ignored.
 
 use std::sync::Arc;
 
@@ -34,20 +35,23 @@ pub fn watch(cancel: &Arc<Cancel>) -> Result<()> {
     Ok(())
 }
 
-/// The signals that stop a run: SIGHUP only if it is not ignored, so that
-/// `nohup ppool …` goes on after a hang-up.
+/// The signals that stop a run: SIGINT and SIGHUP only if they are not
+/// ignored, as programs do: `nohup ppool …` goes on after a hang-up, and a
+/// `ppool … &` of a script (started with SIGINT ignored) is not stopped by
+/// the script's Ctrl-C.
 fn stopping_signals() -> Vec<i32> {
-    let mut signals = vec![SIGINT, SIGTERM];
-    // SAFETY: sigaction with no new action only reads the current one into
-    // `old`, which outlives the call.
-    let ignored = unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(SIGHUP, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    let ignored = |signal: i32| {
+        // SAFETY: sigaction with no new action only reads the current one
+        // into `old`, which outlives the call.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(signal, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+        }
     };
-    if !ignored {
-        signals.push(SIGHUP);
-    }
-    signals
+    [SIGINT, SIGTERM, SIGHUP]
+        .into_iter()
+        .filter(|&signal| signal == SIGTERM || !ignored(signal))
+        .collect()
 }
 
 /// A run of one task (`apply`, or a streaming mode given one record) runs

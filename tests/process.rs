@@ -32,3 +32,28 @@ fn a_worker_has_its_own_group_and_the_default_sigpipe() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "a own default\n");
 }
+
+/// SIGINT and SIGHUP that were ignored when ppool started (a script's
+/// `ppool … &`, `nohup`) stay ignored, as in other programs; SIGTERM still
+/// stops the run.
+#[test]
+fn signals_ignored_at_start_stay_ignored() {
+    let bin = crate::util::bin();
+    let child = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "trap '' INT HUP; exec \"$0\" imap sh -c 'sleep 0.8; echo {}' ::: a b",
+        ])
+        .arg(&bin)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Give ppool time to start its tasks (exec keeps the pid: it is ppool).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    crate::util::send_signal(child.id(), libc::SIGINT);
+    crate::util::send_signal(child.id(), libc::SIGHUP);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\nb\n");
+}
