@@ -2992,6 +2992,15 @@ mod tests {
     }
 
     #[test]
+    fn json_values_keep_their_keys_in_the_order_written() {
+        let record = json(1, r#"{"b":1,"a":{"d":2,"c":3}}"#);
+        assert_eq!(
+            argv(&["{}", "{a}"], true, &record, 1),
+            [r#"{"b":1,"a":{"d":2,"c":3}}"#, r#"{"d":2,"c":3}"#]
+        );
+    }
+
+    #[test]
     fn json_missing_fields_are_errors() {
         let r = json(3, r#"{"a":1,"l":[1,2]}"#);
         let cases = [
