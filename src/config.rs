@@ -796,11 +796,64 @@ fn parse_jobs(text: &str, cpus: fn() -> usize) -> Option<usize> {
     }
 }
 
+/// The most of `--jobs FILE` read: its first line must end within it, so
+/// an endless file (`/dev/zero`) is an error instead of a hang.
+const JOBS_FILE_MOST: usize = 4096;
+
 /// `--jobs FILE`: the first line of FILE, read as `--jobs` itself.
 fn read_jobs_file(path: &Path) -> Result<usize> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let first = text.lines().next().unwrap_or("").trim();
-    parse_jobs(first, cpus).with_context(|| format!("{} holds {first:?}", path.display()))
+    let first = first_line(path)?;
+    let first = first.trim();
+    parse_jobs(first, cpus).with_context(|| format!("{} holds {} on its first line", path.display(), shown(first)))
+}
+
+/// The first line of `path` (without its line end), read from at most
+/// [`JOBS_FILE_MOST`] bytes. A FIFO with no writer reads as empty instead
+/// of waiting for one.
+fn first_line(path: &Path) -> Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let cannot = || format!("cannot read {}", path.display());
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(cannot)?;
+    // Opened without waiting for a FIFO's writer; read as any file.
+    // SAFETY: F_SETFL on a descriptor this function owns; clearing O_NONBLOCK is always valid.
+    unsafe { libc::fcntl(std::os::fd::AsRawFd::as_raw_fd(&file), libc::F_SETFL, 0) };
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 512];
+    loop {
+        if let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+            bytes.truncate(end);
+            break;
+        }
+        if bytes.len() >= JOBS_FILE_MOST {
+            bail!(
+                "{} has no line end in its first {JOBS_FILE_MOST} bytes: write the count on its first line",
+                path.display()
+            );
+        }
+        let room = chunk.len().min(JOBS_FILE_MOST - bytes.len());
+        match file.read(&mut chunk[..room]) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e).with_context(cannot),
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `text` quoted for a message, its control characters escaped and only
+/// its start when it is long.
+fn shown(text: &str) -> String {
+    const MOST: usize = 40;
+    match text.char_indices().nth(MOST) {
+        Some((at, _)) => format!("{:?}…", &text[..at]),
+        None => format!("{text:?}"),
+    }
 }
 
 /// `--jobs FILE` again while the run goes on; `None` when it cannot be read
@@ -1698,6 +1751,38 @@ mod tests {
         assert_eq!(parse_size("lots"), None);
         assert_eq!(parse_size("-1M"), None);
         assert_eq!(parse_size("1Q"), None);
+    }
+
+    #[test]
+    fn a_jobs_file_is_read_from_its_first_line_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs");
+        std::fs::write(&path, " 3 \nignored\n").unwrap();
+        assert_eq!(read_jobs_file(&path).unwrap(), 3);
+        // The first line may be a long one, as long as it ends in time.
+        std::fs::write(&path, format!("{}7\n", " ".repeat(JOBS_FILE_MOST - 2))).unwrap();
+        assert_eq!(read_jobs_file(&path).unwrap(), 7);
+        std::fs::write(&path, "2").unwrap();
+        assert_eq!(read_jobs_file(&path).unwrap(), 2);
+    }
+
+    #[test]
+    fn an_endless_or_bad_jobs_file_is_an_error_that_says_what_to_do() {
+        let e = format!("{:#}", read_jobs_file(Path::new("/dev/zero")).unwrap_err());
+        assert!(e.contains("no line end in its first 4096 bytes"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs");
+        std::fs::write(&path, "x".repeat(10 * JOBS_FILE_MOST)).unwrap();
+        let e = format!("{:#}", read_jobs_file(&path).unwrap_err());
+        assert!(e.contains("no line end"), "{e}");
+        std::fs::write(&path, format!("{}\n", "y".repeat(100))).unwrap();
+        let e = format!("{:#}", read_jobs_file(&path).unwrap_err());
+        assert!(e.contains(&format!("holds {:?}…", "y".repeat(40))), "{e}");
+        assert!(e.len() < 200, "{e}");
+        let e = format!("{:#}", read_jobs_file(dir.path()).unwrap_err());
+        assert!(e.contains("cannot read"), "{e}");
+        let e = config(&["ppool", "map", "-j", "/dev/zero", "true"]).unwrap_err();
+        assert!(format!("{e:#}").starts_with("--jobs /dev/zero: give N"), "{e:#}");
     }
 
     #[test]

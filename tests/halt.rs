@@ -2,8 +2,9 @@
 //! compared with the real `parallel` where it is installed.
 
 use std::process::Command;
+use std::time::Duration;
 
-use crate::util::{ppool, stdout_of};
+use crate::util::{ppool, stderr_of, stdout_of};
 
 /// GNU parallel, when installed; `None` (after a SKIP line) when not.
 fn gnu_parallel() -> Option<&'static str> {
@@ -204,6 +205,21 @@ fn jobs_from_a_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(255));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--jobs"));
+}
+
+#[test]
+fn an_endless_jobs_file_is_a_usage_error_at_once() {
+    let out = ppool()
+        .args(["imap", "-j", "/dev/zero", "echo", ":::", "a"])
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255), "{}", stderr_of(&out));
+    assert!(out.stdout.is_empty());
+    let stderr = stderr_of(&out);
+    assert!(stderr.starts_with("ppool: --jobs /dev/zero: "), "{stderr}");
+    assert!(stderr.contains("no line end in its first 4096 bytes"), "{stderr}");
+    assert!(stderr.lines().count() == 1 && stderr.len() < 300, "{stderr}");
 }
 
 #[test]
