@@ -856,10 +856,57 @@ fn shown(text: &str) -> String {
     }
 }
 
-/// `--jobs FILE` again while the run goes on; `None` when it cannot be read
-/// or holds no count just now (the slots stay as they are).
-pub(crate) fn reread_jobs_file(path: &Path) -> Option<usize> {
-    read_jobs_file(path).ok()
+/// `--jobs FILE` read again while the run goes on.
+pub(crate) struct JobsFile<'a> {
+    path: &'a Path,
+    /// The count it held when last read well: kept while it holds none.
+    last: std::sync::atomic::AtomicUsize,
+    /// A bad read was reported; said again only after a good one.
+    warned: std::sync::atomic::AtomicBool,
+}
+
+impl<'a> JobsFile<'a> {
+    /// `first`: the count the file held at the start.
+    pub(crate) fn new(path: &'a Path, first: usize) -> JobsFile<'a> {
+        JobsFile {
+            path,
+            last: std::sync::atomic::AtomicUsize::new(first),
+            warned: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The most slots the file may ask for in a run that started with
+    /// `first`: as many as `-j 0` allows, or `first` when that is more.
+    pub(crate) fn ceiling(first: usize) -> usize {
+        first.max(as_many_as_possible())
+    }
+
+    /// The count the file holds now; the last good one when it cannot be
+    /// read or holds no count just now (the slots stay as they are). An
+    /// empty file (one being written) is passed over in silence; another
+    /// bad read is reported once, until the file holds a count again.
+    pub(crate) fn reread(&self) -> usize {
+        use std::sync::atomic::Ordering;
+        let last = self.last.load(Ordering::SeqCst);
+        let bad = match first_line(self.path) {
+            Ok(line) if line.trim().is_empty() => return last,
+            Ok(line) => match parse_jobs(line.trim(), cpus) {
+                Some(n) => {
+                    self.warned.store(false, Ordering::SeqCst);
+                    self.last.store(n, Ordering::SeqCst);
+                    return n;
+                }
+                None => format!("{} holds {} on its first line", self.path.display(), shown(line.trim())),
+            },
+            Err(e) => format!("{e:#}"),
+        };
+        if !self.warned.swap(true, Ordering::SeqCst) {
+            crate::say(&format!(
+                "ppool: warning: --jobs FILE: {bad}; the slots stay as they are until it holds N, N%, +N, -N or 0"
+            ));
+        }
+        last
+    }
 }
 
 /// The grace that GNU parallel's `--termseq` (`TERM,200,TERM,100,KILL,25`)
@@ -1783,6 +1830,37 @@ mod tests {
         assert!(e.contains("cannot read"), "{e}");
         let e = config(&["ppool", "map", "-j", "/dev/zero", "true"]).unwrap_err();
         assert!(format!("{e:#}").starts_with("--jobs /dev/zero: give N"), "{e:#}");
+    }
+
+    #[test]
+    fn a_jobs_file_read_again_keeps_the_slots_when_it_holds_no_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs");
+        // As a pipe (`-j <(echo 2)`) is: empty once read at the start.
+        std::fs::write(&path, "").unwrap();
+        let file = JobsFile::new(&path, 2);
+        assert_eq!(file.reread(), 2);
+        std::fs::write(&path, "4\n").unwrap();
+        assert_eq!(file.reread(), 4);
+        // Being written: passed over without a word.
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(file.reread(), 4);
+        assert!(!file.warned.load(std::sync::atomic::Ordering::SeqCst));
+        std::fs::write(&path, "many\n").unwrap();
+        assert_eq!(file.reread(), 4);
+        assert!(file.warned.load(std::sync::atomic::Ordering::SeqCst));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(file.reread(), 4);
+        std::fs::write(&path, "5\n").unwrap();
+        assert_eq!(file.reread(), 5);
+        assert!(!file.warned.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_jobs_file_may_ask_for_more_slots_than_at_the_start() {
+        assert!(JobsFile::ceiling(1) > 1);
+        assert_eq!(JobsFile::ceiling(1), as_many_as_possible());
+        assert_eq!(JobsFile::ceiling(usize::MAX), usize::MAX);
     }
 
     #[test]

@@ -476,17 +476,22 @@ fn run_stream(
     let watch = Watch::new(config, Some(cancel), Some((known_total, &read_end)))?;
     let skip = |record: &Record| watch.done.contains(&record.seq);
     // Remote hosts bring their slots, known once each is asked.
-    let cap = match config.remote {
-        Some(_) => REMOTE_SLOTS,
-        None => config.jobs,
+    // `--jobs FILE` may ask for more slots than it held at the start.
+    let cap = match (&config.remote, &config.jobs_file) {
+        (Some(_), _) => REMOTE_SLOTS,
+        (None, Some(_)) => config::JobsFile::ceiling(config.jobs),
+        (None, None) => config.jobs,
     };
     // No more slots than there are tasks, when that is known.
     let jobs = known_total.map_or(cap, |total: u64| cap.min(total.max(1).try_into().unwrap_or(usize::MAX)));
     let own_slots = || executor.slots();
     let window = (window && config.mode == Mode::Imap).then_some(scheduler::REORDER_WINDOW);
     let total = || known_total.or_else(|| lock(&read_end).total);
-    let jobs_from = |path: &std::path::Path| config::reread_jobs_file(path);
-    let jobs_file = config.jobs_file.as_deref().map(|path| move || jobs_from(path));
+    let jobs_file = config
+        .jobs_file
+        .as_deref()
+        .map(|path| config::JobsFile::new(path, config.jobs));
+    let jobs_file = jobs_file.as_ref().map(|file| move || Some(file.reread()));
     let tag = tag(config)?.filter(|_| config.tag_string.is_some());
     let tag_of = |record: &Record, slot: usize| tag.as_ref().map(|tag| tag.render(record, slot)).unwrap_or_default();
     let announced;

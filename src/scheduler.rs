@@ -515,22 +515,22 @@ impl<'a> Slots<'a> {
     }
 
     /// `--jobs FILE`: reads the file again when a second has passed since
-    /// it was last read.
+    /// it was last read. The read happens under the lock, so a slot that
+    /// ends meanwhile waits for the new count instead of taking a record
+    /// with the old one.
     fn reread_jobs(&self) {
         let Some(read) = self.plan.jobs_from else {
             return;
         };
-        {
-            let mut at = crate::lock(&self.read_at);
-            if at.elapsed() < Duration::from_secs(1) {
-                return;
-            }
-            *at = std::time::Instant::now();
+        let mut at = crate::lock(&self.read_at);
+        if at.elapsed() < Duration::from_secs(1) {
+            return;
         }
         if let Some(wanted) = read() {
             self.wanted
                 .store(wanted.clamp(1, self.plan.jobs.max(1)), Ordering::SeqCst);
         }
+        *at = std::time::Instant::now();
     }
 }
 
@@ -1272,6 +1272,31 @@ mod tests {
         });
         assert_eq!(report.stdout, "1\n2\n3\n");
         assert_eq!(fake.max_running(), 2);
+    }
+
+    #[test]
+    fn a_lower_count_in_the_jobs_file_leaves_one_slot_as_tasks_end() {
+        // Three slots at first; the file asks for one while tasks 1-3 run,
+        // which end together a second after the start: each slot that
+        // ends reads the new count (or waits for the slot reading it), so
+        // every later task runs on slot 1 alone.
+        let wanted = AtomicUsize::new(3);
+        let read = || Some(wanted.load(Ordering::SeqCst));
+        let mut fake = Fake::new();
+        for seq in 1..=3 {
+            fake = fake.task(seq, Task::ok().together(3).runs_for(Duration::from_millis(1100)));
+        }
+        let mut plan = plan(4, Policy::CollectErrors);
+        plan.jobs_from = Some(&read);
+        let report = drive_with(Mode::Unordered, &plan, &fake, records(8), |_| {
+            fake.wait_until("tasks 1-3 to start", |events| {
+                (1..=3).all(|seq| events.contains(&Event::Start(seq)))
+            });
+            wanted.store(1, Ordering::SeqCst);
+        });
+        assert_eq!(report.seen.len(), 8);
+        let later: Vec<usize> = fake.runs().iter().filter(|r| r.seq > 3).map(|r| r.slot).collect();
+        assert_eq!(later, [1; 5]);
     }
 
     #[test]

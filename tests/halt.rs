@@ -1,10 +1,11 @@
 //! `--halt`, `-j` forms and `-r` as GNU parallel and xargs spell them;
 //! compared with the real `parallel` where it is installed.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{ppool, stderr_of, stdout_of};
+use crate::util::{ppool, ppool_std, stderr_of, stdout_of, wait_for_file};
 
 /// GNU parallel, when installed; `None` (after a SKIP line) when not.
 fn gnu_parallel() -> Option<&'static str> {
@@ -205,6 +206,138 @@ fn jobs_from_a_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(255));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--jobs"));
+}
+
+/// `ppool unordered -j FILE` over `records`, each task `sh -c script` with
+/// its record as `$1` and the test's directory as `$D`; its stdout and
+/// stderr are read once it ends.
+fn spawn_with_jobs_file(file: &Path, dir: &Path, script: &str, records: &[&str]) -> std::process::Child {
+    ppool_std()
+        .args([
+            "unordered",
+            "-j",
+            file.to_str().unwrap(),
+            "sh",
+            "-c",
+            script,
+            "sh",
+            "{}",
+            ":::",
+        ])
+        .args(records)
+        .env("D", dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Writes `text` to `file` in one step, as a reader sees it.
+fn replace(file: &Path, text: &str) {
+    let new = file.with_extension("new");
+    std::fs::write(&new, text).unwrap();
+    std::fs::rename(&new, file).unwrap();
+}
+
+/// Waits (up to 10 s) for `$D/go`: the part of a task script that holds it
+/// until the test has changed the jobs file.
+const HOLD: &str = "n=0; while [ ! -e \"$D/go\" ] && [ $n -lt 200 ]; do sleep 0.05; n=$((n+1)); done";
+
+/// Each line of a run's stdout as `task slot …` words, by task.
+fn lines_by_task(stdout: &str) -> std::collections::BTreeMap<u32, Vec<String>> {
+    stdout
+        .lines()
+        .map(|line| {
+            let mut words = line.split(' ').map(str::to_owned);
+            (words.next().unwrap().parse().unwrap(), words.collect())
+        })
+        .collect()
+}
+
+#[test]
+fn a_jobs_file_raised_during_the_run_runs_more_tasks_at_once() {
+    // One slot at first. While task 1 runs, the file asks for 3 and a
+    // second passes; once task 1 ends, tasks 2-4 each wait (up to 5 s)
+    // until all three have started: they see 3 only when run together.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jobs");
+    std::fs::write(&file, "1\n").unwrap();
+    let script = format!(
+        "if [ $1 = 1 ]; then : > \"$D/started\"; {HOLD}; echo 1 $PPOOL_SLOT; exit; fi; \
+         : > \"$D/run.$1\"; n=0; \
+         while [ $(ls \"$D\" | grep -c '^run') -lt 3 ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n+1)); done; \
+         echo $1 $PPOOL_SLOT $(ls \"$D\" | grep -c '^run')"
+    );
+    let child = spawn_with_jobs_file(&file, dir.path(), &script, &["1", "2", "3", "4"]);
+    assert!(wait_for_file(&dir.path().join("started"), Duration::from_secs(10)));
+    replace(&file, "3\n");
+    // The file was last read before task 1 started.
+    std::thread::sleep(Duration::from_millis(1200));
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let tasks = lines_by_task(&stdout_of(&out));
+    assert_eq!(tasks[&1], ["1"]);
+    let mut slots = Vec::new();
+    for task in 2..=4 {
+        assert_eq!(tasks[&task][1], "3", "task {task} ran with fewer beside it: {tasks:?}");
+        slots.push(tasks[&task][0].clone());
+    }
+    slots.sort();
+    assert_eq!(slots, ["1", "2", "3"]);
+}
+
+#[test]
+fn a_jobs_file_lowered_during_the_run_runs_fewer_tasks_at_once() {
+    // Three slots at first, all busy with tasks 1-3; the file asks for one
+    // and a second passes before they end: tasks 4-7 run on slot 1 only.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jobs");
+    std::fs::write(&file, "3\n").unwrap();
+    let script = format!("if [ $1 -le 3 ]; then : > \"$D/run.$1\"; {HOLD}; fi; echo $1 $PPOOL_SLOT");
+    let child = spawn_with_jobs_file(&file, dir.path(), &script, &["1", "2", "3", "4", "5", "6", "7"]);
+    for task in 1..=3 {
+        assert!(wait_for_file(
+            &dir.path().join(format!("run.{task}")),
+            Duration::from_secs(10)
+        ));
+    }
+    replace(&file, "1\n");
+    std::thread::sleep(Duration::from_millis(1200));
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let tasks = lines_by_task(&stdout_of(&out));
+    let mut first: Vec<&str> = (1..=3).map(|task| tasks[&task][0].as_str()).collect();
+    first.sort();
+    assert_eq!(first, ["1", "2", "3"]);
+    for task in 4..=7 {
+        assert_eq!(tasks[&task], ["1"], "task {task}: {tasks:?}");
+    }
+}
+
+#[test]
+fn a_jobs_file_that_goes_bad_during_the_run_keeps_its_last_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jobs");
+    std::fs::write(&file, "2\n").unwrap();
+    let script = format!("if [ $1 -le 2 ]; then : > \"$D/run.$1\"; {HOLD}; fi; echo $1 $PPOOL_SLOT");
+    let child = spawn_with_jobs_file(&file, dir.path(), &script, &["1", "2", "3", "4", "5"]);
+    for task in 1..=2 {
+        assert!(wait_for_file(
+            &dir.path().join(format!("run.{task}")),
+            Duration::from_secs(10)
+        ));
+    }
+    replace(&file, "many\n");
+    std::thread::sleep(Duration::from_millis(1200));
+    std::fs::write(dir.path().join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(lines_by_task(&stdout_of(&out)).len(), 5);
+    let stderr = stderr_of(&out);
+    assert_eq!(stderr.matches("ppool: warning: --jobs FILE:").count(), 1, "{stderr}");
+    assert!(stderr.contains("holds \"many\""), "{stderr}");
 }
 
 #[test]
