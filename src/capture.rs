@@ -479,7 +479,16 @@ impl Captured {
             self.memory.extend_from_slice(bytes);
             return Ok(());
         }
-        let mut file = spill_file().map_err(|e| {
+        let file = match spill_file() {
+            // The descriptor limit is reached for now: the output stays in
+            // memory a little longer, and the next read tries again.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                self.memory.extend_from_slice(bytes);
+                return Ok(());
+            }
+            other => other,
+        };
+        let mut file = file.map_err(|e| {
             let (dir, hint) = spill_place();
             io::Error::new(
                 e.kind(),

@@ -261,6 +261,8 @@ pub(crate) struct Config {
     pub(crate) halt_text: Option<String>,
     /// `--jobs FILE`: read again as tasks end; `jobs` is its first value.
     pub(crate) jobs_file: Option<PathBuf>,
+    /// `-j 0`: as many slots as the system allows, so fewer are no news.
+    pub(crate) jobs_max: bool,
     pub(crate) retries: u32,
     pub(crate) timeout: Option<Duration>,
     /// `--timeout N%`: the fraction of the median run time a task may take.
@@ -671,6 +673,7 @@ impl Config {
             runner,
             policy,
             halt_text: args.halt.clone(),
+            jobs_max: args.jobs.as_deref().is_some_and(|text| text.trim() == "0"),
             jobs_file,
             retries: args.retries,
             timeout: match args.timeout {
@@ -761,18 +764,13 @@ fn cpus_counted(args: &RunArgs) -> fn() -> usize {
 }
 
 /// The slots `-j 0` asks for: as many as the system allows. Slots start
-/// only as tasks keep them busy, and fewer when threads run out; each
-/// task holds a few descriptors (its pipes), so the descriptor limit
-/// bounds them.
+/// only as tasks keep them busy, and fewer when threads run out; the
+/// descriptor limit bounds them (the run fits them to what is open then).
 fn as_many_as_possible() -> usize {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes only the struct it is given, which lives here.
-    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
-    let files = if ok { limit.rlim_cur } else { 1024 };
-    usize::try_from(files / 4).unwrap_or(usize::MAX).clamp(1, 32_768)
+    let files = crate::limits::descriptor_limit().unwrap_or(1 << 20);
+    usize::try_from(files / crate::limits::DESCRIPTORS_PER_SLOT)
+        .unwrap_or(usize::MAX)
+        .clamp(1, 32_768)
 }
 
 /// `--jobs` as GNU parallel reads it: `N`, `N%` of the CPUs, `+N` and `-N`

@@ -177,9 +177,20 @@ static NOBODY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// Runs ppool as `nobody` under a process limit; None where that cannot be
 /// arranged (not root, no setpriv or prlimit).
 fn as_nobody_with_nproc(nproc: u32, args: &[&str]) -> Option<std::process::Output> {
+<<<<<<< HEAD
     let _alone = NOBODY.lock().unwrap_or_else(|e| e.into_inner());
+=======
+    as_nobody_with(&format!("--nproc={nproc}"), args)
+}
+
+/// Runs ppool as `nobody` under the limit `prlimit` sets with `limit`
+/// (`--nofile=64`); None, after a SKIP line, where that cannot be arranged
+/// (not root, no setpriv or prlimit).
+fn as_nobody_with(limit: &str, args: &[&str]) -> Option<std::process::Output> {
+>>>>>>> 9223da3 (A descriptor limit gives fewer slots, not failed tasks)
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } != 0 {
+        eprintln!("SKIP: not root, cannot run as nobody under {limit}");
         return None;
     }
     let found = |tool: &str| {
@@ -189,11 +200,12 @@ fn as_nobody_with_nproc(nproc: u32, args: &[&str]) -> Option<std::process::Outpu
             .is_ok_and(|o| o.status.success())
     };
     if !found("setpriv") || !found("prlimit") {
+        eprintln!("SKIP: no setpriv or prlimit to run under {limit}");
         return None;
     }
     let mut command = assert_cmd::Command::new("prlimit");
     command
-        .arg(format!("--nproc={nproc}"))
+        .arg(limit)
         .args(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
         .arg(crate::util::bin())
         .args(args)
@@ -226,6 +238,7 @@ fn a_process_limit_gives_fewer_slots_not_a_panic() {
 }
 
 #[test]
+<<<<<<< HEAD
 fn a_stop_at_the_process_limit_is_a_stop_not_a_panic() {
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } != 0 {
@@ -270,5 +283,70 @@ fn a_stop_at_the_process_limit_is_a_stop_not_a_panic() {
         matches!(out.status.code(), Some(143 | 255)),
         "{:?}: {stderr}",
         out.status
+=======
+fn a_descriptor_limit_gives_fewer_slots_and_runs_every_task() {
+    let inputs: Vec<String> = (1..=100).map(|n| n.to_string()).collect();
+    for jobs in ["50", "0"] {
+        let mut args = vec!["unordered", "-j", jobs, "sh", "-c", "echo {}", ":::"];
+        args.extend(inputs.iter().map(String::as_str));
+        let Some(out) = as_nobody_with("--nofile=64", &args) else {
+            return;
+        };
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(0), "-j {jobs}: {stderr}");
+        assert_eq!(
+            sorted_lines(&stdout_of(&out)),
+            sorted_lines(&inputs.join("\n")),
+            "-j {jobs}"
+        );
+        // -j 50 is lowered, with a word; -j 0 asked for what fits.
+        if jobs == "50" {
+            assert!(
+                stderr.starts_with("ppool: warning: running ") && stderr.contains("descriptor limit (`ulimit -n` 64"),
+                "{stderr}"
+            );
+        } else {
+            assert_eq!(stderr, "");
+        }
+    }
+}
+
+#[test]
+fn a_descriptor_limit_with_spilled_output_loses_nothing() {
+    // Each task's stdout passes the in-memory limit: its spill file takes
+    // a descriptor too.
+    let inputs: Vec<String> = (1..=12).map(|n| n.to_string()).collect();
+    let mut args = vec![
+        "imap",
+        "-j",
+        "50",
+        "sh",
+        "-c",
+        "head -c 1500000 /dev/zero; echo {}",
+        ":::",
+    ];
+    args.extend(inputs.iter().map(String::as_str));
+    let Some(out) = as_nobody_with("--nofile=64", &args) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(
+        out.stdout.len(),
+        12 * 1_500_000 + inputs.iter().map(|i| i.len() + 1).sum::<usize>()
+    );
+}
+
+#[test]
+fn a_descriptor_limit_without_room_for_a_slot_is_an_error() {
+    let Some(out) = as_nobody_with("--nofile=16", &["unordered", "-j", "4", "echo", ":::", "a", "b"]) else {
+        return;
+    };
+    let stderr = stderr_of(&out);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(255), "{stderr}");
+    assert!(
+        stderr.starts_with("ppool: ") && stderr.contains("ulimit -n"),
+        "{stderr}"
+>>>>>>> 9223da3 (A descriptor limit gives fewer slots, not failed tasks)
     );
 }

@@ -387,11 +387,12 @@ impl Executor for CommandExecutor {
         let mut waited = Duration::ZERO;
         let ended = loop {
             match process::run(&spawn, cancel) {
-                // The process limit (`ulimit -u`) is reached: the task waits
+                // The process limit (`ulimit -u`) or the descriptor limit
+                // (`ulimit -n`, for its pipes) is reached: the task waits
                 // for one of the others to end, as GNU parallel does; with
                 // none running, a little while for threads that are ending.
                 Err(e)
-                    if e.raw_os_error() == Some(libc::EAGAIN)
+                    if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EMFILE | libc::ENFILE))
                         && !cancel.is_stopping()
                         && (cancel.running_besides(slot) || waited < EAGAIN_PATIENCE) =>
                 {
@@ -415,6 +416,12 @@ impl Executor for CommandExecutor {
                         " (the record is too long for a command line: pass it on stdin, for example with --worker)"
                     }
                     Some(libc::EAGAIN) => " (the process limit is reached: lower --jobs or raise `ulimit -u`)",
+                    Some(libc::EMFILE) => {
+                        " (the descriptor limit is reached, with no other task running to give some back: raise `ulimit -n` or lower --jobs)"
+                    }
+                    Some(libc::ENFILE) => {
+                        " (the system's table of open files is full, with no other task running to give some back: lower --jobs or close files)"
+                    }
                     _ => "",
                 };
                 let message = format!("ppool: cannot run {}: {e}{hint}", program.display());

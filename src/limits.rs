@@ -1,0 +1,148 @@
+//! What the descriptor limit (`ulimit -n`) leaves room for: a run starts
+//! no more slots than their tasks' descriptors fit in, rather than have its
+//! tasks fail to start.
+//!
+//! Each limit is read once, when the run is planned (one `getrlimit`); the
+//! descriptors already open are counted only when the slots asked for might
+//! not fit. Nothing is done per task.
+
+/// Descriptors one slot may hold at once, as measured in /proc/PID/fd: its
+/// task's spawn makes three pipes (stdin with `--pipe` or `--ssh`, stdout,
+/// stderr) whose both ends are open until the task has started (6); the
+/// task's output spilled to two temporary files (2) may still be on its way
+/// to the printer while the next task is spawned (the running task then
+/// holds its two pipe ends and may spill too), and `--cat` adds a file.
+/// The busiest moment is a spawn with the last task's spill files still
+/// held: 6 + 2, which also covers 2 pipes + 4 spill files + a `--cat` file.
+pub const DESCRIPTORS_PER_SLOT: u64 = 8;
+
+/// Descriptors left over for ppool's own use besides the slots and what is
+/// open at the start: the shared file of waiting outputs, `--results` and
+/// job log files, /proc reads, files that large waiting outputs keep.
+pub const DESCRIPTORS_KEPT: u64 = 8;
+
+/// The slots `limit` descriptors leave room for, with `open` already open.
+pub fn slots_for_descriptors(limit: u64, open: u64) -> usize {
+    let spare = limit.saturating_sub(open).saturating_sub(DESCRIPTORS_KEPT);
+    usize::try_from(spare / DESCRIPTORS_PER_SLOT).unwrap_or(usize::MAX)
+}
+
+/// Whether `jobs` slots fit in `limit` descriptors even were half of them
+/// open already: then nothing is counted, and the run pays one `getrlimit`.
+fn surely_fit(jobs: usize, limit: u64) -> bool {
+    (jobs as u64)
+        .saturating_mul(DESCRIPTORS_PER_SLOT)
+        .saturating_add(DESCRIPTORS_KEPT)
+        <= limit / 2
+}
+
+/// The soft descriptor limit; `None` when there is none (or it is unknown).
+pub fn descriptor_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only the struct it is given, which lives here.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
+        return None;
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere.
+    Some(limit.rlim_cur as u64)
+}
+
+/// Descriptors open now below `limit` (the only ones that take its room).
+/// Where they cannot be listed, a guess: more than ppool opens by itself.
+fn open_descriptors(limit: u64) -> u64 {
+    const GUESS: u64 = 32;
+    for dir in ["/proc/self/fd", "/dev/fd"] {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let open = entries
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u64>().ok())
+            .filter(|&fd| fd < limit)
+            .count() as u64;
+        // The directory's own descriptor was listed too; FreeBSD's /dev/fd
+        // without fdescfs lists only 0 to 2.
+        if open > 3 {
+            return open - 1;
+        }
+    }
+    GUESS
+}
+
+/// The slots a run may start.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fit {
+    pub slots: usize,
+    /// Why there are fewer than asked for.
+    pub lowered: Option<String>,
+}
+
+/// The slots to run with when `jobs` are asked for: `jobs`, or fewer with
+/// the reason when the descriptor limit leaves room for fewer. `Err` when
+/// it leaves room for none.
+pub fn fit_descriptors(jobs: usize) -> Result<Fit, String> {
+    let fits = Fit {
+        slots: jobs,
+        lowered: None,
+    };
+    let Some(limit) = descriptor_limit() else {
+        return Ok(fits);
+    };
+    if surely_fit(jobs, limit) {
+        return Ok(fits);
+    }
+    let open = open_descriptors(limit);
+    let slots = slots_for_descriptors(limit, open);
+    if slots >= jobs {
+        return Ok(fits);
+    }
+    let why = format!(
+        "the descriptor limit (`ulimit -n` {limit}, {open} open at start) leaves room for {slots}, at {DESCRIPTORS_PER_SLOT} per slot"
+    );
+    if slots == 0 {
+        return Err(format!(
+            "cannot run a task: {why}: raise `ulimit -n`, or close the descriptors ppool inherits"
+        ));
+    }
+    Ok(Fit {
+        slots,
+        lowered: Some(why),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_fit_in_what_is_left_of_the_descriptors() {
+        // 64 descriptors, 11 open: 64 - 11 - 8 = 45 spare, 5 slots.
+        assert_eq!(slots_for_descriptors(64, 11), 5);
+        assert_eq!(slots_for_descriptors(1024, 11), 125);
+        // Exactly one slot's worth.
+        assert_eq!(
+            slots_for_descriptors(11 + DESCRIPTORS_KEPT + DESCRIPTORS_PER_SLOT, 11),
+            1
+        );
+        assert_eq!(
+            slots_for_descriptors(11 + DESCRIPTORS_KEPT + DESCRIPTORS_PER_SLOT - 1, 11),
+            0
+        );
+        // More open than the limit: none, no underflow.
+        assert_eq!(slots_for_descriptors(10, 64), 0);
+        assert_eq!(slots_for_descriptors(u64::MAX, 0), (u64::MAX - 8) as usize / 8);
+    }
+
+    #[test]
+    fn descriptors_are_counted_only_when_the_slots_might_not_fit() {
+        // 4 slots need 40 with the reserve: 1024 leave room for them even
+        // were half of them open.
+        assert!(surely_fit(4, 1024));
+        assert!(!surely_fit(50, 64));
+        assert!(!surely_fit(usize::MAX, u64::MAX));
+        assert!(!surely_fit(1, 30));
+        assert!(surely_fit(1, 32));
+    }
+}
