@@ -19,6 +19,16 @@ use lz4_flex::frame::{FrameDecoder, FrameEncoder};
 /// Output kept in memory before it moves to a temporary file.
 pub const SPILL_LIMIT: usize = 1 << 20;
 
+/// The in-memory limit in force: [`SPILL_LIMIT`], or less under an
+/// address-space limit ([`spill_earlier`]).
+static SPILL_AT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(SPILL_LIMIT);
+
+/// Output past `bytes` moves to a temporary file from now on (at most
+/// [`SPILL_LIMIT`]): under `ulimit -v`, so that each slot holds little.
+pub fn spill_earlier(bytes: usize) {
+    SPILL_AT.fetch_min(bytes, Ordering::Relaxed);
+}
+
 /// Where spill files go instead of `$TMPDIR`, set once by a process whose
 /// output must stay in a directory of its own (a pool's server). Not done
 /// through `TMPDIR`, which the tasks would inherit.
@@ -475,7 +485,7 @@ impl Captured {
         if let Some(file) = &mut self.spill {
             return file.write_all(bytes).map_err(spill_error);
         }
-        if self.memory.len() + bytes.len() <= SPILL_LIMIT {
+        if self.memory.len() + bytes.len() <= SPILL_AT.load(Ordering::Relaxed) {
             self.memory.extend_from_slice(bytes);
             return Ok(());
         }
@@ -493,9 +503,9 @@ impl Captured {
             io::Error::new(
                 e.kind(),
                 format!(
-                    "cannot create a temporary file in {} for output over {} MiB: {e} ({hint})",
+                    "cannot create a temporary file in {} for output over {} KiB: {e} ({hint})",
                     dir.display(),
-                    SPILL_LIMIT >> 20
+                    SPILL_AT.load(Ordering::Relaxed) >> 10
                 ),
             )
         })?;

@@ -255,7 +255,7 @@ pub enum OutputFormat {
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("pipe_mode").args(["pipe", "pipepart"]).multiple(true)))]
 pub struct RunArgs {
-    /// Run N tasks at once, fewer if the system's thread or descriptor limit allows fewer (with a warning); N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: its first line holds one of these, read again as tasks end (at most every second) to run more or fewer tasks, up to what 0 allows [default: number of CPUs]
+    /// Run N tasks at once, fewer if the system's thread, descriptor or address-space limit allows fewer (with a warning); N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: its first line holds one of these, read again as tasks end (at most every second) to run more or fewer tasks, up to what 0 allows [default: number of CPUs]
     #[arg(short, long, visible_short_alias = 'P', value_name = "N", allow_hyphen_values = true)]
     pub jobs: Option<String>,
 

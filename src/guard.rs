@@ -56,6 +56,9 @@ pub const RUN_VARIABLE: &str = "PPOOL_RUN";
 /// Slots the table has room for; pages are only allocated once touched.
 /// Tasks in slots beyond are found by their marker alone.
 const MAX_SLOTS: usize = 1 << 20;
+/// Slots the table has room for under an address-space limit (`ulimit
+/// -v`): 64 KiB of it rather than 16 MiB.
+const MAX_SLOTS_UNDER_LIMIT: usize = 1 << 12;
 /// The grace used should ppool die before it has read `--grace`.
 const DEFAULT_GRACE: Duration = Duration::from_secs(2);
 
@@ -185,7 +188,12 @@ impl Guard {
         let run = run_id();
         // Inherited by every process the run starts, so the guard finds them.
         std::env::set_var(RUN_VARIABLE, &run);
-        let table = Table::new(MAX_SLOTS)?;
+        // Under `ulimit -v` a smaller table, so that the slots have room.
+        let slots = match crate::limits::address_space_limit() {
+            Some(_) => MAX_SLOTS_UNDER_LIMIT,
+            None => MAX_SLOTS,
+        };
+        let table = Table::new(slots)?;
         let (read, write) = crate::sys::pipe().ok()?;
         // SAFETY: getpgrp cannot fail and touches no memory.
         let ppool_group = unsafe { libc::getpgrp() };

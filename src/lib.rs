@@ -66,6 +66,12 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Writes one line of ppool's own to stderr. A stderr that cannot be
 /// written to (a full disk, a closed pipe) has nowhere to report that, so a
 /// failed write is ignored rather than a panic, as `eprintln!` would.
+/// Before any thread starts: under an address-space limit (`ulimit -v`),
+/// ppool's memory is kept within what the slots were counted with.
+pub fn prepare_for_limits() {
+    limits::under_address_space_limit();
+}
+
 pub fn say(line: &str) {
     let mut err = io::stderr().lock();
     let _ = err.write_all(line.as_bytes()).and_then(|()| err.write_all(b"\n"));
@@ -495,6 +501,16 @@ fn run_stream(
             if let Some(why) = fit.lowered.filter(|_| !config.jobs_max) {
                 say(&format!(
                     "ppool: warning: running {} slots, not {jobs}: {why} (raise `ulimit -n` or lower --jobs)",
+                    fit.slots
+                ));
+            }
+            // And where ppool's own memory for them would not fit in the
+            // address space: an allocation that fails aborts.
+            let jobs = fit.slots;
+            let fit = limits::fit_address_space(jobs).map_err(|e| anyhow::anyhow!(e))?;
+            if let Some(why) = fit.lowered.filter(|_| !config.jobs_max) {
+                say(&format!(
+                    "ppool: warning: running {} slots, not {jobs}: {why} (raise `ulimit -v` or lower --jobs)",
                     fit.slots
                 ));
             }

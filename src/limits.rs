@@ -1,6 +1,7 @@
-//! What the descriptor limit (`ulimit -n`) leaves room for: a run starts
-//! no more slots than their tasks' descriptors fit in, rather than have its
-//! tasks fail to start.
+//! What the descriptor limit (`ulimit -n`) and the address-space limit
+//! (`ulimit -v`) leave room for: a run starts no more slots than their
+//! tasks' descriptors and ppool's own memory fit in, rather than have its
+//! tasks fail to start or ppool abort on a failed allocation.
 //!
 //! Each limit is read once, when the run is planned (one `getrlimit`); the
 //! descriptors already open are counted only when the slots asked for might
@@ -112,6 +113,103 @@ pub fn fit_descriptors(jobs: usize) -> Result<Fit, String> {
     })
 }
 
+/// The stack of each slot's thread (std's default is 2 MiB): a slot
+/// renders commands and reads output, with no deep recursion.
+pub const SLOT_STACK: usize = 1 << 20;
+
+/// Address space one slot takes at most under `ulimit -v`: its stack, its
+/// read buffer (64 KiB), its task's stdout and stderr held in memory up to
+/// [`SPILLED_UNDER_LIMIT`] each (doubled while a buffer grows) and the last
+/// task's on their way to the printer, with room to spare.
+pub const BYTES_PER_SLOT: u64 = SLOT_STACK as u64 + (1 << 20);
+
+/// Address space kept for ppool itself besides what is mapped at start:
+/// the printer, the input's reader, messages, the shelf's copies.
+pub const BYTES_KEPT: u64 = 16 << 20;
+
+/// Under `ulimit -v`, output past this moves to a temporary file.
+pub const SPILLED_UNDER_LIMIT: usize = 64 << 10;
+
+/// The soft address-space limit, when there is one.
+pub fn address_space_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes only the struct it is given, which lives here.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
+        return None;
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere.
+    Some(limit.rlim_cur as u64)
+}
+
+/// Under `ulimit -v`, before any thread starts: glibc's malloc would give
+/// threads arenas of their own, each reserving 64 MiB of address space the
+/// slots were counted without; and output spills to disk early.
+pub fn under_address_space_limit() {
+    if address_space_limit().is_none() {
+        return;
+    }
+    crate::capture::spill_earlier(SPILLED_UNDER_LIMIT);
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets malloc's parameters.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+/// The slots `limit` bytes of address space leave room for, with `used`
+/// mapped already.
+pub fn slots_for_address_space(limit: u64, used: u64) -> usize {
+    let spare = limit.saturating_sub(used).saturating_sub(BYTES_KEPT);
+    usize::try_from(spare / BYTES_PER_SLOT).unwrap_or(usize::MAX)
+}
+
+/// The address space mapped now; where it cannot be read, a guess above
+/// what ppool maps at start.
+fn mapped_bytes() -> u64 {
+    #[cfg(target_os = "linux")]
+    if let Some(pages) = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|statm| statm.split_whitespace().next()?.parse::<u64>().ok())
+    {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        return pages.saturating_mul(u64::try_from(page).unwrap_or(4096));
+    }
+    64 << 20
+}
+
+/// As [`fit_descriptors`], for the address-space limit.
+pub fn fit_address_space(jobs: usize) -> Result<Fit, String> {
+    let fits = Fit {
+        slots: jobs,
+        lowered: None,
+    };
+    let Some(limit) = address_space_limit() else {
+        return Ok(fits);
+    };
+    let used = mapped_bytes();
+    let slots = slots_for_address_space(limit, used);
+    if slots >= jobs {
+        return Ok(fits);
+    }
+    let why = format!(
+        "the address-space limit (`ulimit -v` {} KiB, {} KiB mapped at start) leaves room for {slots}, at {} KiB per slot",
+        limit >> 10,
+        used >> 10,
+        BYTES_PER_SLOT >> 10
+    );
+    if slots == 0 {
+        return Err(format!("cannot run a task: {why}: raise `ulimit -v`"));
+    }
+    Ok(Fit {
+        slots,
+        lowered: Some(why),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +242,23 @@ mod tests {
         assert!(!surely_fit(usize::MAX, u64::MAX));
         assert!(!surely_fit(1, 30));
         assert!(surely_fit(1, 32));
+    }
+
+    #[test]
+    fn slots_fit_in_what_is_left_of_the_address_space() {
+        const MIB: u64 = 1 << 20;
+        // 30000 KiB with 12 MiB mapped: 29.3 - 12 - 16 = 1.3 MiB, no slot.
+        assert_eq!(slots_for_address_space(30_000 << 10, 12 * MIB), 0);
+        // 100000 KiB: 97.6 - 12 - 16 = 69.6 MiB, 34 slots of 2 MiB.
+        assert_eq!(slots_for_address_space(100_000 << 10, 12 * MIB), 34);
+        assert_eq!(
+            slots_for_address_space(12 * MIB + BYTES_KEPT + BYTES_PER_SLOT, 12 * MIB),
+            1
+        );
+        assert_eq!(
+            slots_for_address_space(12 * MIB + BYTES_KEPT + BYTES_PER_SLOT - 1, 12 * MIB),
+            0
+        );
+        assert_eq!(slots_for_address_space(MIB, 64 * MIB), 0);
     }
 }

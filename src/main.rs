@@ -62,6 +62,7 @@ fn start(args: Vec<OsString>) -> ! {
     std::panic::set_hook(Box::new(|info| {
         ppool::exit::report_panic(info.payload(), info.location())
     }));
+    ppool::prepare_for_limits();
     let code = if stdout_closed {
         // stderr may be closed too; there is nobody else to tell.
         ppool::say("ppool: stdout is closed: give ppool somewhere to write, e.g. >/dev/null to discard the output");

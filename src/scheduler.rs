@@ -435,6 +435,7 @@ impl<'a> Slots<'a> {
         let tx_slot = tx.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("slot-{slot}"))
+            .stack_size(crate::limits::SLOT_STACK)
             .spawn_scoped(scope, move || run_slot(slot, self, scope, tx_slot));
         match spawned {
             Ok(_) => {

@@ -350,3 +350,37 @@ fn a_descriptor_limit_without_room_for_a_slot_is_an_error() {
 >>>>>>> 9223da3 (A descriptor limit gives fewer slots, not failed tasks)
     );
 }
+
+#[test]
+fn an_address_space_limit_gives_fewer_slots_or_an_error_never_an_abort() {
+    // Four tasks printing 3 MB each: complete output, or a clear error
+    // where not one slot fits; never an allocation failure's abort (134).
+    let args = [
+        "imap",
+        "-j",
+        "4",
+        "sh",
+        "-c",
+        "head -c 3000000 /dev/zero",
+        ":::",
+        "1",
+        "2",
+        "3",
+        "4",
+    ];
+    for mib in [20u64, 24, 28, 32, 48, 100] {
+        let Some(out) = as_nobody_with(&format!("--as={}", mib << 20), &args) else {
+            return;
+        };
+        let stderr = stderr_of(&out);
+        match out.status.code() {
+            Some(0) => assert_eq!(out.stdout.len(), 12_000_000, "--as {mib} MiB: {stderr}"),
+            Some(255) => assert!(
+                stderr.starts_with("ppool: ") && stderr.contains("ulimit -v"),
+                "--as {mib} MiB: {stderr}"
+            ),
+            other => panic!("--as {mib} MiB: exit {other:?}: {stderr}"),
+        }
+        assert!(!stderr.contains("memory allocation"), "--as {mib} MiB: {stderr}");
+    }
+}

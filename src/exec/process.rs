@@ -218,6 +218,8 @@ fn feed(stdin: OwnedFd, block: crate::input::Block) -> io::Result<Option<Arc<Dea
     let verdict = dealt.clone();
     std::thread::Builder::new()
         .name("stdin".into())
+        // It only writes: std's 2 MiB would be address space for nothing.
+        .stack_size(128 << 10)
         .spawn(move || {
             let mut stdin = std::fs::File::from(stdin);
             match (&block.deal, verdict) {
