@@ -63,15 +63,15 @@ pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Writes one line of ppool's own to stderr. A stderr that cannot be
-/// written to (a full disk, a closed pipe) has nowhere to report that, so a
-/// failed write is ignored rather than a panic, as `eprintln!` would.
 /// Before any thread starts: under an address-space limit (`ulimit -v`),
 /// ppool's memory is kept within what the slots were counted with.
 pub fn prepare_for_limits() {
     limits::under_address_space_limit();
 }
 
+/// Writes one line of ppool's own to stderr. A stderr that cannot be
+/// written to (a full disk, a closed pipe) has nowhere to report that, so a
+/// failed write is ignored rather than a panic, as `eprintln!` would.
 pub fn say(line: &str) {
     let mut err = io::stderr().lock();
     let _ = err.write_all(line.as_bytes()).and_then(|()| err.write_all(b"\n"));

@@ -113,9 +113,22 @@ pub fn fit_descriptors(jobs: usize) -> Result<Fit, String> {
     })
 }
 
-/// The stack of each slot's thread (std's default is 2 MiB): a slot
-/// renders commands and reads output, with no deep recursion.
+/// The stack of each slot's thread under `ulimit -v` (std's default is 2
+/// MiB): a slot renders commands and reads output, with no deep recursion.
 pub const SLOT_STACK: usize = 1 << 20;
+
+/// Set once under an address-space limit, before any thread starts.
+static UNDER_LIMIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A slot thread's builder: with [`SLOT_STACK`] under `ulimit -v`, else
+/// std's default stack.
+pub fn slot_thread(name: String) -> std::thread::Builder {
+    let builder = std::thread::Builder::new().name(name);
+    match UNDER_LIMIT.load(std::sync::atomic::Ordering::Relaxed) {
+        true => builder.stack_size(SLOT_STACK),
+        false => builder,
+    }
+}
 
 /// Address space one slot takes at most under `ulimit -v`: its stack, its
 /// read buffer (64 KiB), its task's stdout and stderr held in memory up to
@@ -151,6 +164,7 @@ pub fn under_address_space_limit() {
     if address_space_limit().is_none() {
         return;
     }
+    UNDER_LIMIT.store(true, std::sync::atomic::Ordering::Relaxed);
     crate::capture::spill_earlier(SPILLED_UNDER_LIMIT);
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets malloc's parameters.

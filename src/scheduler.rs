@@ -433,9 +433,7 @@ impl<'a> Slots<'a> {
         // not ask again before it has taken a record.
         self.idle.fetch_add(1, Ordering::SeqCst);
         let tx_slot = tx.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("slot-{slot}"))
-            .stack_size(crate::limits::SLOT_STACK)
+        let spawned = crate::limits::slot_thread(format!("slot-{slot}"))
             .spawn_scoped(scope, move || run_slot(slot, self, scope, tx_slot));
         match spawned {
             Ok(_) => {

@@ -169,7 +169,7 @@ fn json_numbers_pass_through_as_written() {
     assert_eq!(objects[0]["exit_code"], 0);
 }
 
-/// Held by each test that runs as `nobody` under a process limit: the limit
+/// Held by each test that runs as `nobody` under a limit: a process limit
 /// counts every process of the user, so two such tests at once would take
 /// each other's room.
 static NOBODY: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -177,17 +177,15 @@ static NOBODY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// Runs ppool as `nobody` under a process limit; None where that cannot be
 /// arranged (not root, no setpriv or prlimit).
 fn as_nobody_with_nproc(nproc: u32, args: &[&str]) -> Option<std::process::Output> {
-<<<<<<< HEAD
-    let _alone = NOBODY.lock().unwrap_or_else(|e| e.into_inner());
-=======
     as_nobody_with(&format!("--nproc={nproc}"), args)
 }
 
-/// Runs ppool as `nobody` under the limit `prlimit` sets with `limit`
+/// Runs ppool as `nobody`, one such run at a time (see [`NOBODY`]), under
+/// the limit `prlimit` sets with `limit`
 /// (`--nofile=64`); None, after a SKIP line, where that cannot be arranged
 /// (not root, no setpriv or prlimit).
 fn as_nobody_with(limit: &str, args: &[&str]) -> Option<std::process::Output> {
->>>>>>> 9223da3 (A descriptor limit gives fewer slots, not failed tasks)
+    let _alone = NOBODY.lock().unwrap_or_else(|e| e.into_inner());
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } != 0 {
         eprintln!("SKIP: not root, cannot run as nobody under {limit}");
@@ -238,7 +236,6 @@ fn a_process_limit_gives_fewer_slots_not_a_panic() {
 }
 
 #[test]
-<<<<<<< HEAD
 fn a_stop_at_the_process_limit_is_a_stop_not_a_panic() {
     // SAFETY: getuid has no preconditions.
     if unsafe { libc::getuid() } != 0 {
@@ -283,7 +280,10 @@ fn a_stop_at_the_process_limit_is_a_stop_not_a_panic() {
         matches!(out.status.code(), Some(143 | 255)),
         "{:?}: {stderr}",
         out.status
-=======
+    );
+}
+
+#[test]
 fn a_descriptor_limit_gives_fewer_slots_and_runs_every_task() {
     let inputs: Vec<String> = (1..=100).map(|n| n.to_string()).collect();
     for jobs in ["50", "0"] {
@@ -347,7 +347,6 @@ fn a_descriptor_limit_without_room_for_a_slot_is_an_error() {
     assert!(
         stderr.starts_with("ppool: ") && stderr.contains("ulimit -n"),
         "{stderr}"
->>>>>>> 9223da3 (A descriptor limit gives fewer slots, not failed tasks)
     );
 }
 
