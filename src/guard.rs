@@ -185,9 +185,7 @@ impl Guard {
         if let Some(guard) = GUARD.get() {
             return Some(guard);
         }
-        let run = run_id();
-        // Inherited by every process the run starts, so the guard finds them.
-        std::env::set_var(RUN_VARIABLE, &run);
+        let run = mark_run();
         // Under `ulimit -v` a smaller table, so that the slots have room.
         let slots = match crate::limits::address_space_limit() {
             Some(_) => MAX_SLOTS_UNDER_LIMIT,
@@ -201,7 +199,7 @@ impl Guard {
         // whole copy of it; it runs `serve` and never returns.
         match unsafe { libc::fork() } {
             -1 => None,
-            0 => serve(read.into_raw_fd(), &table, &run, ppool_group),
+            0 => serve(read.into_raw_fd(), &table, run, ppool_group),
             pid => {
                 drop(read);
                 let guard = Guard {
@@ -284,6 +282,23 @@ pub fn release() {
             && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
         {}
     }
+}
+
+/// This run's id, once [`mark_run`] has given it one.
+static RUN: OnceLock<String> = OnceLock::new();
+
+/// Gives this run its id and puts it in ppool's environment as
+/// `PPOOL_RUN`, inherited by every process the run starts: the guard, and
+/// ppool itself when it stops a run or a timed-out task, find them by it.
+/// A ppool started by a task (nested) so marks its own processes apart from
+/// its parent's. Call it before any thread starts (it sets an environment
+/// variable); later calls return the same id.
+pub fn mark_run() -> &'static str {
+    RUN.get_or_init(|| {
+        let run = run_id();
+        std::env::set_var(RUN_VARIABLE, &run);
+        run
+    })
 }
 
 /// Unique to this run: ppool's pid and the time.
@@ -444,7 +459,7 @@ impl Targets {
     }
 }
 
-fn send(target: i32, signal: i32) {
+pub(crate) fn send(target: i32, signal: i32) {
     // SAFETY: kill(2) has no memory effects and fails harmlessly when the
     // target is gone.
     unsafe {
@@ -453,41 +468,44 @@ fn send(target: i32, signal: i32) {
 }
 
 /// A process found carrying the run's marker.
-struct Found {
+pub(crate) struct Found {
     /// Its group (`-pgid`), or the process alone when its group is ppool's
     /// or the guard's.
-    target: i32,
+    pub(crate) target: i32,
     /// `(PPOOL_SLOT, PPOOL_SEQ)` when it has both.
-    task: Option<(usize, u64)>,
+    pub(crate) task: Option<(usize, u64)>,
 }
 
 /// Finds the run's processes by their environment (in /proc: Linux only).
+/// Shared by the guard and by ppool itself (see `crate::escaped`). It never
+/// finds the process scanning, a guard (its own or a nested ppool's), nor a
+/// process of another run: a nested ppool's tasks carry its own run's id.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-struct Marked {
+pub(crate) struct Marked {
     /// `PPOOL_RUN=<id>`, as it appears in an environment.
     needle: Vec<u8>,
     ppool_group: i32,
 }
 
 impl Marked {
-    fn new(run: &str, ppool_group: i32) -> Marked {
+    pub(crate) fn new(run: &str, ppool_group: i32) -> Marked {
         Marked {
             needle: format!("{RUN_VARIABLE}={run}").into_bytes(),
             ppool_group,
         }
     }
 
-    fn can_scan(&self) -> bool {
+    pub(crate) fn can_scan(&self) -> bool {
         cfg!(target_os = "linux")
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn scan(&self) -> Vec<Found> {
+    pub(crate) fn scan(&self) -> Vec<Found> {
         Vec::new()
     }
 
     #[cfg(target_os = "linux")]
-    fn scan(&self) -> Vec<Found> {
+    pub(crate) fn scan(&self) -> Vec<Found> {
         let me = std::process::id();
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return Vec::new();

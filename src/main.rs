@@ -75,6 +75,9 @@ fn start(args: Vec<OsString>) -> ! {
             .is_some_and(|mode| ppool::guard::needed(mode.as_encoded_bytes()))
         {
             ppool::guard::Guard::start();
+        } else {
+            // Its tasks too are told apart from those of a ppool that runs it.
+            ppool::guard::mark_run();
         }
         std::panic::catch_unwind(|| run(args)).unwrap_or(ppool::exit::INTERNAL)
     };

@@ -267,3 +267,24 @@ fn a_spill_file_that_cannot_be_made_ends_the_run_with_ppools_own_error() {
     assert!(!stderr.contains("cannot run"), "{stderr}");
     assert!(out.stdout.is_empty(), "incomplete output was printed");
 }
+
+#[test]
+fn a_ppool_run_by_a_task_marks_its_tasks_with_a_run_of_its_own() {
+    // A stop or timeout of the outer run must not reach the inner run's
+    // tasks by their marker: each ppool, `apply` too, gives its own.
+    for mode in ["apply", "unordered"] {
+        let script = format!("echo \"$PPOOL_RUN\"; \"$1\" {mode} sh -c 'echo \"$PPOOL_RUN\"' ::: x");
+        let out = ppool()
+            .args(["unordered", "sh", "-c", &script, "sh"])
+            .arg(crate::util::bin())
+            .args([":::", "x"])
+            .timeout(BOUND)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{mode}: {}", stderr_of(&out));
+        let runs: Vec<_> = stdout_of(&out).lines().map(str::to_owned).collect();
+        assert_eq!(runs.len(), 2, "{mode}: {runs:?}");
+        assert!(!runs[0].is_empty() && !runs[1].is_empty(), "{mode}: {runs:?}");
+        assert_ne!(runs[0], runs[1], "{mode}: the inner run has the outer's id");
+    }
+}
