@@ -4,7 +4,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::guard::Guard;
 use crate::lock;
@@ -56,6 +56,9 @@ pub struct Cancel {
     stdout_watched: AtomicBool,
     /// For the thread that sends SIGKILL after the grace.
     me: Weak<Cancel>,
+    /// It stops the whole run ([`Cancel::for_the_run`]): a stop also
+    /// reaches the processes that left the tasks' groups.
+    whole_run: AtomicBool,
 }
 
 impl Cancel {
@@ -88,7 +91,21 @@ impl Cancel {
             woken: AtomicBool::new(false),
             stdout_watched: AtomicBool::new(false),
             me: me.clone(),
+            whole_run: AtomicBool::new(false),
         })
+    }
+
+    /// This token stops the run itself, not one task of it (the pool
+    /// server keeps one per task): its stop also stops the processes of the
+    /// run's tasks that left their groups, and, before ppool exits, every
+    /// process left carrying the run's marker (`crate::escaped`).
+    pub fn for_the_run(self: Arc<Cancel>) -> Arc<Cancel> {
+        self.whole_run.store(true, Ordering::SeqCst);
+        self
+    }
+
+    fn is_whole_run(&self) -> bool {
+        self.whole_run.load(Ordering::SeqCst)
     }
 
     pub fn is_stopping(&self) -> bool {
@@ -119,17 +136,40 @@ impl Cancel {
             }
             *current = Some(reason);
         }
+        let start = Instant::now();
+        let whole_run = self.is_whole_run();
+        if whole_run {
+            // What left the tasks' groups is stopped before ppool exits,
+            // SIGKILL after the same grace (`crate::escaped::finish_run`).
+            crate::escaped::run_stopped(start + self.grace);
+        }
         self.stopping.store(true, Ordering::SeqCst);
         self.wake();
         self.signal_all(libc::SIGTERM);
         if let Some(this) = self.me.upgrade() {
             // At the thread limit there is no thread for it: each task's
-            // own reader still sends SIGKILL after the grace (`Clock`).
+            // own reader still sends SIGKILL after the grace (`Clock`), and
+            // ppool stops what left the tasks' groups before it exits.
             let _ = std::thread::Builder::new().name("grace".into()).spawn(move || {
-                std::thread::sleep(this.grace);
+                // The tasks' processes that left their groups (the groups'
+                // SIGTERM was just sent) have the same grace.
+                if whole_run {
+                    crate::escaped::signal(crate::escaped::Which::Tasks, libc::SIGTERM, &|target| {
+                        this.is_running(target)
+                    });
+                }
+                std::thread::sleep(this.grace.saturating_sub(start.elapsed()));
                 this.signal_all(libc::SIGKILL);
+                if whole_run {
+                    crate::escaped::signal(crate::escaped::Which::Tasks, libc::SIGKILL, &|_| false);
+                }
             });
         }
+    }
+
+    /// Whether `target` ([`Target::raw`]) is where a running task's signals go.
+    fn is_running(&self, target: i32) -> bool {
+        self.groups.iter().any(|entry| *lock(entry) == target)
     }
 
     /// ppool's own error while it ran task `seq` (its output could not be
@@ -187,6 +227,9 @@ impl Cancel {
     pub fn kill_from_handler(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         self.killed.store(true, Ordering::SeqCst);
+        if self.is_whole_run() {
+            crate::escaped::run_killed();
+        }
     }
 
     /// Makes the stop pipe readable, once.
@@ -207,7 +250,14 @@ impl Cancel {
     pub fn kill_now(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         self.killed.store(true, Ordering::SeqCst);
+        let whole_run = self.is_whole_run();
+        if whole_run {
+            crate::escaped::run_killed();
+        }
         self.signal_all(libc::SIGKILL);
+        if whole_run {
+            crate::escaped::signal(crate::escaped::Which::Tasks, libc::SIGKILL, &|_| false);
+        }
     }
 
     /// Task `seq` is about to be spawned in `slot`: until it is registered,

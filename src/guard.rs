@@ -301,6 +301,11 @@ pub fn mark_run() -> &'static str {
     })
 }
 
+/// This run's id, if [`mark_run`] gave it one (not an inherited `PPOOL_RUN`).
+pub(crate) fn own_run() -> Option<&'static str> {
+    RUN.get().map(String::as_str)
+}
+
 /// Unique to this run: ppool's pid and the time.
 fn run_id() -> String {
     let now = std::time::SystemTime::now()

@@ -8,6 +8,7 @@ pub mod cli;
 mod config;
 mod cpuinfo;
 pub mod duration;
+pub mod escaped;
 mod eta;
 mod exec;
 pub mod exit;
@@ -228,7 +229,8 @@ fn run_config(config: &Config) -> Result<Ending> {
         Cancel::new(config.jobs, config.grace)
     } else {
         Cancel::guarded(config.jobs, config.grace)
-    };
+    }
+    .for_the_run();
     let (sources, names) = open_input(config)?;
     match &config.runner {
         Runner::Command { words, shell } => {

@@ -81,8 +81,10 @@ fn start(args: Vec<OsString>) -> ! {
         }
         std::panic::catch_unwind(|| run(args)).unwrap_or(ppool::exit::INTERNAL)
     };
-    // Every way out passes here: the guard, if the run started one, is
+    // Every way out passes here: a stopped run's processes that left their
+    // tasks' groups are stopped, and the guard, if the run started one, is
     // ended and reaped before ppool goes.
+    ppool::escaped::finish_run();
     ppool::guard::release();
     // `exit` flushes stdout, as returning from std's main would.
     std::process::exit(code)

@@ -17,12 +17,15 @@ fn daemon_task(mark: &str) -> String {
     format!("setsid sh -c 'sleep 60; exit 0 # {mark}' & echo started")
 }
 
-/// The daemons of `daemon_task(mark)` now running (ppool's own command
-/// line holds the marker too).
+/// The daemons of `daemon_task(mark)` (or of a script that starts them so)
+/// now running: ppool's and the task's command lines hold the marker too.
 fn daemons(mark: &str) -> Vec<u32> {
     processes_with(mark)
         .into_iter()
-        .filter(|&pid| cmdline_of(pid).starts_with("sh -c sleep 60"))
+        .filter(|&pid| {
+            let cmdline = cmdline_of(pid);
+            cmdline.starts_with("sh -c ") && !cmdline.contains("setsid")
+        })
         .collect()
 }
 
@@ -81,7 +84,134 @@ fn a_timeout_does_not_wait_for_a_daemon_holding_the_pipes() {
     // What was read is kept.
     assert_eq!(stdout_of(&out), "started\n");
     assert!(stderr_of(&out).contains("timed out"), "{}", stderr_of(&out));
-    assert!(!daemons(&mark).is_empty(), "the daemon is not the task's to stop");
+    // The daemon left the task's group but carries its marker: the
+    // timeout stopped it with the task.
+    assert_eq!(
+        daemons_after(&mark, GONE),
+        Vec::<u32>::new(),
+        "the daemon outlived its task's timeout"
+    );
+}
+
+/// Generous for a loaded machine: the daemons go within the grace.
+const GONE: Duration = Duration::from_secs(10);
+
+/// Waits up to `limit` for the daemons of `mark` to be gone; those left.
+fn daemons_after(mark: &str, limit: Duration) -> Vec<u32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = daemons(mark);
+        if left.is_empty() || Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The processes, not zombies, whose environment holds `PPOOL_RUN=run`.
+fn processes_of_run(run: &str) -> Vec<u32> {
+    let needle = format!("PPOOL_RUN={run}");
+    processes_whose("environ", |environ| {
+        environ.split(|&b| b == 0).any(|var| var == needle.as_bytes())
+    })
+    .into_iter()
+    .filter(|&pid| is_running(pid))
+    .collect()
+}
+
+/// The run id (`PPOOL_RUN`) in the environment of `pid`.
+fn run_of(pid: u32) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    environ
+        .split(|&b| b == 0)
+        .find_map(|var| var.strip_prefix(b"PPOOL_RUN="))
+        .map(|run| String::from_utf8_lossy(run).into_owned())
+}
+
+/// `ppool unordered -j2 --grace 1s` with two tasks that each leave a daemon
+/// in a session of its own (the second one ignores SIGTERM) and run on.
+fn two_daemons(mark: &str) -> Command {
+    let script = format!(
+        "if [ $0 = 2 ]; then setsid sh -c 'trap \"\" TERM; sleep 60; exit 0 # {mark}' & \\
+         else setsid sh -c 'sleep 60; exit 0 # {mark}' & fi; sleep 60"
+    );
+    let mut command = ppool_std();
+    command
+        .args([
+            "unordered",
+            "-j2",
+            "--grace",
+            "1s",
+            "sh",
+            "-c",
+            &script,
+            ":::",
+            "1",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Waits for both daemons of [`two_daemons`]; the run's id (`PPOOL_RUN`).
+fn run_of_daemons(child: &mut Child, mark: &str) -> String {
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let found = daemons(mark);
+        if found.len() == 2 {
+            if let Some(run) = found.iter().find_map(|&pid| run_of(pid)) {
+                return run;
+            }
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("the daemons never started: {found:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_and_sigint_leave_no_process_of_the_run() {
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let mark = marker(&format!("daemon-stop-{signal}"));
+        let _daemons = Daemons(mark.clone());
+        let mut child = two_daemons(&mark).spawn().unwrap();
+        let run = run_of_daemons(&mut child, &mark);
+        send_signal(child.id(), signal);
+        let out = wait_bounded(child, "a stop with daemons");
+        assert_eq!(out.status.code(), Some(code), "{}", stderr_of(&out));
+        assert_eq!(
+            daemons(&mark),
+            Vec::<u32>::new(),
+            "signal {signal}: a daemon outlived ppool"
+        );
+        assert_eq!(
+            processes_of_run(&run),
+            Vec::<u32>::new(),
+            "signal {signal}: the run left processes"
+        );
+    }
+}
+
+#[test]
+fn a_daemon_of_a_task_that_ended_by_itself_is_left_running() {
+    let mark = marker("daemon-kept");
+    let _daemons = Daemons(mark.clone());
+    // Its output goes elsewhere, so the task is complete when its shell exits.
+    let script = format!("setsid sh -c 'sleep 60; exit 0 # {mark}' >/dev/null 2>&1 & echo started");
+    let out = ppool()
+        .args(["unordered", "--grace", "1s", "sh", "-c", &script, ":::", "x"])
+        .timeout(BOUND)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "started\n");
+    // Well past the grace: nothing of ppool's is still at work on it.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(daemons(&mark).len(), 1, "a daemon started on purpose was stopped");
 }
 
 #[test]
@@ -112,6 +242,39 @@ fn sigterm_does_not_wait_for_a_daemon_holding_the_pipes() {
     let out = wait_bounded(child, "SIGTERM with a daemon");
     assert_eq!(out.status.code(), Some(143), "{}", stderr_of(&out));
     assert_eq!(stdout_of(&out), "started\n");
+    assert_eq!(daemons(&mark), Vec::<u32>::new(), "the daemon outlived ppool");
+}
+
+#[test]
+fn fail_fast_stops_the_daemon_of_a_running_task() {
+    let mark = marker("daemon-fail-fast");
+    let _daemons = Daemons(mark.clone());
+    // Task 1 leaves a daemon and runs on; task 2 fails once it is there.
+    let script = format!(
+        "if [ $0 = 1 ]; then setsid sh -c 'sleep 60; exit 0 # {mark}' & sleep 60; \
+         else while ! pgrep -f 'exit 0 # {mark}' >/dev/null; do sleep 0.05; done; exit 3; fi"
+    );
+    let child = ppool_std()
+        .args([
+            "unordered",
+            "-j2",
+            "--fail-fast",
+            "--grace",
+            "1s",
+            "sh",
+            "-c",
+            &script,
+            ":::",
+            "1",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(child, "--fail-fast with a daemon");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert_eq!(daemons(&mark), Vec::<u32>::new(), "the daemon outlived ppool");
 }
 
 #[test]

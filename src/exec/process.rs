@@ -12,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::spawn::{self, Request, Stdio};
 use crate::cancel::{Cancel, StopReason};
 use crate::capture::{Captured, Lane, LaneGuard, LineSink, SPILL_LIMIT};
+use crate::escaped::{self, Which};
 use crate::input::Record;
 use crate::signals;
 use crate::sys::Spliced;
@@ -104,7 +105,10 @@ pub struct Lines {
 /// have closed. A descendant that escaped the task's group (a daemon in a
 /// session of its own) can hold the pipes open for ever: once the task has
 /// timed out or the run is stopping, and its group has had the grace and
-/// then SIGKILL, its pipes are let go and what was read is kept.
+/// then SIGKILL, its pipes are let go and what was read is kept. Such a
+/// descendant of a timed-out task is stopped with the group (see
+/// [`Clock`]); those of a stopped run, by the cancel token and before ppool
+/// exits (`crate::escaped`). A task that ends by itself keeps them.
 pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
     let (stdio, own_group) = if spec.inherit_stdio {
         // A task that reads the terminal must stay in the terminal's
@@ -147,7 +151,7 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
         }
     }
     signals::foreground::started(target);
-    let mut clock = Clock::new(spec.timeout, spec.grace);
+    let mut clock = Clock::new(spec.timeout, spec.grace, (spec.slot, spec.seq));
     let mut ended = Ended::default();
     if let Some(lines) = &spec.lines {
         ended.stdout = Captured::passing_lines(Arc::clone(&lines.stdout), lines.tag.clone());
@@ -190,6 +194,12 @@ pub fn run(spec: &Spawn, cancel: &Cancel) -> io::Result<Ended> {
         while crate::sys::group_alive(group) && Instant::now() < limit {
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+    // A timed-out task's processes that left its group had their SIGTERM
+    // and SIGKILL with the group's; one that left it during the grace is
+    // killed now (the grace was given), and its outcome waits for them.
+    if clock.timed_out {
+        escaped::finish(Which::Task(spec.slot, spec.seq), Instant::now());
     }
     drop(child.stdin);
     if let Some(dealt) = dealt {
@@ -401,7 +411,8 @@ const GROUP_END: Duration = Duration::from_secs(1);
 const STOPPING_POLL: Duration = Duration::from_millis(50);
 
 /// The timeout, then the grace between SIGTERM and SIGKILL, then the linger
-/// before the pipes are let go.
+/// before the pipes are let go. A timeout's signals also reach the task's
+/// processes that left its group (found by the task's marker, Linux only).
 struct Clock {
     next: Option<Instant>,
     step: Step,
@@ -410,16 +421,19 @@ struct Clock {
     /// The run is stopping: the cancel token signals the task's group; the
     /// clock only counts the grace.
     stopping: bool,
+    /// The task's `(PPOOL_SLOT, PPOOL_SEQ)`.
+    task: (usize, u64),
 }
 
 impl Clock {
-    fn new(timeout: Option<Duration>, grace: Duration) -> Clock {
+    fn new(timeout: Option<Duration>, grace: Duration, task: (usize, u64)) -> Clock {
         Clock {
             next: timeout.map(|t| Instant::now() + t),
             step: Step::Term,
             grace,
             timed_out: false,
             stopping: false,
+            task,
         }
     }
 
@@ -465,12 +479,18 @@ impl Clock {
             Step::Term => {
                 self.timed_out = true;
                 target.signal(libc::SIGTERM);
+                let (slot, seq) = self.task;
+                escaped::signal(Which::Task(slot, seq), libc::SIGTERM, &|t| t == target.raw());
                 self.step = Step::Kill;
                 self.next = Some(Instant::now() + self.grace);
                 false
             }
             Step::Kill => {
                 target.signal(libc::SIGKILL);
+                if self.timed_out {
+                    let (slot, seq) = self.task;
+                    escaped::signal(Which::Task(slot, seq), libc::SIGKILL, &|_| false);
+                }
                 self.step = Step::Abandon;
                 self.next = Some(Instant::now() + LINGER);
                 false
