@@ -304,6 +304,45 @@ flush() {
     p_workload=(); p_jobs=(); p_tool=(); p_units=(); p_cmd=(); p_state=()
 }
 
+# As `flush`, for start-ups: the queued commands run in turn, one run each
+# a round (interleave.py), rounds x runs rounds, and each gets the median of
+# its runs. Timed one block after another, as hyperfine times them, start-up
+# costs on a shared virtual machine drift by more than what is measured
+# (the same binary under two names read 1,877 and 1,736 us that way); run
+# in turn they drift together. The rows stay hyperfine's for the commands
+# that take a shell.
+flush_interleaved() {
+    local n=${#p_cmd[@]} i
+    local -a idx=() cmds=()
+    for ((i = 0; i < n; i++)); do
+        [ "${p_state[i]}" = ok ] || continue
+        idx+=("$i"); cmds+=("${p_cmd[i]}")
+    done
+    local -a medians=()
+    if [ ${#cmds[@]} -gt 0 ]; then
+        log ""
+        log "== time ${p_workload[0]}: ${#cmds[@]} commands in turn, $((rounds * startup_runs)) rounds"
+        if ! mapfile -t medians < <(timeout -k 10 "$limit" python3 "$here/interleave.py" --seconds \
+            "$((rounds * startup_runs))" "${cmds[@]}"); then
+            medians=()
+        fi
+        if [ ${#medians[@]} -ne ${#cmds[@]} ]; then
+            log "!! ${p_workload[0]}: interleave.py failed"
+            medians=()
+        fi
+    fi
+    local k=0 value
+    for ((i = 0; i < n; i++)); do
+        value=error
+        if [ "${p_state[i]}" = ok ]; then
+            [ ${#medians[@]} -gt 0 ] && value=${medians[k]}
+            k=$((k + 1))
+        fi
+        row "${p_workload[i]}" "${p_jobs[i]}" "${p_tool[i]}" time "$value" "${p_units[i]}"
+    done
+    p_workload=(); p_jobs=(); p_tool=(); p_units=(); p_cmd=(); p_state=()
+}
+
 # memory JOBS TOOL UNITS EXPECT CMD [ARG]... < stdin-file: peak RSS of CMD
 # (GNU time's "Maximum resident set size": the largest single process among
 # CMD and the children it reaped), its stdout counted by wc and checked.
@@ -528,14 +567,17 @@ if want_workload memory && [ -n "$time_bin" ]; then
         "$ppool_bin" unordered -j1 -- head -c "$big" ::: /dev/zero
 fi
 
-# startup: one `true` task, no shell in between (hyperfine -N). `apply` has
-# no guard; the streaming modes fork one, so each is timed too. Their task
-# is `true 1` (the record is its argument), which costs the task itself
-# 0.2 ms more than `true` (coreutils loads the locale when given an
-# argument): `xargs true 1` runs that same command.
+# startup: one `true` task, no shell in between, every command in turn
+# (flush_interleaved). `apply` has no guard; the streaming modes fork one,
+# so each is timed too. Their task is `true 1` (the record is its
+# argument), which costs the task itself 0.2 ms more than `true`
+# (coreutils loads the locale when given an argument): `xargs true 1` runs
+# that same command. "ppool (copy)" is the same binary under another name:
+# its ratio to `ppool` shows how far the timing itself can be trusted.
 if want_workload startup; then
-    hf_opts=(-N --runs "$startup_runs")
+    cp "$ppool_bin" "$work/ppool-copy"
     bench startup 1 "ppool" 1 "$PP apply echo ok" ok "$PP apply true"
+    bench startup 1 "ppool (copy)" 1 "" "" "$(q "$work/ppool-copy") apply true"
     for mode in unordered imap map; do
         bench startup 1 "ppool $mode" 1 "$PP $mode echo ok ::: 1" ok1 "$PP $mode true ::: 1"
     done
@@ -544,8 +586,7 @@ if want_workload startup; then
     bench startup 1 parallel 1 "" "" "$PAR true ::: x"
     bench startup 1 rust-parallel 1 "" "" "rust-parallel true ::: x"
     bench startup 1 floor 1 "" "" "$FLOOR 1 1 true"
-    flush
-    hf_opts=(--runs "$runs")
+    flush_interleaved
 fi
 
 # submit: one `ppool submit true` into a running pool (hyperfine -N), beside
