@@ -37,18 +37,27 @@ fn surely_fit(jobs: usize, limit: u64) -> bool {
         <= limit / 2
 }
 
+/// The soft limit of `resource` (a `libc::RLIMIT_*`, whose type differs
+/// between C libraries); `None` when there is none (or it is unknown).
+macro_rules! soft_limit {
+    ($resource:expr) => {{
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes only the struct it is given, which lives here.
+        if unsafe { libc::getrlimit($resource, &mut limit) } != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
+            None
+        } else {
+            #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere.
+            Some(limit.rlim_cur as u64)
+        }
+    }};
+}
+
 /// The soft descriptor limit; `None` when there is none (or it is unknown).
 pub fn descriptor_limit() -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes only the struct it is given, which lives here.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
-        return None;
-    }
-    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere.
-    Some(limit.rlim_cur as u64)
+    soft_limit!(libc::RLIMIT_NOFILE)
 }
 
 /// Descriptors open now below `limit` (the only ones that take its room).
@@ -145,16 +154,7 @@ pub const SPILLED_UNDER_LIMIT: usize = 64 << 10;
 
 /// The soft address-space limit, when there is one.
 pub fn address_space_limit() -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes only the struct it is given, which lives here.
-    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut limit) } != 0 || limit.rlim_cur == libc::RLIM_INFINITY {
-        return None;
-    }
-    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere.
-    Some(limit.rlim_cur as u64)
+    soft_limit!(libc::RLIMIT_AS)
 }
 
 /// Under `ulimit -v`, before any thread starts: glibc's malloc would give
