@@ -1581,7 +1581,6 @@ impl Scanner {
         })
     }
 
-    /// A placeholder was read: it is part of the current word or line.
     /// The simple command read in the innermost code frame, the commands
     /// of frames closed since ended.
     fn command(&mut self) -> Result<Option<&mut Command>, String> {
@@ -1672,6 +1671,7 @@ impl Scanner {
         Ok(())
     }
 
+    /// A placeholder was read: it is part of the current word or line.
     fn hole(&mut self) {
         self.word_start = false;
         if let Some(Frame::Heredoc { line, .. }) = self.stack.last_mut() {
