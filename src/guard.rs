@@ -187,9 +187,9 @@ impl Guard {
         }
         let run = mark_run();
         // Under `ulimit -v` a smaller table, so that the slots have room.
-        let slots = match crate::limits::address_space_limit() {
-            Some(_) => MAX_SLOTS_UNDER_LIMIT,
-            None => MAX_SLOTS,
+        let slots = match crate::limits::address_space_limited() {
+            true => MAX_SLOTS_UNDER_LIMIT,
+            false => MAX_SLOTS,
         };
         let table = Table::new(slots)?;
         let (read, write) = crate::sys::pipe().ok()?;

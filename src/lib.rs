@@ -493,31 +493,14 @@ fn run_stream(
     };
     // No more slots than there are tasks, when that is known.
     let jobs = known_total.map_or(cap, |total: u64| cap.min(total.max(1).try_into().unwrap_or(usize::MAX)));
-    // Fewer slots where the descriptor limit has no room for more: their
-    // tasks would fail to start. `-j 0` asks for as many as it allows.
+    // Fewer slots where the descriptor limit has no room for more (their
+    // tasks would fail to start), or where ppool's own memory for them
+    // would not fit in the address space (an allocation that fails
+    // aborts). `-j 0` asks for as many as they allow.
     let jobs = match config.remote {
         Some(_) => jobs,
         None if here => jobs,
-        None => {
-            let fit = limits::fit_descriptors(jobs).map_err(|e| anyhow::anyhow!(e))?;
-            if let Some(why) = fit.lowered.filter(|_| !config.jobs_max) {
-                say(&format!(
-                    "ppool: warning: running {} slots, not {jobs}: {why} (raise `ulimit -n` or lower --jobs)",
-                    fit.slots
-                ));
-            }
-            // And where ppool's own memory for them would not fit in the
-            // address space: an allocation that fails aborts.
-            let jobs = fit.slots;
-            let fit = limits::fit_address_space(jobs).map_err(|e| anyhow::anyhow!(e))?;
-            if let Some(why) = fit.lowered.filter(|_| !config.jobs_max) {
-                say(&format!(
-                    "ppool: warning: running {} slots, not {jobs}: {why} (raise `ulimit -v` or lower --jobs)",
-                    fit.slots
-                ));
-            }
-            fit.slots
-        }
+        None => limits::fit(jobs, config.jobs_max).map_err(|e| anyhow::anyhow!(e))?,
     };
     let own_slots = || executor.slots();
     let window = (window && config.mode == Mode::Imap).then_some(scheduler::REORDER_WINDOW);

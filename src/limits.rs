@@ -81,44 +81,61 @@ fn open_descriptors(limit: u64) -> u64 {
     GUESS
 }
 
-/// The slots a run may start.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Fit {
-    pub slots: usize,
-    /// Why there are fewer than asked for.
-    pub lowered: Option<String>,
+/// What a limit leaves room for: the slots, and the limit as it reads now.
+struct Room {
+    slots: usize,
+    why: String,
 }
 
-/// The slots to run with when `jobs` are asked for: `jobs`, or fewer with
-/// the reason when the descriptor limit leaves room for fewer. `Err` when
-/// it leaves room for none.
-pub fn fit_descriptors(jobs: usize) -> Result<Fit, String> {
-    let fits = Fit {
-        slots: jobs,
-        lowered: None,
+/// The slots to run with when `jobs` are asked for: fewer where the
+/// descriptor limit or the address-space limit leaves room for fewer, with
+/// a warning for each unless `quiet` (`-j 0` asked for what fits). `Err`
+/// when either leaves room for none.
+pub fn fit(jobs: usize, quiet: bool) -> Result<usize, String> {
+    let jobs = within(
+        jobs,
+        descriptor_room(jobs),
+        (
+            "ulimit -n",
+            "raise `ulimit -n`, or close the descriptors ppool inherits",
+        ),
+        quiet,
+    )?;
+    within(jobs, address_space_room(), ("ulimit -v", "raise `ulimit -v`"), quiet)
+}
+
+/// `jobs`, or the slots `room` leaves when that is fewer (said unless
+/// `quiet`). `raise`: the limit's name, and what to do when no slot fits.
+fn within(jobs: usize, room: Option<Room>, raise: (&str, &str), quiet: bool) -> Result<usize, String> {
+    let Some(Room { slots, why }) = room.filter(|room| room.slots < jobs) else {
+        return Ok(jobs);
     };
-    let Some(limit) = descriptor_limit() else {
-        return Ok(fits);
-    };
+    if slots == 0 {
+        return Err(format!("cannot run a task: {why}: {}", raise.1));
+    }
+    if !quiet {
+        crate::say(&format!(
+            "ppool: warning: running {slots} slots, not {jobs}: {why} (raise `{}` or lower --jobs)",
+            raise.0
+        ));
+    }
+    Ok(slots)
+}
+
+/// What the descriptor limit leaves room for, when `jobs` slots might not
+/// fit in it.
+fn descriptor_room(jobs: usize) -> Option<Room> {
+    let limit = descriptor_limit()?;
     if surely_fit(jobs, limit) {
-        return Ok(fits);
+        return None;
     }
     let open = open_descriptors(limit);
     let slots = slots_for_descriptors(limit, open);
-    if slots >= jobs {
-        return Ok(fits);
-    }
-    let why = format!(
-        "the descriptor limit (`ulimit -n` {limit}, {open} open at start) leaves room for {slots}, at {DESCRIPTORS_PER_SLOT} per slot"
-    );
-    if slots == 0 {
-        return Err(format!(
-            "cannot run a task: {why}: raise `ulimit -n`, or close the descriptors ppool inherits"
-        ));
-    }
-    Ok(Fit {
+    Some(Room {
         slots,
-        lowered: Some(why),
+        why: format!(
+            "the descriptor limit (`ulimit -n` {limit}, {open} open at start) leaves room for {slots}, at {DESCRIPTORS_PER_SLOT} per slot"
+        ),
     })
 }
 
@@ -129,11 +146,17 @@ pub const SLOT_STACK: usize = 1 << 20;
 /// Set once under an address-space limit, before any thread starts.
 static UNDER_LIMIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Whether ppool runs under `ulimit -v`, as [`under_address_space_limit`]
+/// found at start (no second `getrlimit`).
+pub fn address_space_limited() -> bool {
+    UNDER_LIMIT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A slot thread's builder: with [`SLOT_STACK`] under `ulimit -v`, else
 /// std's default stack.
 pub fn slot_thread(name: String) -> std::thread::Builder {
     let builder = std::thread::Builder::new().name(name);
-    match UNDER_LIMIT.load(std::sync::atomic::Ordering::Relaxed) {
+    match address_space_limited() {
         true => builder.stack_size(SLOT_STACK),
         false => builder,
     }
@@ -195,32 +218,19 @@ fn mapped_bytes() -> u64 {
     64 << 20
 }
 
-/// As [`fit_descriptors`], for the address-space limit.
-pub fn fit_address_space(jobs: usize) -> Result<Fit, String> {
-    let fits = Fit {
-        slots: jobs,
-        lowered: None,
-    };
-    let Some(limit) = address_space_limit() else {
-        return Ok(fits);
-    };
+/// What the address-space limit leaves room for, when there is one.
+fn address_space_room() -> Option<Room> {
+    let limit = address_space_limit()?;
     let used = mapped_bytes();
     let slots = slots_for_address_space(limit, used);
-    if slots >= jobs {
-        return Ok(fits);
-    }
-    let why = format!(
-        "the address-space limit (`ulimit -v` {} KiB, {} KiB mapped at start) leaves room for {slots}, at {} KiB per slot",
-        limit >> 10,
-        used >> 10,
-        BYTES_PER_SLOT >> 10
-    );
-    if slots == 0 {
-        return Err(format!("cannot run a task: {why}: raise `ulimit -v`"));
-    }
-    Ok(Fit {
+    Some(Room {
         slots,
-        lowered: Some(why),
+        why: format!(
+            "the address-space limit (`ulimit -v` {} KiB, {} KiB mapped at start) leaves room for {slots}, at {} KiB per slot",
+            limit >> 10,
+            used >> 10,
+            BYTES_PER_SLOT >> 10
+        ),
     })
 }
 
