@@ -2,9 +2,11 @@
 //! stops the tasks of a `ppool` killed outright (SIGKILL, the OOM killer).
 //! Tasks run in process groups of their own, so nothing else would.
 //!
-//! It is a `fork` of ppool taken at the start of a streaming run, before any
+//! It is started from ppool at the start of a streaming run, before any
 //! thread exists: no `exec`, so it costs a fraction of starting a second
-//! program, and it exists before any task does. It leaves ppool's process
+//! program, and it exists before any task does. On Linux (x86-64 and
+//! AArch64) it shares ppool's memory rather than copying it ([`shared`]);
+//! elsewhere, or should that fail, it is a `fork` of ppool. It leaves ppool's process
 //! group (terminal signals do not reach it), names itself `ppool-guard`,
 //! holds nothing of ppool's but its end of one pipe (stdin, stdout and
 //! stderr are /dev/null: no reader of ppool's output waits for it), and
@@ -40,6 +42,7 @@
 //! listed then (a panic), the guard is left to stop it as above.
 
 use std::collections::HashSet;
+use std::ffi::OsString;
 use std::os::fd::{IntoRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -90,7 +93,11 @@ struct Header {
     slurm: AtomicBool,
 }
 
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod shared;
+
 /// The shared mapping: a header, then one entry per slot (0 unused).
+#[derive(Clone, Copy)]
 struct Table {
     base: *mut libc::c_void,
     slots: usize,
@@ -110,18 +117,60 @@ impl Table {
     /// An all-zero table, shared with processes forked later. Pages are
     /// only allocated once touched, so a large `--jobs` costs nothing up front.
     fn new(slots: usize) -> Option<Table> {
-        // SAFETY: a fresh anonymous mapping; no existing memory is involved.
+        Table::map(slots, -1)
+    }
+
+    /// The table mapped from `fd` (-1: anonymous memory).
+    fn map(slots: usize, fd: i32) -> Option<Table> {
+        let flags = match fd {
+            -1 => libc::MAP_SHARED | libc::MAP_ANONYMOUS | crate::sys::MAP_NORESERVE,
+            _ => libc::MAP_SHARED | crate::sys::MAP_NORESERVE,
+        };
+        // SAFETY: a fresh mapping; no existing memory is involved.
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 Table::bytes(slots),
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS | crate::sys::MAP_NORESERVE,
-                -1,
+                flags,
+                fd,
                 0,
             )
         };
         (base != libc::MAP_FAILED).then_some(Table { base, slots })
+    }
+
+    /// An all-zero table in a memory file, which a program run by the guard
+    /// can map again; None where there is no such file, or where the file
+    /// size limit is below the table's size (growing the file past it would
+    /// raise SIGXFSZ).
+    #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+    fn in_file(slots: usize) -> Option<(Table, OwnedFd)> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let bytes = Table::bytes(slots);
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into `limit`.
+        if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) } != 0
+            || (limit.rlim_cur != libc::RLIM_INFINITY && limit.rlim_cur < bytes as libc::rlim_t)
+        {
+            return None;
+        }
+        // SAFETY: the system call with a C string literal; the descriptor,
+        // if any, is new and ours.
+        let fd = unsafe { libc::syscall(libc::SYS_memfd_create, c"ppool-guard".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: as above.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        // SAFETY: ftruncate on our own descriptor.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), bytes as libc::off_t) } != 0 {
+            return None;
+        }
+        Some((Table::map(slots, fd.as_raw_fd())?, fd))
     }
 
     fn header(&self) -> &Header {
@@ -153,14 +202,23 @@ impl Table {
 
     /// (slot, group, seq) of every slot that is not free.
     fn taken(&self) -> Vec<(usize, i32, u64)> {
+        let mut taken = Vec::new();
+        self.each_taken(|slot, group, seq| taken.push((slot, group, seq)));
+        taken
+    }
+
+    /// Calls `f` with (slot, group, seq) of every slot that is not free;
+    /// allocates nothing.
+    fn each_taken(&self, mut f: impl FnMut(usize, i32, u64)) {
         let used = self.header().used.load(Ordering::Acquire).min(self.slots + 1);
-        (0..used)
-            .filter_map(|slot| {
-                let entry = self.entry(slot)?;
+        for slot in 0..used {
+            if let Some(entry) = self.entry(slot) {
                 let group = entry.group.load(Ordering::Acquire);
-                (group != 0).then(|| (slot, group, entry.seq.load(Ordering::Relaxed)))
-            })
-            .collect()
+                if group != 0 {
+                    f(slot, group, entry.seq.load(Ordering::Relaxed));
+                }
+            }
+        }
     }
 }
 
@@ -178,9 +236,9 @@ pub struct Guard {
 static GUARD: OnceLock<Guard> = OnceLock::new();
 
 impl Guard {
-    /// Forks the guard. Call it before any thread starts: the child runs
-    /// on after `fork` as a copy of this one thread. A guard that cannot
-    /// start leaves tasks unguarded (as in `apply`).
+    /// Starts the guard. Call it before any thread starts: a forked guard
+    /// runs on as a copy of this one thread. A guard that cannot start
+    /// leaves tasks unguarded (as in `apply`).
     pub fn start() -> Option<&'static Guard> {
         if let Some(guard) = GUARD.get() {
             return Some(guard);
@@ -191,10 +249,21 @@ impl Guard {
             true => MAX_SLOTS_UNDER_LIMIT,
             false => MAX_SLOTS,
         };
-        let table = Table::new(slots)?;
-        let (read, write) = crate::sys::pipe().ok()?;
         // SAFETY: getpgrp cannot fail and touches no memory.
         let ppool_group = unsafe { libc::getpgrp() };
+        #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+        if let Some((table, file)) = Table::in_file(slots) {
+            let (read, write) = crate::sys::pipe().ok()?;
+            // The guard has its own copies of `file` and `read`.
+            if let Some(pid) = shared::start(table, &file, read, run, ppool_group) {
+                return Some(Guard::keep(pid, table, write));
+            }
+            // SAFETY: the mapping was made by `in_file`, and nothing else
+            // refers to it: the guard did not start.
+            unsafe { libc::munmap(table.base, Table::bytes(slots)) };
+        }
+        let table = Table::new(slots)?;
+        let (read, write) = crate::sys::pipe().ok()?;
         // SAFETY: ppool has one thread here (see above), so the child is a
         // whole copy of it; it runs `serve` and never returns.
         match unsafe { libc::fork() } {
@@ -202,16 +271,20 @@ impl Guard {
             0 => serve(read.into_raw_fd(), &table, run, ppool_group),
             pid => {
                 drop(read);
-                let guard = Guard {
-                    pid,
-                    table,
-                    _hangup: write,
-                    dismissed: AtomicBool::new(false),
-                    released: AtomicBool::new(false),
-                };
-                Some(GUARD.get_or_init(|| guard))
+                Some(Guard::keep(pid, table, write))
             }
         }
+    }
+
+    fn keep(pid: libc::pid_t, table: Table, hangup: OwnedFd) -> &'static Guard {
+        let guard = Guard {
+            pid,
+            table,
+            _hangup: hangup,
+            dismissed: AtomicBool::new(false),
+            released: AtomicBool::new(false),
+        };
+        GUARD.get_or_init(|| guard)
     }
 
     /// This process's guard, if it started one.
@@ -347,6 +420,54 @@ fn serve(hangup: i32, table: &Table, run: &str, ppool_group: i32) -> ! {
         close_from(4);
     }
     wait_for_hangup(3);
+    clean_up(table, run, ppool_group)
+}
+
+/// `ppool __guard TABLE RUN GROUP HANGUP`: the program a guard that
+/// shared ppool's memory runs (see [`shared`]), with the table in the
+/// memory file TABLE and its end of the hang-up pipe on HANGUP. Never
+/// returns.
+pub fn serve_exec(args: &[OsString]) -> ! {
+    let number = |i: usize| args.get(i).and_then(|a| a.to_str()?.parse::<i32>().ok());
+    let (Some(fd), Some(run), Some(ppool_group), Some(hangup)) =
+        (number(0), args.get(1).and_then(|a| a.to_str()), number(2), number(3))
+    else {
+        crate::say("ppool: __guard is ppool's own: it is not for use on the command line");
+        std::process::exit(crate::exit::USAGE);
+    };
+    // SAFETY: plain system calls; `stat` is plain data fstat fills in.
+    let size = unsafe {
+        #[cfg(target_os = "linux")]
+        libc::prctl(libc::PR_SET_NAME, c"ppool-guard".as_ptr());
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        // The guard held every signal blocked while it shared ppool's
+        // memory; it has its own now.
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+        let mut stat: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut stat) != 0 {
+            -1
+        } else {
+            stat.st_size as i64
+        }
+    };
+    let header = std::mem::size_of::<Header>() as i64;
+    let entry = std::mem::size_of::<Entry>() as i64;
+    let Some(table) = (size > header)
+        .then(|| Table::map(((size - header) / entry - 1) as usize, fd))
+        .flatten()
+    else {
+        crate::say("ppool: __guard: no table to read: it is not for use on the command line");
+        std::process::exit(crate::exit::USAGE);
+    };
+    wait_for_hangup(hangup);
+    clean_up(&table, run, ppool_group)
+}
+
+/// What a guard does once ppool is dead: stops what is left, and ends.
+fn clean_up(table: &Table, run: &str, ppool_group: i32) -> ! {
     let grace = match table.header().grace_ms.load(Ordering::Acquire) {
         0 => DEFAULT_GRACE,
         ms => Duration::from_millis(ms),

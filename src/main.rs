@@ -53,6 +53,11 @@ fn start(args: Vec<OsString>) -> ! {
     // Under std's `main` (not Linux) the streams were already reopened, so a
     // closed stdout cannot be told from /dev/null there.
     let stdout_closed = reopen_closed_stdio();
+    // A guard that shared a dead ppool's memory runs the program again to
+    // stop what is left (see ppool::guard).
+    if args.get(1).is_some_and(|word| word == "__guard") {
+        ppool::guard::serve_exec(&args[2..]);
+    }
     // As std does: a write to a closed pipe is an EPIPE error, not a signal.
     // SAFETY: setting a signal's disposition touches no memory of ours.
     unsafe {

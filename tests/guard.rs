@@ -155,6 +155,65 @@ fn a_sigkill_at_any_moment_leaves_nothing_running() {
     kill_and_check(short_tasks(&mark), Duration::from_millis(500), &mark, "-j100");
 }
 
+/// A run that outlasts the guard's first 100 ms has a guard of its own
+/// memory (ppool's program run again, `__guard`), which the OOM killer does
+/// not take along with ppool; it stops the tasks all the same.
+#[test]
+fn a_guard_that_runs_on_its_own_still_stops_the_tasks() {
+    let mark = mark("own");
+    let child = sleepers(&mark);
+    let ppool = child.id();
+    wait_for("the guard as its own program", Duration::from_secs(20), || {
+        guard_of(ppool).filter(|&guard| cmdline_of(guard).starts_with("ppool __guard "))
+    });
+    kill_and_check(child, Duration::ZERO, &mark, "-j8, its guard on its own");
+}
+
+/// Under a file size limit below the guard's table, no memory file is made
+/// (growing it would raise SIGXFSZ): the guard is a fork of ppool, and does
+/// its work.
+#[test]
+fn under_a_file_size_limit_the_guard_is_forked_and_stops_the_tasks() {
+    use std::os::unix::process::CommandExt;
+    let mark = mark("fsize");
+    let mut command = ppool_std();
+    command
+        .env(MARK, &mark)
+        .args(["imap", "-j2", "--grace", "1s", "sleep", "50", ":::", "1", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: setrlimit is async-signal-safe and touches no memory but
+    // `limit`, on the child's stack.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 4096,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            Ok(())
+        });
+    }
+    let child = command.spawn().expect("starting ppool");
+    let ppool = child.id();
+    let guard = wait_for("the guard", Duration::from_secs(20), || guard_of(ppool));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        cmdline_of(guard),
+        cmdline_of(ppool),
+        "the guard should be a fork of ppool"
+    );
+    kill_and_check(child, Duration::ZERO, &mark, "-j2 under a file size limit");
+}
+
+#[test]
+fn the_guard_program_is_not_for_the_command_line() {
+    let output = ppool_std().args(["__guard", "1", "x", "2", "3"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(255));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not for use on the command line"), "{stderr}");
+}
+
 #[test]
 #[ignore = "heavy: 50 kills under load, about a minute"]
 fn fifty_sigkills_under_load_leave_nothing_running() {
