@@ -22,6 +22,8 @@ mod output;
 mod pool_server;
 mod profile;
 mod progress;
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod raw;
 mod results;
 mod scheduler;
 mod signals;

@@ -3,6 +3,7 @@
 //! is a SIGTERM. SIGINT and SIGHUP ignored when ppool started (`nohup`, a
 //! script's `ppool … &`) stay ignored.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -11,9 +12,35 @@ use signal_hook::iterator::Signals;
 
 use crate::cancel::{Cancel, StopReason};
 
+/// The signals ppool has a handler for, bit `n - 1` for signal `n`. A
+/// process started from ppool's memory resets these (and no other: one
+/// ignored stays ignored) before its `execve`, so that no handler of
+/// ppool's runs in it meanwhile.
+static HANDLED: AtomicU64 = AtomicU64::new(0);
+
+/// Notes that `signal` gets a handler; call it before installing one.
+fn will_handle(signal: i32) {
+    if (1..=64).contains(&signal) {
+        HANDLED.fetch_or(1 << (signal - 1), Ordering::SeqCst);
+    }
+}
+
+/// The signals ppool has (or is about to have) a handler for, as above,
+/// with SIGSEGV and SIGBUS: std's runtime handles those where it starts the
+/// program (tests; ppool's own `main` on Linux does not).
+#[cfg_attr(
+    not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))),
+    allow(dead_code)
+)]
+pub(crate) fn handled() -> u64 {
+    HANDLED.load(Ordering::SeqCst) | 1 << (libc::SIGSEGV - 1) | 1 << (libc::SIGBUS - 1)
+}
+
 /// Watches for signals on a thread of its own for the rest of the run.
 pub fn watch(cancel: &Arc<Cancel>) -> Result<()> {
-    let mut signals = Signals::new(stopping_signals()).context("installing signal handlers")?;
+    let stopping = stopping_signals();
+    stopping.iter().for_each(|&signal| will_handle(signal));
+    let mut signals = Signals::new(stopping).context("installing signal handlers")?;
     let cancel = Arc::clone(cancel);
     std::thread::Builder::new()
         .name("signals".into())
@@ -124,10 +151,12 @@ pub mod foreground {
                     send(libc::SIGKILL);
                 }
             };
+            super::will_handle(signal);
             // SAFETY: the handler only uses atomics, write(2), kill(2) and
             // setitimer(2).
             unsafe { signal_hook::low_level::register(signal, handler) }.context("installing signal handlers")?;
         }
+        super::will_handle(SIGALRM);
         // SAFETY: the handler only uses an atomic and kill(2).
         unsafe { signal_hook::low_level::register(SIGALRM, || send(libc::SIGKILL)) }
             .context("installing signal handlers")?;
@@ -164,5 +193,38 @@ pub mod foreground {
 
     pub fn received() -> Option<i32> {
         Some(RECEIVED.load(Ordering::SeqCst)).filter(|&s| s != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every signal with a handler of ppool's is among those a child
+    /// started from ppool's memory resets.
+    #[test]
+    fn every_handler_installed_is_noted() {
+        let cancel = Cancel::new(1, std::time::Duration::from_secs(1));
+        foreground::install(&cancel, std::time::Duration::from_secs(1)).unwrap();
+        watch(&cancel).unwrap();
+        for signal in 1..=64 {
+            // SAFETY: sigaction with no new action only reads the current
+            // one into `old`.
+            let handler = unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(signal, std::ptr::null(), &mut old) != 0 {
+                    continue;
+                }
+                old.sa_sigaction
+            };
+            if handler != libc::SIG_DFL && handler != libc::SIG_IGN {
+                assert_ne!(
+                    handled() & (1 << (signal - 1)),
+                    0,
+                    "signal {signal} has a handler not noted"
+                );
+            }
+        }
+        assert_ne!(handled() & (1 << (libc::SIGTERM - 1)), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! Every child ppool starts (a task, a builtin worker, a `--worker`
-//! coprocess, ssh) starts here, with `posix_spawn` directly, and is waited
-//! for and reaped here. A process start is the floor of a command task's
+//! coprocess, ssh) starts here, as `posix_spawn` starts it (on Linux by
+//! ppool's own steps, [`shared`], one of them cheaper), and is waited for
+//! and reaped here. A process start is the floor of a command task's
 //! cost, so this path builds nothing per spawn that can be built once: the
 //! environment is captured at the first spawn and each child adds only its
 //! `PPOOL_SEQ` and `PPOOL_SLOT`.
@@ -108,6 +109,9 @@ fn c_strings<'a>(words: impl Iterator<Item = &'a OsStr> + Clone) -> io::Result<V
 }
 
 pub(crate) use crate::sys::pipe;
+
+#[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod shared;
 
 fn check(code: libc::c_int) -> io::Result<()> {
     if code == 0 {
@@ -232,7 +236,8 @@ pub fn spawn_with(request: &Request, more: &[u8]) -> io::Result<Child> {
     envp.push(slot.as_ptr());
     envp.push(ptr::null());
 
-    let mut actions = FileActions::new()?;
+    // (descriptor, number it takes in the child)
+    let mut dups: Vec<(i32, i32)> = Vec::with_capacity(3);
     let mut child = Child {
         pid: 0,
         stdin: None,
@@ -248,30 +253,55 @@ pub fn spawn_with(request: &Request, more: &[u8]) -> io::Result<Child> {
     };
     if stdin {
         let (read, write) = pipe()?;
-        actions.dup2(read.as_raw_fd(), 0)?;
+        dups.push((read.as_raw_fd(), 0));
         child.stdin = Some(write);
         child_ends.push(read);
     } else if stdout {
-        actions.dup2(dev_null()?, 0)?;
+        dups.push((dev_null()?, 0));
     }
     if stdout {
         let (read, write) = pipe()?;
-        actions.dup2(write.as_raw_fd(), 1)?;
+        dups.push((write.as_raw_fd(), 1));
         child.stdout = Some(read);
         child_ends.push(write);
     }
     if stderr {
         let (read, write) = pipe()?;
-        actions.dup2(write.as_raw_fd(), 2)?;
+        dups.push((write.as_raw_fd(), 2));
         child.stderr = Some(read);
         child_ends.push(write);
     }
-    let attributes = Attributes::new(request.own_group)?;
+    #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let pid = shared::spawn(&argv, &envp, &dups, request.own_group)?;
+    #[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+    let pid = posix_spawn(&argv, &envp, &dups, request.own_group)?;
+    drop(child_ends);
+    child.pid = pid;
+    Ok(child)
+}
+
+/// Starts `argv` with `posix_spawn`: each of `dups` dup'ed onto its number,
+/// SIGPIPE at its default, no signal blocked, in a group of its own with
+/// `own_group`.
+#[cfg_attr(
+    all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")),
+    allow(dead_code)
+)]
+fn posix_spawn(
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    dups: &[(i32, i32)],
+    own_group: bool,
+) -> io::Result<libc::pid_t> {
+    let mut actions = FileActions::new()?;
+    for &(fd, target) in dups {
+        actions.dup2(fd, target)?;
+    }
+    let attributes = Attributes::new(own_group)?;
     let mut pid: libc::pid_t = 0;
     // SAFETY: every pointer is valid for the call: argv and envp are
-    // NUL-terminated arrays of C strings (in `strings`, `more` and the
-    // environment) that outlive it, argv[0] the program; actions and
-    // attributes were initialised above.
+    // NUL-terminated arrays of C strings (kept alive by the caller), argv[0]
+    // the program; actions and attributes were initialised above.
     check(unsafe {
         libc::posix_spawn(
             &mut pid,
@@ -282,9 +312,7 @@ pub fn spawn_with(request: &Request, more: &[u8]) -> io::Result<Child> {
             envp.as_ptr() as *const *mut libc::c_char,
         )
     })?;
-    drop(child_ends);
-    child.pid = pid;
-    Ok(child)
+    Ok(pid)
 }
 
 /// Milliseconds from now to `deadline`, for poll(2): rounded up, so a

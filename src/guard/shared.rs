@@ -38,63 +38,13 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::Ordering;
 
 use super::{Table, DEFAULT_GRACE, SPAWNING};
+use crate::raw::syscall;
 
 /// The guard's stack; it calls little.
 const STACK: usize = 64 * 1024;
 /// How long the guard shares ppool's memory before it runs as a program
 /// of its own.
 pub(super) const SHARED_FOR: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// A system call, made by hand: it returns the kernel's result (a negative
-/// error number on failure) and writes no `errno`.
-///
-/// # Safety
-/// The arguments must be valid for the call `number`.
-#[cfg(target_arch = "x86_64")]
-unsafe fn syscall(number: libc::c_long, a: [usize; 5]) -> isize {
-    let result: isize;
-    // SAFETY: the Linux x86-64 system call convention; the kernel clobbers
-    // rcx and r11 only. Validity of the arguments is the caller's.
-    unsafe {
-        std::arch::asm!(
-            "syscall",
-            inlateout("rax") number as isize => result,
-            in("rdi") a[0],
-            in("rsi") a[1],
-            in("rdx") a[2],
-            in("r10") a[3],
-            in("r8") a[4],
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-    }
-    result
-}
-
-/// As above, for AArch64.
-///
-/// # Safety
-/// The arguments must be valid for the call `number`.
-#[cfg(target_arch = "aarch64")]
-unsafe fn syscall(number: libc::c_long, a: [usize; 5]) -> isize {
-    let result: isize;
-    // SAFETY: the Linux AArch64 system call convention: the number in x8,
-    // the result in x0. Validity of the arguments is the caller's.
-    unsafe {
-        std::arch::asm!(
-            "svc 0",
-            in("x8") number,
-            inlateout("x0") a[0] => result,
-            in("x1") a[1],
-            in("x2") a[2],
-            in("x3") a[3],
-            in("x4") a[4],
-            options(nostack),
-        );
-    }
-    result
-}
 
 /// What the guard reads, in memory that is never freed.
 struct Plan {
@@ -154,39 +104,22 @@ pub(super) fn start(table: Table, table_fd: &OwnedFd, hangup: OwnedFd, run: &str
         envp: environment(),
         table,
     }));
-    // SAFETY: a fresh private anonymous mapping for the guard's stack.
-    let stack = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            STACK,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
-            -1,
-            0,
-        )
-    };
-    if stack == libc::MAP_FAILED {
+    let Some(stack) = crate::raw::new_stack(STACK) else {
         // SAFETY: the descriptor was opened above and is closed once.
         unsafe { libc::close(exe) };
         return None;
-    }
-    // Every signal blocked across the clone: the guard keeps this mask.
-    // SAFETY: sigset_t is plain data, filled in by sigfillset; the old mask
-    // is restored below.
+    };
+    // Every signal blocked across the clone: the guard keeps them blocked.
+    // SAFETY: `guard_main` makes system calls by hand only, on `stack`,
+    // and reads `plan`; both are never freed.
     let pid = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let top = (stack as *mut u8).add(STACK).cast::<libc::c_void>();
-        let pid = libc::clone(
+        crate::raw::clone_blocked(
             guard_main,
-            top,
+            stack,
+            STACK,
             libc::CLONE_VM | libc::SIGCHLD,
             (plan as *const Plan).cast_mut().cast(),
-        );
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        pid
+        )
     };
     // The guard has its own copies of the descriptors. The stack and the
     // plan are left mapped and allocated: they are the guard's for as long
@@ -194,11 +127,11 @@ pub(super) fn start(table: Table, table_fd: &OwnedFd, hangup: OwnedFd, run: &str
     drop(hangup);
     // SAFETY: the descriptor was opened above and is closed once.
     unsafe { libc::close(exe) };
-    if pid <= 0 {
+    let Ok(pid) = pid else {
         // SAFETY: nothing runs on the stack, made above.
-        unsafe { libc::munmap(stack, STACK) };
+        unsafe { libc::munmap(stack as *mut libc::c_void, STACK) };
         return None;
-    }
+    };
     // Done from here, not by the guard: the C library's calls are ppool's
     // to make. Its own group keeps it out of a terminal's signals; as a
     // batch process, woken by the SIGKILL that dismisses it, it does not
