@@ -12,17 +12,18 @@
 //! the heap) nor any memory ppool uses, on a stack of its own, with every
 //! signal blocked (it inherits the mask ppool holds around the clone) so
 //! that none of ppool's handlers ever runs in it. SIGKILL still ends it.
-//! It names itself, closes every descriptor but the three it needs, and
-//! sleeps in `poll` until ppool's end of the hang-up pipe closes.
+//! It names itself, leaves ppool's process group, lowers itself to a batch
+//! process, closes every descriptor but the two it needs, and sleeps in
+//! `ppoll` until ppool's end of the hang-up pipe closes.
 //!
 //! Sharing lasts [`SHARED_FOR`] at most. A guard in ppool's memory dies
 //! with ppool where the kernel kills every process of an address space at
 //! once (the OOM killer does), so a run that lasts longer gets a guard of
-//! its own memory: the guard runs ppool's program again (`execveat` on the
-//! descriptor of its file, opened at start, so a binary replaced since
-//! still runs) as `ppool __guard TABLE RUN GROUP HANGUP`, with the table
-//! in a memory file that the new program maps again, and that program
-//! waits for the hang-up and stops what is left ([`super::serve_exec`]).
+//! its own memory: the guard runs ppool's program again (`execve` of
+//! /proc/self/exe, so a binary replaced since still runs) as `ppool
+//! __guard TABLE RUN GROUP HANGUP`, with the table in a memory file that
+//! the new program maps again, and that program waits for the hang-up and
+//! stops what is left ([`super::serve_exec`]).
 //! It is the same process: ppool's pid for it holds. A short run (most of
 //! a one-task run's cost is its start) never pays for that program's
 //! start; a run that outlives the sharing pays it once, on the other CPU.
@@ -50,14 +51,10 @@ pub(super) const SHARED_FOR: std::time::Duration = std::time::Duration::from_mil
 struct Plan {
     /// Its end of the hang-up pipe.
     hangup: i32,
-    /// ppool's program file (`O_PATH`).
-    exe: i32,
     /// The memory file that holds the table.
     table_fd: i32,
-    /// The three above, ascending: every other descriptor is closed.
-    keep: [i32; 3],
-    /// Where to stop closing should `close_range` be missing.
-    open_max: i32,
+    /// The two above, ascending: every other descriptor is closed.
+    keep: [i32; 2],
     /// `ppool __guard TABLE RUN GROUP HANGUP`, NULL-terminated.
     argv: [*const libc::c_char; 7],
     /// The environment, as ppool has it from the start (it never changes it).
@@ -68,11 +65,6 @@ struct Plan {
 /// Starts the guard sharing ppool's memory; its pid, or None where
 /// something it needs is missing (the caller then forks one).
 pub(super) fn start(table: Table, table_fd: &OwnedFd, hangup: OwnedFd, run: &str, group: i32) -> Option<i32> {
-    // SAFETY: a C string literal; the descriptor is ours.
-    let exe = unsafe { libc::open(c"/proc/self/exe".as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
-    if exe < 0 {
-        return None;
-    }
     let words = [
         CString::new("ppool").ok()?,
         CString::new("__guard").ok()?,
@@ -82,16 +74,12 @@ pub(super) fn start(table: Table, table_fd: &OwnedFd, hangup: OwnedFd, run: &str
         CString::new(hangup.as_raw_fd().to_string()).ok()?,
     ];
     let words: &'static [CString; 6] = Box::leak(Box::new(words));
-    let mut keep = [hangup.as_raw_fd(), exe, table_fd.as_raw_fd()];
+    let mut keep = [hangup.as_raw_fd(), table_fd.as_raw_fd()];
     keep.sort_unstable();
-    // SAFETY: sysconf touches no memory of ours.
-    let open_max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) }.clamp(256, 65536) as i32;
     let plan: &'static Plan = Box::leak(Box::new(Plan {
         hangup: hangup.as_raw_fd(),
-        exe,
         table_fd: table_fd.as_raw_fd(),
         keep,
-        open_max,
         argv: [
             words[0].as_ptr(),
             words[1].as_ptr(),
@@ -104,11 +92,7 @@ pub(super) fn start(table: Table, table_fd: &OwnedFd, hangup: OwnedFd, run: &str
         envp: environment(),
         table,
     }));
-    let Some(stack) = crate::raw::new_stack(STACK) else {
-        // SAFETY: the descriptor was opened above and is closed once.
-        unsafe { libc::close(exe) };
-        return None;
-    };
+    let stack = crate::raw::new_stack(STACK)?;
     // Every signal blocked across the clone: the guard keeps them blocked.
     // SAFETY: `guard_main` makes system calls by hand only, on `stack`,
     // and reads `plan`; both are never freed.
@@ -125,28 +109,11 @@ pub(super) fn start(table: Table, table_fd: &OwnedFd, hangup: OwnedFd, run: &str
     // plan are left mapped and allocated: they are the guard's for as long
     // as it lives, which may be longer than ppool.
     drop(hangup);
-    // SAFETY: the descriptor was opened above and is closed once.
-    unsafe { libc::close(exe) };
     let Ok(pid) = pid else {
         // SAFETY: nothing runs on the stack, made above.
         unsafe { libc::munmap(stack as *mut libc::c_void, STACK) };
         return None;
     };
-    // Done from here, not by the guard: the C library's calls are ppool's
-    // to make. Its own group keeps it out of a terminal's signals; as a
-    // batch process, woken by the SIGKILL that dismisses it, it does not
-    // preempt ppool. The raw call: musl's sched_setscheduler() only fails.
-    // SAFETY: plain system calls on our child; the parameters are zeroed,
-    // as SCHED_BATCH takes priority 0.
-    unsafe {
-        libc::setpgid(pid, pid);
-        libc::syscall(
-            libc::SYS_sched_setscheduler,
-            pid,
-            libc::SCHED_BATCH,
-            &std::mem::zeroed::<libc::sched_param>(),
-        );
-    }
     Some(pid)
 }
 
@@ -161,12 +128,21 @@ extern "C" fn guard_main(plan: *mut libc::c_void) -> libc::c_int {
             libc::SYS_prctl,
             [libc::PR_SET_NAME as usize, c"ppool-guard".as_ptr() as usize, 0, 0, 0],
         );
+        // A group of its own keeps it out of a terminal's signals once it
+        // runs as its own program; as a batch process, woken by the
+        // SIGKILL that dismisses it, it does not preempt ppool.
+        syscall(libc::SYS_setpgid, [0; 5]);
+        let batch = 0usize; // struct sched_param { priority: 0 }
+        syscall(
+            libc::SYS_sched_setscheduler,
+            [0, libc::SCHED_BATCH as usize, &batch as *const usize as usize, 0, 0],
+        );
         let mut from = 0;
         for fd in plan.keep {
-            close_between(from, fd - 1, plan.open_max);
+            close_between(from, fd - 1);
             from = fd + 1;
         }
-        close_between(from, i32::MAX, plan.open_max);
+        close_between(from, i32::MAX);
         let shared_for = libc::timespec {
             tv_sec: SHARED_FOR.as_secs() as _,
             tv_nsec: SHARED_FOR.subsec_nanos() as libc::c_long,
@@ -176,14 +152,16 @@ extern "C" fn guard_main(plan: *mut libc::c_void) -> libc::c_int {
         for fd in [plan.table_fd, plan.hangup] {
             syscall(libc::SYS_fcntl, [fd as usize, libc::F_SETFD as usize, 0, 0, 0]);
         }
+        // /proc/self/exe is the program ppool runs, even if its file was
+        // replaced or removed since.
         syscall(
-            libc::SYS_execveat,
+            libc::SYS_execve,
             [
-                plan.exe as usize,
-                c"".as_ptr() as usize,
+                c"/proc/self/exe".as_ptr() as usize,
                 plan.argv.as_ptr() as usize,
                 plan.envp as usize,
-                libc::AT_EMPTY_PATH as usize,
+                0,
+                0,
             ],
         );
         // It did not start: the guard stays in ppool's memory.
@@ -229,19 +207,26 @@ fn environment() -> *const *const libc::c_char {
 }
 
 /// Closes descriptors `first..=last`: `close_range`, or one by one up to
-/// `open_max` where the kernel lacks it.
+/// the descriptor limit (at most 65,536) where the kernel lacks it.
 ///
 /// # Safety
 /// Closes descriptors: only for the guard, whose descriptors are its own.
-unsafe fn close_between(first: i32, last: i32, open_max: i32) {
+unsafe fn close_between(first: i32, last: i32) {
     if first > last {
         return;
     }
-    // SAFETY: close_range and close take numbers only.
+    // SAFETY: close_range, prlimit64 and close take numbers, or a pointer
+    // to `limit` on this stack.
     unsafe {
         if syscall(libc::SYS_close_range, [first as usize, last as u32 as usize, 0, 0, 0]) == 0 {
             return;
         }
+        let mut limit = [65536u64; 2];
+        syscall(
+            libc::SYS_prlimit64,
+            [0, libc::RLIMIT_NOFILE as usize, 0, limit.as_mut_ptr() as usize, 0],
+        );
+        let open_max = limit[0].min(65536) as i32;
         for fd in first..=last.min(open_max) {
             syscall(libc::SYS_close, [fd as usize, 0, 0, 0, 0]);
         }
