@@ -21,11 +21,14 @@ use std::sync::Mutex;
 use crate::raw::syscall;
 
 /// A child's stack: it calls little.
-const STACK: usize = 64 * 1024;
+const STACK: usize = 32 * 1024;
 
 /// Stacks not in use, kept for the next spawn: a spawn maps none, and no
-/// `munmap` makes every other thread's CPU flush its TLB.
+/// `munmap` makes every other thread's CPU flush its TLB. At most
+/// [`KEPT_STACKS`]: spawns at once beyond those (at the start of a run of
+/// a thousand slots) map and unmap their own, and their memory goes back.
 static STACKS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+const KEPT_STACKS: usize = 4;
 
 /// What the child reads, on the calling thread's stack (which waits).
 struct Plan<'a> {
@@ -92,8 +95,13 @@ fn take_stack() -> Option<usize> {
 
 fn give_back_stack(stack: usize) {
     if let Ok(mut stacks) = STACKS.lock() {
-        stacks.push(stack);
+        if stacks.len() < KEPT_STACKS {
+            stacks.push(stack);
+            return;
+        }
     }
+    // SAFETY: the stack was mapped by `take_stack` and no child uses it.
+    unsafe { libc::munmap(stack as *mut libc::c_void, STACK) };
 }
 
 /// The child, until its `execve`. System calls by hand only.
