@@ -1,4 +1,4 @@
-//! The guard: a process forked from `ppool` before its first task, which
+//! The guard: a process started from `ppool` before its first task, which
 //! stops the tasks of a `ppool` killed outright (SIGKILL, the OOM killer).
 //! Tasks run in process groups of their own, so nothing else would.
 //!
@@ -6,11 +6,11 @@
 //! thread exists: no `exec`, so it costs a fraction of starting a second
 //! program, and it exists before any task does. On Linux (x86-64 and
 //! AArch64) it shares ppool's memory rather than copying it ([`shared`]);
-//! elsewhere, or should that fail, it is a `fork` of ppool. It leaves ppool's process
-//! group (terminal signals do not reach it), names itself `ppool-guard`,
-//! holds nothing of ppool's but its end of one pipe (stdin, stdout and
-//! stderr are /dev/null: no reader of ppool's output waits for it), and
-//! sleeps in `poll` until that pipe hangs up. Only ppool holds the write
+//! elsewhere, or should that fail, it is a `fork` of ppool. It leaves
+//! ppool's process group (terminal signals do not reach it), names itself
+//! `ppool-guard`, holds nothing of ppool's but its end of one pipe (stdin,
+//! stdout and stderr are /dev/null: no reader of ppool's output waits for
+//! it), and sleeps in `poll` until that pipe hangs up. Only ppool holds the write
 //! end (close-on-exec, so no task inherits it): it hangs up when ppool dies.
 //!
 //! What it knows. A shared anonymous mapping, made before the fork, holds
@@ -455,10 +455,11 @@ pub fn serve_exec(args: &[OsString]) -> ! {
     };
     let header = std::mem::size_of::<Header>() as i64;
     let entry = std::mem::size_of::<Entry>() as i64;
-    let Some(table) = (size > header)
-        .then(|| Table::map(((size - header) / entry - 1) as usize, fd))
-        .flatten()
-    else {
+    // The file holds the header and entries 0..=slots.
+    let slots = (size > header)
+        .then(|| usize::try_from((size - header) / entry - 1).ok())
+        .flatten();
+    let Some(table) = slots.and_then(|slots| Table::map(slots, fd)) else {
         crate::say("ppool: __guard: no table to read: it is not for use on the command line");
         std::process::exit(crate::exit::USAGE);
     };

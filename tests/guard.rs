@@ -212,6 +212,20 @@ fn the_guard_program_is_not_for_the_command_line() {
     assert_eq!(output.status.code(), Some(255));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not for use on the command line"), "{stderr}");
+    // A file too small to hold a table, of any size around the header's.
+    let dir = tempfile::tempdir().unwrap();
+    for size in [1, 24, 30, 40, 41] {
+        let path = dir.path().join(format!("table-{size}"));
+        std::fs::write(&path, vec![0u8; size]).unwrap();
+        let output = ppool_std()
+            .args(["__guard", "0", "x", "2", "0"])
+            .stdin(std::fs::File::open(&path).unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(255), "{size} bytes: {stderr}");
+        assert!(stderr.contains("no table to read"), "{size} bytes: {stderr}");
+    }
 }
 
 #[test]
