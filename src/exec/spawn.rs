@@ -282,11 +282,7 @@ pub fn spawn_with(request: &Request, more: &[u8]) -> io::Result<Child> {
 
 /// Starts `argv` with `posix_spawn`: each of `dups` dup'ed onto its number,
 /// SIGPIPE at its default, no signal blocked, in a group of its own with
-/// `own_group`.
-#[cfg_attr(
-    all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")),
-    allow(dead_code)
-)]
+/// `own_group`. On Linux, where no stack can be had for ppool's own steps.
 fn posix_spawn(
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
