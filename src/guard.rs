@@ -10,8 +10,8 @@
 //! ppool's process group (terminal signals do not reach it), names itself
 //! `ppool-guard`, holds nothing of ppool's but its end of one pipe (stdin,
 //! stdout and stderr are /dev/null: no reader of ppool's output waits for
-//! it), and sleeps in `poll` until that pipe hangs up. Only ppool holds the write
-//! end (close-on-exec, so no task inherits it): it hangs up when ppool dies.
+//! it), and sleeps in `poll` until that pipe hangs up. Only ppool holds
+//! the write end (close-on-exec, so no task inherits it): it hangs up when ppool dies.
 //!
 //! What it knows. A shared anonymous mapping, made before the fork, holds
 //! the process group of each slot's task. ppool writes it with an atomic
@@ -171,6 +171,14 @@ impl Table {
             return None;
         }
         Some((Table::map(slots, fd.as_raw_fd())?, fd))
+    }
+
+    /// `--grace` as ppool wrote it, or the default before it did.
+    fn grace(&self) -> Duration {
+        match self.header().grace_ms.load(Ordering::Acquire) {
+            0 => DEFAULT_GRACE,
+            ms => Duration::from_millis(ms),
+        }
     }
 
     fn header(&self) -> &Header {
@@ -469,11 +477,7 @@ pub fn serve_exec(args: &[OsString]) -> ! {
 
 /// What a guard does once ppool is dead: stops what is left, and ends.
 fn clean_up(table: &Table, run: &str, ppool_group: i32) -> ! {
-    let grace = match table.header().grace_ms.load(Ordering::Acquire) {
-        0 => DEFAULT_GRACE,
-        ms => Duration::from_millis(ms),
-    };
-    stop_left(table, run, grace, ppool_group);
+    stop_left(table, run, table.grace(), ppool_group);
     if table.header().slurm.load(Ordering::Acquire) {
         crate::squeue::cancel_run(run);
     }

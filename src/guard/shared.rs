@@ -36,9 +36,8 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::atomic::Ordering;
 
-use super::{Table, DEFAULT_GRACE, SPAWNING};
+use super::Table;
 use crate::raw::syscall;
 
 /// The guard's stack; it calls little.
@@ -53,8 +52,6 @@ struct Plan {
     hangup: i32,
     /// The memory file that holds the table.
     table_fd: i32,
-    /// The two above, ascending: every other descriptor is closed.
-    keep: [i32; 2],
     /// `ppool __guard TABLE RUN GROUP HANGUP`, NULL-terminated.
     argv: [*const libc::c_char; 7],
     /// The environment, as ppool has it from the start (it never changes it).
@@ -74,12 +71,9 @@ pub(super) fn start(table: Table, table_fd: &OwnedFd, hangup: OwnedFd, run: &str
         CString::new(hangup.as_raw_fd().to_string()).ok()?,
     ];
     let words: &'static [CString; 6] = Box::leak(Box::new(words));
-    let mut keep = [hangup.as_raw_fd(), table_fd.as_raw_fd()];
-    keep.sort_unstable();
     let plan: &'static Plan = Box::leak(Box::new(Plan {
         hangup: hangup.as_raw_fd(),
         table_fd: table_fd.as_raw_fd(),
-        keep,
         argv: [
             words[0].as_ptr(),
             words[1].as_ptr(),
@@ -137,16 +131,14 @@ extern "C" fn guard_main(plan: *mut libc::c_void) -> libc::c_int {
             libc::SYS_sched_setscheduler,
             [0, libc::SCHED_BATCH as usize, &batch as *const usize as usize, 0, 0],
         );
+        // Every descriptor but those two.
         let mut from = 0;
-        for fd in plan.keep {
+        for fd in [plan.hangup.min(plan.table_fd), plan.hangup.max(plan.table_fd)] {
             close_between(from, fd - 1);
             from = fd + 1;
         }
         close_between(from, i32::MAX);
-        let shared_for = libc::timespec {
-            tv_sec: SHARED_FOR.as_secs() as _,
-            tv_nsec: SHARED_FOR.subsec_nanos() as libc::c_long,
-        };
+        let shared_for = timespec(SHARED_FOR);
         let hung_up = wait_for_hangup(plan.hangup, Some(&shared_for));
         // ppool's program, again, with the table's file and the pipe.
         for fd in [plan.table_fd, plan.hangup] {
@@ -197,6 +189,14 @@ unsafe fn wait_for_hangup(fd: i32, timeout: Option<&libc::timespec>) -> bool {
     }
 }
 
+/// `duration` for the kernel; one beyond its reach is as long as it goes.
+fn timespec(duration: std::time::Duration) -> libc::timespec {
+    libc::timespec {
+        tv_sec: duration.as_secs().min(i64::MAX as u64) as _,
+        tv_nsec: duration.subsec_nanos() as libc::c_long,
+    }
+}
+
 /// The C library's environment.
 fn environment() -> *const *const libc::c_char {
     extern "C" {
@@ -242,21 +242,14 @@ unsafe fn close_between(first: i32, last: i32) {
 unsafe fn stop_listed(table: &Table) {
     let signal_all = |signal: i32| {
         table.each_taken(|_, group, _| {
-            if group > 0 && group != SPAWNING {
+            if group > 0 {
                 // SAFETY: kill takes numbers only.
                 unsafe { syscall(libc::SYS_kill, [(-group) as isize as usize, signal as usize, 0, 0, 0]) };
             }
         })
     };
     signal_all(libc::SIGTERM);
-    let grace = match table.header().grace_ms.load(Ordering::Acquire) {
-        0 => DEFAULT_GRACE.as_millis() as u64,
-        ms => ms,
-    };
-    let pause = libc::timespec {
-        tv_sec: (grace / 1000) as _,
-        tv_nsec: ((grace % 1000) * 1_000_000) as libc::c_long,
-    };
+    let pause = timespec(table.grace());
     // SAFETY: nanosleep reads the timespec on this stack.
     unsafe { syscall(libc::SYS_nanosleep, [&pause as *const _ as usize, 0, 0, 0, 0]) };
     signal_all(libc::SIGKILL);
