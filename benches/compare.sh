@@ -496,19 +496,28 @@ for j in "${jobs_arr[@]}"; do
     fi
 
     # worker: a Python echo loop as a --worker, sent the records in chunks
-    # of 10,000 as Pool.imap sends its own, beside Pool.imap itself.
+    # of 10,000 as Pool.imap sends its own, beside Pool.imap itself. Its
+    # floor is the workers alone: j of them at once, each reading its share
+    # of the records from a file and writing to /dev/null, with no runner
+    # between them: what any runner using this worker takes at least.
     if want_workload worker; then
         streamed=$(cksum <"$work/stream.in" | tr -d ' \n')
         c="$PP imap -j$j --chunksize 10000 --worker $(q "$ECHO_WORKER") < $B_IN"
         bench worker "$j" "ppool imap --worker" "$stream" "$c | cksum" "$streamed" "$c"
         c="$POOL -j $j --chunksize 10000 < $B_IN"
         bench worker "$j" "python Pool.imap" "$stream" "$c | cksum" "$streamed" "$c"
+        rm -f "$work"/share.*
+        split -n "l/$j" -a 3 "$work/stream.in" "$work/share."
+        alone="for f in $(q "$work")/share.*; do $ECHO_WORKER < \"\$f\" & done; wait"
+        bench worker "$j" floor "$stream" "($alone) | wc -l" "$stream" "($alone) > /dev/null"
         flush
     fi
 done
 
 # bigout: one task printing 1 GB in `unordered`, its stdout piped to cat,
 # beside GNU parallel and the floor: the same bytes through one pipe to cat.
+# `floor (relay)` is the least a runner that keeps each task's output whole
+# can do: the task's stdout a pipe of its own, moved on to cat by splice.
 # bigout-imap: two such tasks in `imap` at -j2 (the second ends while the
 # first still prints, so it waits), beside `parallel -k` and the floor: both
 # tasks' bytes through one pipe to cat, one after the other.
@@ -519,6 +528,8 @@ if want_workload bigout; then
     bench bigout 1 parallel 1 "$c | wc -c" "$big" "$c > /dev/null"
     c="head -c $big /dev/zero | cat"
     bench bigout 1 floor 1 "$c | wc -c" "$big" "$c > /dev/null"
+    c="$FLOOR -r 1 1 head -c $big /dev/zero | cat"
+    bench bigout 1 "floor (relay)" 1 "$c | wc -c" "$big" "$c > /dev/null"
     flush
     c="$PP imap -j2 -- head -c $big ::: /dev/zero /dev/zero | cat"
     bench bigout-imap 2 "ppool imap" 2 "$c | wc -c" "$((2 * big))" "$c > /dev/null"
@@ -574,6 +585,8 @@ fi
 # (coreutils loads the locale when given an argument): `xargs true 1` runs
 # that same command. "ppool (copy)" is the same binary under another name:
 # its ratio to `ppool` shows how far the timing itself can be trusted.
+# "floor (guarded)" starts `true 1` as the streaming modes must, at least:
+# a guard first, the task in a group of its own, its output through pipes.
 if want_workload startup; then
     cp "$ppool_bin" "$work/ppool-copy"
     bench startup 1 "ppool" 1 "$PP apply echo ok" ok "$PP apply true"
@@ -586,6 +599,7 @@ if want_workload startup; then
     bench startup 1 parallel 1 "" "" "$PAR true ::: x"
     bench startup 1 rust-parallel 1 "" "" "rust-parallel true ::: x"
     bench startup 1 floor 1 "" "" "$FLOOR 1 1 true"
+    bench startup 1 "floor (guarded)" 1 "$FLOOR -g 1 1 echo ok 1" ok1 "$FLOOR -g 1 1 true 1"
     flush_interleaved
 fi
 

@@ -134,6 +134,12 @@ def targets(res, max_jobs):
             verdict(lambda: r() <= limit, a, b),
         )
 
+    def bound(name, r, *rows):
+        """A ratio that shows how far a target can be reached, not a target."""
+        if any(row is None for row in rows):
+            return (name, "—", "SKIP (not measured)")
+        return (name, measured(lambda: f"{r():.2f}×", *rows), "(bound)")
+
     for j in res.jobs("true") or [max_jobs]:
         yield compare("true", j, "ppool", "floor", FLOOR_RATIO,
                       f"direct exec ≤ {FLOOR_RATIO}× spawn floor")
@@ -162,6 +168,13 @@ def targets(res, max_jobs):
                 measured(lambda: f"{speed():.2f}×", a, p),
                 verdict(lambda: speed() >= least, a, p),
             )
+            if workload == "worker":
+                # The workers alone bound what any runner gets from them.
+                f = res.get(workload, j, "floor")
+                yield bound(f"its workers alone, records/s vs Pool.imap: the most a runner gets (`worker`, -j{j})",
+                            lambda: p["value"] / f["value"], p, f)
+                yield bound(f"`--worker` time vs its workers alone (`worker`, -j{j})",
+                            lambda: a["value"] / f["value"], a, f)
 
     for tool in ("ppool", "ppool imap"):
         m = res.get("memory", max_jobs, tool)
@@ -179,6 +192,11 @@ def targets(res, max_jobs):
     )
 
     yield compare("bigout", 1, "ppool", "floor", 1.2, "1 GB output (`unordered`) ≤ 1.2× `head | cat`")
+    # A runner that keeps output whole moves it through a second pipe.
+    a, f, r = (res.get("bigout", 1, t) for t in ("ppool", "floor", "floor (relay)"))
+    yield bound("the relay floor vs `head | cat`: the least for output kept whole (`bigout`, -j1)",
+                lambda: r["value"] / f["value"], r, f)
+    yield bound("1 GB output vs the relay floor (`bigout`, -j1)", lambda: a["value"] / r["value"], a, r)
     yield compare("bigout-imap", 2, "ppool imap", "parallel -k", 0.6, "2 × 1 GB output (`imap`) ≤ 0.6× `parallel -k`")
     yield compare("jmany", 500, "ppool", "floor", 1.2, "2,000 × `sleep 0.1` ≤ 1.2× floor")
     many = res.get("memory", 1000, "ppool -j1000 sleep")
@@ -193,6 +211,11 @@ def targets(res, max_jobs):
     for mode in ("unordered", "imap", "map"):
         yield compare("startup", 1, f"ppool {mode}", "xargs true 1", 1.15,
                       f"`{mode}` start-up ≤ 1.15× `xargs true 1`")
+    # What the guard, the task's own group and its piped output cost a C
+    # program: the rest of a streaming mode's start-up is ppool's own.
+    g, x, u = (res.get("startup", 1, t) for t in ("floor (guarded)", "xargs true 1", "ppool unordered"))
+    yield bound("the guarded floor vs `xargs true 1` (`startup`, -j1)", lambda: g["value"] / x["value"], g, x)
+    yield bound("`unordered` start-up vs the guarded floor (`startup`, -j1)", lambda: u["value"] / g["value"], u, g)
     yield compare("submit", 1, "ppool submit", "xargs", 1.3, "one submit ≤ 1.3x xargs' start-up")
     yield compare("submit", 1, "ppool submit", "sem", 0.05, "one submit ≥ 20x faster than sem")
     if res.jobs("ssh"):
