@@ -18,8 +18,9 @@
 //! `scripts/startup-order.sh`), where the linker is LLD: x86-64 Linux with
 //! glibc, a Rust of 1.90 or later that ships its LLD and uses it by
 //! default, and no linker chosen by the user. A one-task run maps 1.3 MB
-//! of code instead of 2.4 MB, and faults 24 times less. Names missing from
-//! the file (a stale file) are left where they were, without a warning.
+//! of ppool's code instead of 2.4 MB, with 22 page faults fewer (166 to
+//! 144), and starts 6% sooner (`unordered`; `apply` 11%). Names missing
+//! from the file (a stale file) are left where they were, without a word.
 
 use std::path::Path;
 use std::process::Command;
@@ -59,7 +60,10 @@ fn order_startup(target: &str) {
     if target != "x86_64-unknown-linux-gnu" || !order.exists() || !rustc_links_with_its_lld(target) {
         return;
     }
-    println!("cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", order.display());
+    println!(
+        "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+        order.display()
+    );
     println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
 }
 
