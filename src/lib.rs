@@ -2,6 +2,7 @@
 //! This file wires the pipeline: input -> scheduler -> executor -> sink -> output.
 
 mod builtins;
+mod bytes;
 mod cancel;
 mod capture;
 pub mod cli;

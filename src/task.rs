@@ -146,8 +146,7 @@ impl Chunk {
         }
         let base = self.stdout.len();
         self.stdout.extend_from_slice(lines);
-        self.ends
-            .extend(memchr::memchr_iter(b'\n', lines).map(|at| base + at + 1));
+        crate::bytes::each(b'\n', lines, |at| self.ends.push(base + at + 1));
         true
     }
 

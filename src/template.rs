@@ -1976,9 +1976,9 @@ fn check_record(record: &Record) -> Result<(), RenderError> {
 }
 
 fn check_nul(value: &[u8], record: &Record) -> Result<(), RenderError> {
-    // Every argument of every record passes through here: the C library's
-    // search takes many bytes a step.
-    match memchr::memchr(0, value).is_some() {
+    // Every argument of every record passes through here: a long one is
+    // searched many bytes a step (memchr, through crate::bytes).
+    match crate::bytes::find(0, value).is_some() {
         false => Ok(()),
         true => Err(RenderError(format!(
             "record {} holds a NUL byte, which no command argument can carry: {}",
@@ -2040,11 +2040,11 @@ fn check_shell_value(context: Context, value: &[u8], record: &Record, number: u6
 /// Whether `value` holds `[` followed by `$(` or a backquote: a subscript
 /// that arithmetic evaluation would expand.
 fn runs_as_number(value: &[u8]) -> bool {
-    let Some(open) = memchr::memchr(b'[', value) else {
+    let Some(open) = crate::bytes::find(b'[', value) else {
         return false;
     };
     let rest = &value[open..];
-    memchr::memchr(b'`', rest).is_some() || rest.windows(2).any(|pair| pair == b"$(")
+    crate::bytes::find(b'`', rest).is_some() || rest.windows(2).any(|pair| pair == b"$(")
 }
 
 /// An optional sign and decimal digits.
@@ -2283,7 +2283,7 @@ fn strip_ext(value: &[u8]) -> &[u8] {
 fn basename(value: &[u8]) -> Cow<'_, [u8]> {
     let mut start = 0;
     loop {
-        let end = memchr::memchr(b'\n', &value[start..]).map_or(value.len(), |n| start + n);
+        let end = crate::bytes::find(b'\n', &value[start..]).map_or(value.len(), |n| start + n);
         if let Some(slash) = value[start..end].iter().rposition(|&b| b == b'/') {
             let after = &value[start + slash + 1..];
             if start == 0 {

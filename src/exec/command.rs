@@ -313,7 +313,7 @@ impl CommandExecutor {
         }
         let invalid = |e: crate::template::RenderError| (Status::InvalidInput, 0, e.0);
         let mut words = self.template.render_c_argv(record, slot).map_err(invalid)?;
-        let Some(end) = memchr::memchr(0, &words) else {
+        let Some(end) = crate::bytes::find(0, &words) else {
             return Err((Status::Failed, 127, "ppool: the command is empty".into()));
         };
         let program = match &self.program {

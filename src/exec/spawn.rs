@@ -96,7 +96,7 @@ fn c_strings<'a>(words: impl Iterator<Item = &'a OsStr> + Clone) -> io::Result<V
     let mut bytes = Vec::with_capacity(words.clone().map(|w| w.len() + 1).sum());
     for word in words {
         let word = word.as_bytes();
-        if memchr::memchr(0, word).is_some() {
+        if crate::bytes::find(0, word).is_some() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "an argument holds a NUL byte",
@@ -218,7 +218,7 @@ pub fn spawn_with(request: &Request, more: &[u8]) -> io::Result<Child> {
         start += word.len() + 1;
     }
     let mut rest = more;
-    while let Some(end) = memchr::memchr(0, rest) {
+    while let Some(end) = crate::bytes::find(0, rest) {
         argv.push(rest.as_ptr().cast());
         rest = &rest[end + 1..];
     }

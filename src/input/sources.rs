@@ -82,7 +82,7 @@ fn read_line(reader: &mut impl BufRead, separator: u8) -> io::Result<Option<(Vec
         if buffer.is_empty() {
             return Ok(line.map(|line| (line, false)));
         }
-        let (taken, used) = match memchr::memchr(separator, buffer) {
+        let (taken, used) = match crate::bytes::find(separator, buffer) {
             Some(at) => (&buffer[..at], at + 1),
             None => (buffer, buffer.len()),
         };
@@ -177,7 +177,7 @@ impl Reader {
                 return Ok(());
             }
             let mut used = 0;
-            while let Some(at) = memchr::memchr(separator, &buf[used..]) {
+            while let Some(at) = crate::bytes::find(separator, &buf[used..]) {
                 let mut item = &buf[used..used + at];
                 used += at + 1;
                 if !format.null && item.last() == Some(&b'\r') {
