@@ -243,16 +243,17 @@ pub enum CompletionShell {
     Fish,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     /// Each task's stdout and stderr, whole
+    #[default]
     Text,
     /// One JSON object per task on stdout
     Json,
 }
 
 /// Options shared by the four modes.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 #[command(group(clap::ArgGroup::new("pipe_mode").args(["pipe", "pipepart"]).multiple(true)))]
 pub struct RunArgs {
     /// Run N tasks at once, fewer if the system's thread, descriptor or address-space limit allows fewer (with a warning); N% of the CPUs; +N or -N: the CPUs plus or minus N; 0: as many as the system allows; FILE: its first line holds one of these, read again as tasks end (at most every second) to run more or fewer tasks, up to what 0 allows [default: number of CPUs]
@@ -859,14 +860,113 @@ pub struct WaitArgs {
     pub output: OutputFormat,
 }
 
+/// A run's command line that gives no option: `ppool MODE WORD...` whose
+/// first word after the mode does not start with `-`. That word starts the
+/// command, which takes every word after it (`trailing_var_arg`), so every
+/// option is at its default: the same [`Cli`] as clap's parse, without
+/// building the mode's hundred options first (the most of a short run's
+/// own work; a test holds the two equal). None for any other command line.
+pub fn without_options(args: &[OsString]) -> Option<Cli> {
+    let first = args.get(2)?;
+    if first.as_encoded_bytes().starts_with(b"-") {
+        return None;
+    }
+    let run = RunArgs {
+        command: args[2..].to_vec(),
+        // The defaults clap's attributes above give; the rest are the
+        // types' own (false, None, empty, 0).
+        arg_sep: ":::".into(),
+        arg_file_sep: "::::".into(),
+        grace: Duration::from_secs(2),
+        output: OutputFormat::Text,
+        ..RunArgs::default()
+    };
+    let command = match args.get(1)?.to_str()? {
+        "apply" => Command::Apply(run),
+        "map" => Command::Map(run),
+        "imap" => Command::Imap(run),
+        "unordered" => Command::Unordered(run),
+        _ => return None,
+    };
+    Some(Cli { command })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use proptest::prelude::*;
 
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
         command().debug_assert();
+    }
+
+    fn words(line: &[&str]) -> Vec<OsString> {
+        line.iter().map(OsString::from).collect()
+    }
+
+    /// What clap makes of `args`, as text (the structs have no `PartialEq`).
+    fn by_clap(args: &[OsString]) -> String {
+        format!("{:?}", Cli::try_parse_from(args).expect("clap parses it"))
+    }
+
+    #[test]
+    fn a_command_line_without_options_is_what_clap_makes_of_it() {
+        for line in [
+            &["ppool", "unordered", "true", ":::", "1"][..],
+            &["ppool", "imap", "echo", "-n", "--jobs", "3", ":::", "a", "::::", "f"],
+            &["ppool", "map", "sh", "-c", "echo {}", "--", "x"],
+            &["ppool", "apply", "make", "test"],
+            &["ppool", "unordered", "", "-j2"],
+            &["ppool", "imap", "help", "--help"],
+            &["ppool", "unordered", ":::", "a", "b"],
+        ] {
+            let args = words(line);
+            let fast = without_options(&args).expect("no option given");
+            assert_eq!(format!("{fast:?}"), by_clap(&args), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn any_option_first_or_another_command_goes_to_clap() {
+        for line in [
+            &["ppool", "unordered", "-j2", "true"][..],
+            &["ppool", "unordered", "--", "true"],
+            &["ppool", "unordered", "-"],
+            &["ppool", "imap"],
+            &["ppool", "submit", "true"],
+            &["ppool", "wait"],
+            &["ppool"],
+        ] {
+            assert!(without_options(&words(line)).is_none(), "{line:?}");
+        }
+    }
+
+    proptest! {
+        /// Any words after a first that is not an option, bytes that are
+        /// not UTF-8 among them.
+        #[test]
+        fn without_options_agrees_with_clap(
+            mode in prop::sample::select(vec!["apply", "map", "imap", "unordered"]),
+            first in "[^-].{0,8}",
+            rest in prop::collection::vec(
+                prop_oneof![
+                    Just(b":::".to_vec()),
+                    Just(b"--".to_vec()),
+                    Just(b"-j".to_vec()),
+                    Just(b"--tag".to_vec()),
+                    prop::collection::vec(any::<u8>(), 0..6),
+                ],
+                0..6,
+            ),
+        ) {
+            use std::os::unix::ffi::OsStringExt;
+            let mut args = words(&["ppool", mode, &first]);
+            args.extend(rest.into_iter().map(OsString::from_vec));
+            let fast = without_options(&args).expect("no option given");
+            prop_assert_eq!(format!("{:?}", fast), by_clap(&args));
+        }
     }
 }

@@ -198,6 +198,10 @@ fn with_profile(cli: Cli, args: Vec<OsString>) -> Result<Cli, i32> {
 /// Whatever that does not parse (help, an error) is parsed again against
 /// the whole command line, so that help and messages are the full ones.
 fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+    // No option at all: every one at its default, without a parser.
+    if let Some(cli) = ppool::cli::without_options(&args) {
+        return Ok(cli);
+    }
     let mode = ["apply", "map", "imap", "unordered"]
         .into_iter()
         .find(|&mode| args.get(1).is_some_and(|word| word == mode));
