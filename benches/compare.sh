@@ -594,6 +594,9 @@ if want_workload startup; then
     for mode in unordered imap map; do
         bench startup 1 "ppool $mode" 1 "$PP $mode echo ok ::: 1" ok1 "$PP $mode true ::: 1"
     done
+    # With an option, which takes clap's parse (without, the defaults are
+    # taken as they are).
+    bench startup 1 "ppool unordered -j1" 1 "$PP unordered -j1 echo ok ::: 1" ok1 "$PP unordered -j1 true ::: 1"
     bench startup 1 xargs 1 "xargs echo ok </dev/null" ok "xargs true"
     bench startup 1 "xargs true 1" 1 "xargs echo ok 1 </dev/null" ok1 "xargs true 1"
     bench startup 1 parallel 1 "" "" "$PAR true ::: x"

@@ -211,9 +211,12 @@ def targets(res, max_jobs):
     for mode in ("unordered", "imap", "map"):
         yield compare("startup", 1, f"ppool {mode}", "xargs true 1", 1.15,
                       f"`{mode}` start-up ≤ 1.15× `xargs true 1`")
+    g, x, u = (res.get("startup", 1, t) for t in ("floor (guarded)", "xargs true 1", "ppool unordered"))
+    u1 = res.get("startup", 1, "ppool unordered -j1")
+    yield bound("`unordered -j1` start-up (an option: clap parses) vs `xargs true 1` (`startup`, -j1)",
+                lambda: u1["value"] / x["value"], u1, x)
     # What the guard, the task's own group and its piped output cost a C
     # program: the rest of a streaming mode's start-up is ppool's own.
-    g, x, u = (res.get("startup", 1, t) for t in ("floor (guarded)", "xargs true 1", "ppool unordered"))
     yield bound("the guarded floor vs `xargs true 1` (`startup`, -j1)", lambda: g["value"] / x["value"], g, x)
     yield bound("`unordered` start-up vs the guarded floor (`startup`, -j1)", lambda: u["value"] / g["value"], u, g)
     yield compare("submit", 1, "ppool submit", "xargs", 1.3, "one submit ≤ 1.3x xargs' start-up")

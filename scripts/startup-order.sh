@@ -32,8 +32,10 @@ unordered true ::: 1
 imap echo ::: 1
 map echo ::: 1
 apply true
+unordered -j1 true ::: 1
 unordered -j2 echo ::: a b c
-imap --shell echo {} ::: x
+imap -j2 --tag --shell echo {} ::: x
+apply --timeout 1m true
 EOF
 {
     for f in "$work"/cg.*; do
