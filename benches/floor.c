@@ -192,6 +192,15 @@ static void capture(int out, int err)
         }
 }
 
+/* A task's file actions before its pipes: in -i mode stdin is /dev/null,
+ * so children do not read the records meant for us. */
+static void task_actions(posix_spawn_file_actions_t *fa, int from_stdin)
+{
+    posix_spawn_file_actions_init(fa);
+    if (from_stdin)
+        posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
+}
+
 int main(int argc, char **argv)
 {
     int shell = 0, append_seq = 0, from_stdin = 0, relay = 0, guarded = 0;
@@ -260,12 +269,8 @@ int main(int argc, char **argv)
         attrp = &attr;
     }
     if (from_stdin || relay || guarded) {
-        posix_spawn_file_actions_init(&fa);
+        task_actions(&fa, from_stdin);
         fap = &fa;
-    }
-    if (from_stdin) {
-        /* Children must not read the records meant for us. */
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     }
     int out[2] = {-1, -1}, err[2] = {-1, -1};
     if (relay)
@@ -306,21 +311,16 @@ int main(int argc, char **argv)
             } else if (appends) {
                 child_argv[slot] = (char *)extra;
             }
-            if (relay) {
-                if (pipe2(out, O_CLOEXEC) < 0) {
+            if (relay || guarded) {
+                if (pipe2(out, O_CLOEXEC) < 0 || (guarded && pipe2(err, O_CLOEXEC) < 0)) {
                     perror("floor: pipe");
                     return 2;
                 }
-                fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
+                if (relay)
+                    fcntl(out[0], F_SETPIPE_SZ, 1 << 20);
                 posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-            }
-            if (guarded) {
-                if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-                    perror("floor: pipe");
-                    return 2;
-                }
-                posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-                posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+                if (guarded)
+                    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
             }
             pid_t pid;
             int rc = posix_spawn(&pid, exe, fap, attrp, child_argv, environ);
@@ -330,13 +330,13 @@ int main(int argc, char **argv)
             }
             started++;
             running++;
-            if (guarded) {
+            if (relay || guarded)
                 close(out[1]);
+            if (guarded) {
                 close(err[1]);
                 capture(out[0], err[0]);
             }
             if (relay) {
-                close(out[1]);
                 for (;;) {
                     ssize_t n = splice(out[0], NULL, 1, NULL, 1 << 20, SPLICE_F_MOVE);
                     if (n == 0)
@@ -353,11 +353,9 @@ int main(int argc, char **argv)
                 close(out[0]);
             }
             if (relay || guarded) {
-                /* The next task's actions: a fresh list with this dup2 gone. */
+                /* The next task's actions: a fresh list with these dup2s gone. */
                 posix_spawn_file_actions_destroy(&fa);
-                posix_spawn_file_actions_init(&fa);
-                if (from_stdin)
-                    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+                task_actions(&fa, from_stdin);
             }
         }
         if (running == 0)
